@@ -1,0 +1,22 @@
+#![doc = include_str!("../README.md")]
+
+mod demarche;
+mod error;
+pub mod fields;
+mod ids;
+mod mandate;
+mod people;
+pub mod rules;
+
+pub use demarche::Demarche;
+pub use error::{FieldError, MandateError, Refusal};
+pub use fields::{Departement, Email, Siret};
+pub use ids::{AidantId, AuthorizationId, MandateId, OrganisationId, UsagerId};
+pub use mandate::{
+    Authorization, EXPIRING_SOON, Mandate, MandateDuration, MandateStatus, Revocation,
+    RevocationReason, content_hash,
+};
+pub use people::{
+    Aidant, CoordinatorScope, FRANCE_INSEE_CODE, Gender, Organisation, OrganisationKind,
+    PivotIdentity, Usager,
+};
