@@ -5,7 +5,6 @@
 /// Messages carry a stable code and a fixed reason, never the rejected input, so they can be
 /// logged as they are.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum AuditError {
     #[error("AUD001 invalid entry field `{field}`: {reason}")]
     InvalidEntry {

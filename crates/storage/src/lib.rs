@@ -1,1 +1,36 @@
+#![doc = include_str!("../README.md")]
 
+mod backend;
+mod error;
+pub mod migrations;
+pub mod schema;
+
+pub mod aidants;
+pub mod mandates;
+pub mod organisations;
+pub mod usagers;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use backend::{
+    Backend, Database, DatabaseUrl, DbConnection, OpenMode, PoolOptions, Pooled, write,
+};
+pub use error::StorageError;
+
+use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
+
+/// Columns are UTC `TIMESTAMP` without zone, the common ground of both backends.
+pub(crate) fn to_db(at: OffsetDateTime) -> PrimitiveDateTime {
+    let at = at.to_offset(UtcOffset::UTC);
+    PrimitiveDateTime::new(at.date(), at.time())
+}
+
+pub(crate) fn from_db(at: PrimitiveDateTime) -> OffsetDateTime {
+    at.assume_utc()
+}
+
+/// New record ids: random UUIDs, so they reveal neither volume nor order.
+pub(crate) fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}

@@ -1,0 +1,243 @@
+//! Aidant accounts, their memberships, référent roles and coordinator scopes.
+
+use ac_mandates::{Aidant, AidantId, CoordinatorScope, Email, OrganisationId};
+use diesel::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+use time::OffsetDateTime;
+
+use crate::error::{StorageError, corrupt};
+use crate::schema::{aidant_organisations, aidants, coordinator_scopes};
+use crate::{DbConnection, new_id, to_db, write};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = aidants)]
+struct AidantRow {
+    id: String,
+    email: String,
+    first_name: String,
+    last_name: String,
+    profession: String,
+    current_organisation_id: String,
+    can_create_mandates: bool,
+    is_active: bool,
+}
+
+#[derive(Queryable)]
+struct ScopeRow {
+    aidant_id: String,
+    kind: String,
+    departement: Option<String>,
+    organisation_id: Option<String>,
+}
+
+impl ScopeRow {
+    fn into_domain(self) -> Result<CoordinatorScope, StorageError> {
+        match (self.kind.as_str(), self.departement, self.organisation_id) {
+            ("national", None, None) => Ok(CoordinatorScope::National),
+            ("departement", Some(d), None) => Ok(CoordinatorScope::Departement(
+                d.parse()
+                    .map_err(corrupt("coordinator_scopes.departement"))?,
+            )),
+            ("organisation", None, Some(o)) => {
+                Ok(CoordinatorScope::Organisation(OrganisationId::new(o)))
+            }
+            _ => Err(StorageError::Corrupt(format!(
+                "coordinator_scopes.kind {}",
+                self.kind
+            ))),
+        }
+    }
+}
+
+/// Memberships and scopes of a set of aidants, keyed by aidant id.
+#[derive(Default)]
+struct Relations {
+    memberships: BTreeMap<String, BTreeSet<OrganisationId>>,
+    referent_of: BTreeMap<String, BTreeSet<OrganisationId>>,
+    scopes: BTreeMap<String, Vec<CoordinatorScope>>,
+}
+
+fn load_relations(conn: &mut DbConnection, ids: &[&str]) -> Result<Relations, StorageError> {
+    let mut relations = Relations::default();
+    let memberships: Vec<(String, String, bool)> = aidant_organisations::table
+        .filter(aidant_organisations::aidant_id.eq_any(ids))
+        .select((
+            aidant_organisations::aidant_id,
+            aidant_organisations::organisation_id,
+            aidant_organisations::is_referent,
+        ))
+        .load(conn)?;
+    for (aidant, organisation, is_referent) in memberships {
+        let organisation = OrganisationId::new(organisation);
+        if is_referent {
+            relations
+                .referent_of
+                .entry(aidant.clone())
+                .or_default()
+                .insert(organisation.clone());
+        }
+        relations
+            .memberships
+            .entry(aidant)
+            .or_default()
+            .insert(organisation);
+    }
+    let scopes: Vec<ScopeRow> = coordinator_scopes::table
+        .filter(coordinator_scopes::aidant_id.eq_any(ids))
+        .select((
+            coordinator_scopes::aidant_id,
+            coordinator_scopes::kind,
+            coordinator_scopes::departement,
+            coordinator_scopes::organisation_id,
+        ))
+        .load(conn)?;
+    for scope in scopes {
+        let aidant = scope.aidant_id.clone();
+        relations
+            .scopes
+            .entry(aidant)
+            .or_default()
+            .push(scope.into_domain()?);
+    }
+    Ok(relations)
+}
+
+fn assemble(rows: Vec<AidantRow>, mut relations: Relations) -> Result<Vec<Aidant>, StorageError> {
+    rows.into_iter()
+        .map(|row| {
+            let mut scopes = relations.scopes.remove(&row.id).unwrap_or_default();
+            scopes.sort();
+            Ok(Aidant {
+                email: row.email.parse().map_err(corrupt("aidants.email"))?,
+                first_name: row.first_name,
+                last_name: row.last_name,
+                profession: row.profession,
+                organisations: relations.memberships.remove(&row.id).unwrap_or_default(),
+                current_organisation: OrganisationId::new(row.current_organisation_id),
+                can_create_mandates: row.can_create_mandates,
+                referent_of: relations.referent_of.remove(&row.id).unwrap_or_default(),
+                coordinator_scopes: scopes,
+                is_active: row.is_active,
+                id: AidantId::new(row.id),
+            })
+        })
+        .collect()
+}
+
+fn load(conn: &mut DbConnection, rows: Vec<AidantRow>) -> Result<Vec<Aidant>, StorageError> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let relations = load_relations(conn, &ids)?;
+    assemble(rows, relations)
+}
+
+/// Inserts an account with its memberships (référent flags from `referent_of`) and coordinator
+/// scopes, in one transaction. The e-mail must be unused.
+pub fn insert(
+    conn: &mut DbConnection,
+    aidant: &Aidant,
+    now: OffsetDateTime,
+) -> Result<(), StorageError> {
+    if aidant.organisations.is_empty() || !aidant.is_member_of(&aidant.current_organisation) {
+        return Err(StorageError::Rule(ac_mandates::MandateError::NotAMember));
+    }
+    write(conn, |tx| {
+        diesel::insert_into(aidants::table)
+            .values((
+                aidants::id.eq(aidant.id.as_str()),
+                aidants::email.eq(aidant.email.as_str()),
+                aidants::first_name.eq(&aidant.first_name),
+                aidants::last_name.eq(&aidant.last_name),
+                aidants::profession.eq(&aidant.profession),
+                aidants::current_organisation_id.eq(aidant.current_organisation.as_str()),
+                aidants::can_create_mandates.eq(aidant.can_create_mandates),
+                aidants::is_active.eq(aidant.is_active),
+                aidants::created_at.eq(to_db(now)),
+            ))
+            .execute(tx)
+            .map_err(StorageError::from_query)?;
+        for organisation in &aidant.organisations {
+            diesel::insert_into(aidant_organisations::table)
+                .values((
+                    aidant_organisations::aidant_id.eq(aidant.id.as_str()),
+                    aidant_organisations::organisation_id.eq(organisation.as_str()),
+                    aidant_organisations::is_referent.eq(aidant.referent_of.contains(organisation)),
+                ))
+                .execute(tx)
+                .map_err(StorageError::from_query)?;
+        }
+        for scope in &aidant.coordinator_scopes {
+            let (kind, departement, organisation) = match scope {
+                CoordinatorScope::National => ("national", None, None),
+                CoordinatorScope::Departement(d) => ("departement", Some(d.as_str()), None),
+                CoordinatorScope::Organisation(o) => ("organisation", None, Some(o.as_str())),
+            };
+            diesel::insert_into(coordinator_scopes::table)
+                .values((
+                    coordinator_scopes::id.eq(new_id()),
+                    coordinator_scopes::aidant_id.eq(aidant.id.as_str()),
+                    coordinator_scopes::kind.eq(kind),
+                    coordinator_scopes::departement.eq(departement),
+                    coordinator_scopes::organisation_id.eq(organisation),
+                ))
+                .execute(tx)
+                .map_err(StorageError::from_query)?;
+        }
+        Ok(())
+    })
+}
+
+pub fn get(conn: &mut DbConnection, id: &AidantId) -> Result<Aidant, StorageError> {
+    let row = aidants::table
+        .find(id.as_str())
+        .select(AidantRow::as_select())
+        .first(conn)
+        .map_err(StorageError::from_query)?;
+    load(conn, vec![row])?.pop().ok_or(StorageError::NotFound)
+}
+
+pub fn find_by_email(
+    conn: &mut DbConnection,
+    email: &Email,
+) -> Result<Option<Aidant>, StorageError> {
+    let rows = aidants::table
+        .filter(aidants::email.eq(email.as_str()))
+        .select(AidantRow::as_select())
+        .load(conn)?;
+    Ok(load(conn, rows)?.pop())
+}
+
+/// Accounts, optionally only those working for one structure, ordered by name.
+pub fn list(
+    conn: &mut DbConnection,
+    organisation: Option<&OrganisationId>,
+) -> Result<Vec<Aidant>, StorageError> {
+    let mut query = aidants::table
+        .select(AidantRow::as_select())
+        .order((aidants::last_name, aidants::first_name))
+        .into_boxed();
+    if let Some(organisation) = organisation {
+        query = query.filter(
+            aidants::id.eq_any(
+                aidant_organisations::table
+                    .filter(aidant_organisations::organisation_id.eq(organisation.as_str()))
+                    .select(aidant_organisations::aidant_id),
+            ),
+        );
+    }
+    let rows = query.load(conn)?;
+    load(conn, rows)
+}
+
+/// Deactivates an account. Idempotent; `NotFound` for an unknown id.
+pub fn deactivate(conn: &mut DbConnection, id: &AidantId) -> Result<(), StorageError> {
+    write(conn, |tx| {
+        let updated = diesel::update(aidants::table.find(id.as_str()))
+            .set(aidants::is_active.eq(false))
+            .execute(tx)?;
+        if updated == 0 {
+            Err(StorageError::NotFound)
+        } else {
+            Ok(())
+        }
+    })
+}

@@ -1,0 +1,285 @@
+//! Choosing and opening the database: the URL scheme picks the backend, and nothing else does.
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::error::StorageError;
+
+/// One connection to either backend. Queries written against it run on both; where the
+/// backends differ, code matches on the variant.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Sqlite(SqliteConnection),
+    Pg(PgConnection),
+}
+
+/// Which engine a database runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A parsed `DATABASE_URL`: `sqlite://PATH` or `postgres://…` / `postgresql://…`. Any other
+/// scheme is refused rather than guessed, so a typo never creates a stray SQLite file.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl FromStr for DatabaseUrl {
+    type Err = StorageError;
+
+    fn from_str(url: &str) -> Result<Self, Self::Err> {
+        let url = url.trim();
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(StorageError::UnknownScheme);
+            }
+            Ok(DatabaseUrl::Sqlite(PathBuf::from(path)))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(DatabaseUrl::Postgres(url.to_owned()))
+        } else {
+            Err(StorageError::UnknownScheme)
+        }
+    }
+}
+
+impl DatabaseUrl {
+    pub fn backend(&self) -> Backend {
+        match self {
+            DatabaseUrl::Sqlite(_) => Backend::Sqlite,
+            DatabaseUrl::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+/// Never prints a PostgreSQL password.
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DatabaseUrl::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(url) => {
+                let host = url.rsplit_once('@').map_or(url.as_str(), |(_, host)| host);
+                let scheme = url.split_once("://").map_or("postgres", |(s, _)| s);
+                write!(f, "{scheme}://…@{host}")
+            }
+        }
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// Whether opening may create a missing SQLite file. Only `migrate` (and tests) create one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    MustExist,
+    CreateIfMissing,
+}
+
+#[derive(Debug, Clone)]
+pub struct PoolOptions {
+    pub max_connections: u32,
+    pub connect_timeout: Duration,
+    /// How long SQLite waits for another writer before giving up.
+    pub sqlite_busy_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 8,
+            connect_timeout: Duration::from_secs(5),
+            sqlite_busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Per-connection SQLite settings. WAL lets readers proceed during a write; foreign keys are off
+/// by default in SQLite and must be switched on per connection. `synchronous = NORMAL` in WAL
+/// mode never corrupts the database and keeps each action atomic with its journal entry; a power
+/// loss may drop the last commits, both together (see docs/operations.md).
+#[derive(Debug)]
+struct SqlitePragmas {
+    busy_timeout_ms: u128,
+}
+
+impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
+        if let DbConnection::Sqlite(conn) = conn {
+            conn.batch_execute(&format!(
+                "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                self.busy_timeout_ms
+            ))
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(())
+    }
+}
+
+pub type Pooled = PooledConnection<ConnectionManager<DbConnection>>;
+
+/// A connection pool on one database. Cheap to clone.
+#[derive(Clone)]
+pub struct Database {
+    pool: Pool<ConnectionManager<DbConnection>>,
+    backend: Backend,
+}
+
+impl fmt::Debug for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Database")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Database {
+    pub fn open(
+        url: &DatabaseUrl,
+        mode: OpenMode,
+        options: &PoolOptions,
+    ) -> Result<Self, StorageError> {
+        let connection_string = match url {
+            DatabaseUrl::Sqlite(path) => sqlite_path(path, mode)?,
+            DatabaseUrl::Postgres(url) => url.clone(),
+        };
+        // Fail fast with the real cause: r2d2 alone would only report a timeout.
+        DbConnection::establish(&connection_string).map_err(StorageError::Connect)?;
+        let manager = ConnectionManager::<DbConnection>::new(connection_string);
+        let pool = Pool::builder()
+            .max_size(options.max_connections)
+            .connection_timeout(options.connect_timeout)
+            .connection_customizer(Box::new(SqlitePragmas {
+                busy_timeout_ms: options.sqlite_busy_timeout.as_millis(),
+            }))
+            .build(manager)
+            .map_err(StorageError::Pool)?;
+        Ok(Self {
+            pool,
+            backend: url.backend(),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn conn(&self) -> Result<Pooled, StorageError> {
+        self.pool.get().map_err(StorageError::Pool)
+    }
+
+    /// A cheap round trip, for `/readyz`.
+    pub fn ping(&self) -> Result<(), StorageError> {
+        self.conn()?
+            .batch_execute("SELECT 1")
+            .map_err(StorageError::Query)
+    }
+}
+
+fn sqlite_path(path: &Path, mode: OpenMode) -> Result<String, StorageError> {
+    match mode {
+        OpenMode::MustExist if !path.exists() => {
+            return Err(StorageError::MissingSqliteFile(path.display().to_string()));
+        }
+        OpenMode::CreateIfMissing => {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)?;
+            }
+        }
+        OpenMode::MustExist => {}
+    }
+    path.to_str()
+        .map(str::to_owned)
+        .ok_or_else(|| StorageError::MissingSqliteFile(path.display().to_string()))
+}
+
+/// Runs `f` in a write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, taking the write
+/// lock up front: a deferred transaction that reads and then writes fails with "database is
+/// locked" under concurrent writers instead of waiting (measured in BUILD-NOTES.md).
+pub fn write<T, E>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConnection::Sqlite(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?
+        }
+        DbConnection::Pg(inner) => AnsiTransactionManager::begin_transaction(inner)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(error) => {
+            <DbConnection as Connection>::TransactionManager::rollback_transaction(conn)?;
+            Err(error)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_known_schemes_are_accepted() {
+        assert_eq!(
+            "sqlite://var/aidants.db".parse::<DatabaseUrl>().unwrap(),
+            DatabaseUrl::Sqlite(PathBuf::from("var/aidants.db"))
+        );
+        assert_eq!(
+            "sqlite:///tmp/x.db".parse::<DatabaseUrl>().unwrap(),
+            DatabaseUrl::Sqlite(PathBuf::from("/tmp/x.db"))
+        );
+        assert!(matches!(
+            "postgresql://u@h/db".parse(),
+            Ok(DatabaseUrl::Postgres(_))
+        ));
+        for bad in [
+            "sqlite:var/x.db",
+            "sqlit://x.db",
+            "mysql://h/db",
+            "var/x.db",
+            "",
+            "sqlite://",
+        ] {
+            assert!(
+                matches!(bad.parse::<DatabaseUrl>(), Err(StorageError::UnknownScheme)),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn postgres_password_never_printed() {
+        let url: DatabaseUrl = "postgres://app:s3cret@db.internal:5432/ac".parse().unwrap();
+        let shown = format!("{url:?} {url}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("db.internal:5432/ac"));
+    }
+
+    #[test]
+    fn a_missing_sqlite_file_is_not_created_by_accident() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("typo.db");
+        let url = DatabaseUrl::Sqlite(path.clone());
+        let err = Database::open(&url, OpenMode::MustExist, &PoolOptions::default()).unwrap_err();
+        assert!(matches!(err, StorageError::MissingSqliteFile(_)));
+        assert!(!path.exists());
+    }
+}

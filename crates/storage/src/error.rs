@@ -1,0 +1,68 @@
+use ac_mandates::{FieldError, MandateError};
+use thiserror::Error;
+
+/// Storage failures. A rule refusal passes through unchanged, so callers match on the domain
+/// error; everything else is the database's and gets a stable `STO` code.
+#[derive(Debug, Error)]
+pub enum StorageError {
+    #[error("STO001 URL de base de données non reconnue (attendu sqlite://CHEMIN ou postgres://…)")]
+    UnknownScheme,
+    #[error(
+        "STO002 la base SQLite {0} n'existe pas : lancez `aidants-connect migrate` pour la créer"
+    )]
+    MissingSqliteFile(String),
+    #[error("STO003 connexion à la base impossible")]
+    Connect(#[source] diesel::ConnectionError),
+    #[error("STO004 pool de connexions indisponible")]
+    Pool(#[source] diesel::r2d2::PoolError),
+    #[error("STO005 échec des migrations : {0}")]
+    Migration(String),
+    #[error("STO006 erreur de la base de données")]
+    Query(#[from] diesel::result::Error),
+    #[error("STO007 enregistrement introuvable")]
+    NotFound,
+    #[error("STO008 une valeur identique existe déjà")]
+    Conflict,
+    #[error("STO009 donnée stockée illisible : {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Rule(#[from] MandateError),
+    #[error(transparent)]
+    Field(#[from] FieldError),
+    #[error("STO010 impossible de créer le dossier de la base : {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl StorageError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            StorageError::UnknownScheme => "STO001",
+            StorageError::MissingSqliteFile(_) => "STO002",
+            StorageError::Connect(_) => "STO003",
+            StorageError::Pool(_) => "STO004",
+            StorageError::Migration(_) => "STO005",
+            StorageError::Query(_) => "STO006",
+            StorageError::NotFound => "STO007",
+            StorageError::Conflict => "STO008",
+            StorageError::Corrupt(_) => "STO009",
+            StorageError::Rule(e) => e.code(),
+            StorageError::Field(e) => e.code(),
+            StorageError::Io(_) => "STO010",
+        }
+    }
+
+    /// Maps "no row" and unique violations to their own variants.
+    pub(crate) fn from_query(error: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match error {
+            Error::NotFound => StorageError::NotFound,
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => StorageError::Conflict,
+            other => StorageError::Query(other),
+        }
+    }
+}
+
+/// Turns a stored value that no longer parses into a storage error rather than a panic.
+pub(crate) fn corrupt(what: &str) -> impl FnOnce(FieldError) -> StorageError + '_ {
+    move |e| StorageError::Corrupt(format!("{what}: {e}"))
+}

@@ -1,0 +1,354 @@
+//! Mandates and authorizations: each operation loads what its rule needs, applies the pure rule
+//! from `ac_mandates::rules`, and writes the outcome in one transaction.
+
+use ac_mandates::rules::{self, MandatePlan, MandateRequest};
+use ac_mandates::{
+    AidantId, Authorization, AuthorizationId, Demarche, Mandate, MandateDuration, MandateId,
+    OrganisationId, Refusal, Revocation, RevocationReason, UsagerId,
+};
+use diesel::prelude::*;
+use std::collections::BTreeMap;
+use time::{OffsetDateTime, PrimitiveDateTime};
+
+use crate::error::{StorageError, corrupt};
+use crate::schema::{authorizations, mandates, usagers};
+use crate::{DbConnection, aidants, from_db, new_id, organisations, to_db, write};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = mandates)]
+struct MandateRow {
+    id: String,
+    organisation_id: String,
+    usager_id: String,
+    created_by: String,
+    created_at: PrimitiveDateTime,
+    expires_at: PrimitiveDateTime,
+    duration_days: i32,
+    legal_text_version: String,
+    content_hash: String,
+    renewal_of: Option<String>,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = authorizations)]
+struct AuthorizationRow {
+    id: String,
+    mandate_id: String,
+    organisation_id: String,
+    usager_id: String,
+    demarche: String,
+    expires_at: PrimitiveDateTime,
+    revoked_at: Option<PrimitiveDateTime>,
+    revocation_reason: Option<String>,
+}
+
+impl AuthorizationRow {
+    fn into_domain(self) -> Result<Authorization, StorageError> {
+        let revocation = match (self.revoked_at, self.revocation_reason) {
+            (None, None) => None,
+            (Some(at), Some(reason)) => Some(Revocation {
+                at: from_db(at),
+                reason: RevocationReason::from_key(&reason)
+                    .ok_or_else(|| StorageError::Corrupt(format!("revocation_reason {reason}")))?,
+            }),
+            _ => return Err(StorageError::Corrupt("authorizations.revoked_at".into())),
+        };
+        Ok(Authorization {
+            id: AuthorizationId::new(self.id),
+            mandate_id: MandateId::new(self.mandate_id),
+            organisation_id: OrganisationId::new(self.organisation_id),
+            usager_id: UsagerId::new(self.usager_id),
+            demarche: self
+                .demarche
+                .parse()
+                .map_err(corrupt("authorizations.demarche"))?,
+            expires_at: from_db(self.expires_at),
+            revocation,
+        })
+    }
+}
+
+impl MandateRow {
+    fn into_domain(self, authorizations: Vec<Authorization>) -> Result<Mandate, StorageError> {
+        let days = u16::try_from(self.duration_days)
+            .map_err(|_| StorageError::Corrupt("mandates.duration_days".into()))?;
+        Ok(Mandate {
+            id: MandateId::new(self.id),
+            organisation_id: OrganisationId::new(self.organisation_id),
+            usager_id: UsagerId::new(self.usager_id),
+            created_by: AidantId::new(self.created_by),
+            created_at: from_db(self.created_at),
+            expires_at: from_db(self.expires_at),
+            duration: MandateDuration::from_days(days)
+                .map_err(corrupt("mandates.duration_days"))?,
+            legal_text_version: self.legal_text_version,
+            content_hash: self.content_hash,
+            renewal_of: self.renewal_of.map(MandateId::new),
+            authorizations,
+        })
+    }
+}
+
+fn assemble(conn: &mut DbConnection, rows: Vec<MandateRow>) -> Result<Vec<Mandate>, StorageError> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let mut by_mandate: BTreeMap<String, Vec<Authorization>> = BTreeMap::new();
+    for row in authorizations::table
+        .filter(authorizations::mandate_id.eq_any(&ids))
+        .select(AuthorizationRow::as_select())
+        .load(conn)?
+    {
+        by_mandate
+            .entry(row.mandate_id.clone())
+            .or_default()
+            .push(row.into_domain()?);
+    }
+    rows.into_iter()
+        .map(|row| {
+            let mut auths = by_mandate.remove(&row.id).unwrap_or_default();
+            auths.sort_by_key(|a| a.demarche); // catalogue order, as planned
+            row.into_domain(auths)
+        })
+        .collect()
+}
+
+pub fn get(conn: &mut DbConnection, id: &MandateId) -> Result<Mandate, StorageError> {
+    let row = mandates::table
+        .find(id.as_str())
+        .select(MandateRow::as_select())
+        .first(conn)
+        .map_err(StorageError::from_query)?;
+    assemble(conn, vec![row])?
+        .pop()
+        .ok_or(StorageError::NotFound)
+}
+
+/// A structure's mandates for one person, newest first.
+pub fn for_usager(
+    conn: &mut DbConnection,
+    organisation: &OrganisationId,
+    usager: &UsagerId,
+) -> Result<Vec<Mandate>, StorageError> {
+    let rows = mandates::table
+        .filter(mandates::organisation_id.eq(organisation.as_str()))
+        .filter(mandates::usager_id.eq(usager.as_str()))
+        .order(mandates::created_at.desc())
+        .select(MandateRow::as_select())
+        .load(conn)?;
+    assemble(conn, rows)
+}
+
+/// The structure's not-yet-revoked authorizations for one person (expired ones included).
+fn open_authorizations(
+    conn: &mut DbConnection,
+    organisation: &OrganisationId,
+    usager: &UsagerId,
+) -> Result<Vec<Authorization>, StorageError> {
+    authorizations::table
+        .filter(authorizations::organisation_id.eq(organisation.as_str()))
+        .filter(authorizations::usager_id.eq(usager.as_str()))
+        .filter(authorizations::revoked_at.is_null())
+        .select(AuthorizationRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(AuthorizationRow::into_domain)
+        .collect()
+}
+
+/// Serialises mandate changes for one person. On SQLite `BEGIN IMMEDIATE` already does; on
+/// PostgreSQL the row lock makes a concurrent creation wait, then see this one's authorizations
+/// and supersede them, instead of failing on the unique index.
+fn lock_usager(conn: &mut DbConnection, usager: &UsagerId) -> Result<(), StorageError> {
+    match conn {
+        DbConnection::Sqlite(_) => {
+            usagers::table
+                .find(usager.as_str())
+                .select(usagers::id)
+                .first::<String>(conn)
+                .map_err(StorageError::from_query)?;
+        }
+        DbConnection::Pg(pg) => {
+            let locked = diesel::sql_query("SELECT id FROM usagers WHERE id = $1 FOR UPDATE")
+                .bind::<diesel::sql_types::Text, _>(usager.as_str())
+                .execute(pg)?;
+            if locked == 0 {
+                return Err(StorageError::NotFound);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn revoke_rows(
+    tx: &mut DbConnection,
+    ids: &[AuthorizationId],
+    revocation: Revocation,
+) -> Result<(), StorageError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = ids.iter().map(AuthorizationId::as_str).collect();
+    let updated = diesel::update(
+        authorizations::table
+            .filter(authorizations::id.eq_any(&ids))
+            .filter(authorizations::revoked_at.is_null()),
+    )
+    .set((
+        authorizations::revoked_at.eq(to_db(revocation.at)),
+        authorizations::revocation_reason.eq(revocation.reason.key()),
+    ))
+    .execute(tx)?;
+    // Everything was read under the same lock, so a mismatch means the data moved underneath us.
+    if updated == ids.len() {
+        Ok(())
+    } else {
+        Err(StorageError::Conflict)
+    }
+}
+
+/// What an aidant asks for; the records are loaded inside the transaction.
+#[derive(Debug, Clone)]
+pub struct NewMandate<'a> {
+    pub aidant: &'a AidantId,
+    pub organisation: &'a OrganisationId,
+    pub usager: &'a UsagerId,
+    pub demarches: &'a [Demarche],
+    pub duration: MandateDuration,
+    pub legal_text_version: &'a str,
+    /// Set for a renewal: the mandate being renewed.
+    pub renewal_of: Option<&'a MandateId>,
+}
+
+/// Creates (or renews) a mandate: its authorizations are inserted and the older authorizations
+/// it supersedes are revoked, all in one transaction.
+pub fn create(
+    conn: &mut DbConnection,
+    new: &NewMandate<'_>,
+    now: OffsetDateTime,
+) -> Result<MandatePlan, StorageError> {
+    write(conn, |tx| {
+        lock_usager(tx, new.usager)?;
+        let aidant = aidants::get(tx, new.aidant)?;
+        let organisation = organisations::get(tx, new.organisation)?;
+        let current = open_authorizations(tx, new.organisation, new.usager)?;
+        let request = MandateRequest {
+            organisation: &organisation,
+            aidant: &aidant,
+            usager_id: new.usager,
+            demarches: new.demarches,
+            duration: new.duration,
+            legal_text_version: new.legal_text_version,
+        };
+        let mut ids = new_id;
+        let plan = match new.renewal_of {
+            None => rules::plan_mandate(&request, &current, &mut ids, now)?,
+            Some(previous) => {
+                let previous = get(tx, previous)?;
+                rules::plan_renewal(&previous, &request, &current, &mut ids, now)?
+            }
+        };
+        let m = &plan.mandate;
+        revoke_rows(
+            tx,
+            &plan.superseded,
+            Revocation {
+                at: m.created_at,
+                reason: RevocationReason::Superseded,
+            },
+        )?;
+        diesel::insert_into(mandates::table)
+            .values((
+                mandates::id.eq(m.id.as_str()),
+                mandates::organisation_id.eq(m.organisation_id.as_str()),
+                mandates::usager_id.eq(m.usager_id.as_str()),
+                mandates::created_by.eq(m.created_by.as_str()),
+                mandates::created_at.eq(to_db(m.created_at)),
+                mandates::expires_at.eq(to_db(m.expires_at)),
+                mandates::duration_days.eq(i32::from(m.duration.days())),
+                mandates::legal_text_version.eq(&m.legal_text_version),
+                mandates::content_hash.eq(&m.content_hash),
+                mandates::renewal_of.eq(m.renewal_of.as_ref().map(MandateId::as_str)),
+            ))
+            .execute(tx)
+            .map_err(StorageError::from_query)?;
+        for a in &m.authorizations {
+            diesel::insert_into(authorizations::table)
+                .values((
+                    authorizations::id.eq(a.id.as_str()),
+                    authorizations::mandate_id.eq(a.mandate_id.as_str()),
+                    authorizations::organisation_id.eq(a.organisation_id.as_str()),
+                    authorizations::usager_id.eq(a.usager_id.as_str()),
+                    authorizations::demarche.eq(a.demarche.key()),
+                    authorizations::expires_at.eq(to_db(a.expires_at)),
+                ))
+                .execute(tx)
+                .map_err(StorageError::from_query)?;
+        }
+        Ok(plan)
+    })
+}
+
+/// Revokes one démarche of a mandate, effective immediately.
+pub fn revoke_authorization(
+    conn: &mut DbConnection,
+    aidant: &AidantId,
+    mandate: &MandateId,
+    authorization: &AuthorizationId,
+    now: OffsetDateTime,
+) -> Result<Revocation, StorageError> {
+    write(conn, |tx| {
+        let current = get(tx, mandate)?;
+        lock_usager(tx, &current.usager_id)?;
+        let aidant = aidants::get(tx, aidant)?;
+        let revocation = rules::revoke_authorization(&current, authorization, &aidant, now)?;
+        revoke_rows(tx, std::slice::from_ref(authorization), revocation)?;
+        Ok(revocation)
+    })
+}
+
+/// Revokes every démarche of a mandate still in force; returns those revoked.
+pub fn revoke_mandate(
+    conn: &mut DbConnection,
+    aidant: &AidantId,
+    mandate: &MandateId,
+    now: OffsetDateTime,
+) -> Result<Vec<AuthorizationId>, StorageError> {
+    write(conn, |tx| {
+        let current = get(tx, mandate)?;
+        lock_usager(tx, &current.usager_id)?;
+        let aidant = aidants::get(tx, aidant)?;
+        let (ids, revocation) = rules::revoke_mandate(&current, &aidant, now)?;
+        revoke_rows(tx, &ids, revocation)?;
+        Ok(ids)
+    })
+}
+
+/// The check made on every delegated sign-in: loads the aidant, the structure and the
+/// authorizations for the (structure, usager, démarche) triple, then applies `rules::can_act`.
+pub fn can_act(
+    conn: &mut DbConnection,
+    aidant: &AidantId,
+    organisation: &OrganisationId,
+    usager: &UsagerId,
+    demarche: Demarche,
+    at: OffsetDateTime,
+) -> Result<Result<Authorization, Refusal>, StorageError> {
+    let aidant = aidants::get(conn, aidant)?;
+    let organisation = organisations::get(conn, organisation)?;
+    // The open authorization if any (unique index), else the most recent ones, so a refusal can
+    // say "expired" or "revoked" rather than "not covered".
+    let candidates: Vec<Authorization> = authorizations::table
+        .filter(authorizations::organisation_id.eq(organisation.id.as_str()))
+        .filter(authorizations::usager_id.eq(usager.as_str()))
+        .filter(authorizations::demarche.eq(demarche.key()))
+        .order((
+            authorizations::revoked_at.is_null().desc(),
+            authorizations::expires_at.desc(),
+        ))
+        .limit(2)
+        .select(AuthorizationRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(AuthorizationRow::into_domain)
+        .collect::<Result<_, _>>()?;
+    Ok(rules::can_act(&aidant, &organisation, usager, demarche, &candidates, at).cloned())
+}

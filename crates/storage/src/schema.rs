@@ -1,0 +1,118 @@
+//! Diesel table definitions, mirroring `migrations/`. `make check` regenerates them from the
+//! migrations and fails on drift.
+
+diesel::table! {
+    organisations (id) {
+        id -> Text,
+        name -> Text,
+        kind -> Text,
+        address -> Text,
+        departement -> Text,
+        siret -> Text,
+        is_active -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    organisation_demarches (organisation_id, demarche) {
+        organisation_id -> Text,
+        demarche -> Text,
+    }
+}
+
+diesel::table! {
+    aidants (id) {
+        id -> Text,
+        email -> Text,
+        first_name -> Text,
+        last_name -> Text,
+        profession -> Text,
+        current_organisation_id -> Text,
+        can_create_mandates -> Bool,
+        is_active -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    aidant_organisations (aidant_id, organisation_id) {
+        aidant_id -> Text,
+        organisation_id -> Text,
+        is_referent -> Bool,
+    }
+}
+
+diesel::table! {
+    coordinator_scopes (id) {
+        id -> Text,
+        aidant_id -> Text,
+        kind -> Text,
+        departement -> Nullable<Text>,
+        organisation_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    usagers (id) {
+        id -> Text,
+        subject -> Text,
+        given_name -> Text,
+        family_name -> Text,
+        birthdate -> Date,
+        gender -> Text,
+        birthplace -> Nullable<Text>,
+        birthcountry -> Text,
+        email -> Nullable<Text>,
+        preferred_username -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    mandates (id) {
+        id -> Text,
+        organisation_id -> Text,
+        usager_id -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        duration_days -> Integer,
+        legal_text_version -> Text,
+        content_hash -> Text,
+        renewal_of -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    authorizations (id) {
+        id -> Text,
+        mandate_id -> Text,
+        organisation_id -> Text,
+        usager_id -> Text,
+        demarche -> Text,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        revocation_reason -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(organisation_demarches -> organisations (organisation_id));
+diesel::joinable!(aidant_organisations -> aidants (aidant_id));
+diesel::joinable!(aidant_organisations -> organisations (organisation_id));
+diesel::joinable!(coordinator_scopes -> aidants (aidant_id));
+diesel::joinable!(mandates -> organisations (organisation_id));
+diesel::joinable!(mandates -> usagers (usager_id));
+diesel::joinable!(authorizations -> mandates (mandate_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    organisations,
+    organisation_demarches,
+    aidants,
+    aidant_organisations,
+    coordinator_scopes,
+    usagers,
+    mandates,
+    authorizations,
+);

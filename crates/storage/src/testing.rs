@@ -1,0 +1,90 @@
+//! Fresh databases for tests: a SQLite file in a temporary folder always, and a PostgreSQL schema
+//! too when `AC_TEST_DATABASE_URL` is set. The same test body runs on each.
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use rand::Rng;
+use std::fmt;
+
+use crate::{Backend, Database, DatabaseUrl, OpenMode, PoolOptions, StorageError, migrations};
+
+/// Environment variable naming the PostgreSQL server tests may use.
+pub const TEST_DATABASE_URL: &str = "AC_TEST_DATABASE_URL";
+
+/// A migrated, empty database that disappears with the value.
+pub struct TestDatabase {
+    pub db: Database,
+    pub url: DatabaseUrl,
+    _dir: Option<tempfile::TempDir>,
+    pg_cleanup: Option<(String, String)>,
+}
+
+impl fmt::Debug for TestDatabase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TestDatabase({:?})", self.db.backend())
+    }
+}
+
+impl TestDatabase {
+    pub fn backend(&self) -> Backend {
+        self.db.backend()
+    }
+
+    pub fn sqlite() -> Result<Self, StorageError> {
+        let dir = tempfile::tempdir()?;
+        let url = DatabaseUrl::Sqlite(dir.path().join("test.db"));
+        let db = Database::open(&url, OpenMode::CreateIfMissing, &PoolOptions::default())?;
+        migrations::run_pending(&mut *db.conn()?)?;
+        Ok(Self {
+            db,
+            url,
+            _dir: Some(dir),
+            pg_cleanup: None,
+        })
+    }
+
+    /// A new schema on the server, used through `search_path`, so tests never see each other.
+    pub fn postgres(server_url: &str) -> Result<Self, StorageError> {
+        let schema = format!("t_{:016x}", rand::rng().random::<u64>());
+        let mut admin = PgConnection::establish(server_url).map_err(StorageError::Connect)?;
+        admin.batch_execute(&format!("CREATE SCHEMA {schema}"))?;
+        let separator = if server_url.contains('?') { '&' } else { '?' };
+        let url: DatabaseUrl =
+            format!("{server_url}{separator}options=-csearch_path%3D{schema}").parse()?;
+        let db = Database::open(&url, OpenMode::MustExist, &PoolOptions::default())?;
+        migrations::run_pending(&mut *db.conn()?)?;
+        Ok(Self {
+            db,
+            url,
+            _dir: None,
+            pg_cleanup: Some((server_url.to_owned(), schema)),
+        })
+    }
+
+    /// One fresh database per available backend: SQLite, then PostgreSQL when configured.
+    /// With `CI=true`, PostgreSQL is mandatory, so a CI run can never silently skip it.
+    pub fn each() -> Result<Vec<Self>, StorageError> {
+        let mut all = vec![Self::sqlite()?];
+        match std::env::var(TEST_DATABASE_URL) {
+            Ok(url) if !url.is_empty() => all.push(Self::postgres(&url)?),
+            _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+                return Err(StorageError::Migration(format!(
+                    "{TEST_DATABASE_URL} must be set when CI=true"
+                )));
+            }
+            _ => {}
+        }
+        Ok(all)
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some((server_url, schema)) = self.pg_cleanup.take() {
+            // Best effort: a leftover schema is harmless and named t_… for manual cleanup.
+            if let Ok(mut admin) = PgConnection::establish(&server_url) {
+                let _ = admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+            }
+        }
+    }
+}

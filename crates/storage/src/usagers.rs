@@ -1,0 +1,141 @@
+//! Usagers, keyed by their pseudonymous subject.
+
+use ac_mandates::{PivotIdentity, Usager, UsagerId};
+use diesel::prelude::*;
+use time::{Date, OffsetDateTime};
+
+use crate::error::{StorageError, corrupt};
+use crate::schema::usagers;
+use crate::{DbConnection, new_id, to_db, write};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = usagers)]
+struct UsagerRow {
+    id: String,
+    subject: String,
+    given_name: String,
+    family_name: String,
+    birthdate: Date,
+    gender: String,
+    birthplace: Option<String>,
+    birthcountry: String,
+    email: Option<String>,
+    preferred_username: Option<String>,
+}
+
+impl UsagerRow {
+    fn into_domain(self) -> Result<Usager, StorageError> {
+        Ok(Usager {
+            id: UsagerId::new(self.id),
+            subject: self.subject,
+            identity: PivotIdentity {
+                given_name: self.given_name,
+                family_name: self.family_name,
+                birthdate: self.birthdate,
+                gender: self.gender.parse().map_err(corrupt("usagers.gender"))?,
+                birthplace: self.birthplace,
+                birthcountry: self.birthcountry,
+                email: self
+                    .email
+                    .map(|e| e.parse())
+                    .transpose()
+                    .map_err(corrupt("usagers.email"))?,
+                preferred_username: self.preferred_username,
+            },
+        })
+    }
+}
+
+/// What identifying a person did to their record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentityChange {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+pub fn get(conn: &mut DbConnection, id: &UsagerId) -> Result<Usager, StorageError> {
+    usagers::table
+        .find(id.as_str())
+        .select(UsagerRow::as_select())
+        .first(conn)
+        .map_err(StorageError::from_query)?
+        .into_domain()
+}
+
+pub fn find_by_subject(
+    conn: &mut DbConnection,
+    subject: &str,
+) -> Result<Option<Usager>, StorageError> {
+    usagers::table
+        .filter(usagers::subject.eq(subject))
+        .select(UsagerRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(UsagerRow::into_domain)
+        .transpose()
+}
+
+fn identity_columns(
+    identity: &PivotIdentity,
+) -> (
+    diesel::dsl::Eq<usagers::given_name, &str>,
+    diesel::dsl::Eq<usagers::family_name, &str>,
+    diesel::dsl::Eq<usagers::birthdate, Date>,
+    diesel::dsl::Eq<usagers::gender, &'static str>,
+    diesel::dsl::Eq<usagers::birthplace, Option<&str>>,
+    diesel::dsl::Eq<usagers::birthcountry, &str>,
+    diesel::dsl::Eq<usagers::email, Option<&str>>,
+    diesel::dsl::Eq<usagers::preferred_username, Option<&str>>,
+) {
+    (
+        usagers::given_name.eq(identity.given_name.as_str()),
+        usagers::family_name.eq(identity.family_name.as_str()),
+        usagers::birthdate.eq(identity.birthdate),
+        usagers::gender.eq(identity.gender.key()),
+        usagers::birthplace.eq(identity.birthplace.as_deref()),
+        usagers::birthcountry.eq(identity.birthcountry.as_str()),
+        usagers::email.eq(identity.email.as_ref().map(|e| e.as_str())),
+        usagers::preferred_username.eq(identity.preferred_username.as_deref()),
+    )
+}
+
+/// Creates the usager on first identification, or refreshes their identity from the provider.
+pub fn upsert_identified(
+    conn: &mut DbConnection,
+    subject: &str,
+    identity: &PivotIdentity,
+    now: OffsetDateTime,
+) -> Result<(Usager, IdentityChange), StorageError> {
+    identity.validate()?;
+    write(conn, |tx| {
+        let existing = find_by_subject(tx, subject)?;
+        let change = match &existing {
+            None => {
+                diesel::insert_into(usagers::table)
+                    .values((
+                        usagers::id.eq(new_id()),
+                        usagers::subject.eq(subject),
+                        identity_columns(identity),
+                        usagers::created_at.eq(to_db(now)),
+                        usagers::updated_at.eq(to_db(now)),
+                    ))
+                    .execute(tx)
+                    .map_err(StorageError::from_query)?;
+                IdentityChange::Created
+            }
+            Some(usager) if usager.identity == *identity => IdentityChange::Unchanged,
+            Some(usager) => {
+                diesel::update(usagers::table.find(usager.id.as_str()))
+                    .set((
+                        identity_columns(identity),
+                        usagers::updated_at.eq(to_db(now)),
+                    ))
+                    .execute(tx)?;
+                IdentityChange::Updated
+            }
+        };
+        let usager = find_by_subject(tx, subject)?.ok_or(StorageError::NotFound)?;
+        Ok((usager, change))
+    })
+}

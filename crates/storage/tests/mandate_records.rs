@@ -1,0 +1,540 @@
+//! Storage behaviour, run on a fresh SQLite file and (when AC_TEST_DATABASE_URL is set) on a fresh
+//! PostgreSQL schema: the same body on both.
+
+use ac_mandates::*;
+use ac_storage::mandates::NewMandate;
+use ac_storage::testing::TestDatabase;
+use ac_storage::usagers::IdentityChange;
+use ac_storage::{Backend, DbConnection, StorageError, aidants, mandates, organisations, usagers};
+use diesel::connection::SimpleConnection;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Barrier};
+use time::macros::{date, datetime};
+use time::{Duration, OffsetDateTime};
+
+const NOW: OffsetDateTime = datetime!(2026-03-10 14:30:00.5 UTC);
+
+fn each(test: impl Fn(&TestDatabase)) {
+    for db in TestDatabase::each().expect("test database") {
+        eprintln!("backend: {:?}", db.backend());
+        test(&db);
+    }
+}
+
+fn organisation(id: &str, departement: &str) -> Organisation {
+    Organisation {
+        id: OrganisationId::new(id),
+        name: format!("Structure {id}"),
+        kind: OrganisationKind::FranceServices,
+        address: "2 place de la Mairie".into(),
+        departement: departement.parse().unwrap(),
+        siret: "13002526500013".parse().unwrap(),
+        allowed_demarches: Demarche::ALL
+            .into_iter()
+            .filter(|d| *d != Demarche::Justice)
+            .collect(),
+        is_active: true,
+    }
+}
+
+fn aidant(id: &str, organisations: &[&str]) -> Aidant {
+    Aidant {
+        id: AidantId::new(id),
+        email: format!("{id}@Exemple.fr").parse().unwrap(),
+        first_name: "Camille".into(),
+        last_name: id.to_uppercase(),
+        profession: "Conseillère numérique".into(),
+        organisations: organisations
+            .iter()
+            .map(|o| OrganisationId::new(*o))
+            .collect(),
+        current_organisation: OrganisationId::new(organisations[0]),
+        can_create_mandates: true,
+        referent_of: BTreeSet::new(),
+        coordinator_scopes: vec![],
+        is_active: true,
+    }
+}
+
+fn identity(given: &str) -> PivotIdentity {
+    PivotIdentity {
+        given_name: given.into(),
+        family_name: "DUBOIS".into(),
+        birthdate: date!(1962 - 08 - 24),
+        gender: Gender::Female,
+        birthplace: Some("75107".into()),
+        birthcountry: FRANCE_INSEE_CODE.into(),
+        email: None,
+        preferred_username: None,
+    }
+}
+
+/// One structure with two aidants and one usager.
+struct Fixture {
+    org: OrganisationId,
+    alice: AidantId,
+    bob: AidantId,
+    usager: UsagerId,
+}
+
+fn fixture(conn: &mut DbConnection) -> Fixture {
+    organisations::insert(conn, &organisation("org-a", "29"), NOW).unwrap();
+    organisations::insert(conn, &organisation("org-b", "56"), NOW).unwrap();
+    aidants::insert(conn, &aidant("alice", &["org-a"]), NOW).unwrap();
+    aidants::insert(conn, &aidant("bob", &["org-a", "org-b"]), NOW).unwrap();
+    let (usager, change) =
+        usagers::upsert_identified(conn, &"a".repeat(64), &identity("Angela"), NOW).unwrap();
+    assert_eq!(change, IdentityChange::Created);
+    Fixture {
+        org: OrganisationId::new("org-a"),
+        alice: AidantId::new("alice"),
+        bob: AidantId::new("bob"),
+        usager: usager.id,
+    }
+}
+
+fn new_mandate<'a>(
+    f: &'a Fixture,
+    aidant: &'a AidantId,
+    demarches: &'a [Demarche],
+) -> NewMandate<'a> {
+    NewMandate {
+        aidant,
+        organisation: &f.org,
+        usager: &f.usager,
+        demarches,
+        duration: MandateDuration::OneYear,
+        legal_text_version: "2026-01",
+        renewal_of: None,
+    }
+}
+
+fn count(conn: &mut DbConnection, sql: &str) -> i64 {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    diesel::sql_query(sql).get_result::<Count>(conn).unwrap().n
+}
+
+#[test]
+fn organisations_round_trip_and_allowed_demarches() {
+    each(|db| {
+        let conn = &mut db.db.conn().unwrap();
+        let org = organisation("org-a", "2A");
+        organisations::insert(conn, &org, NOW).unwrap();
+        assert_eq!(organisations::get(conn, &org.id).unwrap(), org);
+        let allowed = BTreeSet::from([Demarche::Social, Demarche::Logement]);
+        organisations::set_allowed_demarches(conn, &org.id, &allowed).unwrap();
+        assert_eq!(
+            organisations::get(conn, &org.id).unwrap().allowed_demarches,
+            allowed
+        );
+        assert_eq!(organisations::list(conn).unwrap().len(), 1);
+        assert!(matches!(
+            organisations::set_allowed_demarches(conn, &OrganisationId::new("nope"), &allowed),
+            Err(StorageError::NotFound)
+        ));
+        assert!(matches!(
+            organisations::insert(conn, &org, NOW),
+            Err(StorageError::Conflict)
+        ));
+    });
+}
+
+#[test]
+fn aidants_round_trip_with_memberships_and_scopes() {
+    each(|db| {
+        let conn = &mut db.db.conn().unwrap();
+        organisations::insert(conn, &organisation("org-a", "29"), NOW).unwrap();
+        organisations::insert(conn, &organisation("org-b", "56"), NOW).unwrap();
+        let mut coordinator = aidant("coord", &["org-a", "org-b"]);
+        coordinator.can_create_mandates = false;
+        coordinator.referent_of = BTreeSet::from([OrganisationId::new("org-b")]);
+        coordinator.coordinator_scopes = vec![
+            CoordinatorScope::National,
+            CoordinatorScope::Departement("29".parse().unwrap()),
+            CoordinatorScope::Organisation(OrganisationId::new("org-b")),
+        ];
+        aidants::insert(conn, &coordinator, NOW).unwrap();
+        assert_eq!(aidants::get(conn, &coordinator.id).unwrap(), coordinator);
+        let found = aidants::find_by_email(conn, &"COORD@exemple.FR".parse().unwrap()).unwrap();
+        assert_eq!(found.map(|a| a.id), Some(coordinator.id.clone()));
+        assert_eq!(
+            aidants::list(conn, Some(&OrganisationId::new("org-b")))
+                .unwrap()
+                .len(),
+            1
+        );
+
+        let mut same_email = aidant("other", &["org-a"]);
+        same_email.email = coordinator.email.clone();
+        assert!(matches!(
+            aidants::insert(conn, &same_email, NOW),
+            Err(StorageError::Conflict)
+        ));
+        aidants::deactivate(conn, &coordinator.id).unwrap();
+        assert!(!aidants::get(conn, &coordinator.id).unwrap().is_active);
+        assert!(matches!(
+            aidants::deactivate(conn, &AidantId::new("nope")),
+            Err(StorageError::NotFound)
+        ));
+    });
+}
+
+#[test]
+fn an_aidant_whose_current_structure_is_not_a_membership_is_refused_whole() {
+    each(|db| {
+        let conn = &mut db.db.conn().unwrap();
+        organisations::insert(conn, &organisation("org-a", "29"), NOW).unwrap();
+        organisations::insert(conn, &organisation("org-b", "56"), NOW).unwrap();
+        let mut wrong = aidant("wrong", &["org-a"]);
+        wrong.current_organisation = OrganisationId::new("org-b");
+        assert!(aidants::insert(conn, &wrong, NOW).is_err());
+        // And the database refuses it too, even when the application check is bypassed.
+        let raw = "INSERT INTO aidants (id, email, first_name, last_name, profession, current_organisation_id, can_create_mandates, is_active, created_at) \
+                   VALUES ('x', 'x@exemple.fr', 'X', 'X', 'X', 'org-b', TRUE, TRUE, '2026-01-01 00:00:00')";
+        assert!(conn.batch_execute(&format!("BEGIN; {raw}; INSERT INTO aidant_organisations VALUES ('x', 'org-a', FALSE); COMMIT;")).is_err());
+        let _ = conn.batch_execute("ROLLBACK");
+        assert_eq!(count(conn, "SELECT COUNT(*) AS n FROM aidants"), 0);
+        assert_eq!(
+            count(conn, "SELECT COUNT(*) AS n FROM aidant_organisations"),
+            0
+        );
+    });
+}
+
+#[test]
+fn usager_identity_is_created_refreshed_or_left_alone() {
+    each(|db| {
+        let conn = &mut db.db.conn().unwrap();
+        let subject = "b".repeat(64);
+        let (first, change) =
+            usagers::upsert_identified(conn, &subject, &identity("Angela"), NOW).unwrap();
+        assert_eq!(change, IdentityChange::Created);
+        let (same, change) =
+            usagers::upsert_identified(conn, &subject, &identity("Angela"), NOW).unwrap();
+        assert_eq!(
+            (same.id.clone(), change),
+            (first.id.clone(), IdentityChange::Unchanged)
+        );
+        let (updated, change) =
+            usagers::upsert_identified(conn, &subject, &identity("Angela Claire"), NOW).unwrap();
+        assert_eq!(change, IdentityChange::Updated);
+        assert_eq!(updated.identity.given_name, "Angela Claire");
+        assert_eq!(usagers::get(conn, &first.id).unwrap(), updated);
+        let abroad_with_place = PivotIdentity {
+            birthcountry: "99217".into(),
+            ..identity("X")
+        };
+        assert!(matches!(
+            usagers::upsert_identified(conn, &"c".repeat(64), &abroad_with_place, NOW),
+            Err(StorageError::Field(FieldError::InvalidInseeCode))
+        ));
+        assert_eq!(count(conn, "SELECT COUNT(*) AS n FROM usagers"), 1);
+    });
+}
+
+#[test]
+fn mandate_lifecycle_create_supersede_revoke_and_can_act() {
+    each(|db| {
+        let conn = &mut db.db.conn().unwrap();
+        let f = fixture(conn);
+        let first = mandates::create(
+            conn,
+            &new_mandate(&f, &f.alice, &[Demarche::Social, Demarche::Logement]),
+            NOW,
+        )
+        .unwrap();
+        let stored = mandates::get(conn, &first.mandate.id).unwrap();
+        assert_eq!(
+            stored, first.mandate,
+            "what was planned is what was stored, hash included"
+        );
+        assert_eq!(stored.created_at, datetime!(2026-03-10 14:30:00.5 UTC));
+
+        let ok = mandates::can_act(conn, &f.bob, &f.org, &f.usager, Demarche::Social, NOW).unwrap();
+        assert_eq!(ok.map(|a| a.mandate_id), Ok(first.mandate.id.clone()));
+
+        // A second mandate covering Social supersedes the first one's Social authorization.
+        let later = NOW + Duration::days(1);
+        let second =
+            mandates::create(conn, &new_mandate(&f, &f.bob, &[Demarche::Social]), later).unwrap();
+        assert_eq!(second.superseded.len(), 1);
+        let first_now = mandates::get(conn, &first.mandate.id).unwrap();
+        let social = first_now
+            .authorizations
+            .iter()
+            .find(|a| a.demarche == Demarche::Social)
+            .unwrap();
+        assert_eq!(
+            social.revocation.map(|r| r.reason),
+            Some(RevocationReason::Superseded)
+        );
+        let via = mandates::can_act(conn, &f.alice, &f.org, &f.usager, Demarche::Social, later)
+            .unwrap()
+            .unwrap();
+        assert_eq!(via.mandate_id, second.mandate.id);
+
+        // Revoke the second mandate: Social is now refused as revoked, Logement still works.
+        let revoked = mandates::revoke_mandate(
+            conn,
+            &f.alice,
+            &second.mandate.id,
+            later + Duration::hours(1),
+        )
+        .unwrap();
+        assert_eq!(revoked.len(), 1);
+        let refused = mandates::can_act(
+            conn,
+            &f.alice,
+            &f.org,
+            &f.usager,
+            Demarche::Social,
+            later + Duration::hours(1),
+        )
+        .unwrap();
+        assert_eq!(refused.map(|_| ()), Err(Refusal::Revoked));
+        assert!(
+            mandates::can_act(conn, &f.alice, &f.org, &f.usager, Demarche::Logement, later)
+                .unwrap()
+                .is_ok()
+        );
+        assert_eq!(
+            mandates::can_act(
+                conn,
+                &f.alice,
+                &f.org,
+                &f.usager,
+                Demarche::Logement,
+                first.mandate.expires_at
+            )
+            .unwrap()
+            .map(|_| ()),
+            Err(Refusal::Expired)
+        );
+        assert_eq!(
+            mandates::can_act(conn, &f.alice, &f.org, &f.usager, Demarche::Famille, later)
+                .unwrap()
+                .map(|_| ()),
+            Err(Refusal::DemarcheNotCovered)
+        );
+        assert_eq!(
+            mandates::can_act(
+                conn,
+                &f.alice,
+                &OrganisationId::new("org-b"),
+                &f.usager,
+                Demarche::Logement,
+                later
+            )
+            .unwrap()
+            .map(|_| ()),
+            Err(Refusal::NotAMember)
+        );
+        aidants::deactivate(conn, &f.alice).unwrap();
+        assert_eq!(
+            mandates::can_act(conn, &f.alice, &f.org, &f.usager, Demarche::Logement, later)
+                .unwrap()
+                .map(|_| ()),
+            Err(Refusal::AidantInactive)
+        );
+
+        // Revoking one démarche of the first mandate, then again: typed refusal.
+        let logement = first_now
+            .authorizations
+            .iter()
+            .find(|a| a.demarche == Demarche::Logement)
+            .unwrap();
+        mandates::revoke_authorization(conn, &f.bob, &first.mandate.id, &logement.id, later)
+            .unwrap();
+        assert!(matches!(
+            mandates::revoke_authorization(conn, &f.bob, &first.mandate.id, &logement.id, later),
+            Err(StorageError::Rule(MandateError::AlreadyRevoked))
+        ));
+        assert_eq!(
+            mandates::get(conn, &first.mandate.id)
+                .unwrap()
+                .status_at(later),
+            MandateStatus::Revoked
+        );
+    });
+}
+
+#[test]
+fn refused_creations_write_nothing() {
+    each(|db| {
+        let conn = &mut db.db.conn().unwrap();
+        let f = fixture(conn);
+        mandates::create(conn, &new_mandate(&f, &f.alice, &[Demarche::Social]), NOW).unwrap();
+        let before = count(
+            conn,
+            "SELECT COUNT(*) AS n FROM authorizations WHERE revoked_at IS NULL",
+        );
+        // Social is listed first, so it would be superseded before the refusal if the rule ran late.
+        for (demarches, expected) in [
+            (
+                vec![Demarche::Social, Demarche::Justice],
+                MandateError::DemarcheNotAllowed(Demarche::Justice),
+            ),
+            (vec![], MandateError::NoDemarche),
+            (
+                vec![Demarche::Social, Demarche::Social],
+                MandateError::DuplicateDemarche,
+            ),
+        ] {
+            match mandates::create(conn, &new_mandate(&f, &f.alice, &demarches), NOW) {
+                Err(StorageError::Rule(e)) => assert_eq!(e, expected),
+                other => panic!("expected {expected:?}, got {other:?}"),
+            }
+        }
+        // Bob's current structure is org-a, so org-b is refused for him.
+        let org_b = OrganisationId::new("org-b");
+        let elsewhere = NewMandate {
+            organisation: &org_b,
+            ..new_mandate(&f, &f.bob, &[Demarche::Social])
+        };
+        assert!(matches!(
+            mandates::create(conn, &elsewhere, NOW),
+            Err(StorageError::Rule(MandateError::NotCurrentOrganisation))
+        ));
+        assert_eq!(count(conn, "SELECT COUNT(*) AS n FROM mandates"), 1);
+        assert_eq!(
+            count(
+                conn,
+                "SELECT COUNT(*) AS n FROM authorizations WHERE revoked_at IS NULL"
+            ),
+            before
+        );
+        let unknown = UsagerId::new("nobody");
+        let ghost = NewMandate {
+            usager: &unknown,
+            ..new_mandate(&f, &f.alice, &[Demarche::Social])
+        };
+        assert!(matches!(
+            mandates::create(conn, &ghost, NOW),
+            Err(StorageError::NotFound)
+        ));
+    });
+}
+
+#[test]
+fn the_database_itself_guards_the_records() {
+    each(|db| {
+        let conn = &mut db.db.conn().unwrap();
+        let f = fixture(conn);
+        let plan =
+            mandates::create(conn, &new_mandate(&f, &f.alice, &[Demarche::Social]), NOW).unwrap();
+        let m = &plan.mandate;
+        let a = &m.authorizations[0];
+        let refused = [
+            format!(
+                "UPDATE mandates SET expires_at = created_at WHERE id = '{}'",
+                m.id
+            ),
+            format!("DELETE FROM mandates WHERE id = '{}'", m.id),
+            format!("DELETE FROM authorizations WHERE id = '{}'", a.id),
+            format!(
+                "UPDATE authorizations SET demarche = 'famille' WHERE id = '{}'",
+                a.id
+            ),
+            // A second open authorization for the same triple, bypassing the rules.
+            format!(
+                "INSERT INTO authorizations (id, mandate_id, organisation_id, usager_id, demarche, expires_at) \
+                 SELECT 'dup', mandate_id, organisation_id, usager_id, 'famille', expires_at FROM authorizations WHERE id = '{0}'; \
+                 INSERT INTO authorizations (id, mandate_id, organisation_id, usager_id, demarche, expires_at) \
+                 SELECT 'dup2', 'other', organisation_id, usager_id, demarche, expires_at FROM authorizations WHERE id = '{0}'",
+                a.id
+            ),
+            "UPDATE authorizations SET revoked_at = '2026-01-01 00:00:00'".into(),
+        ];
+        for sql in &refused {
+            let result = conn.batch_execute(&format!("BEGIN; {sql}; COMMIT;"));
+            let _ = conn.batch_execute("ROLLBACK");
+            assert!(result.is_err(), "accepted: {sql}");
+        }
+        // Revocation is allowed once, and never undone.
+        conn.batch_execute(&format!("UPDATE authorizations SET revoked_at = '2026-04-01 00:00:00', revocation_reason = 'revoked' WHERE id = '{}'", a.id)).unwrap();
+        for sql in [
+            format!(
+                "UPDATE authorizations SET revoked_at = NULL, revocation_reason = NULL WHERE id = '{}'",
+                a.id
+            ),
+            format!(
+                "UPDATE authorizations SET revocation_reason = 'superseded' WHERE id = '{}'",
+                a.id
+            ),
+        ] {
+            assert!(conn.batch_execute(&sql).is_err(), "accepted: {sql}");
+        }
+        assert_eq!(mandates::get(conn, &m.id).unwrap().authorizations.len(), 1);
+    });
+}
+
+#[test]
+fn one_open_authorization_per_demarche_even_under_concurrent_creation() {
+    each(|db| {
+        let f = fixture(&mut db.db.conn().unwrap());
+        let threads = 8;
+        let rounds = 5;
+        let barrier = Arc::new(Barrier::new(threads));
+        let handles: Vec<_> = (0..threads)
+            .map(|i| {
+                let db = db.db.clone();
+                let barrier = barrier.clone();
+                let (org, usager) = (f.org.clone(), f.usager.clone());
+                let aidant = if i % 2 == 0 {
+                    f.alice.clone()
+                } else {
+                    f.bob.clone()
+                };
+                std::thread::spawn(move || {
+                    let mut conn = db.conn().unwrap();
+                    let demarches = [Demarche::Social, Demarche::Argent];
+                    for _ in 0..rounds {
+                        barrier.wait();
+                        let new = NewMandate {
+                            aidant: &aidant,
+                            organisation: &org,
+                            usager: &usager,
+                            demarches: &demarches,
+                            duration: MandateDuration::OneMonth,
+                            legal_text_version: "2026-01",
+                            renewal_of: None,
+                        };
+                        // The same instant for everyone: the worst case for the invariant.
+                        mandates::create(&mut conn, &new, NOW).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        let conn = &mut db.db.conn().unwrap();
+        assert_eq!(
+            count(conn, "SELECT COUNT(*) AS n FROM mandates"),
+            (threads * rounds) as i64
+        );
+        assert_eq!(
+            count(
+                conn,
+                "SELECT COUNT(*) AS n FROM authorizations WHERE revoked_at IS NULL"
+            ),
+            2
+        );
+        assert_eq!(
+            count(
+                conn,
+                "SELECT COUNT(*) AS n FROM authorizations WHERE revocation_reason = 'superseded'"
+            ),
+            (threads * rounds * 2 - 2) as i64
+        );
+        let open =
+            mandates::can_act(conn, &f.alice, &f.org, &f.usager, Demarche::Argent, NOW).unwrap();
+        assert!(open.is_ok());
+        let _ = db.backend() == Backend::Postgres;
+    });
+}

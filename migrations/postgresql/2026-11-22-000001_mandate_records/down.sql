@@ -1,0 +1,11 @@
+DROP TABLE authorizations;
+DROP TABLE mandates;
+DROP TABLE usagers;
+DROP TABLE coordinator_scopes;
+ALTER TABLE aidants DROP CONSTRAINT aidants_current_organisation_is_membership;
+DROP TABLE aidant_organisations;
+DROP TABLE aidants;
+DROP TABLE organisation_demarches;
+DROP TABLE organisations;
+DROP FUNCTION authorizations_only_revoke();
+DROP FUNCTION mandates_refuse_change();
