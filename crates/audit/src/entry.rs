@@ -124,25 +124,36 @@ fn parse_at(text: &str) -> Result<OffsetDateTime, AuditError> {
 }
 
 impl Entry {
-    /// Checks the limits that keep entries small and their encoding unique.
-    pub fn validate(&self) -> Result<(), AuditError> {
-        if self.seq > MAX_SEQ {
-            return Err(AuditError::InvalidEntry {
-                field: "seq",
-                reason: "above 2^53 - 1",
-            });
-        }
-        format_at(self.at)?;
-        let optional = [
-            ("actor.id", &self.actor.id),
+    /// The optional top-level strings, by their member names.
+    fn optional_fields(&self) -> [(&'static str, &Option<String>); 6] {
+        [
             ("organisation_id", &self.organisation_id),
             ("usager", &self.usager),
             ("demarche", &self.demarche),
             ("client_id", &self.client_id),
             ("target", &self.target),
             ("request_id", &self.request_id),
-        ];
-        for (field, value) in optional {
+        ]
+    }
+
+    /// Checks the limits that keep entries small and their encoding unique.
+    pub fn validate(&self) -> Result<(), AuditError> {
+        self.validate_returning_at().map(drop)
+    }
+
+    /// [`Self::validate`], handing back the formatted `at` so it is computed once.
+    fn validate_returning_at(&self) -> Result<String, AuditError> {
+        if self.seq > MAX_SEQ {
+            return Err(AuditError::InvalidEntry {
+                field: "seq",
+                reason: "above 2^53 - 1",
+            });
+        }
+        let at = format_at(self.at)?;
+        let strings = [("actor.id", &self.actor.id)]
+            .into_iter()
+            .chain(self.optional_fields());
+        for (field, value) in strings {
             if let Some(value) = value {
                 check_string(field, value)?;
             }
@@ -162,14 +173,13 @@ impl Entry {
             }
             check_string("details", value)?;
         }
-        Ok(())
+        Ok(at)
     }
 
     /// The RFC 8785 (JCS) encoding: sorted keys, no whitespace, `None` and empty `details`
     /// omitted, `seq` a number, everything else a string.
     pub fn canonical_bytes(&self) -> Result<Vec<u8>, AuditError> {
-        self.validate()?;
-        let at = format_at(self.at)?;
+        let at = self.validate_returning_at()?;
         let mut actor = vec![("kind", Value::Str(self.actor.kind.as_str()))];
         if let Some(id) = &self.actor.id {
             actor.push(("id", Value::Str(id)));
@@ -180,15 +190,7 @@ impl Entry {
             ("action", Value::Str(self.action.as_str())),
             ("actor", Value::Object(actor)),
         ];
-        let optional = [
-            ("organisation_id", &self.organisation_id),
-            ("usager", &self.usager),
-            ("demarche", &self.demarche),
-            ("client_id", &self.client_id),
-            ("target", &self.target),
-            ("request_id", &self.request_id),
-        ];
-        for (name, value) in optional {
+        for (name, value) in self.optional_fields() {
             if let Some(value) = value {
                 members.push((name, Value::Str(value)));
             }

@@ -28,10 +28,9 @@ impl Value<'_> {
             Self::Str(s) => write_str(s, out),
             Self::Int(n) => {
                 if *n > MAX_SAFE_INTEGER {
-                    return Err(AuditError::InvalidEntry {
-                        field: "seq",
-                        reason: "above 2^53 - 1, not exact in JSON numbers",
-                    });
+                    return Err(AuditError::NonCanonicalEntry(
+                        "integer above 2^53 - 1 is not exact in JSON",
+                    ));
                 }
                 // RFC 8785 §3.2.2.3: an integral Number is written as plain decimal digits.
                 out.extend_from_slice(n.to_string().as_bytes());

@@ -137,7 +137,7 @@ fn subproof(m: usize, leaves: &[Hash], whole_old_tree: bool, proof: &mut Vec<Has
 }
 
 /// Right-shifts both indices until `fnode` is odd or zero (RFC 9162 §2.1.3.2 step 4.b.iii,
-/// §2.1.4.2 steps 4 and 6.b.iii).
+/// §2.1.4.2 step 6.b.iii).
 fn shift_while_even(fnode: &mut u64, snode: &mut u64) {
     while *fnode & 1 == 0 && *fnode != 0 {
         *fnode >>= 1;
@@ -214,7 +214,11 @@ pub fn verify_consistency(
             fail
         };
     }
-    // Steps 1-2: an old tree that is a perfect subtree is its own first path element.
+    // Step 1.
+    if proof.is_empty() {
+        return fail;
+    }
+    // Step 2: an old tree that is a perfect subtree is its own first path element.
     let mut path = proof.iter();
     let first = if old_size.is_power_of_two() {
         *old_root
@@ -224,9 +228,6 @@ pub fn verify_consistency(
             None => return fail,
         }
     };
-    if proof.is_empty() {
-        return fail;
-    }
     // Steps 3-4.
     let (mut fnode, mut snode) = (old_size - 1, new_size - 1);
     while fnode & 1 == 1 {

@@ -1,1 +1,236 @@
+#![doc = include_str!("../README.md")]
 
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// Prefix of the environment variables that override settings: `AC__SERVER__BIND`.
+pub const ENV_PREFIX: &str = "AC__";
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("CFG001 fichier de configuration illisible {path} : {message}")]
+    Read { path: PathBuf, message: String },
+    #[error("CFG002 configuration invalide : {0}")]
+    Invalid(String),
+}
+
+impl ConfigError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ConfigError::Read { .. } => "CFG001",
+            ConfigError::Invalid(_) => "CFG002",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub log: LogSettings,
+    pub mandates: MandateSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Listen address, e.g. `127.0.0.1:8080`.
+    pub bind: String,
+    /// The address people and partners use; the OIDC issuer. `https://` outside dev mode.
+    pub public_url: String,
+    /// Dev mode: demo identity provider, demo partner site, local mail outbox page, plain-HTTP
+    /// cookies. Never on in production.
+    pub dev_mode: bool,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Worker threads; 0 means one per core.
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://PATH` or `postgres://…`. May carry a password: set it through `DATABASE_URL`.
+    pub url: String,
+    pub max_connections: u32,
+    pub connect_timeout_ms: u64,
+    pub sqlite_busy_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    /// `tracing` filter directive, e.g. `info,ac_web=debug`; `RUST_LOG` wins when set.
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MandateSettings {
+    /// Version of the legal text shown and printed for new mandates.
+    pub legal_text_version: String,
+}
+
+/// Where settings come from besides the file (explicit, so tests need not touch the process
+/// environment).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub database_url: Option<String>,
+    pub bind: Option<String>,
+}
+
+impl Settings {
+    /// Reads the TOML file, overlays `AC__*` variables and the explicit overrides, and validates.
+    pub fn load(path: &Path, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        Self::from_figment(
+            Figment::from(Toml::string(&text)).merge(Env::prefixed(ENV_PREFIX).split("__")),
+            overrides,
+        )
+    }
+
+    fn from_figment(figment: Figment, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let mut figment = figment;
+        if let Some(url) = &overrides.database_url {
+            figment = figment.merge(Serialized::default("database.url", url));
+        }
+        if let Some(bind) = &overrides.bind {
+            figment = figment.merge(Serialized::default("server.bind", bind));
+        }
+        let settings: Settings = figment
+            .extract()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks values that types alone cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
+        if self.server.bind.parse::<SocketAddr>().is_err() {
+            return invalid(
+                "server.bind doit être une adresse IP:port, par exemple 127.0.0.1:8080",
+            );
+        }
+        let url = self.server.public_url.as_str();
+        let scheme_ok =
+            url.starts_with("https://") || (self.server.dev_mode && url.starts_with("http://"));
+        if !scheme_ok || url.ends_with('/') || url.contains(['?', '#', ' ']) {
+            return invalid(
+                "server.public_url doit être une URL https:// sans / final (http:// admis en mode dev)",
+            );
+        }
+        if !(1024..=16 * 1024 * 1024).contains(&self.server.max_body_bytes) {
+            return invalid("server.max_body_bytes doit être entre 1024 et 16777216");
+        }
+        if !(self.database.url.starts_with("sqlite://")
+            || self.database.url.starts_with("postgres://")
+            || self.database.url.starts_with("postgresql://"))
+        {
+            return invalid("database.url doit commencer par sqlite:// ou postgres://");
+        }
+        if !(1..=200).contains(&self.database.max_connections) {
+            return invalid("database.max_connections doit être entre 1 et 200");
+        }
+        let version = &self.mandates.legal_text_version;
+        if version.is_empty() || version.len() > 40 {
+            return invalid("mandates.legal_text_version doit faire de 1 à 40 caractères");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    const DEFAULT: &str = include_str!("../../../config/default.toml");
+    const PRODUCTION: &str = include_str!("../../../config/production.example.toml");
+
+    fn load(text: &str, overrides: &Overrides) -> Result<Settings, ConfigError> {
+        Settings::from_figment(
+            Figment::from(Toml::string(text)).merge(Env::prefixed(ENV_PREFIX).split("__")),
+            overrides,
+        )
+    }
+
+    #[test]
+    fn shipped_files_are_valid() {
+        let dev = load(DEFAULT, &Overrides::default()).unwrap();
+        assert!(dev.server.dev_mode);
+        assert!(dev.database.url.starts_with("sqlite://var/"));
+        let production = load(PRODUCTION, &Overrides::default()).unwrap();
+        assert!(
+            !production.server.dev_mode,
+            "production must not ship dev mode"
+        );
+        assert!(production.server.public_url.starts_with("https://"));
+    }
+
+    #[test]
+    fn environment_and_overrides_win_over_the_file() {
+        Jail::expect_with(|jail| {
+            jail.set_env("AC__SERVER__MAX_BODY_BYTES", "2048");
+            jail.set_env("AC_TEST_DATABASE_URL", "postgres://ignored");
+            let overrides = Overrides {
+                database_url: Some("postgres://db/ac".into()),
+                bind: Some("0.0.0.0:9000".into()),
+            };
+            let settings = load(DEFAULT, &overrides).unwrap();
+            assert_eq!(settings.server.max_body_bytes, 2048);
+            assert_eq!(settings.database.url, "postgres://db/ac");
+            assert_eq!(settings.server.bind, "0.0.0.0:9000");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused_with_a_message() {
+        let typo = DEFAULT.replace("max_body_bytes", "max_body_byte");
+        let err = load(&typo, &Overrides::default()).unwrap_err().to_string();
+        assert!(err.contains("max_body_byte"), "{err}");
+
+        Jail::expect_with(|jail| {
+            jail.set_env("AC__SERVER__BINDD", "x");
+            assert!(load(DEFAULT, &Overrides::default()).is_err());
+            Ok(())
+        });
+
+        for (from, to) in [
+            ("bind = \"127.0.0.1:8080\"", "bind = \"localhost\""),
+            (
+                "url = \"sqlite://var/aidants-connect.db\"",
+                "url = \"mysql://x\"",
+            ),
+            ("dev_mode = true", "dev_mode = false"), // http:// public URL outside dev mode
+            ("max_connections = 8", "max_connections = 0"),
+        ] {
+            assert!(DEFAULT.contains(from), "{from}");
+            let text = DEFAULT.replace(from, to);
+            assert!(
+                matches!(
+                    load(&text, &Overrides::default()),
+                    Err(ConfigError::Invalid(_))
+                ),
+                "{to}"
+            );
+        }
+    }
+}

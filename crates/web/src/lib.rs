@@ -1,1 +1,78 @@
+#![doc = include_str!("../README.md")]
 
+mod error;
+mod routes;
+mod security;
+mod templates;
+
+use ac_clock::Clock;
+use ac_config::Settings;
+use ac_storage::Database;
+use actix_web::dev::Server;
+use actix_web::middleware::{ErrorHandlers, NormalizePath, TrailingSlash};
+use actix_web::{App, HttpServer, web};
+use std::net::TcpListener;
+use std::sync::Arc;
+use tracing_actix_web::TracingLogger;
+
+pub use error::WebError;
+pub use templates::Templates;
+
+/// Everything a handler may need, shared by all workers.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub db: Database,
+    pub clock: Arc<dyn Clock>,
+    pub templates: Arc<Templates>,
+}
+
+impl AppState {
+    pub fn new(
+        settings: Arc<Settings>,
+        db: Database,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, WebError> {
+        Ok(Self {
+            settings,
+            db,
+            clock,
+            templates: Arc::new(Templates::load()?),
+        })
+    }
+}
+
+/// Starts the HTTP server on an already bound listener (tests bind port 0).
+pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<Server> {
+    let workers = match state.settings.server.workers {
+        0 => std::thread::available_parallelism().map_or(2, usize::from),
+        n => n,
+    };
+    let server = HttpServer::new(move || {
+        let max_body = state.settings.server.max_body_bytes;
+        App::new()
+            .app_data(web::Data::new(state.clone()))
+            .app_data(web::PayloadConfig::new(max_body))
+            .app_data(
+                web::FormConfig::default()
+                    .limit(max_body)
+                    .error_handler(error::form_error),
+            )
+            .app_data(web::JsonConfig::default().limit(max_body))
+            .configure(routes::configure)
+            .default_service(web::to(routes::not_found))
+            .wrap(
+                ErrorHandlers::new()
+                    .default_handler_client(error::client_error_page)
+                    .default_handler_server(error::constant_server_error),
+            )
+            .wrap(NormalizePath::new(TrailingSlash::Trim))
+            .wrap(security::headers(state.settings.server.dev_mode))
+            .wrap(actix_web::middleware::from_fn(security::request_id_header))
+            .wrap(TracingLogger::default())
+    })
+    .workers(workers)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

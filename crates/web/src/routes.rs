@@ -1,0 +1,71 @@
+//! Every route of the service, in one place.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+
+use crate::{AppState, WebError};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(home))
+        .route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
+        .route("/static/style.css", web::get().to(stylesheet));
+}
+
+pub async fn not_found() -> Result<HttpResponse, WebError> {
+    Err(WebError::NotFound)
+}
+
+fn html(body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(body)
+}
+
+#[derive(Serialize)]
+struct DemarcheView {
+    title: &'static str,
+    examples: &'static str,
+}
+
+async fn home(state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
+    let demarches: Vec<DemarcheView> = ac_mandates::Demarche::ALL
+        .iter()
+        .map(|d| DemarcheView {
+            title: d.title(),
+            examples: d.examples(),
+        })
+        .collect();
+    let body = state.templates.render(
+        "home.html",
+        &serde_json::json!({ "demarches": demarches, "dev_mode": state.settings.server.dev_mode }),
+    )?;
+    Ok(html(body))
+}
+
+/// Liveness: the process answers. No dependency is checked, so a database outage does not get
+/// every node restarted.
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body("ok")
+}
+
+/// Readiness: the database answers, so a load balancer may send traffic here.
+async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
+    let db = state.db.clone();
+    web::block(move || db.ping())
+        .await?
+        .map_err(|e| WebError::Unavailable(format!("{} {e:?}", e.code())))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body("ready"))
+}
+
+async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(include_str!("../static/style.css"))
+}

@@ -1,0 +1,52 @@
+//! Tera templates, embedded in the binary so a deployment is one file. Names end in `.html`, so
+//! tera escapes every value; a `| safe` needs a reviewed reason.
+
+use serde::Serialize;
+use tera::{Context, Tera};
+
+use crate::WebError;
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../templates/base.html")),
+    ("home.html", include_str!("../templates/home.html")),
+    ("error.html", include_str!("../templates/error.html")),
+];
+
+#[derive(Debug)]
+pub struct Templates {
+    tera: Tera,
+}
+
+impl Templates {
+    pub fn load() -> Result<Self, WebError> {
+        let mut tera = Tera::default();
+        tera.add_raw_templates(TEMPLATES.iter().copied())?;
+        Ok(Self { tera })
+    }
+
+    pub fn render(&self, name: &str, context: &impl Serialize) -> Result<String, WebError> {
+        let context = Context::from_serialize(context)?;
+        Ok(self.tera.render(name, &context)?)
+    }
+
+    pub fn error_page(&self, status: u16, code: &str, message: &str) -> Result<String, WebError> {
+        self.render(
+            "error.html",
+            &serde_json::json!({ "status": status, "code": code, "message": message }),
+        )
+    }
+}
+
+/// The 5xx page: fixed text, plain HTML, no template (it must work when templates do not).
+pub fn server_error_page(request_id: &str) -> String {
+    let id: String = request_id
+        .chars()
+        .filter(|c| c.is_ascii_hexdigit() || *c == '-')
+        .collect();
+    format!(
+        "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Erreur du service - Aidants Connect</title>\
+         <link rel=\"stylesheet\" href=\"/static/style.css\"></head><body><main class=\"page\">\
+         <h1>Le service a rencontré une erreur</h1><p>Rien n'a été enregistré. Réessayez dans un instant.</p>\
+         <p>Si le problème continue, communiquez cette référence à votre référent : <code>{id}</code></p></main></body></html>"
+    )
+}
