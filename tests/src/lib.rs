@@ -1,1 +1,75 @@
+//! The `TestApp` harness: a real server on an ephemeral loopback port, over a fresh database,
+//! with a clock the test controls.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test support: failing loudly is the point
 
+use ac_clock::ManualClock;
+use ac_config::{Overrides, Settings};
+use ac_storage::testing::TestDatabase;
+use actix_web::dev::ServerHandle;
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::Arc;
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+/// The instant every test starts at.
+pub const START: OffsetDateTime = datetime!(2026-11-22 09:00 UTC);
+
+pub struct TestApp {
+    pub base_url: String,
+    pub client: reqwest::Client,
+    pub db: TestDatabase,
+    pub clock: Arc<ManualClock>,
+    server: ServerHandle,
+}
+
+pub fn test_settings() -> Settings {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/test.toml");
+    Settings::load(&path, &Overrides::default()).expect("config/test.toml")
+}
+
+impl TestApp {
+    /// One app per backend: SQLite always, PostgreSQL when AC_TEST_DATABASE_URL is set.
+    pub async fn each() -> Vec<TestApp> {
+        let mut apps = Vec::new();
+        for db in TestDatabase::each().expect("test database") {
+            apps.push(Self::spawn(db, test_settings()).await);
+        }
+        apps
+    }
+
+    pub async fn spawn(db: TestDatabase, settings: Settings) -> TestApp {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        let clock = Arc::new(ManualClock::new(START));
+        let state =
+            ac_web::AppState::new(Arc::new(settings), db.db.clone(), clock.clone()).unwrap();
+        let server = ac_web::serve(state, listener).unwrap();
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .build()
+            .unwrap();
+        TestApp {
+            base_url,
+            client,
+            db,
+            clock,
+            server: handle,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn stop(self) {
+        self.server.stop(true).await;
+    }
+}

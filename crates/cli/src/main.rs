@@ -1,1 +1,167 @@
-fn main() {}
+#![doc = include_str!("../README.md")]
+
+mod admin;
+
+use ac_clock::{Clock, SystemClock};
+use ac_config::{LogFormat, Overrides, Settings};
+use ac_storage::{Database, DatabaseUrl, OpenMode, PoolOptions, migrations};
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "aidants-connect",
+    version,
+    about = "Mandats d'aidance : agir pour autrui dans un cadre consenti, limité et tracé"
+)]
+struct Cli {
+    /// Fichier de configuration TOML.
+    #[arg(long, global = true, default_value = "config/default.toml")]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Applique les migrations puis sert l'application web.
+    Serve {
+        /// Adresse d'écoute, par exemple 127.0.0.1:8080 (remplace server.bind).
+        #[arg(long)]
+        bind: Option<String>,
+    },
+    /// Crée la base si besoin et applique les migrations en attente.
+    Migrate,
+    /// Données de démonstration.
+    Demo {
+        #[command(subcommand)]
+        command: DemoCommand,
+    },
+    /// Structures partenaires.
+    Structure {
+        #[command(subcommand)]
+        command: admin::StructureCommand,
+    },
+    /// Comptes aidants, référents et coordinateurs.
+    Aidant {
+        #[command(subcommand)]
+        command: admin::AidantCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DemoCommand {
+    /// Charge le pilote fictif dans une base vide.
+    Load,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let bind = match &cli.command {
+        Command::Serve { bind } => bind.clone(),
+        _ => None,
+    };
+    let overrides = Overrides {
+        database_url: std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()),
+        bind,
+    };
+    let settings = match Settings::load(&cli.config, &overrides) {
+        Ok(settings) => Arc::new(settings),
+        Err(e) => {
+            eprintln!("erreur : {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(&settings);
+    match run(cli.command, settings) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("erreur : {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(settings: &Settings) {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.log.filter));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match settings.log.format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Pretty => builder.init(),
+    }
+}
+
+fn open(settings: &Settings, mode: OpenMode) -> anyhow::Result<Database> {
+    let url: DatabaseUrl = settings.database.url.parse()?;
+    let options = PoolOptions {
+        max_connections: settings.database.max_connections,
+        connect_timeout: Duration::from_millis(settings.database.connect_timeout_ms),
+        sqlite_busy_timeout: Duration::from_millis(settings.database.sqlite_busy_timeout_ms),
+    };
+    let db = Database::open(&url, mode, &options).with_context(|| format!("base {url}"))?;
+    Ok(db)
+}
+
+fn migrate(db: &Database) -> anyhow::Result<()> {
+    for name in migrations::run_pending(&mut *db.conn()?)? {
+        tracing::info!(migration = %name, "migration appliquée");
+    }
+    Ok(())
+}
+
+fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<()> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    match command {
+        Command::Migrate => {
+            let db = open(&settings, OpenMode::CreateIfMissing)?;
+            migrate(&db)?;
+            println!("Base à jour.");
+            Ok(())
+        }
+        Command::Serve { .. } => {
+            let db = open(&settings, OpenMode::MustExist)?;
+            migrate(&db)?;
+            serve(settings, db, clock)
+        }
+        Command::Demo {
+            command: DemoCommand::Load,
+        } => {
+            let db = open(&settings, OpenMode::MustExist)?;
+            match ac_demo::load(&mut *db.conn()?, clock.now())? {
+                ac_demo::Outcome::Loaded(s) => println!(
+                    "Démonstration chargée : {} structures, {} comptes, {} usagers, {} mandats.",
+                    s.organisations, s.aidants, s.usagers, s.mandates
+                ),
+                ac_demo::Outcome::AlreadyPopulated => {
+                    println!("La base contient déjà des structures : rien n'a été chargé.")
+                }
+            }
+            Ok(())
+        }
+        Command::Structure { command } => {
+            admin::structure(&open(&settings, OpenMode::MustExist)?, command, clock.now())
+        }
+        Command::Aidant { command } => {
+            admin::aidant(&open(&settings, OpenMode::MustExist)?, command, clock.now())
+        }
+    }
+}
+
+fn serve(settings: Arc<Settings>, db: Database, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(&settings.server.bind)
+        .with_context(|| format!("écoute sur {}", settings.server.bind))?;
+    let address = listener.local_addr()?;
+    let state = ac_web::AppState::new(settings.clone(), db, clock)?;
+    tracing::info!(%address, public_url = %settings.server.public_url, "aidants-connect écoute");
+    actix_web::rt::System::new().block_on(async move { ac_web::serve(state, listener)?.await })?;
+    Ok(())
+}

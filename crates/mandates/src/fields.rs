@@ -162,7 +162,7 @@ fn luhn_valid(digits: &[u32]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 impl FromStr for Siret {
@@ -175,7 +175,7 @@ impl FromStr for Siret {
             return Err(FieldError::InvalidSiret);
         }
         let valid = if value.starts_with("356000000") {
-            digits.iter().sum::<u32>() % 5 == 0
+            digits.iter().sum::<u32>().is_multiple_of(5)
         } else {
             luhn_valid(&digits)
         };

@@ -105,10 +105,10 @@ impl Default for PoolOptions {
     }
 }
 
-/// Per-connection SQLite settings. WAL lets readers proceed during a write; foreign keys are off
-/// by default in SQLite and must be switched on per connection. `synchronous = NORMAL` in WAL
-/// mode never corrupts the database and keeps each action atomic with its journal entry; a power
-/// loss may drop the last commits, both together (see docs/operations.md).
+/// Per-connection SQLite settings. Foreign keys are off by default in SQLite and must be switched
+/// on per connection. `synchronous = NORMAL` in WAL mode never corrupts the database and keeps
+/// each action atomic with its journal entry; a power loss may drop the last commits, both
+/// together (see docs/operations.md). WAL itself is a property of the file, set once in `open`.
 #[derive(Debug)]
 struct SqlitePragmas {
     busy_timeout_ms: u128,
@@ -118,7 +118,7 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
         if let DbConnection::Sqlite(conn) = conn {
             conn.batch_execute(&format!(
-                "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
                 self.busy_timeout_ms
             ))
             .map_err(diesel::r2d2::Error::QueryError)?;
@@ -154,11 +154,21 @@ impl Database {
             DatabaseUrl::Sqlite(path) => sqlite_path(path, mode)?,
             DatabaseUrl::Postgres(url) => url.clone(),
         };
-        // Fail fast with the real cause: r2d2 alone would only report a timeout.
-        DbConnection::establish(&connection_string).map_err(StorageError::Connect)?;
+        // Fail fast with the real cause (r2d2 alone would only report a timeout), and switch the
+        // file to WAL once, before several pooled connections race to do it.
+        let mut first =
+            DbConnection::establish(&connection_string).map_err(StorageError::Connect)?;
+        if let DbConnection::Sqlite(conn) = &mut first {
+            conn.batch_execute(&format!(
+                "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL;",
+                options.sqlite_busy_timeout.as_millis()
+            ))?;
+        }
+        drop(first);
         let manager = ConnectionManager::<DbConnection>::new(connection_string);
         let pool = Pool::builder()
             .max_size(options.max_connections)
+            .min_idle(Some(1))
             .connection_timeout(options.connect_timeout)
             .connection_customizer(Box::new(SqlitePragmas {
                 busy_timeout_ms: options.sqlite_busy_timeout.as_millis(),
@@ -179,10 +189,10 @@ impl Database {
         self.pool.get().map_err(StorageError::Pool)
     }
 
-    /// A cheap round trip, for `/readyz`.
+    /// A cheap round trip that also proves the schema is there, for `/readyz`.
     pub fn ping(&self) -> Result<(), StorageError> {
         self.conn()?
-            .batch_execute("SELECT 1")
+            .batch_execute("SELECT 1 FROM __diesel_schema_migrations LIMIT 1")
             .map_err(StorageError::Query)
     }
 }

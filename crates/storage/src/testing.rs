@@ -78,6 +78,16 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// Runs raw SQL, for tests that tamper with the database behind the application's back.
+    pub fn execute_raw(&self, sql: &str) -> Result<(), StorageError> {
+        self.db
+            .conn()?
+            .batch_execute(sql)
+            .map_err(StorageError::Query)
+    }
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         if let Some((server_url, schema)) = self.pg_cleanup.take() {

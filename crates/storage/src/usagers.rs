@@ -76,28 +76,32 @@ pub fn find_by_subject(
         .transpose()
 }
 
-fn identity_columns(
-    identity: &PivotIdentity,
-) -> (
-    diesel::dsl::Eq<usagers::given_name, &str>,
-    diesel::dsl::Eq<usagers::family_name, &str>,
-    diesel::dsl::Eq<usagers::birthdate, Date>,
-    diesel::dsl::Eq<usagers::gender, &'static str>,
-    diesel::dsl::Eq<usagers::birthplace, Option<&str>>,
-    diesel::dsl::Eq<usagers::birthcountry, &str>,
-    diesel::dsl::Eq<usagers::email, Option<&str>>,
-    diesel::dsl::Eq<usagers::preferred_username, Option<&str>>,
-) {
-    (
-        usagers::given_name.eq(identity.given_name.as_str()),
-        usagers::family_name.eq(identity.family_name.as_str()),
-        usagers::birthdate.eq(identity.birthdate),
-        usagers::gender.eq(identity.gender.key()),
-        usagers::birthplace.eq(identity.birthplace.as_deref()),
-        usagers::birthcountry.eq(identity.birthcountry.as_str()),
-        usagers::email.eq(identity.email.as_ref().map(|e| e.as_str())),
-        usagers::preferred_username.eq(identity.preferred_username.as_deref()),
-    )
+/// The identity claims as columns, written on creation and on refresh. `None` clears a column:
+/// a claim the provider stopped sending is not kept.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = usagers, treat_none_as_null = true)]
+struct IdentityColumns<'a> {
+    given_name: &'a str,
+    family_name: &'a str,
+    birthdate: Date,
+    gender: &'static str,
+    birthplace: Option<&'a str>,
+    birthcountry: &'a str,
+    email: Option<&'a str>,
+    preferred_username: Option<&'a str>,
+}
+
+fn identity_columns(identity: &PivotIdentity) -> IdentityColumns<'_> {
+    IdentityColumns {
+        given_name: &identity.given_name,
+        family_name: &identity.family_name,
+        birthdate: identity.birthdate,
+        gender: identity.gender.key(),
+        birthplace: identity.birthplace.as_deref(),
+        birthcountry: &identity.birthcountry,
+        email: identity.email.as_ref().map(|e| e.as_str()),
+        preferred_username: identity.preferred_username.as_deref(),
+    }
 }
 
 /// Creates the usager on first identification, or refreshes their identity from the provider.

@@ -1,6 +1,8 @@
 //! Storage behaviour, run on a fresh SQLite file and (when AC_TEST_DATABASE_URL is set) on a fresh
 //! PostgreSQL schema: the same body on both.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // test helpers fail loudly by design
+
 use ac_mandates::*;
 use ac_storage::mandates::NewMandate;
 use ac_storage::testing::TestDatabase;

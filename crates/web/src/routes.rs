@@ -7,10 +7,11 @@ use serde::Serialize;
 use crate::{AppState, WebError};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(home))
-        .route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz))
-        .route("/static/style.css", web::get().to(stylesheet));
+    // Resources answer 405 to other methods instead of falling through to 404.
+    cfg.service(web::resource("/").get(home))
+        .service(web::resource("/healthz").get(healthz))
+        .service(web::resource("/readyz").get(readyz))
+        .service(web::resource("/static/style.css").get(stylesheet));
 }
 
 pub async fn not_found() -> Result<HttpResponse, WebError> {
@@ -52,7 +53,7 @@ async fn healthz() -> HttpResponse {
         .body("ok")
 }
 
-/// Readiness: the database answers, so a load balancer may send traffic here.
+/// Readiness: the database answers and is migrated, so a load balancer may send traffic here.
 async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
     let db = state.db.clone();
     web::block(move || db.ping())

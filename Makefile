@@ -1,0 +1,52 @@
+# aidants-connect — `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+CARGO ?= cargo
+BIN := target/debug/aidants-connect
+CONFIG ?= config/default.toml
+# Crates that must stay pure: no database, web framework or async runtime.
+PURE_CRATES := ac-mandates ac-audit
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+.PHONY: build
+build: ## Build the binary (debug)
+	$(CARGO) build --locked -p aidants-connect
+
+.PHONY: run
+run: build ## Build, migrate, load the demo once, serve on http://127.0.0.1:8080
+	$(BIN) --config $(CONFIG) migrate
+	$(BIN) --config $(CONFIG) demo load
+	$(BIN) --config $(CONFIG) serve
+
+.PHONY: test
+test: ## Run every test (SQLite; PostgreSQL too when AC_TEST_DATABASE_URL is set)
+	$(CARGO) test --locked --workspace
+
+.PHONY: check
+check: fmt-check clippy boundaries ## Formatting, lints and crate boundaries
+
+.PHONY: fmt-check
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+.PHONY: clippy
+clippy:
+	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+
+.PHONY: boundaries
+boundaries: ## Pure crates must not depend on diesel, actix or tokio
+	@for crate in $(PURE_CRATES); do \
+	  bad=$$($(CARGO) tree --locked -p $$crate -e normal --prefix none | grep -E '^(diesel|actix|tokio|reqwest)' || true); \
+	  if [ -n "$$bad" ]; then echo "boundary broken: $$crate depends on: $$bad"; exit 1; fi; \
+	done; echo "crate boundaries hold: $(PURE_CRATES) are pure"
+
+.PHONY: bench
+bench: ## Benchmarks (see docs/performance.md)
+	$(CARGO) bench --locked -p ac-storage --bench can_act
+
+.PHONY: clean-demo
+clean-demo: ## Delete the local SQLite database and outbox under var/
+	rm -rf var

@@ -1,0 +1,228 @@
+//! The binary as an administrator uses it: real process, real database, French output.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // test helpers fail loudly by design
+
+use ac_storage::DatabaseUrl;
+use ac_storage::testing::TestDatabase;
+use std::path::Path;
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_aidants-connect");
+
+fn config() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../config/default.toml")
+        .display()
+        .to_string()
+}
+
+fn run(database_url: &str, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(["--config", &config()])
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "error")
+        .output()
+        .expect("run aidants-connect")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn url_of(db: &TestDatabase) -> String {
+    match &db.url {
+        DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+        DatabaseUrl::Postgres(url) => url.clone(),
+    }
+}
+
+#[test]
+fn unknown_database_schemes_and_missing_files_are_refused_without_creating_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("aidnats.db");
+
+    let out = run(&format!("sqlit://{}", typo.display()), &["migrate"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("CFG002"), "{}", stderr(&out));
+
+    for command in [&["serve"][..], &["demo", "load"], &["structure", "list"]] {
+        let out = run(&format!("sqlite://{}", typo.display()), command);
+        assert_eq!(out.status.code(), Some(1), "{command:?}");
+        assert!(stderr(&out).contains("STO002"), "{}", stderr(&out));
+    }
+    assert!(!typo.exists(), "no stray SQLite file");
+
+    let out = run(&format!("sqlite://{}", typo.display()), &["migrate"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(typo.exists());
+}
+
+#[test]
+fn bad_configuration_stops_start_up_with_a_clear_message() {
+    let out = Command::new(BIN)
+        .args(["--config", &config(), "migrate"])
+        .env("AC__SERVER__MAX_BODY_BYTE", "10")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("max_body_byte"), "{}", stderr(&out));
+
+    let out = Command::new(BIN)
+        .args(["--config", "/nonexistent.toml", "migrate"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("CFG001"), "{}", stderr(&out));
+}
+
+#[test]
+fn structures_and_aidants_are_administered_from_the_command_line() {
+    for db in TestDatabase::each().unwrap() {
+        let url = url_of(&db);
+        let out = run(
+            &url,
+            &[
+                "structure",
+                "add",
+                "--name",
+                "Médiathèque de Brest",
+                "--kind",
+                "bibliotheque",
+                "--address",
+                "2 rue de Siam, 29200 Brest",
+                "--departement",
+                "29",
+                "--siret",
+                "13002526500013",
+                "--demarche",
+                "social",
+                "--demarche",
+                "logement",
+            ],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        let id = stdout(&out).trim().rsplit(' ').next().unwrap().to_owned();
+
+        let refused = run(
+            &url,
+            &[
+                "structure",
+                "add",
+                "--name",
+                "X",
+                "--kind",
+                "bibliotheque",
+                "--address",
+                "Y",
+                "--departement",
+                "29",
+                "--siret",
+                "13002526500014",
+            ],
+        );
+        assert_eq!(refused.status.code(), Some(1));
+        assert!(stderr(&refused).contains("MND103"), "{}", stderr(&refused));
+        let refused = run(
+            &url,
+            &[
+                "structure",
+                "add",
+                "--name",
+                "X",
+                "--kind",
+                "mairie",
+                "--address",
+                "Y",
+                "--departement",
+                "29",
+                "--siret",
+                "13002526500013",
+            ],
+        );
+        assert!(stderr(&refused).contains("MND109"), "{}", stderr(&refused));
+
+        let listed = stdout(&run(&url, &["structure", "list"]));
+        assert_eq!(
+            listed.lines().count(),
+            1,
+            "refused structures were not written: {listed}"
+        );
+        assert!(listed.contains("Médiathèque de Brest") && listed.contains("social,logement"));
+
+        let out = run(
+            &url,
+            &["structure", "set-allowed", &id, "--demarche", "argent"],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(stdout(&run(&url, &["structure", "list"])).contains("\targent"));
+        let out = run(
+            &url,
+            &["structure", "set-allowed", &id, "--demarche", "impots"],
+        );
+        assert!(stderr(&out).contains("MND107"));
+
+        let add = |email: &str| {
+            run(
+                &url,
+                &[
+                    "aidant",
+                    "add",
+                    "--email",
+                    email,
+                    "--first-name",
+                    "Léa",
+                    "--last-name",
+                    "Guével",
+                    "--profession",
+                    "Médiatrice numérique",
+                    "--structure",
+                    &id,
+                    "--referent-of",
+                    &id,
+                ],
+            )
+        };
+        let out = add("Lea.Guevel@Brest.example");
+        assert!(out.status.success(), "{}", stderr(&out));
+        let dup = add("lea.guevel@brest.example");
+        assert_eq!(dup.status.code(), Some(1));
+        assert!(stderr(&dup).contains("STO008"), "{}", stderr(&dup));
+        let bad = add("pas-une-adresse");
+        assert!(stderr(&bad).contains("MND101"), "{}", stderr(&bad));
+
+        let listed = stdout(&run(&url, &["aidant", "list", "--structure", &id]));
+        assert!(
+            listed.contains("lea.guevel@brest.example")
+                && listed.contains("aidant+référent\tactif"),
+            "{listed}"
+        );
+        let out = run(&url, &["aidant", "deactivate", "LEA.GUEVEL@brest.example"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(stdout(&run(&url, &["aidant", "list"])).contains("\tinactif"));
+
+        let out = run(&url, &["demo", "load"]);
+        assert!(
+            stdout(&out).contains("rien n'a été chargé"),
+            "demo data never mixes with real data"
+        );
+    }
+}
+
+#[test]
+fn demo_load_fills_an_empty_database() {
+    for db in TestDatabase::each().unwrap() {
+        let url = url_of(&db);
+        let out = run(&url, &["demo", "load"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(stdout(&out).contains("13 structures"), "{}", stdout(&out));
+        assert_eq!(
+            stdout(&run(&url, &["structure", "list"])).lines().count(),
+            13
+        );
+    }
+}

@@ -1,0 +1,622 @@
+#![doc = include_str!("../README.md")]
+
+use ac_mandates::{
+    Aidant, AidantId, CoordinatorScope, Demarche, Gender, MandateDuration, Organisation,
+    OrganisationId, OrganisationKind, PivotIdentity, UsagerId,
+};
+use ac_storage::mandates::NewMandate;
+use ac_storage::{DbConnection, StorageError, aidants, mandates, organisations, usagers};
+use std::collections::BTreeSet;
+use time::macros::date;
+use time::{Date, Duration, OffsetDateTime};
+
+/// What was loaded, for the command's report.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub organisations: usize,
+    pub aidants: usize,
+    pub usagers: usize,
+    pub mandates: usize,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Loaded(Summary),
+    /// The database already holds structures; nothing was written.
+    AlreadyPopulated,
+}
+
+struct Place {
+    name: &'static str,
+    kind: OrganisationKind,
+    address: &'static str,
+    departement: &'static str,
+    siret: &'static str,
+    slug: &'static str,
+}
+
+const PLACES: [Place; 13] = [
+    Place {
+        name: "Médiathèque des Ursulines",
+        kind: OrganisationKind::Bibliotheque,
+        address: "12 rue des Ursulines, 29000 Quimper",
+        departement: "29",
+        siret: "20000000000014",
+        slug: "quimper",
+    },
+    Place {
+        name: "France Services de Châteaulin",
+        kind: OrganisationKind::FranceServices,
+        address: "3 quai Jean Moulin, 29150 Châteaulin",
+        departement: "29",
+        siret: "20000791900018",
+        slug: "chateaulin",
+    },
+    Place {
+        name: "Centre social des Trois Rivières",
+        kind: OrganisationKind::CentreSocial,
+        address: "8 rue du Scorff, 56100 Lorient",
+        departement: "56",
+        siret: "20001583800010",
+        slug: "lorient",
+    },
+    Place {
+        name: "Secrétariat de mairie de Plouray",
+        kind: OrganisationKind::SecretariatMairie,
+        address: "1 place de l'Église, 56770 Plouray",
+        departement: "56",
+        siret: "20002375700012",
+        slug: "plouray",
+    },
+    Place {
+        name: "France Services de Guingamp",
+        kind: OrganisationKind::FranceServices,
+        address: "5 rue de la Gare, 22200 Guingamp",
+        departement: "22",
+        siret: "20003167600014",
+        slug: "guingamp",
+    },
+    Place {
+        name: "Médiathèque Étienne-Caux",
+        kind: OrganisationKind::Bibliotheque,
+        address: "6 rue Auguste Baptiste Lechat, 44600 Saint-Nazaire",
+        departement: "44",
+        siret: "20003959500018",
+        slug: "saint-nazaire",
+    },
+    Place {
+        name: "Centre social des États-Unis",
+        kind: OrganisationKind::CentreSocial,
+        address: "30 boulevard des États-Unis, 69008 Lyon",
+        departement: "69",
+        siret: "20004751400019",
+        slug: "lyon8",
+    },
+    Place {
+        name: "France Services de Tarare",
+        kind: OrganisationKind::FranceServices,
+        address: "2 rue Pêcherie, 69170 Tarare",
+        departement: "69",
+        siret: "20005543300011",
+        slug: "tarare",
+    },
+    Place {
+        name: "Médiathèque de l'Eurotéléport",
+        kind: OrganisationKind::Bibliotheque,
+        address: "2 rue Jean Moulin, 59100 Roubaix",
+        departement: "59",
+        siret: "20006335200013",
+        slug: "roubaix",
+    },
+    Place {
+        name: "Centre social du Pigeonnier",
+        kind: OrganisationKind::CentreSocial,
+        address: "14 rue du Pigeonnier, 80000 Amiens",
+        departement: "80",
+        siret: "20007127100015",
+        slug: "amiens",
+    },
+    Place {
+        name: "Secrétariat de mairie de Saint-Flour",
+        kind: OrganisationKind::SecretariatMairie,
+        address: "Place d'Armes, 15100 Saint-Flour",
+        departement: "15",
+        siret: "20007919000027",
+        slug: "saint-flour",
+    },
+    Place {
+        name: "France Services d'Ajaccio",
+        kind: OrganisationKind::FranceServices,
+        address: "4 cours Napoléon, 20000 Ajaccio",
+        departement: "2A",
+        siret: "20008710900027",
+        slug: "ajaccio",
+    },
+    Place {
+        name: "Médiathèque du Raizet",
+        kind: OrganisationKind::Bibliotheque,
+        address: "Rue Schœlcher, 97139 Les Abymes",
+        departement: "971",
+        siret: "20009502800029",
+        slug: "abymes",
+    },
+];
+
+const FIRST_NAMES: [&str; 13] = [
+    "Camille", "Yann", "Nadia", "Rozenn", "Karim", "Sophie", "Malik", "Lucie", "Thomas", "Aïcha",
+    "Pierre", "Laetitia", "Jérôme",
+];
+const LAST_NAMES: [&str; 13] = [
+    "Le Goff", "Kervella", "Benali", "Tanguy", "Haddad", "Morel", "Diallo", "Fontaine", "Lefebvre",
+    "Traoré", "Vidal", "Santoni", "Bélise",
+];
+
+struct Person {
+    given_name: &'static str,
+    family_name: &'static str,
+    birthdate: Date,
+    gender: Gender,
+    birthplace: Option<&'static str>,
+    birthcountry: &'static str,
+}
+
+const PEOPLE: [Person; 12] = [
+    Person {
+        given_name: "Angela Claire Louise",
+        family_name: "DUBOIS",
+        birthdate: date!(1962 - 08 - 24),
+        gender: Gender::Female,
+        birthplace: Some("75107"),
+        birthcountry: "99100",
+    },
+    Person {
+        given_name: "Jean",
+        family_name: "MARTIN",
+        birthdate: date!(1948 - 02 - 11),
+        gender: Gender::Male,
+        birthplace: Some("29232"),
+        birthcountry: "99100",
+    },
+    Person {
+        given_name: "Fatoumata",
+        family_name: "KEITA",
+        birthdate: date!(1979 - 11 - 03),
+        gender: Gender::Female,
+        birthplace: None,
+        birthcountry: "99335",
+    },
+    Person {
+        given_name: "Marie-Thérèse",
+        family_name: "LE BRIS",
+        birthdate: date!(1939 - 05 - 30),
+        gender: Gender::Female,
+        birthplace: Some("56121"),
+        birthcountry: "99100",
+    },
+    Person {
+        given_name: "Ahmed",
+        family_name: "BOUZID",
+        birthdate: date!(1985 - 07 - 14),
+        gender: Gender::Male,
+        birthplace: None,
+        birthcountry: "99352",
+    },
+    Person {
+        given_name: "Paulette",
+        family_name: "GIRAUD",
+        birthdate: date!(1951 - 12 - 01),
+        gender: Gender::Female,
+        birthplace: Some("69123"),
+        birthcountry: "99100",
+    },
+    Person {
+        given_name: "Kevin",
+        family_name: "LEROY",
+        birthdate: date!(1996 - 04 - 19),
+        gender: Gender::Male,
+        birthplace: Some("59512"),
+        birthcountry: "99100",
+    },
+    Person {
+        given_name: "Ioana",
+        family_name: "POPESCU",
+        birthdate: date!(1990 - 09 - 09),
+        gender: Gender::Female,
+        birthplace: None,
+        birthcountry: "99114",
+    },
+    Person {
+        given_name: "Bernard",
+        family_name: "ROUX",
+        birthdate: date!(1944 - 01 - 27),
+        gender: Gender::Male,
+        birthplace: Some("15187"),
+        birthcountry: "99100",
+    },
+    Person {
+        given_name: "Dominique",
+        family_name: "CASANOVA",
+        birthdate: date!(1967 - 06 - 05),
+        gender: Gender::Female,
+        birthplace: Some("2A004"),
+        birthcountry: "99100",
+    },
+    Person {
+        given_name: "Gérard",
+        family_name: "NAVARIN",
+        birthdate: date!(1958 - 10 - 22),
+        gender: Gender::Male,
+        birthplace: Some("97101"),
+        birthcountry: "99100",
+    },
+    Person {
+        given_name: "Chantal",
+        family_name: "PETIT",
+        birthdate: date!(1955 - 03 - 15),
+        gender: Gender::Female,
+        birthplace: Some("80021"),
+        birthcountry: "99100",
+    },
+];
+
+fn id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+fn email(first: &str, last: &str, slug: &str) -> String {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| match c {
+                'é' | 'è' | 'ê' | 'É' => 'e',
+                'ï' | 'î' => 'i',
+                ' ' | '\'' => '-',
+                c => c,
+            })
+            .collect()
+    };
+    format!("{}.{}@{slug}.example", clean(first), clean(last)).to_lowercase()
+}
+
+/// A stable fictional subject: the demo has no upstream provider to pseudonymise.
+fn demo_subject(n: usize) -> String {
+    hex::encode(ring::digest::digest(
+        &ring::digest::SHA256,
+        format!("demo-usager-{n}").as_bytes(),
+    ))
+}
+
+fn parse<T: std::str::FromStr<Err = ac_mandates::FieldError>>(
+    value: &str,
+) -> Result<T, StorageError> {
+    value.parse().map_err(StorageError::Field)
+}
+
+/// Loads the pilot into an empty database; `now` anchors every date.
+pub fn load(conn: &mut DbConnection, now: OffsetDateTime) -> Result<Outcome, StorageError> {
+    if !organisations::list(conn)?.is_empty() {
+        return Ok(Outcome::AlreadyPopulated);
+    }
+    let mut summary = Summary::default();
+    let mut structures: Vec<(OrganisationId, Vec<AidantId>)> = Vec::new();
+    for (i, place) in PLACES.iter().enumerate() {
+        let mut allowed: BTreeSet<Demarche> = Demarche::ALL.into_iter().collect();
+        if place.kind == OrganisationKind::SecretariatMairie {
+            // A small town hall helps only with the everyday domains.
+            allowed = [
+                Demarche::Papiers,
+                Demarche::Famille,
+                Demarche::Social,
+                Demarche::Logement,
+                Demarche::Transports,
+            ]
+            .into();
+        }
+        let organisation = Organisation {
+            id: OrganisationId::new(id()),
+            name: place.name.into(),
+            kind: place.kind,
+            address: place.address.into(),
+            departement: parse(place.departement)?,
+            siret: parse(place.siret)?,
+            allowed_demarches: allowed,
+            is_active: true,
+        };
+        organisations::insert(conn, &organisation, now)?;
+        summary.organisations += 1;
+
+        let mut team = Vec::new();
+        let helpers = 2 + i % 2;
+        for k in 0..helpers {
+            let first = FIRST_NAMES.get((i + k) % FIRST_NAMES.len()).copied().unwrap_or("Camille");
+            let last = LAST_NAMES.get((i + 2 * k) % LAST_NAMES.len()).copied().unwrap_or("Martin");
+            let referent = k == 0;
+            let aidant = Aidant {
+                id: AidantId::new(id()),
+                email: parse(&email(first, last, place.slug))?,
+                first_name: first.into(),
+                last_name: last.into(),
+                profession: if referent {
+                    "Responsable de structure"
+                } else {
+                    "Conseiller numérique"
+                }
+                .into(),
+                organisations: BTreeSet::from([organisation.id.clone()]),
+                current_organisation: organisation.id.clone(),
+                // The référent of the first structure manages but does not help people.
+                can_create_mandates: !(referent && i == 0),
+                referent_of: if referent {
+                    BTreeSet::from([organisation.id.clone()])
+                } else {
+                    BTreeSet::new()
+                },
+                coordinator_scopes: vec![],
+                is_active: true,
+            };
+            aidants::insert(conn, &aidant, now)?;
+            summary.aidants += 1;
+            if aidant.can_create_mandates {
+                team.push(aidant.id);
+            }
+        }
+        structures.push((organisation.id, team));
+    }
+
+    // Someone who works in two structures of the same département.
+    if let (Some((quimper, _)), Some((chateaulin, _))) = (structures.first(), structures.get(1)) {
+        let both = Aidant {
+            id: AidantId::new(id()),
+            email: parse("gwenaelle.morvan@finistere.example")?,
+            first_name: "Gwenaëlle".into(),
+            last_name: "Morvan".into(),
+            profession: "Conseillère numérique itinérante".into(),
+            organisations: BTreeSet::from([quimper.clone(), chateaulin.clone()]),
+            current_organisation: quimper.clone(),
+            can_create_mandates: true,
+            referent_of: BTreeSet::new(),
+            coordinator_scopes: vec![],
+            is_active: true,
+        };
+        aidants::insert(conn, &both, now)?;
+        summary.aidants += 1;
+    }
+
+    // Coordinators: one per département, one for the whole pilot.
+    let mut departements: Vec<(&str, &OrganisationId)> = Vec::new();
+    for (place, (org, _)) in PLACES.iter().zip(&structures) {
+        if !departements.iter().any(|(d, _)| *d == place.departement) {
+            departements.push((place.departement, org));
+        }
+    }
+    for (departement, home) in &departements {
+        let coordinator = Aidant {
+            id: AidantId::new(id()),
+            email: parse(&format!(
+                "coordination.{}@departement.example",
+                departement.to_lowercase()
+            ))?,
+            first_name: "Coordination".into(),
+            last_name: format!("Département {departement}"),
+            profession: "Coordinatrice départementale".into(),
+            organisations: BTreeSet::from([(*home).clone()]),
+            current_organisation: (*home).clone(),
+            can_create_mandates: false,
+            referent_of: BTreeSet::new(),
+            coordinator_scopes: vec![CoordinatorScope::Departement(parse(departement)?)],
+            is_active: true,
+        };
+        aidants::insert(conn, &coordinator, now)?;
+        summary.aidants += 1;
+    }
+    if let Some((home, _)) = structures.first() {
+        let national = Aidant {
+            id: AidantId::new(id()),
+            email: parse("pilotage@national.example")?,
+            first_name: "Équipe".into(),
+            last_name: "Pilotage national".into(),
+            profession: "Coordination nationale".into(),
+            organisations: BTreeSet::from([home.clone()]),
+            current_organisation: home.clone(),
+            can_create_mandates: false,
+            referent_of: BTreeSet::new(),
+            coordinator_scopes: vec![CoordinatorScope::National],
+            is_active: true,
+        };
+        aidants::insert(conn, &national, now)?;
+        summary.aidants += 1;
+    }
+
+    // Usagers and their mandates, spread over the structures, in every status.
+    for (n, person) in PEOPLE.iter().enumerate() {
+        let identity = PivotIdentity {
+            given_name: person.given_name.into(),
+            family_name: person.family_name.into(),
+            birthdate: person.birthdate,
+            gender: person.gender,
+            birthplace: person.birthplace.map(str::to_owned),
+            birthcountry: person.birthcountry.into(),
+            email: None,
+            preferred_username: None,
+        };
+        let (usager, _) = usagers::upsert_identified(conn, &demo_subject(n), &identity, now)?;
+        summary.usagers += 1;
+        let Some((org, team)) = structures.get(n % structures.len()) else {
+            continue;
+        };
+        let Some(aidant) = team.first() else { continue };
+        summary.mandates += mandates_in_status(conn, n % 6, org, aidant, &usager.id, now)?;
+    }
+    Ok(Outcome::Loaded(summary))
+}
+
+/// Writes the mandates of one person so that their current status is the `kind`-th of:
+/// active, expiring soon, expired, revoked, partly revoked, renewed (with a superseded one).
+fn mandates_in_status(
+    conn: &mut DbConnection,
+    kind: usize,
+    organisation: &OrganisationId,
+    aidant: &AidantId,
+    usager: &UsagerId,
+    now: OffsetDateTime,
+) -> Result<usize, StorageError> {
+    let everyday: &'static [Demarche] = &[Demarche::Social, Demarche::Logement];
+    let base = |demarches, duration| NewMandate {
+        aidant,
+        organisation,
+        usager,
+        demarches,
+        duration,
+        legal_text_version: "2026-01",
+        renewal_of: None,
+    };
+    match kind {
+        0 => {
+            mandates::create(
+                conn,
+                &base(
+                    &[Demarche::Social, Demarche::Papiers, Demarche::Famille],
+                    MandateDuration::OneYear,
+                ),
+                now - Duration::days(12),
+            )?;
+            Ok(1)
+        }
+        1 => {
+            mandates::create(
+                conn,
+                &base(everyday, MandateDuration::SixMonths),
+                now - Duration::days(170),
+            )?;
+            Ok(1)
+        }
+        2 => {
+            mandates::create(
+                conn,
+                &base(everyday, MandateDuration::OneMonth),
+                now - Duration::days(90),
+            )?;
+            Ok(1)
+        }
+        3 => {
+            let plan = mandates::create(
+                conn,
+                &base(everyday, MandateDuration::OneYear),
+                now - Duration::days(60),
+            )?;
+            mandates::revoke_mandate(conn, aidant, &plan.mandate.id, now - Duration::days(10))?;
+            Ok(1)
+        }
+        4 => {
+            let plan = mandates::create(
+                conn,
+                &base(
+                    &[Demarche::Social, Demarche::Transports, Demarche::Logement],
+                    MandateDuration::OneYear,
+                ),
+                now - Duration::days(40),
+            )?;
+            if let Some(first) = plan.mandate.authorizations.first() {
+                mandates::revoke_authorization(
+                    conn,
+                    aidant,
+                    &plan.mandate.id,
+                    &first.id,
+                    now - Duration::days(3),
+                )?;
+            }
+            Ok(1)
+        }
+        _ => {
+            let old = mandates::create(
+                conn,
+                &base(everyday, MandateDuration::OneMonth),
+                now - Duration::days(25),
+            )?;
+            let renewal = NewMandate {
+                renewal_of: Some(&old.mandate.id),
+                ..base(everyday, MandateDuration::OneYear)
+            };
+            mandates::create(conn, &renewal, now - Duration::days(1))?;
+            Ok(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ac_mandates::MandateStatus;
+    use ac_storage::testing::TestDatabase;
+    use time::macros::datetime;
+
+    #[test]
+    fn the_pilot_has_every_shape_the_brief_asks_for_and_loads_once() {
+        let now = datetime!(2026-11-22 10:00 UTC);
+        for db in TestDatabase::each().unwrap() {
+            let conn = &mut db.db.conn().unwrap();
+            let Outcome::Loaded(summary) = load(conn, now).unwrap() else {
+                panic!("not loaded")
+            };
+            assert_eq!(summary.organisations, 13);
+            assert_eq!(load(conn, now).unwrap(), Outcome::AlreadyPopulated);
+
+            let orgs = organisations::list(conn).unwrap();
+            let departements: BTreeSet<_> = orgs.iter().map(|o| o.departement.clone()).collect();
+            assert_eq!(departements.len(), 10);
+            let kinds: BTreeSet<_> = orgs.iter().map(|o| o.kind).collect();
+            assert_eq!(kinds.len(), 4);
+
+            let everyone = aidants::list(conn, None).unwrap();
+            for org in &orgs {
+                assert!(
+                    everyone.iter().any(|a| a.referent_of.contains(&org.id)),
+                    "no référent for {}",
+                    org.name
+                );
+            }
+            assert!(everyone.iter().any(|a| a.organisations.len() == 2));
+            assert!(
+                everyone
+                    .iter()
+                    .any(|a| a.coordinator_scopes == vec![CoordinatorScope::National])
+            );
+            let departmental = everyone
+                .iter()
+                .filter(|a| {
+                    matches!(
+                        a.coordinator_scopes.as_slice(),
+                        [CoordinatorScope::Departement(_)]
+                    )
+                })
+                .count();
+            assert_eq!(departmental, 10);
+
+            let mut statuses = BTreeSet::new();
+            for org in &orgs {
+                for n in 0..PEOPLE.len() {
+                    if let Some(usager) = usagers::find_by_subject(conn, &demo_subject(n)).unwrap()
+                    {
+                        for m in mandates::for_usager(conn, &org.id, &usager.id).unwrap() {
+                            statuses.insert(m.status_at(now).label());
+                        }
+                    }
+                }
+            }
+            for wanted in [
+                MandateStatus::Active {
+                    expiring_soon: false,
+                },
+                MandateStatus::Active {
+                    expiring_soon: true,
+                },
+                MandateStatus::Expired,
+                MandateStatus::Revoked,
+            ] {
+                assert!(
+                    statuses.contains(wanted.label()),
+                    "missing {wanted:?} in {statuses:?}"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! The web skeleton: pages, health endpoints, headers, error pages.
+
+use ac_e2e::TestApp;
+use reqwest::StatusCode;
+
+#[actix_web::test]
+async fn home_page_is_french_and_lists_the_catalogue() {
+    for app in TestApp::each().await {
+        let res = app.get("/").await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()["content-type"], "text/html; charset=utf-8");
+        let body = res.text().await.unwrap();
+        assert!(body.contains("<html lang=\"fr\">"));
+        assert!(body.contains("Faire ses démarches en ligne, accompagné"));
+        for demarche in ac_mandates::Demarche::ALL {
+            assert!(
+                body.contains(&demarche.title().replace('\'', "&#x27;")),
+                "{demarche}"
+            );
+        }
+        assert!(body.contains("Mode démonstration"));
+        app.stop().await;
+    }
+}
+
+#[actix_web::test]
+async fn every_response_carries_the_security_headers_and_a_request_id() {
+    for app in TestApp::each().await {
+        for path in ["/", "/healthz", "/nope", "/static/style.css"] {
+            let res = app.get(path).await;
+            let h = res.headers();
+            let csp = h["content-security-policy"].to_str().unwrap();
+            assert!(
+                csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+                "{path}: {csp}"
+            );
+            assert!(csp.contains("frame-ancestors 'none'"), "{path}");
+            assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+            assert_eq!(h["referrer-policy"], "same-origin", "{path}");
+            assert_eq!(h["x-frame-options"], "DENY", "{path}");
+            assert_eq!(h["x-request-id"].to_str().unwrap().len(), 36, "{path}");
+            assert!(
+                !h.contains_key("strict-transport-security"),
+                "dev mode serves plain HTTP"
+            );
+        }
+        app.stop().await;
+    }
+}
+
+#[actix_web::test]
+async fn health_and_readiness() {
+    for app in TestApp::each().await {
+        let health = app.get("/healthz").await;
+        assert_eq!(health.status(), StatusCode::OK);
+        assert_eq!(health.text().await.unwrap(), "ok");
+        let ready = app.get("/readyz").await;
+        assert_eq!(ready.status(), StatusCode::OK);
+        assert_eq!(ready.text().await.unwrap(), "ready");
+        app.stop().await;
+    }
+}
+
+#[actix_web::test]
+async fn errors_are_french_pages_with_a_stable_code() {
+    for app in TestApp::each().await {
+        let res = app.get("/pas-de-page-ici").await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        let body = res.text().await.unwrap();
+        assert!(
+            body.contains("Page introuvable") && body.contains("WEB404"),
+            "{body}"
+        );
+
+        let res = app.client.post(app.url("/healthz")).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert!(res.text().await.unwrap().contains("WEB405"));
+
+        let big = "x".repeat(70_000);
+        let res = app
+            .client
+            .post(app.url("/"))
+            .body(big)
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_client_error());
+        app.stop().await;
+    }
+}
+
+#[actix_web::test]
+async fn readiness_fails_with_a_constant_page_when_the_database_is_not_usable() {
+    use diesel_test_support::drop_migrations_table;
+    for app in TestApp::each().await {
+        drop_migrations_table(&app);
+        let res = app.get("/readyz").await;
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let request_id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let body = res.text().await.unwrap();
+        assert!(body.contains("Le service a rencontré une erreur"), "{body}");
+        assert!(body.contains(&request_id), "the page quotes the request id");
+        assert!(
+            !body.contains("STO") && !body.contains("diesel"),
+            "no cause leaks into a 5xx page: {body}"
+        );
+        app.stop().await;
+    }
+}
+
+mod diesel_test_support {
+    use ac_e2e::TestApp;
+    pub fn drop_migrations_table(app: &TestApp) {
+        app.db
+            .execute_raw("DROP TABLE __diesel_schema_migrations")
+            .unwrap();
+    }
+}
