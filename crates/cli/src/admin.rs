@@ -4,6 +4,7 @@ use ac_mandates::{
     Aidant, AidantId, CoordinatorScope, Demarche, Email, Organisation, OrganisationId,
     OrganisationKind, fields,
 };
+use ac_storage::journal::AuditContext;
 use ac_storage::{Database, aidants, organisations};
 use clap::{Args, Subcommand};
 use std::collections::BTreeSet;
@@ -129,7 +130,7 @@ pub fn structure(
                 allowed_demarches: demarches.parse()?,
                 is_active: true,
             };
-            organisations::insert(conn, &organisation, now)?;
+            organisations::insert(conn, &organisation, &AuditContext::cli(), now)?;
             println!("Structure ajoutée : {}", organisation.id);
         }
         StructureCommand::List => {
@@ -153,6 +154,8 @@ pub fn structure(
                 conn,
                 &OrganisationId::new(id),
                 &demarches.parse()?,
+                &AuditContext::cli(),
+                now,
             )?;
             println!("Démarches permises mises à jour.");
         }
@@ -208,7 +211,7 @@ pub fn aidant(db: &Database, command: AidantCommand, now: OffsetDateTime) -> any
                 coordinator_scopes: scopes,
                 is_active: true,
             };
-            aidants::insert(conn, &aidant, now)?;
+            aidants::insert(conn, &aidant, &AuditContext::cli(), now)?;
             println!("Compte ajouté : {} ({})", aidant.id, aidant.email);
         }
         AidantCommand::List { structure } => {
@@ -243,7 +246,7 @@ pub fn aidant(db: &Database, command: AidantCommand, now: OffsetDateTime) -> any
                     .ok_or_else(|| anyhow::anyhow!("aucun compte avec l'adresse {email}"))?,
                 Err(_) => AidantId::new(aidant),
             };
-            aidants::deactivate(conn, &id)?;
+            aidants::deactivate(conn, &id, &AuditContext::cli(), now)?;
             println!("Compte désactivé : {id}");
         }
     }

@@ -136,7 +136,11 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<()> {
             command: DemoCommand::Load,
         } => {
             let db = open(&settings, OpenMode::MustExist)?;
-            match ac_demo::load(&mut *db.conn()?, clock.now())? {
+            match ac_demo::load(
+                &mut *db.conn()?,
+                &ac_storage::journal::AuditContext::cli(),
+                clock.now(),
+            )? {
                 ac_demo::Outcome::Loaded(s) => println!(
                     "Démonstration chargée : {} structures, {} comptes, {} usagers, {} mandats.",
                     s.organisations, s.aidants, s.usagers, s.mandates

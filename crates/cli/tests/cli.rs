@@ -1,6 +1,11 @@
 //! The binary as an administrator uses it: real process, real database, French output.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // test helpers fail loudly by design
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test helpers fail loudly by design
 
 use ac_storage::DatabaseUrl;
 use ac_storage::testing::TestDatabase;

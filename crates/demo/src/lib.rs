@@ -4,6 +4,7 @@ use ac_mandates::{
     Aidant, AidantId, CoordinatorScope, Demarche, Gender, MandateDuration, Organisation,
     OrganisationId, OrganisationKind, PivotIdentity, UsagerId,
 };
+use ac_storage::journal::AuditContext;
 use ac_storage::mandates::NewMandate;
 use ac_storage::{DbConnection, StorageError, aidants, mandates, organisations, usagers};
 use std::collections::BTreeSet;
@@ -292,7 +293,11 @@ fn parse<T: std::str::FromStr<Err = ac_mandates::FieldError>>(
 }
 
 /// Loads the pilot into an empty database; `now` anchors every date.
-pub fn load(conn: &mut DbConnection, now: OffsetDateTime) -> Result<Outcome, StorageError> {
+pub fn load(
+    conn: &mut DbConnection,
+    context: &AuditContext,
+    now: OffsetDateTime,
+) -> Result<Outcome, StorageError> {
     if !organisations::list(conn)?.is_empty() {
         return Ok(Outcome::AlreadyPopulated);
     }
@@ -321,14 +326,20 @@ pub fn load(conn: &mut DbConnection, now: OffsetDateTime) -> Result<Outcome, Sto
             allowed_demarches: allowed,
             is_active: true,
         };
-        organisations::insert(conn, &organisation, now)?;
+        organisations::insert(conn, &organisation, &context, now)?;
         summary.organisations += 1;
 
         let mut team = Vec::new();
         let helpers = 2 + i % 2;
         for k in 0..helpers {
-            let first = FIRST_NAMES.get((i + k) % FIRST_NAMES.len()).copied().unwrap_or("Camille");
-            let last = LAST_NAMES.get((i + 2 * k) % LAST_NAMES.len()).copied().unwrap_or("Martin");
+            let first = FIRST_NAMES
+                .get((i + k) % FIRST_NAMES.len())
+                .copied()
+                .unwrap_or("Camille");
+            let last = LAST_NAMES
+                .get((i + 2 * k) % LAST_NAMES.len())
+                .copied()
+                .unwrap_or("Martin");
             let referent = k == 0;
             let aidant = Aidant {
                 id: AidantId::new(id()),
@@ -353,7 +364,7 @@ pub fn load(conn: &mut DbConnection, now: OffsetDateTime) -> Result<Outcome, Sto
                 coordinator_scopes: vec![],
                 is_active: true,
             };
-            aidants::insert(conn, &aidant, now)?;
+            aidants::insert(conn, &aidant, &context, now)?;
             summary.aidants += 1;
             if aidant.can_create_mandates {
                 team.push(aidant.id);
@@ -377,7 +388,7 @@ pub fn load(conn: &mut DbConnection, now: OffsetDateTime) -> Result<Outcome, Sto
             coordinator_scopes: vec![],
             is_active: true,
         };
-        aidants::insert(conn, &both, now)?;
+        aidants::insert(conn, &both, &context, now)?;
         summary.aidants += 1;
     }
 
@@ -405,7 +416,7 @@ pub fn load(conn: &mut DbConnection, now: OffsetDateTime) -> Result<Outcome, Sto
             coordinator_scopes: vec![CoordinatorScope::Departement(parse(departement)?)],
             is_active: true,
         };
-        aidants::insert(conn, &coordinator, now)?;
+        aidants::insert(conn, &coordinator, &context, now)?;
         summary.aidants += 1;
     }
     if let Some((home, _)) = structures.first() {
@@ -422,7 +433,7 @@ pub fn load(conn: &mut DbConnection, now: OffsetDateTime) -> Result<Outcome, Sto
             coordinator_scopes: vec![CoordinatorScope::National],
             is_active: true,
         };
-        aidants::insert(conn, &national, now)?;
+        aidants::insert(conn, &national, &context, now)?;
         summary.aidants += 1;
     }
 
@@ -438,13 +449,14 @@ pub fn load(conn: &mut DbConnection, now: OffsetDateTime) -> Result<Outcome, Sto
             email: None,
             preferred_username: None,
         };
-        let (usager, _) = usagers::upsert_identified(conn, &demo_subject(n), &identity, now)?;
+        let (usager, _) =
+            usagers::upsert_identified(conn, &demo_subject(n), &identity, &context, now)?;
         summary.usagers += 1;
         let Some((org, team)) = structures.get(n % structures.len()) else {
             continue;
         };
         let Some(aidant) = team.first() else { continue };
-        summary.mandates += mandates_in_status(conn, n % 6, org, aidant, &usager.id, now)?;
+        summary.mandates += mandates_in_status(conn, n % 6, org, aidant, &usager.id, context, now)?;
     }
     Ok(Outcome::Loaded(summary))
 }
@@ -457,6 +469,7 @@ fn mandates_in_status(
     organisation: &OrganisationId,
     aidant: &AidantId,
     usager: &UsagerId,
+    context: &AuditContext,
     now: OffsetDateTime,
 ) -> Result<usize, StorageError> {
     let everyday: &'static [Demarche] = &[Demarche::Social, Demarche::Logement];
@@ -477,6 +490,7 @@ fn mandates_in_status(
                     &[Demarche::Social, Demarche::Papiers, Demarche::Famille],
                     MandateDuration::OneYear,
                 ),
+                &context,
                 now - Duration::days(12),
             )?;
             Ok(1)
@@ -485,6 +499,7 @@ fn mandates_in_status(
             mandates::create(
                 conn,
                 &base(everyday, MandateDuration::SixMonths),
+                &context,
                 now - Duration::days(170),
             )?;
             Ok(1)
@@ -493,6 +508,7 @@ fn mandates_in_status(
             mandates::create(
                 conn,
                 &base(everyday, MandateDuration::OneMonth),
+                &context,
                 now - Duration::days(90),
             )?;
             Ok(1)
@@ -501,9 +517,16 @@ fn mandates_in_status(
             let plan = mandates::create(
                 conn,
                 &base(everyday, MandateDuration::OneYear),
+                &context,
                 now - Duration::days(60),
             )?;
-            mandates::revoke_mandate(conn, aidant, &plan.mandate.id, now - Duration::days(10))?;
+            mandates::revoke_mandate(
+                conn,
+                aidant,
+                &plan.mandate.id,
+                &context,
+                now - Duration::days(10),
+            )?;
             Ok(1)
         }
         4 => {
@@ -513,6 +536,7 @@ fn mandates_in_status(
                     &[Demarche::Social, Demarche::Transports, Demarche::Logement],
                     MandateDuration::OneYear,
                 ),
+                &context,
                 now - Duration::days(40),
             )?;
             if let Some(first) = plan.mandate.authorizations.first() {
@@ -521,6 +545,7 @@ fn mandates_in_status(
                     aidant,
                     &plan.mandate.id,
                     &first.id,
+                    &context,
                     now - Duration::days(3),
                 )?;
             }
@@ -530,13 +555,14 @@ fn mandates_in_status(
             let old = mandates::create(
                 conn,
                 &base(everyday, MandateDuration::OneMonth),
+                &context,
                 now - Duration::days(25),
             )?;
             let renewal = NewMandate {
                 renewal_of: Some(&old.mandate.id),
                 ..base(everyday, MandateDuration::OneYear)
             };
-            mandates::create(conn, &renewal, now - Duration::days(1))?;
+            mandates::create(conn, &renewal, &context, now - Duration::days(1))?;
             Ok(2)
         }
     }
@@ -554,11 +580,14 @@ mod tests {
         let now = datetime!(2026-11-22 10:00 UTC);
         for db in TestDatabase::each().unwrap() {
             let conn = &mut db.db.conn().unwrap();
-            let Outcome::Loaded(summary) = load(conn, now).unwrap() else {
+            let Outcome::Loaded(summary) = load(conn, &AuditContext::cli(), now).unwrap() else {
                 panic!("not loaded")
             };
             assert_eq!(summary.organisations, 13);
-            assert_eq!(load(conn, now).unwrap(), Outcome::AlreadyPopulated);
+            assert_eq!(
+                load(conn, &AuditContext::cli(), now).unwrap(),
+                Outcome::AlreadyPopulated
+            );
 
             let orgs = organisations::list(conn).unwrap();
             let departements: BTreeSet<_> = orgs.iter().map(|o| o.departement.clone()).collect();

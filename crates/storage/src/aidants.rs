@@ -6,8 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use time::OffsetDateTime;
 
 use crate::error::{StorageError, corrupt};
+use crate::journal::{self, AuditContext, Event};
 use crate::schema::{aidant_organisations, aidants, coordinator_scopes};
 use crate::{DbConnection, new_id, to_db, write};
+use ac_audit::Action;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = aidants)]
@@ -135,6 +137,7 @@ fn load(conn: &mut DbConnection, rows: Vec<AidantRow>) -> Result<Vec<Aidant>, St
 pub fn insert(
     conn: &mut DbConnection,
     aidant: &Aidant,
+    context: &AuditContext,
     now: OffsetDateTime,
 ) -> Result<(), StorageError> {
     if aidant.organisations.is_empty() || !aidant.is_member_of(&aidant.current_organisation) {
@@ -182,8 +185,36 @@ pub fn insert(
                 .execute(tx)
                 .map_err(StorageError::from_query)?;
         }
-        Ok(())
+        // Ids and roles only: the e-mail and names stay out of the journal.
+        let mut event = Event::new(Action::AidantCreated)
+            .organisation(&aidant.current_organisation)
+            .target(&aidant.id)
+            .detail("can_create_mandates", aidant.can_create_mandates)
+            .detail("organisations", join(&aidant.organisations));
+        if !aidant.referent_of.is_empty() {
+            event = event.detail("referent_of", join(&aidant.referent_of));
+        }
+        if !aidant.coordinator_scopes.is_empty() {
+            let scopes: Vec<String> = aidant.coordinator_scopes.iter().map(scope_label).collect();
+            event = event.detail("coordinator_scopes", scopes.join(","));
+        }
+        journal::record(tx, context, event, now)
     })
+}
+
+fn join(ids: &BTreeSet<OrganisationId>) -> String {
+    ids.iter()
+        .map(OrganisationId::as_str)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn scope_label(scope: &CoordinatorScope) -> String {
+    match scope {
+        CoordinatorScope::National => "national".into(),
+        CoordinatorScope::Departement(d) => format!("departement:{d}"),
+        CoordinatorScope::Organisation(o) => format!("organisation:{o}"),
+    }
 }
 
 pub fn get(conn: &mut DbConnection, id: &AidantId) -> Result<Aidant, StorageError> {
@@ -229,15 +260,24 @@ pub fn list(
 }
 
 /// Deactivates an account. Idempotent; `NotFound` for an unknown id.
-pub fn deactivate(conn: &mut DbConnection, id: &AidantId) -> Result<(), StorageError> {
+pub fn deactivate(
+    conn: &mut DbConnection,
+    id: &AidantId,
+    context: &AuditContext,
+    now: OffsetDateTime,
+) -> Result<(), StorageError> {
     write(conn, |tx| {
         let updated = diesel::update(aidants::table.find(id.as_str()))
             .set(aidants::is_active.eq(false))
             .execute(tx)?;
         if updated == 0 {
-            Err(StorageError::NotFound)
-        } else {
-            Ok(())
+            return Err(StorageError::NotFound);
         }
+        journal::record(
+            tx,
+            context,
+            Event::new(Action::AidantDeactivated).target(id),
+            now,
+        )
     })
 }

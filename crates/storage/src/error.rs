@@ -31,6 +31,8 @@ pub enum StorageError {
     Field(#[from] FieldError),
     #[error("STO010 impossible de créer le dossier de la base : {0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Audit(#[from] ac_audit::AuditError),
 }
 
 impl StorageError {
@@ -48,6 +50,7 @@ impl StorageError {
             StorageError::Rule(e) => e.code(),
             StorageError::Field(e) => e.code(),
             StorageError::Io(_) => "STO010",
+            StorageError::Audit(e) => e.code(),
         }
     }
 

@@ -6,6 +6,8 @@ pub mod migrations;
 pub mod schema;
 
 pub mod aidants;
+pub mod audit;
+pub mod journal;
 pub mod mandates;
 pub mod organisations;
 pub mod usagers;

@@ -11,8 +11,10 @@ use std::collections::BTreeMap;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::error::{StorageError, corrupt};
+use crate::journal::{self, AuditContext, Event};
 use crate::schema::{authorizations, mandates, usagers};
 use crate::{DbConnection, aidants, from_db, new_id, organisations, to_db, write};
+use ac_audit::Action;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = mandates)]
@@ -154,28 +156,21 @@ fn open_authorizations(
         .collect()
 }
 
-/// Serialises mandate changes for one person. On SQLite `BEGIN IMMEDIATE` already does; on
-/// PostgreSQL the row lock makes a concurrent creation wait, then see this one's authorizations
-/// and supersede them, instead of failing on the unique index.
-fn lock_usager(conn: &mut DbConnection, usager: &UsagerId) -> Result<(), StorageError> {
-    match conn {
-        DbConnection::Sqlite(_) => {
-            usagers::table
-                .find(usager.as_str())
-                .select(usagers::id)
-                .first::<String>(conn)
-                .map_err(StorageError::from_query)?;
-        }
-        DbConnection::Pg(pg) => {
-            let locked = diesel::sql_query("SELECT id FROM usagers WHERE id = $1 FOR UPDATE")
-                .bind::<diesel::sql_types::Text, _>(usager.as_str())
-                .execute(pg)?;
-            if locked == 0 {
-                return Err(StorageError::NotFound);
-            }
-        }
+/// Serialises mandate changes for one person, and returns their pseudonym for the journal. On
+/// SQLite `BEGIN IMMEDIATE` already serialises; on PostgreSQL the row lock makes a concurrent
+/// creation wait, then see this one's authorizations and supersede them, instead of failing on
+/// the unique index.
+fn lock_usager(conn: &mut DbConnection, usager: &UsagerId) -> Result<String, StorageError> {
+    if let DbConnection::Pg(pg) = conn {
+        diesel::sql_query("SELECT id FROM usagers WHERE id = $1 FOR UPDATE")
+            .bind::<diesel::sql_types::Text, _>(usager.as_str())
+            .execute(pg)?;
     }
-    Ok(())
+    usagers::table
+        .find(usager.as_str())
+        .select(usagers::subject)
+        .first::<String>(conn)
+        .map_err(StorageError::from_query)
 }
 
 fn revoke_rows(
@@ -205,6 +200,16 @@ fn revoke_rows(
     }
 }
 
+/// The journal event for one authorization of a mandate.
+fn authorization_event(action: Action, authorization: &Authorization, subject: &str) -> Event {
+    Event::new(action)
+        .organisation(&authorization.organisation_id)
+        .usager(subject)
+        .demarche(authorization.demarche)
+        .target(&authorization.id)
+        .detail("mandate", &authorization.mandate_id)
+}
+
 /// What an aidant asks for; the records are loaded inside the transaction.
 #[derive(Debug, Clone)]
 pub struct NewMandate<'a> {
@@ -219,14 +224,15 @@ pub struct NewMandate<'a> {
 }
 
 /// Creates (or renews) a mandate: its authorizations are inserted and the older authorizations
-/// it supersedes are revoked, all in one transaction.
+/// it supersedes are revoked, with their journal entries, all in one transaction.
 pub fn create(
     conn: &mut DbConnection,
     new: &NewMandate<'_>,
+    context: &AuditContext,
     now: OffsetDateTime,
 ) -> Result<MandatePlan, StorageError> {
     write(conn, |tx| {
-        lock_usager(tx, new.usager)?;
+        let subject = lock_usager(tx, new.usager)?;
         let aidant = aidants::get(tx, new.aidant)?;
         let organisation = organisations::get(tx, new.organisation)?;
         let current = open_authorizations(tx, new.organisation, new.usager)?;
@@ -283,6 +289,42 @@ pub fn create(
                 .execute(tx)
                 .map_err(StorageError::from_query)?;
         }
+
+        let demarches: Vec<&str> = m.authorizations.iter().map(|a| a.demarche.key()).collect();
+        let mut created = Event::new(Action::MandateCreated)
+            .organisation(&m.organisation_id)
+            .usager(&subject)
+            .target(&m.id)
+            .detail("duration_days", m.duration.days())
+            .detail("expires_at", m.expires_at.unix_timestamp())
+            .detail("demarches", demarches.join(","))
+            .detail("legal_text_version", &m.legal_text_version)
+            .detail("content_hash", &m.content_hash);
+        if let Some(previous) = &m.renewal_of {
+            created = created.detail("renewal_of", previous);
+        }
+        journal::record(tx, context, created, now)?;
+        if let Some(previous) = &m.renewal_of {
+            let renewed = Event::new(Action::MandateRenewed)
+                .organisation(&m.organisation_id)
+                .usager(&subject)
+                .target(previous)
+                .detail("renewed_by", &m.id);
+            journal::record(tx, context, renewed, now)?;
+        }
+        for a in &m.authorizations {
+            journal::record(
+                tx,
+                context,
+                authorization_event(Action::AuthorizationCreated, a, &subject),
+                now,
+            )?;
+        }
+        for old in current.iter().filter(|a| plan.superseded.contains(&a.id)) {
+            let event = authorization_event(Action::AuthorizationSuperseded, old, &subject)
+                .detail("superseded_by", &m.id);
+            journal::record(tx, context, event, now)?;
+        }
         Ok(plan)
     })
 }
@@ -293,14 +335,23 @@ pub fn revoke_authorization(
     aidant: &AidantId,
     mandate: &MandateId,
     authorization: &AuthorizationId,
+    context: &AuditContext,
     now: OffsetDateTime,
 ) -> Result<Revocation, StorageError> {
     write(conn, |tx| {
         let current = get(tx, mandate)?;
-        lock_usager(tx, &current.usager_id)?;
+        let subject = lock_usager(tx, &current.usager_id)?;
         let aidant = aidants::get(tx, aidant)?;
         let revocation = rules::revoke_authorization(&current, authorization, &aidant, now)?;
         revoke_rows(tx, std::slice::from_ref(authorization), revocation)?;
+        if let Some(a) = current.authorization(authorization) {
+            journal::record(
+                tx,
+                context,
+                authorization_event(Action::AuthorizationRevoked, a, &subject),
+                now,
+            )?;
+        }
         Ok(revocation)
     })
 }
@@ -310,14 +361,32 @@ pub fn revoke_mandate(
     conn: &mut DbConnection,
     aidant: &AidantId,
     mandate: &MandateId,
+    context: &AuditContext,
     now: OffsetDateTime,
 ) -> Result<Vec<AuthorizationId>, StorageError> {
     write(conn, |tx| {
         let current = get(tx, mandate)?;
-        lock_usager(tx, &current.usager_id)?;
+        let subject = lock_usager(tx, &current.usager_id)?;
         let aidant = aidants::get(tx, aidant)?;
         let (ids, revocation) = rules::revoke_mandate(&current, &aidant, now)?;
         revoke_rows(tx, &ids, revocation)?;
+        let revoked = Event::new(Action::MandateRevoked)
+            .organisation(&current.organisation_id)
+            .usager(&subject)
+            .target(&current.id);
+        journal::record(tx, context, revoked, now)?;
+        for a in current
+            .authorizations
+            .iter()
+            .filter(|a| ids.contains(&a.id))
+        {
+            journal::record(
+                tx,
+                context,
+                authorization_event(Action::AuthorizationRevoked, a, &subject),
+                now,
+            )?;
+        }
         Ok(ids)
     })
 }

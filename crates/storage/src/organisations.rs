@@ -6,8 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use time::OffsetDateTime;
 
 use crate::error::{StorageError, corrupt};
+use crate::journal::{self, AuditContext, Event};
 use crate::schema::{organisation_demarches, organisations};
 use crate::{DbConnection, to_db, write};
+use ac_audit::Action;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = organisations)]
@@ -50,6 +52,7 @@ fn parse_demarche(key: &str) -> Result<Demarche, StorageError> {
 pub fn insert(
     conn: &mut DbConnection,
     organisation: &Organisation,
+    context: &AuditContext,
     now: OffsetDateTime,
 ) -> Result<(), StorageError> {
     write(conn, |tx| {
@@ -66,8 +69,27 @@ pub fn insert(
             ))
             .execute(tx)
             .map_err(StorageError::from_query)?;
-        insert_demarches(tx, &organisation.id, &organisation.allowed_demarches)
+        insert_demarches(tx, &organisation.id, &organisation.allowed_demarches)?;
+        journal::record(
+            tx,
+            context,
+            Event::new(Action::OrganisationCreated)
+                .organisation(&organisation.id)
+                .target(&organisation.id)
+                .detail("kind", organisation.kind)
+                .detail("departement", &organisation.departement)
+                .detail("demarches", demarche_list(&organisation.allowed_demarches)),
+            now,
+        )
     })
+}
+
+fn demarche_list(demarches: &BTreeSet<Demarche>) -> String {
+    demarches
+        .iter()
+        .map(|d| d.key())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn insert_demarches(
@@ -137,6 +159,8 @@ pub fn set_allowed_demarches(
     conn: &mut DbConnection,
     id: &OrganisationId,
     demarches: &BTreeSet<Demarche>,
+    context: &AuditContext,
+    now: OffsetDateTime,
 ) -> Result<(), StorageError> {
     write(conn, |tx| {
         let exists = organisations::table
@@ -151,6 +175,15 @@ pub fn set_allowed_demarches(
                 .filter(organisation_demarches::organisation_id.eq(id.as_str())),
         )
         .execute(tx)?;
-        insert_demarches(tx, id, demarches)
+        insert_demarches(tx, id, demarches)?;
+        journal::record(
+            tx,
+            context,
+            Event::new(Action::OrganisationAllowedDemarchesChanged)
+                .organisation(id)
+                .target(id)
+                .detail("demarches", demarche_list(demarches)),
+            now,
+        )
     })
 }

@@ -116,3 +116,54 @@ diesel::allow_tables_to_appear_in_same_query!(
     mandates,
     authorizations,
 );
+
+diesel::table! {
+    audit_pending (id) {
+        id -> BigInt,
+        entry -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_log (seq) {
+        seq -> BigInt,
+        pending_id -> BigInt,
+        entry -> Text,
+        leaf_hash -> Binary,
+        at -> Timestamp,
+        action -> Text,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        organisation_id -> Nullable<Text>,
+        usager -> Nullable<Text>,
+        demarche -> Nullable<Text>,
+        client_id -> Nullable<Text>,
+        target -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    audit_heads (tree_size) {
+        tree_size -> BigInt,
+        root_hash -> Binary,
+        frontier -> Binary,
+        integrated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_checkpoints (tree_size) {
+        tree_size -> BigInt,
+        root_hash -> Binary,
+        signed_note -> Text,
+        signed_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    audit_pending,
+    audit_log,
+    audit_heads,
+    audit_checkpoints
+);

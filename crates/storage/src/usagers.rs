@@ -5,8 +5,10 @@ use diesel::prelude::*;
 use time::{Date, OffsetDateTime};
 
 use crate::error::{StorageError, corrupt};
+use crate::journal::{self, AuditContext, Event};
 use crate::schema::usagers;
 use crate::{DbConnection, new_id, to_db, write};
+use ac_audit::Action;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = usagers)]
@@ -104,11 +106,33 @@ fn identity_columns(identity: &PivotIdentity) -> IdentityColumns<'_> {
     }
 }
 
+fn changed_fields(before: &PivotIdentity, after: &PivotIdentity) -> Vec<&'static str> {
+    let mut fields = Vec::new();
+    let mut check = |name, changed: bool| {
+        if changed {
+            fields.push(name);
+        }
+    };
+    check("given_name", before.given_name != after.given_name);
+    check("family_name", before.family_name != after.family_name);
+    check("birthdate", before.birthdate != after.birthdate);
+    check("gender", before.gender != after.gender);
+    check("birthplace", before.birthplace != after.birthplace);
+    check("birthcountry", before.birthcountry != after.birthcountry);
+    check("email", before.email != after.email);
+    check(
+        "preferred_username",
+        before.preferred_username != after.preferred_username,
+    );
+    fields
+}
+
 /// Creates the usager on first identification, or refreshes their identity from the provider.
 pub fn upsert_identified(
     conn: &mut DbConnection,
     subject: &str,
     identity: &PivotIdentity,
+    context: &AuditContext,
     now: OffsetDateTime,
 ) -> Result<(Usager, IdentityChange), StorageError> {
     identity.validate()?;
@@ -140,6 +164,26 @@ pub fn upsert_identified(
             }
         };
         let usager = find_by_subject(tx, subject)?.ok_or(StorageError::NotFound)?;
+        let identified = Event::new(Action::UsagerIdentified)
+            .usager(subject)
+            .target(&usager.id);
+        journal::record(
+            tx,
+            context,
+            identified.detail("first_time", change == IdentityChange::Created),
+            now,
+        )?;
+        if let (IdentityChange::Updated, Some(before)) = (change, &existing) {
+            // Which claims changed, never their values.
+            let updated = Event::new(Action::UsagerIdentityUpdated)
+                .usager(subject)
+                .target(&usager.id)
+                .detail(
+                    "fields",
+                    changed_fields(&before.identity, identity).join(","),
+                );
+            journal::record(tx, context, updated, now)?;
+        }
         Ok((usager, change))
     })
 }

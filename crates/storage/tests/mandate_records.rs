@@ -1,9 +1,15 @@
 //! Storage behaviour, run on a fresh SQLite file and (when AC_TEST_DATABASE_URL is set) on a fresh
 //! PostgreSQL schema: the same body on both.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // test helpers fail loudly by design
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test helpers fail loudly by design
 
 use ac_mandates::*;
+use ac_storage::journal::AuditContext;
 use ac_storage::mandates::NewMandate;
 use ac_storage::testing::TestDatabase;
 use ac_storage::usagers::IdentityChange;
@@ -13,6 +19,10 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Barrier};
 use time::macros::{date, datetime};
 use time::{Duration, OffsetDateTime};
+
+fn ctx() -> AuditContext {
+    AuditContext::cli()
+}
 
 const NOW: OffsetDateTime = datetime!(2026-03-10 14:30:00.5 UTC);
 
@@ -80,12 +90,13 @@ struct Fixture {
 }
 
 fn fixture(conn: &mut DbConnection) -> Fixture {
-    organisations::insert(conn, &organisation("org-a", "29"), NOW).unwrap();
-    organisations::insert(conn, &organisation("org-b", "56"), NOW).unwrap();
-    aidants::insert(conn, &aidant("alice", &["org-a"]), NOW).unwrap();
-    aidants::insert(conn, &aidant("bob", &["org-a", "org-b"]), NOW).unwrap();
+    organisations::insert(conn, &organisation("org-a", "29"), &ctx(), NOW).unwrap();
+    organisations::insert(conn, &organisation("org-b", "56"), &ctx(), NOW).unwrap();
+    aidants::insert(conn, &aidant("alice", &["org-a"]), &ctx(), NOW).unwrap();
+    aidants::insert(conn, &aidant("bob", &["org-a", "org-b"]), &ctx(), NOW).unwrap();
     let (usager, change) =
-        usagers::upsert_identified(conn, &"a".repeat(64), &identity("Angela"), NOW).unwrap();
+        usagers::upsert_identified(conn, &"a".repeat(64), &identity("Angela"), &ctx(), NOW)
+            .unwrap();
     assert_eq!(change, IdentityChange::Created);
     Fixture {
         org: OrganisationId::new("org-a"),
@@ -126,21 +137,27 @@ fn organisations_round_trip_and_allowed_demarches() {
     each(|db| {
         let conn = &mut db.db.conn().unwrap();
         let org = organisation("org-a", "2A");
-        organisations::insert(conn, &org, NOW).unwrap();
+        organisations::insert(conn, &org, &ctx(), NOW).unwrap();
         assert_eq!(organisations::get(conn, &org.id).unwrap(), org);
         let allowed = BTreeSet::from([Demarche::Social, Demarche::Logement]);
-        organisations::set_allowed_demarches(conn, &org.id, &allowed).unwrap();
+        organisations::set_allowed_demarches(conn, &org.id, &allowed, &ctx(), NOW).unwrap();
         assert_eq!(
             organisations::get(conn, &org.id).unwrap().allowed_demarches,
             allowed
         );
         assert_eq!(organisations::list(conn).unwrap().len(), 1);
         assert!(matches!(
-            organisations::set_allowed_demarches(conn, &OrganisationId::new("nope"), &allowed),
+            organisations::set_allowed_demarches(
+                conn,
+                &OrganisationId::new("nope"),
+                &allowed,
+                &ctx(),
+                NOW
+            ),
             Err(StorageError::NotFound)
         ));
         assert!(matches!(
-            organisations::insert(conn, &org, NOW),
+            organisations::insert(conn, &org, &ctx(), NOW),
             Err(StorageError::Conflict)
         ));
     });
@@ -150,8 +167,8 @@ fn organisations_round_trip_and_allowed_demarches() {
 fn aidants_round_trip_with_memberships_and_scopes() {
     each(|db| {
         let conn = &mut db.db.conn().unwrap();
-        organisations::insert(conn, &organisation("org-a", "29"), NOW).unwrap();
-        organisations::insert(conn, &organisation("org-b", "56"), NOW).unwrap();
+        organisations::insert(conn, &organisation("org-a", "29"), &ctx(), NOW).unwrap();
+        organisations::insert(conn, &organisation("org-b", "56"), &ctx(), NOW).unwrap();
         let mut coordinator = aidant("coord", &["org-a", "org-b"]);
         coordinator.can_create_mandates = false;
         coordinator.referent_of = BTreeSet::from([OrganisationId::new("org-b")]);
@@ -160,7 +177,7 @@ fn aidants_round_trip_with_memberships_and_scopes() {
             CoordinatorScope::Departement("29".parse().unwrap()),
             CoordinatorScope::Organisation(OrganisationId::new("org-b")),
         ];
-        aidants::insert(conn, &coordinator, NOW).unwrap();
+        aidants::insert(conn, &coordinator, &ctx(), NOW).unwrap();
         assert_eq!(aidants::get(conn, &coordinator.id).unwrap(), coordinator);
         let found = aidants::find_by_email(conn, &"COORD@exemple.FR".parse().unwrap()).unwrap();
         assert_eq!(found.map(|a| a.id), Some(coordinator.id.clone()));
@@ -174,13 +191,13 @@ fn aidants_round_trip_with_memberships_and_scopes() {
         let mut same_email = aidant("other", &["org-a"]);
         same_email.email = coordinator.email.clone();
         assert!(matches!(
-            aidants::insert(conn, &same_email, NOW),
+            aidants::insert(conn, &same_email, &ctx(), NOW),
             Err(StorageError::Conflict)
         ));
-        aidants::deactivate(conn, &coordinator.id).unwrap();
+        aidants::deactivate(conn, &coordinator.id, &ctx(), NOW).unwrap();
         assert!(!aidants::get(conn, &coordinator.id).unwrap().is_active);
         assert!(matches!(
-            aidants::deactivate(conn, &AidantId::new("nope")),
+            aidants::deactivate(conn, &AidantId::new("nope"), &ctx(), NOW),
             Err(StorageError::NotFound)
         ));
     });
@@ -190,11 +207,11 @@ fn aidants_round_trip_with_memberships_and_scopes() {
 fn an_aidant_whose_current_structure_is_not_a_membership_is_refused_whole() {
     each(|db| {
         let conn = &mut db.db.conn().unwrap();
-        organisations::insert(conn, &organisation("org-a", "29"), NOW).unwrap();
-        organisations::insert(conn, &organisation("org-b", "56"), NOW).unwrap();
+        organisations::insert(conn, &organisation("org-a", "29"), &ctx(), NOW).unwrap();
+        organisations::insert(conn, &organisation("org-b", "56"), &ctx(), NOW).unwrap();
         let mut wrong = aidant("wrong", &["org-a"]);
         wrong.current_organisation = OrganisationId::new("org-b");
-        assert!(aidants::insert(conn, &wrong, NOW).is_err());
+        assert!(aidants::insert(conn, &wrong, &ctx(), NOW).is_err());
         // And the database refuses it too, even when the application check is bypassed.
         let raw = "INSERT INTO aidants (id, email, first_name, last_name, profession, current_organisation_id, can_create_mandates, is_active, created_at) \
                    VALUES ('x', 'x@exemple.fr', 'X', 'X', 'X', 'org-b', TRUE, TRUE, '2026-01-01 00:00:00')";
@@ -214,16 +231,17 @@ fn usager_identity_is_created_refreshed_or_left_alone() {
         let conn = &mut db.db.conn().unwrap();
         let subject = "b".repeat(64);
         let (first, change) =
-            usagers::upsert_identified(conn, &subject, &identity("Angela"), NOW).unwrap();
+            usagers::upsert_identified(conn, &subject, &identity("Angela"), &ctx(), NOW).unwrap();
         assert_eq!(change, IdentityChange::Created);
         let (same, change) =
-            usagers::upsert_identified(conn, &subject, &identity("Angela"), NOW).unwrap();
+            usagers::upsert_identified(conn, &subject, &identity("Angela"), &ctx(), NOW).unwrap();
         assert_eq!(
             (same.id.clone(), change),
             (first.id.clone(), IdentityChange::Unchanged)
         );
         let (updated, change) =
-            usagers::upsert_identified(conn, &subject, &identity("Angela Claire"), NOW).unwrap();
+            usagers::upsert_identified(conn, &subject, &identity("Angela Claire"), &ctx(), NOW)
+                .unwrap();
         assert_eq!(change, IdentityChange::Updated);
         assert_eq!(updated.identity.given_name, "Angela Claire");
         assert_eq!(usagers::get(conn, &first.id).unwrap(), updated);
@@ -232,7 +250,7 @@ fn usager_identity_is_created_refreshed_or_left_alone() {
             ..identity("X")
         };
         assert!(matches!(
-            usagers::upsert_identified(conn, &"c".repeat(64), &abroad_with_place, NOW),
+            usagers::upsert_identified(conn, &"c".repeat(64), &abroad_with_place, &ctx(), NOW),
             Err(StorageError::Field(FieldError::InvalidInseeCode))
         ));
         assert_eq!(count(conn, "SELECT COUNT(*) AS n FROM usagers"), 1);
@@ -247,6 +265,7 @@ fn mandate_lifecycle_create_supersede_revoke_and_can_act() {
         let first = mandates::create(
             conn,
             &new_mandate(&f, &f.alice, &[Demarche::Social, Demarche::Logement]),
+            &ctx(),
             NOW,
         )
         .unwrap();
@@ -262,8 +281,13 @@ fn mandate_lifecycle_create_supersede_revoke_and_can_act() {
 
         // A second mandate covering Social supersedes the first one's Social authorization.
         let later = NOW + Duration::days(1);
-        let second =
-            mandates::create(conn, &new_mandate(&f, &f.bob, &[Demarche::Social]), later).unwrap();
+        let second = mandates::create(
+            conn,
+            &new_mandate(&f, &f.bob, &[Demarche::Social]),
+            &ctx(),
+            later,
+        )
+        .unwrap();
         assert_eq!(second.superseded.len(), 1);
         let first_now = mandates::get(conn, &first.mandate.id).unwrap();
         let social = first_now
@@ -285,6 +309,7 @@ fn mandate_lifecycle_create_supersede_revoke_and_can_act() {
             conn,
             &f.alice,
             &second.mandate.id,
+            &ctx(),
             later + Duration::hours(1),
         )
         .unwrap();
@@ -336,7 +361,7 @@ fn mandate_lifecycle_create_supersede_revoke_and_can_act() {
             .map(|_| ()),
             Err(Refusal::NotAMember)
         );
-        aidants::deactivate(conn, &f.alice).unwrap();
+        aidants::deactivate(conn, &f.alice, &ctx(), NOW).unwrap();
         assert_eq!(
             mandates::can_act(conn, &f.alice, &f.org, &f.usager, Demarche::Logement, later)
                 .unwrap()
@@ -350,10 +375,24 @@ fn mandate_lifecycle_create_supersede_revoke_and_can_act() {
             .iter()
             .find(|a| a.demarche == Demarche::Logement)
             .unwrap();
-        mandates::revoke_authorization(conn, &f.bob, &first.mandate.id, &logement.id, later)
-            .unwrap();
+        mandates::revoke_authorization(
+            conn,
+            &f.bob,
+            &first.mandate.id,
+            &logement.id,
+            &ctx(),
+            later,
+        )
+        .unwrap();
         assert!(matches!(
-            mandates::revoke_authorization(conn, &f.bob, &first.mandate.id, &logement.id, later),
+            mandates::revoke_authorization(
+                conn,
+                &f.bob,
+                &first.mandate.id,
+                &logement.id,
+                &ctx(),
+                later
+            ),
             Err(StorageError::Rule(MandateError::AlreadyRevoked))
         ));
         assert_eq!(
@@ -370,7 +409,13 @@ fn refused_creations_write_nothing() {
     each(|db| {
         let conn = &mut db.db.conn().unwrap();
         let f = fixture(conn);
-        mandates::create(conn, &new_mandate(&f, &f.alice, &[Demarche::Social]), NOW).unwrap();
+        mandates::create(
+            conn,
+            &new_mandate(&f, &f.alice, &[Demarche::Social]),
+            &ctx(),
+            NOW,
+        )
+        .unwrap();
         let before = count(
             conn,
             "SELECT COUNT(*) AS n FROM authorizations WHERE revoked_at IS NULL",
@@ -387,7 +432,7 @@ fn refused_creations_write_nothing() {
                 MandateError::DuplicateDemarche,
             ),
         ] {
-            match mandates::create(conn, &new_mandate(&f, &f.alice, &demarches), NOW) {
+            match mandates::create(conn, &new_mandate(&f, &f.alice, &demarches), &ctx(), NOW) {
                 Err(StorageError::Rule(e)) => assert_eq!(e, expected),
                 other => panic!("expected {expected:?}, got {other:?}"),
             }
@@ -399,7 +444,7 @@ fn refused_creations_write_nothing() {
             ..new_mandate(&f, &f.bob, &[Demarche::Social])
         };
         assert!(matches!(
-            mandates::create(conn, &elsewhere, NOW),
+            mandates::create(conn, &elsewhere, &ctx(), NOW),
             Err(StorageError::Rule(MandateError::NotCurrentOrganisation))
         ));
         assert_eq!(count(conn, "SELECT COUNT(*) AS n FROM mandates"), 1);
@@ -416,7 +461,7 @@ fn refused_creations_write_nothing() {
             ..new_mandate(&f, &f.alice, &[Demarche::Social])
         };
         assert!(matches!(
-            mandates::create(conn, &ghost, NOW),
+            mandates::create(conn, &ghost, &ctx(), NOW),
             Err(StorageError::NotFound)
         ));
     });
@@ -427,8 +472,13 @@ fn the_database_itself_guards_the_records() {
     each(|db| {
         let conn = &mut db.db.conn().unwrap();
         let f = fixture(conn);
-        let plan =
-            mandates::create(conn, &new_mandate(&f, &f.alice, &[Demarche::Social]), NOW).unwrap();
+        let plan = mandates::create(
+            conn,
+            &new_mandate(&f, &f.alice, &[Demarche::Social]),
+            &ctx(),
+            NOW,
+        )
+        .unwrap();
         let m = &plan.mandate;
         let a = &m.authorizations[0];
         let refused = [
@@ -507,7 +557,7 @@ fn one_open_authorization_per_demarche_even_under_concurrent_creation() {
                             renewal_of: None,
                         };
                         // The same instant for everyone: the worst case for the invariant.
-                        mandates::create(&mut conn, &new, NOW).unwrap();
+                        mandates::create(&mut conn, &new, &ctx(), NOW).unwrap();
                     }
                 })
             })

@@ -1,0 +1,642 @@
+//! The audit log proper: integrating pending entries into the Merkle tree, signing checkpoints,
+//! verifying everything from scratch, proving inclusion and exporting.
+//!
+//! The tree maths and formats live in the pure `ac-audit` crate; this module only moves bytes
+//! between it and the database.
+
+use ac_audit::merkle::{self, Hash};
+use ac_audit::{Action, Checkpoint, Entry, Frontier, InclusionBundle, SignerKey, VerifierKey};
+use diesel::prelude::*;
+use std::collections::BTreeMap;
+use std::io::Write;
+use time::{OffsetDateTime, PrimitiveDateTime};
+
+use crate::error::StorageError;
+use crate::journal::{self, AuditContext, Event};
+use crate::schema::{audit_checkpoints, audit_heads, audit_log, audit_pending};
+use crate::{DbConnection, from_db, to_db, write};
+
+/// Rows read per round trip when streaming the log.
+const PAGE: i64 = 10_000;
+/// Key of the PostgreSQL advisory lock that serialises integrators and checkpoint signers
+/// across every app node ("acaudit" in ASCII).
+const LOG_LOCK: i64 = 0x61_63_61_75_64_69_74;
+
+fn to_u64(v: i64) -> Result<u64, StorageError> {
+    u64::try_from(v).map_err(|_| StorageError::Corrupt(format!("negative audit size {v}")))
+}
+
+fn to_i64(v: u64) -> Result<i64, StorageError> {
+    i64::try_from(v).map_err(|_| StorageError::Corrupt(format!("audit size {v} too large")))
+}
+
+fn to_hash(bytes: &[u8]) -> Result<Hash, StorageError> {
+    Hash::try_from(bytes).map_err(|_| StorageError::Corrupt("audit hash is not 32 bytes".into()))
+}
+
+/// One integrator or signer at a time, on every node. On SQLite, `BEGIN IMMEDIATE` already holds
+/// the database's single write lock.
+fn lock_log(tx: &mut DbConnection) -> Result<(), StorageError> {
+    if let DbConnection::Pg(pg) = tx {
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+            .bind::<diesel::sql_types::BigInt, _>(LOG_LOCK)
+            .execute(pg)?;
+    }
+    Ok(())
+}
+
+/// The tree after the latest integration batch.
+fn latest_frontier(tx: &mut DbConnection) -> Result<Frontier, StorageError> {
+    let frontier: Option<Vec<u8>> = audit_heads::table
+        .order(audit_heads::tree_size.desc())
+        .select(audit_heads::frontier)
+        .first(tx)
+        .optional()?;
+    match frontier {
+        Some(bytes) => Ok(Frontier::from_bytes(&bytes)?),
+        None => Ok(Frontier::new()),
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = audit_log)]
+struct LogRow {
+    seq: i64,
+    pending_id: i64,
+    entry: String,
+    leaf_hash: Vec<u8>,
+    at: PrimitiveDateTime,
+    action: String,
+    actor_kind: String,
+    actor_id: Option<String>,
+    organisation_id: Option<String>,
+    usager: Option<String>,
+    demarche: Option<String>,
+    client_id: Option<String>,
+    target: Option<String>,
+}
+
+impl LogRow {
+    fn new(
+        pending_id: i64,
+        entry: &Entry,
+        canonical: String,
+        leaf: Hash,
+    ) -> Result<Self, StorageError> {
+        Ok(Self {
+            seq: to_i64(entry.seq)?,
+            pending_id,
+            entry: canonical,
+            leaf_hash: leaf.to_vec(),
+            at: to_db(entry.at),
+            action: entry.action.as_str().to_owned(),
+            actor_kind: entry.actor.kind.as_str().to_owned(),
+            actor_id: entry.actor.id.clone(),
+            organisation_id: entry.organisation_id.clone(),
+            usager: entry.usager.clone(),
+            demarche: entry.demarche.clone(),
+            client_id: entry.client_id.clone(),
+            target: entry.target.clone(),
+        })
+    }
+}
+
+/// Moves up to `batch` pending entries into the tree, in one transaction: each gets the next
+/// sequence number, its leaf hash, and the new tree head is appended. Returns how many.
+pub fn integrate(
+    conn: &mut DbConnection,
+    batch: i64,
+    now: OffsetDateTime,
+) -> Result<usize, StorageError> {
+    write(conn, |tx| {
+        lock_log(tx)?;
+        let pending: Vec<(i64, String)> = audit_pending::table
+            .order(audit_pending::id)
+            .limit(batch)
+            .select((audit_pending::id, audit_pending::entry))
+            .load(tx)?;
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        let mut frontier = latest_frontier(tx)?;
+        let mut rows = Vec::with_capacity(pending.len());
+        for (id, text) in &pending {
+            let mut entry = Entry::from_canonical_bytes(text.as_bytes())?;
+            entry.seq = frontier.size();
+            let canonical = String::from_utf8(entry.canonical_bytes()?)
+                .map_err(|_| StorageError::Corrupt("canonical entry is not UTF-8".into()))?;
+            let leaf = merkle::leaf_hash(canonical.as_bytes());
+            frontier.push(leaf)?;
+            rows.push(LogRow::new(*id, &entry, canonical, leaf)?);
+        }
+        // Multi-row inserts are outside MultiConnection's common subset, so go to each backend.
+        for chunk in rows.chunks(500) {
+            match tx {
+                DbConnection::Sqlite(c) => diesel::insert_into(audit_log::table)
+                    .values(chunk)
+                    .execute(c)?,
+                DbConnection::Pg(c) => diesel::insert_into(audit_log::table)
+                    .values(chunk)
+                    .execute(c)?,
+            };
+        }
+        diesel::insert_into(audit_heads::table)
+            .values((
+                audit_heads::tree_size.eq(to_i64(frontier.size())?),
+                audit_heads::root_hash.eq(frontier.root().to_vec()),
+                audit_heads::frontier.eq(frontier.to_bytes()),
+                audit_heads::integrated_at.eq(to_db(now)),
+            ))
+            .execute(tx)?;
+        let ids: Vec<i64> = pending.iter().map(|(id, _)| *id).collect();
+        diesel::delete(audit_pending::table.filter(audit_pending::id.eq_any(&ids))).execute(tx)?;
+        Ok(pending.len())
+    })
+}
+
+/// Integrates until nothing is pending; returns the total.
+pub fn integrate_all(
+    conn: &mut DbConnection,
+    batch: i64,
+    now: OffsetDateTime,
+) -> Result<usize, StorageError> {
+    let mut total = 0;
+    loop {
+        let n = integrate(conn, batch, now)?;
+        if n == 0 {
+            return Ok(total);
+        }
+        total += n;
+    }
+}
+
+/// A signed checkpoint as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointRecord {
+    pub tree_size: u64,
+    pub root: Hash,
+    /// The C2SP signed note, as published.
+    pub signed_note: String,
+    pub signed_at: OffsetDateTime,
+}
+
+type CheckpointRow = (i64, Vec<u8>, String, PrimitiveDateTime);
+
+fn checkpoint_record(row: CheckpointRow) -> Result<CheckpointRecord, StorageError> {
+    Ok(CheckpointRecord {
+        tree_size: to_u64(row.0)?,
+        root: to_hash(&row.1)?,
+        signed_note: row.2,
+        signed_at: from_db(row.3),
+    })
+}
+
+fn checkpoint_columns() -> (
+    audit_checkpoints::tree_size,
+    audit_checkpoints::root_hash,
+    audit_checkpoints::signed_note,
+    audit_checkpoints::signed_at,
+) {
+    (
+        audit_checkpoints::tree_size,
+        audit_checkpoints::root_hash,
+        audit_checkpoints::signed_note,
+        audit_checkpoints::signed_at,
+    )
+}
+
+pub fn latest_checkpoint(
+    conn: &mut DbConnection,
+) -> Result<Option<CheckpointRecord>, StorageError> {
+    audit_checkpoints::table
+        .order(audit_checkpoints::tree_size.desc())
+        .select(checkpoint_columns())
+        .first::<CheckpointRow>(conn)
+        .optional()?
+        .map(checkpoint_record)
+        .transpose()
+}
+
+pub fn checkpoint(
+    conn: &mut DbConnection,
+    tree_size: u64,
+) -> Result<Option<CheckpointRecord>, StorageError> {
+    audit_checkpoints::table
+        .find(to_i64(tree_size)?)
+        .select(checkpoint_columns())
+        .first::<CheckpointRow>(conn)
+        .optional()?
+        .map(checkpoint_record)
+        .transpose()
+}
+
+/// Signs a checkpoint of the current tree if it has grown since the last one by anything other
+/// than checkpoint records (otherwise each checkpoint's own entry would call for another).
+/// `force` signs whenever the tree has grown at all (on demand). The signature is journaled in
+/// the same transaction.
+pub fn sign_checkpoint(
+    conn: &mut DbConnection,
+    key: &SignerKey,
+    force: bool,
+    now: OffsetDateTime,
+) -> Result<Option<CheckpointRecord>, StorageError> {
+    write(conn, |tx| {
+        lock_log(tx)?;
+        let frontier = latest_frontier(tx)?;
+        let last: i64 = audit_checkpoints::table
+            .select(diesel::dsl::max(audit_checkpoints::tree_size))
+            .first::<Option<i64>>(tx)?
+            .unwrap_or(-1);
+        let size = to_i64(frontier.size())?;
+        if size <= last.max(0) && !(last < 0 && size == 0 && force) {
+            return Ok(None);
+        }
+        if !force {
+            let meaningful: i64 = audit_log::table
+                .filter(audit_log::seq.ge(last.max(0)))
+                .filter(audit_log::action.ne(Action::CheckpointSigned.as_str()))
+                .count()
+                .get_result(tx)?;
+            if meaningful == 0 {
+                return Ok(None);
+            }
+        }
+        let checkpoint = Checkpoint {
+            origin: key.name().to_owned(),
+            size: frontier.size(),
+            root: frontier.root(),
+        };
+        let note = checkpoint.sign(key)?;
+        diesel::insert_into(audit_checkpoints::table)
+            .values((
+                audit_checkpoints::tree_size.eq(size),
+                audit_checkpoints::root_hash.eq(checkpoint.root.to_vec()),
+                audit_checkpoints::signed_note.eq(&note),
+                audit_checkpoints::signed_at.eq(to_db(now)),
+            ))
+            .execute(tx)?;
+        journal::record(
+            tx,
+            &AuditContext::system(),
+            Event::new(Action::CheckpointSigned)
+                .target(checkpoint.size)
+                .detail("root", hex::encode(checkpoint.root))
+                .detail("key", key.verifier()),
+            now,
+        )?;
+        Ok(Some(CheckpointRecord {
+            tree_size: checkpoint.size,
+            root: checkpoint.root,
+            signed_note: note,
+            signed_at: now,
+        }))
+    })
+}
+
+/// What verification found wrong, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tamper {
+    /// The first sequence number known to be bad, when it can be pinned down.
+    pub seq: Option<u64>,
+    pub what: String,
+}
+
+/// The outcome of a full verification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verification {
+    pub entries: u64,
+    pub checkpoints: u64,
+    pub pending: u64,
+    pub root: Hash,
+    pub problem: Option<Tamper>,
+}
+
+type LogRowRead = (
+    i64,
+    String,
+    Vec<u8>,
+    PrimitiveDateTime,
+    String,
+    String,
+    Option<String>,
+    (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    ),
+);
+
+fn tamper(seq: Option<u64>, what: String) -> Tamper {
+    Tamper { seq, what }
+}
+
+/// Checks one stored row against the entry it holds; returns the leaf hash.
+fn check_row(expected_seq: u64, row: &LogRowRead) -> Result<Hash, Tamper> {
+    let (
+        seq,
+        text,
+        leaf,
+        at,
+        action,
+        actor_kind,
+        actor_id,
+        (organisation_id, usager, demarche, client_id, target),
+    ) = row;
+    let here = Some(expected_seq);
+    if u64::try_from(*seq).ok() != here {
+        return Err(tamper(
+            here,
+            format!("l'entrée {expected_seq} manque (la suivante porte le numéro {seq})"),
+        ));
+    }
+    let entry = Entry::from_canonical_bytes(text.as_bytes()).map_err(|e| {
+        tamper(
+            here,
+            format!("l'entrée {expected_seq} est illisible ou non canonique : {e}"),
+        )
+    })?;
+    if entry.seq != expected_seq {
+        return Err(tamper(
+            here,
+            format!(
+                "l'entrée à la position {expected_seq} porte le numéro {} (entrées déplacées)",
+                entry.seq
+            ),
+        ));
+    }
+    let computed = merkle::leaf_hash(text.as_bytes());
+    if leaf.as_slice() != computed.as_slice() {
+        return Err(tamper(
+            here,
+            format!("l'entrée {expected_seq} ne correspond plus à son empreinte (contenu modifié)"),
+        ));
+    }
+    let columns_match = to_db(entry.at) == *at
+        && entry.action.as_str() == action
+        && entry.actor.kind.as_str() == actor_kind
+        && entry.actor.id == *actor_id
+        && entry.organisation_id == *organisation_id
+        && entry.usager == *usager
+        && entry.demarche == *demarche
+        && entry.client_id == *client_id
+        && entry.target == *target;
+    if !columns_match {
+        return Err(tamper(
+            here,
+            format!(
+                "les colonnes de recherche de l'entrée {expected_seq} ne correspondent pas à l'entrée signée"
+            ),
+        ));
+    }
+    Ok(computed)
+}
+
+/// Recomputes everything from the stored entries: every leaf hash, the dense sequence, each tree
+/// head, each checkpoint's signature and root, and the consistency between consecutive
+/// checkpoints. Stops at the first problem.
+pub fn verify(
+    conn: &mut DbConnection,
+    verifiers: &[VerifierKey],
+) -> Result<Verification, StorageError> {
+    let pending: i64 = audit_pending::table.count().get_result(conn)?;
+    let mut report = Verification {
+        entries: 0,
+        checkpoints: 0,
+        pending: to_u64(pending)?,
+        root: merkle::empty_root(),
+        problem: None,
+    };
+
+    // Checkpoints first: a bad signature means nothing below can be trusted.
+    let mut expected_roots: BTreeMap<u64, (Hash, &'static str)> = BTreeMap::new();
+    let rows: Vec<CheckpointRow> = audit_checkpoints::table
+        .order(audit_checkpoints::tree_size)
+        .select(checkpoint_columns())
+        .load(conn)?;
+    let mut checkpoints: Vec<(u64, Hash)> = Vec::new();
+    for row in rows {
+        let record = checkpoint_record(row)?;
+        let signed = match Checkpoint::verify(&record.signed_note, verifiers) {
+            Ok(c) => c,
+            Err(e) => {
+                report.problem = Some(tamper(
+                    None,
+                    format!(
+                        "le point de contrôle de taille {} n'est pas signé par une clé de confiance : {e}",
+                        record.tree_size
+                    ),
+                ));
+                return Ok(report);
+            }
+        };
+        if signed.size != record.tree_size || signed.root != record.root {
+            report.problem = Some(tamper(
+                None,
+                format!(
+                    "le point de contrôle de taille {} ne correspond pas à sa note signée",
+                    record.tree_size
+                ),
+            ));
+            return Ok(report);
+        }
+        expected_roots.insert(signed.size, (signed.root, "point de contrôle signé"));
+        checkpoints.push((signed.size, signed.root));
+    }
+    report.checkpoints = checkpoints.len() as u64;
+    let heads: Vec<(i64, Vec<u8>)> = audit_heads::table
+        .select((audit_heads::tree_size, audit_heads::root_hash))
+        .load(conn)?;
+    for (size, root) in heads {
+        expected_roots
+            .entry(to_u64(size)?)
+            .or_insert((to_hash(&root)?, "tête d'arbre"));
+    }
+
+    let mut frontier = Frontier::new();
+    let mut leaves: Vec<Hash> = Vec::new();
+    let mut last_good_checkpoint = 0u64;
+    if let Some((root, _)) = expected_roots.get(&0) {
+        if *root != frontier.root() {
+            report.problem = Some(tamper(None, "la racine de l'arbre vide est fausse".into()));
+            return Ok(report);
+        }
+    }
+    let mut next: i64 = 0;
+    loop {
+        let page: Vec<LogRowRead> = audit_log::table
+            .filter(audit_log::seq.ge(next))
+            .order(audit_log::seq)
+            .limit(PAGE)
+            .select((
+                audit_log::seq,
+                audit_log::entry,
+                audit_log::leaf_hash,
+                audit_log::at,
+                audit_log::action,
+                audit_log::actor_kind,
+                audit_log::actor_id,
+                (
+                    audit_log::organisation_id,
+                    audit_log::usager,
+                    audit_log::demarche,
+                    audit_log::client_id,
+                    audit_log::target,
+                ),
+            ))
+            .load(conn)?;
+        let Some(last) = page.last() else { break };
+        next = last.0.saturating_add(1);
+        for row in &page {
+            let leaf = match check_row(frontier.size(), row) {
+                Ok(leaf) => leaf,
+                Err(t) => {
+                    report.problem = Some(t);
+                    return Ok(report);
+                }
+            };
+            frontier.push(leaf)?;
+            leaves.push(leaf);
+            if let Some((root, source)) = expected_roots.get(&frontier.size()) {
+                if *root != frontier.root() {
+                    let size = frontier.size();
+                    report.problem = Some(tamper(
+                        Some(last_good_checkpoint),
+                        format!(
+                            "la racine recalculée des {size} premières entrées diffère de la {source} : une entrée entre {last_good_checkpoint} et {} a été modifiée",
+                            size - 1
+                        ),
+                    ));
+                    return Ok(report);
+                }
+                if *source == "point de contrôle signé" {
+                    last_good_checkpoint = frontier.size();
+                }
+            }
+        }
+        report.entries = frontier.size();
+    }
+    report.entries = frontier.size();
+    report.root = frontier.root();
+    if let Some((size, _)) = expected_roots
+        .iter()
+        .next_back()
+        .filter(|(s, _)| **s > frontier.size())
+    {
+        report.problem = Some(tamper(
+            Some(frontier.size()),
+            format!(
+                "le journal s'arrête à {} entrées mais un état signé ou intégré en couvre {size} (entrées supprimées en fin de journal)",
+                frontier.size()
+            ),
+        ));
+        return Ok(report);
+    }
+    // RFC 9162 §2.1.4: each checkpoint extends the previous one.
+    for pair in checkpoints.windows(2) {
+        if let [(old_size, old_root), (new_size, new_root)] = pair {
+            let new_len = usize::try_from(*new_size)
+                .map_err(|_| StorageError::Corrupt("tree too large".into()))?;
+            let prefix = leaves
+                .get(..new_len)
+                .ok_or_else(|| StorageError::Corrupt("checkpoint beyond log".into()))?;
+            let proof = merkle::consistency_proof(prefix, *old_size)?;
+            if merkle::verify_consistency(*old_size, *new_size, old_root, new_root, &proof).is_err()
+            {
+                report.problem = Some(tamper(
+                    Some(*old_size),
+                    format!(
+                        "le point de contrôle {new_size} ne prolonge pas le point de contrôle {old_size}"
+                    ),
+                ));
+                return Ok(report);
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Leaf hashes of the first `size` entries, in order.
+fn leaf_hashes(conn: &mut DbConnection, size: u64) -> Result<Vec<Hash>, StorageError> {
+    let mut leaves = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    let end = to_i64(size)?;
+    let mut next = 0i64;
+    while next < end {
+        let page: Vec<(i64, Vec<u8>)> = audit_log::table
+            .filter(audit_log::seq.ge(next).and(audit_log::seq.lt(end)))
+            .order(audit_log::seq)
+            .limit(PAGE * 10)
+            .select((audit_log::seq, audit_log::leaf_hash))
+            .load(conn)?;
+        let Some(last) = page.last() else { break };
+        next = last.0 + 1;
+        for (_, leaf) in &page {
+            leaves.push(to_hash(leaf)?);
+        }
+    }
+    if leaves.len() as u64 != size {
+        return Err(StorageError::Corrupt(format!(
+            "the log holds {} of the {size} entries its checkpoint covers",
+            leaves.len()
+        )));
+    }
+    Ok(leaves)
+}
+
+/// An inclusion proof of entry `seq` against the latest signed checkpoint, verifiable offline
+/// with only the public key.
+pub fn prove(conn: &mut DbConnection, seq: u64) -> Result<InclusionBundle, StorageError> {
+    let checkpoint = latest_checkpoint(conn)?.ok_or(StorageError::NotFound)?;
+    if seq >= checkpoint.tree_size {
+        return Err(StorageError::NotFound);
+    }
+    let text: String = audit_log::table
+        .find(to_i64(seq)?)
+        .select(audit_log::entry)
+        .first(conn)
+        .map_err(StorageError::from_query)?;
+    let entry = Entry::from_canonical_bytes(text.as_bytes())?;
+    let leaves = leaf_hashes(conn, checkpoint.tree_size)?;
+    let proof = merkle::inclusion_proof(&leaves, seq)?;
+    Ok(InclusionBundle::new(
+        &entry,
+        checkpoint.tree_size,
+        &proof,
+        checkpoint.signed_note,
+    )?)
+}
+
+/// Writes the integrated entries with `from <= at < to` as JSON lines (their canonical form);
+/// returns how many. Streams page by page, never holding the log in memory.
+pub fn export(
+    conn: &mut DbConnection,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+    out: &mut dyn Write,
+) -> Result<u64, StorageError> {
+    let mut count = 0;
+    let mut next = 0i64;
+    loop {
+        let page: Vec<(i64, String)> = audit_log::table
+            .filter(audit_log::seq.ge(next))
+            .filter(
+                audit_log::at
+                    .ge(to_db(from))
+                    .and(audit_log::at.lt(to_db(to))),
+            )
+            .order(audit_log::seq)
+            .limit(PAGE)
+            .select((audit_log::seq, audit_log::entry))
+            .load(conn)?;
+        let Some(last) = page.last() else {
+            return Ok(count);
+        };
+        next = last.0 + 1;
+        for (_, entry) in &page {
+            out.write_all(entry.as_bytes())?;
+            out.write_all(b"\n")?;
+            count += 1;
+        }
+    }
+}

@@ -1,0 +1,545 @@
+//! The audit log on a real database: entries written with their action, integrated into one
+//! dense tree, signed, verified from scratch, and every kind of tampering detected.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test helpers fail loudly by design
+
+use ac_audit::{Action, SignerKey, verify_bundle};
+use ac_mandates::*;
+use ac_storage::audit::{self, Verification};
+use ac_storage::journal::{self, AuditContext, Event};
+use ac_storage::mandates::NewMandate;
+use ac_storage::testing::TestDatabase;
+use ac_storage::{
+    Backend, Database, DbConnection, aidants, mandates, organisations, usagers, write,
+};
+use diesel::RunQueryDsl;
+use diesel::connection::SimpleConnection;
+use std::collections::BTreeSet;
+use time::macros::{date, datetime};
+use time::{Duration, OffsetDateTime};
+
+const NOW: OffsetDateTime = datetime!(2026-03-10 14:30 UTC);
+const ORIGIN: &str = "aidants-connect.test/audit";
+
+fn key() -> SignerKey {
+    SignerKey::from_seed(ORIGIN, [7; 32]).unwrap()
+}
+
+fn each(test: impl Fn(&TestDatabase)) {
+    for db in TestDatabase::each().expect("test database") {
+        eprintln!("backend: {:?}", db.backend());
+        test(&db);
+    }
+}
+
+fn count(conn: &mut DbConnection, sql: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    diesel::sql_query(sql).get_result::<Count>(conn).unwrap().n
+}
+
+fn actions(conn: &mut DbConnection) -> Vec<String> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        action: String,
+    }
+    diesel::sql_query("SELECT action FROM audit_log ORDER BY seq")
+        .load::<Row>(conn)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.action)
+        .collect()
+}
+
+struct World {
+    org: OrganisationId,
+    aidant: AidantId,
+    usager: UsagerId,
+}
+
+fn world(conn: &mut DbConnection) -> World {
+    let ctx = AuditContext::cli();
+    let org = Organisation {
+        id: OrganisationId::new("org-a"),
+        name: "Médiathèque".into(),
+        kind: OrganisationKind::Bibliotheque,
+        address: "1 rue des Lettres".into(),
+        departement: "29".parse().unwrap(),
+        siret: "13002526500013".parse().unwrap(),
+        allowed_demarches: Demarche::ALL.into_iter().collect(),
+        is_active: true,
+    };
+    organisations::insert(conn, &org, &ctx, NOW).unwrap();
+    let aidant = Aidant {
+        id: AidantId::new("aidant-1"),
+        email: "camille@exemple.fr".parse().unwrap(),
+        first_name: "Camille".into(),
+        last_name: "Martin".into(),
+        profession: "Conseillère numérique".into(),
+        organisations: BTreeSet::from([org.id.clone()]),
+        current_organisation: org.id.clone(),
+        can_create_mandates: true,
+        referent_of: BTreeSet::new(),
+        coordinator_scopes: vec![],
+        is_active: true,
+    };
+    aidants::insert(conn, &aidant, &ctx, NOW).unwrap();
+    let identity = PivotIdentity {
+        given_name: "Angela".into(),
+        family_name: "DUBOIS".into(),
+        birthdate: date!(1962 - 08 - 24),
+        gender: Gender::Female,
+        birthplace: Some("75107".into()),
+        birthcountry: FRANCE_INSEE_CODE.into(),
+        email: None,
+        preferred_username: None,
+    };
+    let (usager, _) =
+        usagers::upsert_identified(conn, &"e".repeat(64), &identity, &ctx, NOW).unwrap();
+    World {
+        org: org.id,
+        aidant: aidant.id,
+        usager: usager.id,
+    }
+}
+
+fn create(
+    conn: &mut DbConnection,
+    w: &World,
+    demarches: &[Demarche],
+    at: OffsetDateTime,
+) -> Result<ac_mandates::rules::MandatePlan, ac_storage::StorageError> {
+    let new = NewMandate {
+        aidant: &w.aidant,
+        organisation: &w.org,
+        usager: &w.usager,
+        demarches,
+        duration: MandateDuration::OneYear,
+        legal_text_version: "2026-01",
+        renewal_of: None,
+    };
+    mandates::create(
+        conn,
+        &new,
+        &AuditContext::aidant(&w.aidant, Some("req-1".into())),
+        at,
+    )
+}
+
+/// A log of `n` mandates, integrated, with a checkpoint after every 3 mandates.
+fn populated(db: &TestDatabase, n: usize) -> World {
+    let conn = &mut db.db.conn().unwrap();
+    let w = world(conn);
+    for i in 0..n {
+        let demarche = Demarche::ALL[i % 10];
+        create(conn, &w, &[demarche], NOW + Duration::minutes(i as i64)).unwrap();
+        if i % 3 == 2 {
+            audit::integrate_all(conn, 100, NOW).unwrap();
+            audit::sign_checkpoint(conn, &key(), false, NOW).unwrap();
+        }
+    }
+    audit::integrate_all(conn, 7, NOW).unwrap();
+    audit::sign_checkpoint(conn, &key(), false, NOW).unwrap();
+    w
+}
+
+fn verify(db: &TestDatabase) -> Verification {
+    audit::verify(&mut db.db.conn().unwrap(), &[key().verifier()]).unwrap()
+}
+
+fn drop_append_only_triggers(db: &TestDatabase) {
+    let sql = match db.backend() {
+        Backend::Sqlite => "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;",
+        Backend::Postgres => "DROP TRIGGER audit_log_append_only ON audit_log;",
+    };
+    db.execute_raw(sql).unwrap();
+}
+
+#[test]
+fn every_change_is_journaled_in_its_own_transaction_and_a_refused_one_leaves_no_entry() {
+    each(|db| {
+        let conn = &mut db.db.conn().unwrap();
+        let w = world(conn);
+        assert_eq!(
+            count(conn, "SELECT COUNT(*) AS n FROM audit_pending"),
+            3,
+            "structure, aidant, usager"
+        );
+        create(conn, &w, &[Demarche::Social, Demarche::Argent], NOW).unwrap();
+        create(conn, &w, &[Demarche::Social], NOW + Duration::hours(1)).unwrap();
+        assert!(create(conn, &w, &[], NOW).is_err());
+        audit::integrate_all(conn, 1000, NOW).unwrap();
+        assert_eq!(
+            actions(conn),
+            [
+                "organisation.created",
+                "aidant.created",
+                "usager.identified",
+                "mandate.created",
+                "authorization.created",
+                "authorization.created",
+                "mandate.created",
+                "authorization.created",
+                "authorization.superseded",
+            ]
+        );
+        assert_eq!(count(conn, "SELECT COUNT(*) AS n FROM audit_pending"), 0);
+        // No personal data in the log: the usager appears only as a pseudonym.
+        assert_eq!(
+            count(
+                conn,
+                "SELECT COUNT(*) AS n FROM audit_log WHERE entry LIKE '%DUBOIS%' OR entry LIKE '%camille@%'"
+            ),
+            0
+        );
+        assert_eq!(
+            count(
+                conn,
+                "SELECT COUNT(*) AS n FROM audit_log WHERE usager = 'eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee'"
+            ),
+            7,
+            "identification and the six mandate entries"
+        );
+        assert_eq!(
+            count(
+                conn,
+                "SELECT COUNT(*) AS n FROM audit_log WHERE entry LIKE '%\"request_id\":\"req-1\"%'"
+            ),
+            6
+        );
+    });
+}
+
+#[test]
+fn no_audit_no_action() {
+    each(|db| {
+        let conn = &mut db.db.conn().unwrap();
+        let w = world(conn);
+        // The journal cannot be written: the action must fail and leave nothing behind.
+        db.execute_raw("DROP TABLE audit_pending").unwrap();
+        assert!(create(conn, &w, &[Demarche::Social], NOW).is_err());
+        assert_eq!(count(conn, "SELECT COUNT(*) AS n FROM mandates"), 0);
+        assert_eq!(count(conn, "SELECT COUNT(*) AS n FROM authorizations"), 0);
+        assert!(aidants::deactivate(conn, &w.aidant, &AuditContext::cli(), NOW).is_err());
+        assert!(aidants::get(conn, &w.aidant).unwrap().is_active);
+    });
+}
+
+#[test]
+fn the_database_refuses_to_rewrite_the_journal() {
+    each(|db| {
+        populated(db, 2);
+        let conn = &mut db.db.conn().unwrap();
+        journal::record(
+            conn,
+            &AuditContext::system(),
+            Event::new(Action::ExportMade),
+            NOW,
+        )
+        .unwrap();
+        for sql in [
+            "UPDATE audit_log SET action = 'x' WHERE seq = 0",
+            "DELETE FROM audit_log WHERE seq = 0",
+            "UPDATE audit_heads SET tree_size = 99",
+            "DELETE FROM audit_heads",
+            "UPDATE audit_checkpoints SET signed_note = ''",
+            "DELETE FROM audit_checkpoints",
+            "UPDATE audit_pending SET entry = '{}'",
+            // A pending entry may go only once it is in the tree.
+            "DELETE FROM audit_pending",
+        ] {
+            let result = conn.batch_execute(sql);
+            assert!(result.is_err(), "accepted: {sql}");
+        }
+        if db.backend() == Backend::Postgres {
+            assert!(conn.batch_execute("TRUNCATE audit_log").is_err());
+        }
+        assert!(verify(db).problem.is_none());
+    });
+}
+
+#[test]
+fn an_untouched_log_verifies_and_proofs_check_offline() {
+    each(|db| {
+        populated(db, 8);
+        let report = verify(db);
+        assert_eq!(report.problem, None, "{report:?}");
+        assert!(report.entries > 20);
+        assert!(report.checkpoints >= 3);
+
+        let conn = &mut db.db.conn().unwrap();
+        let latest = audit::latest_checkpoint(conn).unwrap().unwrap();
+        assert!(latest.signed_note.starts_with(&format!("{ORIGIN}\n")));
+        for seq in [0, 5, latest.tree_size - 1] {
+            let bundle = audit::prove(conn, seq).unwrap();
+            let verified = verify_bundle(&bundle, &[key().verifier()]).unwrap();
+            assert_eq!(verified.entry.seq, seq);
+        }
+        assert!(
+            audit::prove(conn, latest.tree_size).is_err(),
+            "not yet under a checkpoint"
+        );
+
+        let mut out = Vec::new();
+        let n = audit::export(
+            conn,
+            NOW - Duration::days(1),
+            NOW + Duration::days(1),
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(n, report.entries);
+        assert_eq!(String::from_utf8(out).unwrap().lines().count() as u64, n);
+    });
+}
+
+#[test]
+fn a_field_edited_after_dropping_the_trigger_is_detected_at_its_sequence_number() {
+    each(|db| {
+        populated(db, 4);
+        drop_append_only_triggers(db);
+        db.execute_raw(
+            "UPDATE audit_log SET entry = replace(entry, 'papiers', 'famille') WHERE seq = 4",
+        )
+        .unwrap();
+        let problem = verify(db).problem.expect("tampering detected");
+        assert_eq!(problem.seq, Some(4), "{problem:?}");
+        assert!(problem.what.contains("empreinte"), "{problem:?}");
+    });
+}
+
+#[test]
+fn an_edit_with_a_recomputed_leaf_hash_is_caught_by_the_signed_root() {
+    each(|db| {
+        populated(db, 4);
+        drop_append_only_triggers(db);
+        // Rewrite entry 1 consistently (entry, hash, search columns) as a careful attacker would.
+        let conn = &mut db.db.conn().unwrap();
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            entry: String,
+        }
+        let entry = diesel::sql_query("SELECT entry FROM audit_log WHERE seq = 1")
+            .get_result::<Row>(conn)
+            .unwrap()
+            .entry;
+        let forged = entry.replace(
+            "\"can_create_mandates\":\"true\"",
+            "\"can_create_mandates\":\"fals\"",
+        );
+        assert_ne!(entry, forged);
+        let leaf = ac_audit::merkle::leaf_hash(forged.as_bytes());
+        let literal = match db.backend() {
+            Backend::Sqlite => format!("X'{}'", hex(&leaf)),
+            Backend::Postgres => format!("'\\x{}'::bytea", hex(&leaf)),
+        };
+        conn.batch_execute(&format!(
+            "UPDATE audit_log SET entry = '{}', leaf_hash = {literal} WHERE seq = 1",
+            forged.replace('\'', "''")
+        ))
+        .unwrap();
+        let problem = verify(db).problem.expect("tampering detected");
+        assert!(problem.what.contains("racine"), "{problem:?}");
+        assert_eq!(problem.seq, Some(0), "the first checkpoint range is blamed");
+    });
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn a_deleted_row_is_detected() {
+    each(|db| {
+        populated(db, 4);
+        drop_append_only_triggers(db);
+        db.execute_raw("DELETE FROM audit_log WHERE seq = 6")
+            .unwrap();
+        let problem = verify(db).problem.expect("tampering detected");
+        assert_eq!(problem.seq, Some(6), "{problem:?}");
+        assert!(problem.what.contains("manque"), "{problem:?}");
+    });
+}
+
+#[test]
+fn a_truncated_tail_is_detected() {
+    each(|db| {
+        populated(db, 4);
+        let entries = verify(db).entries;
+        drop_append_only_triggers(db);
+        db.execute_raw(&format!(
+            "DELETE FROM audit_log WHERE seq >= {}",
+            entries - 3
+        ))
+        .unwrap();
+        let problem = verify(db).problem.expect("tampering detected");
+        assert_eq!(problem.seq, Some(entries - 3), "{problem:?}");
+        assert!(problem.what.contains("s'arrête"), "{problem:?}");
+    });
+}
+
+#[test]
+fn two_swapped_rows_are_detected() {
+    each(|db| {
+        populated(db, 4);
+        drop_append_only_triggers(db);
+        db.execute_raw(
+            "UPDATE audit_log SET seq = -1 WHERE seq = 3; UPDATE audit_log SET seq = 3 WHERE seq = 5; UPDATE audit_log SET seq = 5 WHERE seq = -1;",
+        )
+        .unwrap_or_else(|_| {
+            // PostgreSQL's CHECK (seq >= 0) forbids the temporary -1: use a large number instead.
+            db.execute_raw(
+                "UPDATE audit_log SET seq = 1000000 WHERE seq = 3; UPDATE audit_log SET seq = 3 WHERE seq = 5; UPDATE audit_log SET seq = 5 WHERE seq = 1000000;",
+            )
+            .unwrap()
+        });
+        let problem = verify(db).problem.expect("tampering detected");
+        assert_eq!(problem.seq, Some(3), "{problem:?}");
+        assert!(problem.what.contains("déplacées"), "{problem:?}");
+    });
+}
+
+#[test]
+fn a_checkpoint_forged_with_another_key_is_detected() {
+    each(|db| {
+        populated(db, 2);
+        let conn = &mut db.db.conn().unwrap();
+        let latest = audit::latest_checkpoint(conn).unwrap().unwrap();
+        let forger = SignerKey::from_seed(ORIGIN, [9; 32]).unwrap();
+        let forged = ac_audit::Checkpoint {
+            origin: ORIGIN.into(),
+            size: latest.tree_size + 1,
+            root: [1; 32],
+        }
+        .sign(&forger)
+        .unwrap();
+        let literal = match db.backend() {
+            Backend::Sqlite => format!("X'{}'", "01".repeat(32)),
+            Backend::Postgres => format!("'\\x{}'::bytea", "01".repeat(32)),
+        };
+        conn.batch_execute(&format!(
+            "INSERT INTO audit_checkpoints (tree_size, root_hash, signed_note, signed_at) VALUES ({}, {literal}, '{forged}', '2026-03-10 15:00:00')",
+            latest.tree_size + 1
+        ))
+        .unwrap();
+        let problem = verify(db).problem.expect("forgery detected");
+        assert!(problem.what.contains("clé de confiance"), "{problem:?}");
+    });
+}
+
+#[test]
+fn a_proof_with_one_hash_flipped_is_refused() {
+    each(|db| {
+        populated(db, 5);
+        let mut bundle = audit::prove(&mut db.db.conn().unwrap(), 2).unwrap();
+        assert!(verify_bundle(&bundle, &[key().verifier()]).is_ok());
+        let first = bundle.proof[0].clone();
+        let flipped = if first.starts_with('0') {
+            format!("1{}", &first[1..])
+        } else {
+            format!("0{}", &first[1..])
+        };
+        bundle.proof[0] = flipped;
+        assert!(verify_bundle(&bundle, &[key().verifier()]).is_err());
+    });
+}
+
+#[test]
+fn checkpoints_are_signed_only_when_something_happened() {
+    each(|db| {
+        let conn = &mut db.db.conn().unwrap();
+        world(conn);
+        audit::integrate_all(conn, 100, NOW).unwrap();
+        let first = audit::sign_checkpoint(conn, &key(), false, NOW)
+            .unwrap()
+            .expect("new entries");
+        assert_eq!(first.tree_size, 3);
+        // The checkpoint's own journal entry does not call for another checkpoint.
+        audit::integrate_all(conn, 100, NOW).unwrap();
+        assert_eq!(
+            audit::sign_checkpoint(conn, &key(), false, NOW).unwrap(),
+            None
+        );
+        // On demand, it does.
+        let forced = audit::sign_checkpoint(conn, &key(), true, NOW)
+            .unwrap()
+            .expect("forced");
+        assert_eq!(forced.tree_size, 4);
+        assert_eq!(verify(db).problem, None);
+    });
+}
+
+#[test]
+fn concurrent_writers_and_integrators_on_several_pools_give_one_dense_valid_tree() {
+    each(|db| {
+        let threads = 6;
+        let per_thread = 150;
+        let pools: Vec<Database> = (0..3)
+            .map(|_| {
+                ac_storage::Database::open(
+                    &db.url,
+                    ac_storage::OpenMode::MustExist,
+                    &ac_storage::PoolOptions::default(),
+                )
+                .unwrap()
+            })
+            .collect();
+        std::thread::scope(|scope| {
+            for t in 0..threads {
+                let pool = pools[t % pools.len()].clone();
+                scope.spawn(move || {
+                    let mut conn = pool.conn().unwrap();
+                    for i in 0..per_thread {
+                        write(&mut conn, |tx| {
+                            journal::record(
+                                tx,
+                                &AuditContext::system(),
+                                Event::new(Action::ExportMade).target(format!("{t}-{i}")),
+                                NOW,
+                            )
+                        })
+                        .unwrap();
+                        if i % 25 == 0 {
+                            audit::integrate(&mut conn, 40, NOW).unwrap();
+                        }
+                    }
+                });
+            }
+            for pool in &pools {
+                let pool = pool.clone();
+                scope.spawn(move || {
+                    let mut conn = pool.conn().unwrap();
+                    for _ in 0..30 {
+                        audit::integrate(&mut conn, 50, NOW).unwrap();
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                    }
+                });
+            }
+        });
+        let conn = &mut db.db.conn().unwrap();
+        audit::integrate_all(conn, 500, NOW).unwrap();
+        audit::sign_checkpoint(conn, &key(), false, NOW).unwrap();
+        let report = verify(db);
+        assert_eq!(report.problem, None);
+        assert_eq!(report.entries, (threads * per_thread) as u64);
+        assert_eq!(
+            count(conn, "SELECT COUNT(DISTINCT target) AS n FROM audit_log"),
+            (threads * per_thread) as i64
+        );
+        assert_eq!(
+            count(conn, "SELECT MAX(seq) + 1 AS n FROM audit_log"),
+            (threads * per_thread) as i64,
+            "dense"
+        );
+    });
+}
