@@ -34,6 +34,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub log: LogSettings,
     pub mandates: MandateSettings,
+    pub audit: AuditSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +83,24 @@ pub struct LogSettings {
 pub struct MandateSettings {
     /// Version of the legal text shown and printed for new mandates.
     pub legal_text_version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSettings {
+    /// The log's name: first line of every checkpoint and the signing key's name (C2SP).
+    pub origin: String,
+    /// The Ed25519 signing key, in signed-note private key form (`aidants-connect audit keygen`).
+    pub signing_key_file: PathBuf,
+    /// Create the key at start-up when the file is missing. Dev mode only.
+    pub generate_missing_key: bool,
+    /// Public keys of earlier signing keys, still trusted for the checkpoints they signed.
+    pub trusted_keys: Vec<String>,
+    /// Where each signed checkpoint is also written as a file.
+    pub checkpoint_dir: PathBuf,
+    pub checkpoint_interval_secs: u64,
+    pub integrate_interval_ms: u64,
+    pub integrate_batch: i64,
 }
 
 /// Where settings come from besides the file (explicit, so tests need not touch the process
@@ -147,6 +166,32 @@ impl Settings {
         }
         if !(1..=200).contains(&self.database.max_connections) {
             return invalid("database.max_connections doit être entre 1 et 200");
+        }
+        let audit = &self.audit;
+        if audit.generate_missing_key && !self.server.dev_mode {
+            return invalid(
+                "audit.generate_missing_key n'est permis qu'en mode dev : créez la clé avec `aidants-connect audit keygen`",
+            );
+        }
+        if audit.origin.is_empty()
+            || audit.origin.len() > 100
+            || audit
+                .origin
+                .contains(|c: char| c.is_whitespace() || c == '+')
+        {
+            return invalid(
+                "audit.origin doit être un nom sans espace ni « + », par exemple exemple.gouv.fr/audit",
+            );
+        }
+        if !(1..=3600).contains(&audit.checkpoint_interval_secs)
+            || !(50..=60_000).contains(&audit.integrate_interval_ms)
+        {
+            return invalid(
+                "audit.checkpoint_interval_secs (1–3600) ou audit.integrate_interval_ms (50–60000) hors limites",
+            );
+        }
+        if !(1..=50_000).contains(&audit.integrate_batch) {
+            return invalid("audit.integrate_batch doit être entre 1 et 50000");
         }
         let version = &self.mandates.legal_text_version;
         if version.is_empty() || version.len() > 40 {
