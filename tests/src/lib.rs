@@ -20,6 +20,9 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub db: TestDatabase,
     pub clock: Arc<ManualClock>,
+    pub state: ac_web::AppState,
+    /// Holds the checkpoint folder and other files of this app.
+    pub files: tempfile::TempDir,
     server: ServerHandle,
 }
 
@@ -38,13 +41,19 @@ impl TestApp {
         apps
     }
 
-    pub async fn spawn(db: TestDatabase, settings: Settings) -> TestApp {
+    pub async fn spawn(db: TestDatabase, mut settings: Settings) -> TestApp {
+        let files = tempfile::tempdir().unwrap();
+        settings.audit.checkpoint_dir = files.path().join("checkpoints");
+        settings.audit.signing_key_file = files.path().join("keys/audit-signing.key");
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         let clock = Arc::new(ManualClock::new(START));
+        // A fixed key: checkpoints signed in tests are reproducible and verifiable.
+        let audit_key = ac_audit::SignerKey::from_seed(&settings.audit.origin, [3; 32]).unwrap();
         let state =
-            ac_web::AppState::new(Arc::new(settings), db.db.clone(), clock.clone()).unwrap();
-        let server = ac_web::serve(state, listener).unwrap();
+            ac_web::AppState::new(Arc::new(settings), db.db.clone(), clock.clone(), audit_key)
+                .unwrap();
+        let server = ac_web::serve(state.clone(), listener).unwrap();
         let handle = server.handle();
         actix_web::rt::spawn(server);
         let client = reqwest::Client::builder()
@@ -57,6 +66,8 @@ impl TestApp {
             client,
             db,
             clock,
+            state,
+            files,
             server: handle,
         }
     }

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod admin;
+mod audit_cmd;
 
 use ac_clock::{Clock, SystemClock};
 use ac_config::{LogFormat, Overrides, Settings};
@@ -51,6 +52,11 @@ enum Command {
     Aidant {
         #[command(subcommand)]
         command: admin::AidantCommand,
+    },
+    /// Journal d'audit : clés, vérification, preuves, export.
+    Audit {
+        #[command(subcommand)]
+        command: audit_cmd::AuditCommand,
     },
 }
 
@@ -157,6 +163,12 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<()> {
         Command::Aidant { command } => {
             admin::aidant(&open(&settings, OpenMode::MustExist)?, command, clock.now())
         }
+        Command::Audit { command } => audit_cmd::run(
+            &settings,
+            || open(&settings, OpenMode::MustExist),
+            command,
+            clock.now(),
+        ),
     }
 }
 
@@ -164,7 +176,11 @@ fn serve(settings: Arc<Settings>, db: Database, clock: Arc<dyn Clock>) -> anyhow
     let listener = TcpListener::bind(&settings.server.bind)
         .with_context(|| format!("écoute sur {}", settings.server.bind))?;
     let address = listener.local_addr()?;
-    let state = ac_web::AppState::new(settings.clone(), db, clock)?;
+    let audit_key = audit_cmd::signing_key(&settings.audit)?;
+    let state = ac_web::AppState::new(settings.clone(), db, clock, audit_key)?;
+    // Refuse to start with a trusted key list that does not parse, rather than at first use.
+    state.trusted_audit_keys()?;
+    let _worker = ac_web::audit_worker::spawn(state.clone())?;
     tracing::info!(%address, public_url = %settings.server.public_url, "aidants-connect écoute");
     actix_web::rt::System::new().block_on(async move { ac_web::serve(state, listener)?.await })?;
     Ok(())

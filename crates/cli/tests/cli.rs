@@ -231,3 +231,129 @@ fn demo_load_fills_an_empty_database() {
         );
     }
 }
+
+/// Runs the binary with the audit key and checkpoints in `dir`.
+fn run_audit(database_url: &str, dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(["--config", &config()])
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .env("AC__AUDIT__SIGNING_KEY_FILE", dir.join("keys/audit.key"))
+        .env("AC__AUDIT__CHECKPOINT_DIR", dir.join("checkpoints"))
+        .env("RUST_LOG", "error")
+        .output()
+        .expect("run aidants-connect")
+}
+
+#[test]
+fn the_audit_log_is_verified_proved_and_exported_from_the_command_line() {
+    for db in TestDatabase::each().unwrap() {
+        let url = url_of(&db);
+        let dir = tempfile::tempdir().unwrap();
+        let audit = |args: &[&str]| run_audit(&url, dir.path(), args);
+
+        let keygen = audit(&["audit", "keygen"]);
+        assert!(keygen.status.success(), "{}", stderr(&keygen));
+        let public = stdout(&keygen)
+            .lines()
+            .find_map(|l| l.strip_prefix("Clé publique (à publier) : "))
+            .unwrap()
+            .to_owned();
+        let again = audit(&["audit", "keygen"]);
+        assert_eq!(again.status.code(), Some(1));
+        assert!(
+            stderr(&again).contains("AUD103"),
+            "a key is never overwritten"
+        );
+
+        assert!(audit(&["demo", "load"]).status.success());
+        let signed = audit(&["audit", "checkpoint"]);
+        assert!(signed.status.success(), "{}", stderr(&signed));
+        assert!(dir.path().join("checkpoints/latest").exists());
+
+        let verified = audit(&["audit", "verify"]);
+        assert!(verified.status.success(), "{}", stderr(&verified));
+        assert!(
+            stdout(&verified).contains("Journal intègre"),
+            "{}",
+            stdout(&verified)
+        );
+
+        let proof = audit(&["audit", "prove", "3"]);
+        assert!(proof.status.success(), "{}", stderr(&proof));
+        let proof_file = dir.path().join("proof.json");
+        std::fs::write(&proof_file, &proof.stdout).unwrap();
+        // Offline: only the public key, no database.
+        let offline = run_audit(
+            "sqlite:///nonexistent/none.db",
+            dir.path(),
+            &[
+                "audit",
+                "verify-proof",
+                proof_file.to_str().unwrap(),
+                "--key",
+                &public,
+            ],
+        );
+        assert!(offline.status.success(), "{}", stderr(&offline));
+        assert!(
+            stdout(&offline).contains("Preuve valide : l'entrée 3"),
+            "{}",
+            stdout(&offline)
+        );
+        // One hash flipped.
+        let mut bundle: serde_json::Value = serde_json::from_slice(&proof.stdout).unwrap();
+        let first = bundle["proof"][0].as_str().unwrap().to_owned();
+        let flipped = format!(
+            "{}{}",
+            if first.starts_with('f') { "0" } else { "f" },
+            &first[1..]
+        );
+        bundle["proof"][0] = serde_json::Value::String(flipped);
+        std::fs::write(&proof_file, bundle.to_string()).unwrap();
+        let refused = audit(&[
+            "audit",
+            "verify-proof",
+            proof_file.to_str().unwrap(),
+            "--key",
+            &public,
+        ]);
+        assert_eq!(refused.status.code(), Some(1));
+        assert!(stderr(&refused).contains("AUD106"), "{}", stderr(&refused));
+
+        let export = audit(&[
+            "audit",
+            "export",
+            "--from",
+            "2000-01-01",
+            "--to",
+            "2100-01-01",
+        ]);
+        assert!(export.status.success(), "{}", stderr(&export));
+        let lines = stdout(&export).lines().count();
+        assert!(lines > 50, "{lines} entries exported");
+        assert!(
+            stdout(&export)
+                .lines()
+                .all(|l| l.starts_with('{') && l.contains("\"seq\":"))
+        );
+
+        // Tampering with one entry's text makes `audit verify` fail and name it.
+        let drop = match db.backend() {
+            ac_storage::Backend::Sqlite => "DROP TRIGGER audit_log_no_update",
+            ac_storage::Backend::Postgres => "DROP TRIGGER audit_log_append_only ON audit_log",
+        };
+        db.execute_raw(drop).unwrap();
+        db.execute_raw(
+            "UPDATE audit_log SET entry = replace(entry, 'demarches', 'demarchez') WHERE seq = 7",
+        )
+        .unwrap();
+        let tampered = audit(&["audit", "verify"]);
+        assert_eq!(tampered.status.code(), Some(1));
+        assert!(
+            stderr(&tampered).contains("AUD104") && stderr(&tampered).contains(": 7 —"),
+            "{}",
+            stderr(&tampered)
+        );
+    }
+}

@@ -395,10 +395,13 @@ fn check_row(expected_seq: u64, row: &LogRowRead) -> Result<Hash, Tamper> {
 
 /// Recomputes everything from the stored entries: every leaf hash, the dense sequence, each tree
 /// head, each checkpoint's signature and root, and the consistency between consecutive
-/// checkpoints. Stops at the first problem.
+/// checkpoints. `published` are checkpoints kept outside the database (files, copies held by
+/// auditors): they anchor the log even if its checkpoint rows were removed. Stops at the first
+/// problem.
 pub fn verify(
     conn: &mut DbConnection,
     verifiers: &[VerifierKey],
+    published: &[String],
 ) -> Result<Verification, StorageError> {
     let pending: i64 = audit_pending::table.count().get_result(conn)?;
     let mut report = Verification {
@@ -444,6 +447,38 @@ pub fn verify(
         expected_roots.insert(signed.size, (signed.root, "point de contrôle signé"));
         checkpoints.push((signed.size, signed.root));
     }
+    for note in published {
+        let signed = match Checkpoint::verify(note, verifiers) {
+            Ok(c) => c,
+            Err(e) => {
+                report.problem = Some(tamper(
+                    None,
+                    format!(
+                        "un point de contrôle publié n'est pas signé par une clé de confiance : {e}"
+                    ),
+                ));
+                return Ok(report);
+            }
+        };
+        match expected_roots.get(&signed.size) {
+            Some((root, _)) if *root != signed.root => {
+                report.problem = Some(tamper(
+                    None,
+                    format!(
+                        "le point de contrôle publié de taille {} contredit celui de la base",
+                        signed.size
+                    ),
+                ));
+                return Ok(report);
+            }
+            Some(_) => {}
+            None => {
+                expected_roots.insert(signed.size, (signed.root, "point de contrôle signé"));
+                checkpoints.push((signed.size, signed.root));
+            }
+        }
+    }
+    checkpoints.sort_unstable();
     report.checkpoints = checkpoints.len() as u64;
     let heads: Vec<(i64, Vec<u8>)> = audit_heads::table
         .select((audit_heads::tree_size, audit_heads::root_hash))

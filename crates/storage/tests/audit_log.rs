@@ -153,7 +153,7 @@ fn populated(db: &TestDatabase, n: usize) -> World {
 }
 
 fn verify(db: &TestDatabase) -> Verification {
-    audit::verify(&mut db.db.conn().unwrap(), &[key().verifier()]).unwrap()
+    audit::verify(&mut db.db.conn().unwrap(), &[key().verifier()], &[]).unwrap()
 }
 
 fn drop_append_only_triggers(db: &TestDatabase) {
@@ -541,5 +541,29 @@ fn concurrent_writers_and_integrators_on_several_pools_give_one_dense_valid_tree
             (threads * per_thread) as i64,
             "dense"
         );
+    });
+}
+
+#[test]
+fn published_checkpoints_catch_a_truncation_that_also_removed_the_checkpoint_rows() {
+    each(|db| {
+        populated(db, 4);
+        let conn = &mut db.db.conn().unwrap();
+        let published = audit::latest_checkpoint(conn).unwrap().unwrap();
+        let sql = match db.backend() {
+            Backend::Sqlite => "DROP TRIGGER audit_log_no_delete; DROP TRIGGER audit_checkpoints_no_delete; DROP TRIGGER audit_heads_no_delete;",
+            Backend::Postgres => "DROP TRIGGER audit_log_append_only ON audit_log; DROP TRIGGER audit_checkpoints_append_only ON audit_checkpoints; DROP TRIGGER audit_heads_append_only ON audit_heads;",
+        };
+        db.execute_raw(sql).unwrap();
+        let cut = published.tree_size - 2;
+        db.execute_raw(&format!(
+            "DELETE FROM audit_log WHERE seq >= {cut}; DELETE FROM audit_checkpoints WHERE tree_size > {cut}; DELETE FROM audit_heads WHERE tree_size > {cut};"
+        ))
+        .unwrap();
+        // Without the published copy, the database alone looks consistent.
+        assert_eq!(verify(db).problem, None);
+        let report = audit::verify(conn, &[key().verifier()], &[published.signed_note]).unwrap();
+        let problem = report.problem.expect("truncation detected");
+        assert_eq!(problem.seq, Some(cut), "{problem:?}");
     });
 }

@@ -1,10 +1,12 @@
 #![doc = include_str!("../README.md")]
 
+pub mod audit_worker;
 mod error;
 mod routes;
 mod security;
 mod templates;
 
+use ac_audit::{SignerKey, VerifierKey};
 use ac_clock::Clock;
 use ac_config::Settings;
 use ac_storage::Database;
@@ -25,6 +27,8 @@ pub struct AppState {
     pub db: Database,
     pub clock: Arc<dyn Clock>,
     pub templates: Arc<Templates>,
+    /// Signs audit checkpoints; its public half is published at `/audit/key`.
+    pub audit_key: Arc<SignerKey>,
 }
 
 impl AppState {
@@ -32,13 +36,24 @@ impl AppState {
         settings: Arc<Settings>,
         db: Database,
         clock: Arc<dyn Clock>,
+        audit_key: SignerKey,
     ) -> Result<Self, WebError> {
         Ok(Self {
             settings,
             db,
             clock,
             templates: Arc::new(Templates::load()?),
+            audit_key: Arc::new(audit_key),
         })
+    }
+
+    /// Keys whose checkpoints are trusted: the current one and those listed in the settings.
+    pub fn trusted_audit_keys(&self) -> Result<Vec<VerifierKey>, WebError> {
+        let mut keys = vec![self.audit_key.verifier()];
+        for text in &self.settings.audit.trusted_keys {
+            keys.push(text.parse().map_err(WebError::internal)?);
+        }
+        Ok(keys)
     }
 }
 

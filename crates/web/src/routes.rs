@@ -11,7 +11,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/").get(home))
         .service(web::resource("/healthz").get(healthz))
         .service(web::resource("/readyz").get(readyz))
-        .service(web::resource("/static/style.css").get(stylesheet));
+        .service(web::resource("/static/style.css").get(stylesheet))
+        .service(web::resource("/audit/key").get(audit_key))
+        .service(web::resource("/audit/checkpoint").get(latest_checkpoint))
+        .service(web::resource("/audit/checkpoints/{size}").get(checkpoint_at));
 }
 
 pub async fn not_found() -> Result<HttpResponse, WebError> {
@@ -69,4 +72,42 @@ async fn stylesheet() -> HttpResponse {
         .content_type("text/css; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
         .body(include_str!("../static/style.css"))
+}
+
+fn note(body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(body)
+}
+
+/// The public keys that sign checkpoints, one per line (C2SP verifier key form).
+async fn audit_key(state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
+    let keys: Vec<String> = state
+        .trusted_audit_keys()?
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    Ok(note(keys.join("\n") + "\n"))
+}
+
+/// The latest signed checkpoint. It holds no personal data, so anyone may fetch and keep it:
+/// every copy kept elsewhere makes a later rewrite of the log detectable.
+async fn latest_checkpoint(state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
+    let db = state.db.clone();
+    let latest =
+        web::block(move || ac_storage::audit::latest_checkpoint(&mut *db.conn()?)).await??;
+    latest
+        .map(|c| note(c.signed_note))
+        .ok_or(WebError::NotFound)
+}
+
+async fn checkpoint_at(
+    state: web::Data<AppState>,
+    size: web::Path<u64>,
+) -> Result<HttpResponse, WebError> {
+    let db = state.db.clone();
+    let size = size.into_inner();
+    let found = web::block(move || ac_storage::audit::checkpoint(&mut *db.conn()?, size)).await??;
+    found.map(|c| note(c.signed_note)).ok_or(WebError::NotFound)
 }

@@ -1,0 +1,239 @@
+//! `aidants-connect audit …`: key generation, verification, proofs, export and on-demand
+//! checkpoints. The work itself is in `ac_storage::audit` and `ac_audit`.
+
+use ac_audit::{InclusionBundle, SignerKey, VerifierKey, verify_bundle};
+use ac_config::{AuditSettings, Settings};
+use ac_storage::journal::{self, AuditContext, Event};
+use ac_storage::{Database, audit, write};
+use anyhow::{Context, bail};
+use clap::Subcommand;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{Date, OffsetDateTime};
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Crée la clé de signature des points de contrôle (n'écrase jamais une clé existante).
+    Keygen,
+    /// Recalcule tout le journal et vérifie chaque point de contrôle ; code de sortie non nul en cas d'altération.
+    Verify {
+        /// Clé publique de confiance (forme « nom+id+clé », répéter) ; par défaut celles de la configuration.
+        #[arg(long = "key")]
+        keys: Vec<String>,
+    },
+    /// Preuve d'inclusion de l'entrée SEQ dans le dernier point de contrôle, en JSON.
+    Prove { seq: u64 },
+    /// Vérifie hors ligne une preuve produite par `audit prove`, avec la seule clé publique.
+    VerifyProof {
+        file: PathBuf,
+        /// Clé publique de confiance (répéter) ; par défaut celles de la configuration.
+        #[arg(long = "key")]
+        keys: Vec<String>,
+    },
+    /// Exporte les entrées datées de --from (inclus) à --to (exclu), en lignes JSON.
+    Export {
+        /// AAAA-MM-JJ ou date RFC 3339.
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+    },
+    /// Intègre les entrées en attente et signe un point de contrôle maintenant.
+    Checkpoint,
+}
+
+/// Loads the checkpoint signing key, creating it first where the settings allow (dev mode).
+pub fn signing_key(settings: &AuditSettings) -> anyhow::Result<SignerKey> {
+    let path = &settings.signing_key_file;
+    if !path.exists() {
+        if !settings.generate_missing_key {
+            bail!(
+                "AUD100 clé de signature absente ({}) : créez-la avec `aidants-connect audit keygen`",
+                path.display()
+            );
+        }
+        let key = write_new_key(path, &settings.origin)?;
+        tracing::warn!(path = %path.display(), verifier = %key.verifier(), "clé de signature du journal créée (mode dev)");
+        return Ok(key);
+    }
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("lecture de {}", path.display()))?;
+    let key =
+        SignerKey::from_secret_text(text.trim()).context("AUD101 clé de signature illisible")?;
+    if key.name() != settings.origin {
+        bail!(
+            "AUD102 la clé {} est nommée « {} » mais audit.origin vaut « {} »",
+            path.display(),
+            key.name(),
+            settings.origin
+        );
+    }
+    Ok(key)
+}
+
+fn write_new_key(path: &Path, origin: &str) -> anyhow::Result<SignerKey> {
+    let key = SignerKey::generate(origin, &ring::rand::SystemRandom::new())?;
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("création de {}", path.display()))?;
+    writeln!(file, "{}", key.to_secret_text().expose_secret())?;
+    Ok(key)
+}
+
+/// The trusted public keys: those given on the command line, else the configured ones.
+fn verifiers(settings: &Settings, explicit: &[String]) -> anyhow::Result<Vec<VerifierKey>> {
+    let parse = |t: &String| {
+        t.parse::<VerifierKey>()
+            .with_context(|| format!("clé publique illisible : {t}"))
+    };
+    if !explicit.is_empty() {
+        return explicit.iter().map(parse).collect();
+    }
+    let mut keys = vec![signing_key(&settings.audit)?.verifier()];
+    for t in &settings.audit.trusted_keys {
+        keys.push(parse(t)?);
+    }
+    Ok(keys)
+}
+
+/// Checkpoints published as files, to anchor verification outside the database.
+fn published_checkpoints(dir: &Path) -> anyhow::Result<Vec<String>> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(Vec::new());
+    };
+    let mut notes = Vec::new();
+    for entry in entries {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.chars().all(|c| c.is_ascii_digit()) && !name.is_empty() {
+            notes.push(std::fs::read_to_string(&path)?);
+        }
+    }
+    Ok(notes)
+}
+
+fn parse_instant(value: &str) -> anyhow::Result<OffsetDateTime> {
+    if let Ok(at) = OffsetDateTime::parse(value, &Rfc3339) {
+        return Ok(at);
+    }
+    let date = Date::parse(value, format_description!("[year]-[month]-[day]"))
+        .with_context(|| format!("date illisible : {value} (AAAA-MM-JJ ou RFC 3339)"))?;
+    Ok(date.midnight().assume_utc())
+}
+
+pub fn run(
+    settings: &Settings,
+    db: impl FnOnce() -> anyhow::Result<Database>,
+    command: AuditCommand,
+    now: OffsetDateTime,
+) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match command {
+        AuditCommand::Keygen => {
+            let path = &settings.audit.signing_key_file;
+            if path.exists() {
+                bail!(
+                    "AUD103 {} existe déjà : une clé n'est jamais écrasée (voir docs/security/audit-log.md, rotation)",
+                    path.display()
+                );
+            }
+            let key = write_new_key(path, &settings.audit.origin)?;
+            writeln!(out, "Clé privée écrite dans {}", path.display())?;
+            writeln!(out, "Clé publique (à publier) : {}", key.verifier())?;
+        }
+        AuditCommand::Verify { keys } => {
+            let verifiers = verifiers(settings, &keys)?;
+            let published = published_checkpoints(&settings.audit.checkpoint_dir)?;
+            let report = audit::verify(&mut *db()?.conn()?, &verifiers, &published)?;
+            if let Some(problem) = report.problem {
+                let at = problem
+                    .seq
+                    .map_or_else(|| "—".to_owned(), |s| s.to_string());
+                bail!(
+                    "AUD104 journal altéré — première entrée en cause : {at} — {}",
+                    problem.what
+                );
+            }
+            writeln!(
+                out,
+                "Journal intègre : {} entrées, {} points de contrôle vérifiés ({} publiés hors base), {} en attente d'intégration.\nRacine : {}",
+                report.entries,
+                report.checkpoints,
+                published.len(),
+                report.pending,
+                hex_root(&report.root)
+            )?;
+        }
+        AuditCommand::Prove { seq } => {
+            let bundle = audit::prove(&mut *db()?.conn()?, seq)
+                .with_context(|| format!("pas de preuve pour l'entrée {seq} (absente ou pas encore couverte par un point de contrôle)"))?;
+            serde_json::to_writer_pretty(&mut out, &bundle)?;
+            writeln!(out)?;
+        }
+        AuditCommand::VerifyProof { file, keys } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("lecture de {}", file.display()))?;
+            let bundle: InclusionBundle =
+                serde_json::from_str(&text).context("AUD105 preuve illisible")?;
+            let verified = verify_bundle(&bundle, &verifiers(settings, &keys)?)
+                .context("AUD106 preuve invalide")?;
+            writeln!(
+                out,
+                "Preuve valide : l'entrée {} ({}) figure dans le journal de {} entrées signé par {}.",
+                verified.entry.seq,
+                verified.entry.action,
+                verified.checkpoint.size,
+                verified.checkpoint.origin
+            )?;
+        }
+        AuditCommand::Export { from, to } => {
+            let (from, to) = (parse_instant(&from)?, parse_instant(&to)?);
+            if from >= to {
+                bail!("--from doit précéder --to");
+            }
+            let db = db()?;
+            let count = audit::export(&mut *db.conn()?, from, to, &mut out)?;
+            // Exports are journaled with their filter, like every other access to the log in bulk.
+            write(&mut *db.conn()?, |tx| {
+                let event = Event::new(ac_audit::Action::ExportMade)
+                    .detail("format", "jsonl")
+                    .detail("from", from.unix_timestamp())
+                    .detail("to", to.unix_timestamp())
+                    .detail("entries", count);
+                journal::record(tx, &AuditContext::cli(), event, now)
+            })?;
+        }
+        AuditCommand::Checkpoint => {
+            let key = signing_key(&settings.audit)?;
+            let db = db()?;
+            let conn = &mut *db.conn()?;
+            audit::integrate_all(conn, settings.audit.integrate_batch, now)?;
+            match audit::sign_checkpoint(conn, &key, true, now)? {
+                Some(checkpoint) => {
+                    audit::integrate_all(conn, settings.audit.integrate_batch, now)?;
+                    ac_web::audit_worker::publish(&settings.audit.checkpoint_dir, &checkpoint)?;
+                    writeln!(
+                        out,
+                        "Point de contrôle signé : {} entrées.\n{}",
+                        checkpoint.tree_size, checkpoint.signed_note
+                    )?;
+                }
+                None => writeln!(out, "Rien de nouveau depuis le dernier point de contrôle.")?,
+            }
+        }
+    }
+    Ok(())
+}
+
+fn hex_root(root: &[u8]) -> String {
+    root.iter().map(|b| format!("{b:02x}")).collect()
+}

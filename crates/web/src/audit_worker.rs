@@ -1,0 +1,90 @@
+//! The background side of the audit log on each node: integrate pending entries (within
+//! `integrate_interval_ms`) and sign a checkpoint every `checkpoint_interval_secs` when there is
+//! something new, writing each checkpoint to `checkpoint_dir` too. Several nodes may run it: the
+//! storage layer serialises them with a database lock.
+
+use ac_storage::audit::{self, CheckpointRecord};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::AppState;
+
+/// Stops the worker when dropped.
+#[derive(Debug)]
+pub struct AuditWorker {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for AuditWorker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Writes `<dir>/<size>` and replaces `<dir>/latest`, each through a temporary file and a rename
+/// so a reader never sees half a note.
+pub fn publish(dir: &Path, checkpoint: &CheckpointRecord) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for name in [checkpoint.tree_size.to_string(), "latest".to_owned()] {
+        let tmp = dir.join(format!(".{name}.tmp"));
+        std::fs::write(&tmp, &checkpoint.signed_note)?;
+        std::fs::rename(&tmp, dir.join(name))?;
+    }
+    Ok(())
+}
+
+/// One round: integrate everything pending, then sign if due.
+pub fn run_once(
+    state: &AppState,
+    sign: bool,
+) -> Result<Option<CheckpointRecord>, ac_storage::StorageError> {
+    let conn = &mut state.db.conn()?;
+    let settings = &state.settings.audit;
+    audit::integrate_all(conn, settings.integrate_batch, state.clock.now())?;
+    if !sign {
+        return Ok(None);
+    }
+    let signed = audit::sign_checkpoint(conn, &state.audit_key, false, state.clock.now())?;
+    if let Some(checkpoint) = &signed {
+        // The checkpoint's own journal entry is integrated now rather than a round later.
+        audit::integrate_all(conn, settings.integrate_batch, state.clock.now())?;
+        publish(&settings.checkpoint_dir, checkpoint)?;
+        tracing::info!(tree_size = checkpoint.tree_size, "audit checkpoint signed");
+    }
+    Ok(signed)
+}
+
+pub fn spawn(state: AppState) -> std::io::Result<AuditWorker> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let thread = std::thread::Builder::new()
+        .name("audit-worker".into())
+        .spawn(move || {
+            let integrate_every = Duration::from_millis(state.settings.audit.integrate_interval_ms);
+            let sign_every = Duration::from_secs(state.settings.audit.checkpoint_interval_secs);
+            let mut last_signed = Instant::now();
+            while !flag.load(Ordering::Relaxed) {
+                let sign = last_signed.elapsed() >= sign_every;
+                match run_once(&state, sign) {
+                    Ok(_) if sign => last_signed = Instant::now(),
+                    Ok(_) => {}
+                    // Logged and retried: the entries wait safely in the pending table.
+                    Err(e) => {
+                        tracing::error!(error = ?e, code = e.code(), "audit worker round failed")
+                    }
+                }
+                std::thread::sleep(integrate_every);
+            }
+        })?;
+    Ok(AuditWorker {
+        stop,
+        thread: Some(thread),
+    })
+}

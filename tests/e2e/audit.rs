@@ -1,0 +1,96 @@
+//! The audit log seen from outside: published key and checkpoints, and the background worker.
+
+use ac_audit::{Action, Checkpoint, VerifierKey};
+use ac_clock::Clock;
+use ac_e2e::TestApp;
+use ac_storage::journal::{self, AuditContext, Event};
+use ac_storage::write;
+use reqwest::StatusCode;
+use std::time::{Duration, Instant};
+
+fn record(app: &TestApp, target: &str) {
+    let conn = &mut app.db.db.conn().unwrap();
+    write(conn, |tx| {
+        journal::record(
+            tx,
+            &AuditContext::system(),
+            Event::new(Action::ExportMade).target(target),
+            app.clock.now(),
+        )
+    })
+    .unwrap();
+}
+
+#[actix_web::test]
+async fn checkpoints_are_published_and_verify_with_the_published_key() {
+    for app in TestApp::each().await {
+        assert_eq!(
+            app.get("/audit/checkpoint").await.status(),
+            StatusCode::NOT_FOUND
+        );
+        let key_text = app.get("/audit/key").await.text().await.unwrap();
+        let key: VerifierKey = key_text.trim().parse().unwrap();
+
+        record(&app, "a");
+        record(&app, "b");
+        let signed = ac_web::audit_worker::run_once(&app.state, true)
+            .unwrap()
+            .expect("new entries");
+        assert_eq!(signed.tree_size, 2);
+
+        let res = app.get("/audit/checkpoint").await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()["content-type"], "text/plain; charset=utf-8");
+        let note = res.text().await.unwrap();
+        let checkpoint = Checkpoint::verify(&note, &[key.clone()]).unwrap();
+        assert_eq!(
+            (checkpoint.size, checkpoint.origin.as_str()),
+            (2, "aidants-connect.test/audit")
+        );
+
+        let by_size = app.get("/audit/checkpoints/2").await.text().await.unwrap();
+        assert_eq!(by_size, note);
+        assert_eq!(
+            app.get("/audit/checkpoints/3").await.status(),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            app.get("/audit/checkpoints/abc").await.status(),
+            StatusCode::NOT_FOUND
+        );
+
+        // The same note is written to the checkpoint folder.
+        let dir = app.files.path().join("checkpoints");
+        assert_eq!(std::fs::read_to_string(dir.join("2")).unwrap(), note);
+        assert_eq!(std::fs::read_to_string(dir.join("latest")).unwrap(), note);
+        app.stop().await;
+    }
+}
+
+#[actix_web::test]
+async fn the_worker_integrates_within_a_second_and_signs_on_its_interval() {
+    for app in TestApp::each().await {
+        let worker = ac_web::audit_worker::spawn(app.state.clone()).unwrap();
+        record(&app, "x");
+        let started = Instant::now();
+        let conn = &mut app.db.db.conn().unwrap();
+        let mut integrated = 0;
+        while started.elapsed() < Duration::from_secs(3) {
+            integrated = ac_storage::audit::verify(conn, &[app.state.audit_key.verifier()], &[])
+                .unwrap()
+                .entries;
+            if integrated >= 1 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(integrated >= 1, "not integrated");
+        assert!(
+            started.elapsed() < Duration::from_secs(1) + Duration::from_millis(500),
+            "integration took {:?}",
+            started.elapsed()
+        );
+        drop(worker);
+        app.stop().await;
+    }
+}
