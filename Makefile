@@ -44,8 +44,9 @@ boundaries: ## Pure crates must not depend on diesel, actix or tokio
 	done; echo "crate boundaries hold: $(PURE_CRATES) are pure"
 
 .PHONY: bench
-bench: ## Benchmarks (see docs/performance.md)
+bench: ## Benchmarks (see docs/performance.md); PostgreSQL too when AC_TEST_DATABASE_URL is set
 	$(CARGO) bench --locked -p ac-storage --bench can_act
+	$(CARGO) bench --locked -p ac-storage --bench audit
 
 .PHONY: clean-demo
 clean-demo: ## Delete the local SQLite database and outbox under var/
