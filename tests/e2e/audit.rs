@@ -42,7 +42,7 @@ async fn checkpoints_are_published_and_verify_with_the_published_key() {
         assert_eq!(res.status(), StatusCode::OK);
         assert_eq!(res.headers()["content-type"], "text/plain; charset=utf-8");
         let note = res.text().await.unwrap();
-        let checkpoint = Checkpoint::verify(&note, &[key.clone()]).unwrap();
+        let checkpoint = Checkpoint::verify(&note, std::slice::from_ref(&key)).unwrap();
         assert_eq!(
             (checkpoint.size, checkpoint.origin.as_str()),
             (2, "aidants-connect.test/audit")

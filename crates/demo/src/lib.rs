@@ -326,7 +326,7 @@ pub fn load(
             allowed_demarches: allowed,
             is_active: true,
         };
-        organisations::insert(conn, &organisation, &context, now)?;
+        organisations::insert(conn, &organisation, context, now)?;
         summary.organisations += 1;
 
         let mut team = Vec::new();
@@ -364,7 +364,7 @@ pub fn load(
                 coordinator_scopes: vec![],
                 is_active: true,
             };
-            aidants::insert(conn, &aidant, &context, now)?;
+            aidants::insert(conn, &aidant, context, now)?;
             summary.aidants += 1;
             if aidant.can_create_mandates {
                 team.push(aidant.id);
@@ -388,7 +388,7 @@ pub fn load(
             coordinator_scopes: vec![],
             is_active: true,
         };
-        aidants::insert(conn, &both, &context, now)?;
+        aidants::insert(conn, &both, context, now)?;
         summary.aidants += 1;
     }
 
@@ -416,7 +416,7 @@ pub fn load(
             coordinator_scopes: vec![CoordinatorScope::Departement(parse(departement)?)],
             is_active: true,
         };
-        aidants::insert(conn, &coordinator, &context, now)?;
+        aidants::insert(conn, &coordinator, context, now)?;
         summary.aidants += 1;
     }
     if let Some((home, _)) = structures.first() {
@@ -433,7 +433,7 @@ pub fn load(
             coordinator_scopes: vec![CoordinatorScope::National],
             is_active: true,
         };
-        aidants::insert(conn, &national, &context, now)?;
+        aidants::insert(conn, &national, context, now)?;
         summary.aidants += 1;
     }
 
@@ -450,7 +450,7 @@ pub fn load(
             preferred_username: None,
         };
         let (usager, _) =
-            usagers::upsert_identified(conn, &demo_subject(n), &identity, &context, now)?;
+            usagers::upsert_identified(conn, &demo_subject(n), &identity, context, now)?;
         summary.usagers += 1;
         let Some((org, team)) = structures.get(n % structures.len()) else {
             continue;
@@ -490,7 +490,7 @@ fn mandates_in_status(
                     &[Demarche::Social, Demarche::Papiers, Demarche::Famille],
                     MandateDuration::OneYear,
                 ),
-                &context,
+                context,
                 now - Duration::days(12),
             )?;
             Ok(1)
@@ -499,7 +499,7 @@ fn mandates_in_status(
             mandates::create(
                 conn,
                 &base(everyday, MandateDuration::SixMonths),
-                &context,
+                context,
                 now - Duration::days(170),
             )?;
             Ok(1)
@@ -508,7 +508,7 @@ fn mandates_in_status(
             mandates::create(
                 conn,
                 &base(everyday, MandateDuration::OneMonth),
-                &context,
+                context,
                 now - Duration::days(90),
             )?;
             Ok(1)
@@ -517,14 +517,14 @@ fn mandates_in_status(
             let plan = mandates::create(
                 conn,
                 &base(everyday, MandateDuration::OneYear),
-                &context,
+                context,
                 now - Duration::days(60),
             )?;
             mandates::revoke_mandate(
                 conn,
                 aidant,
                 &plan.mandate.id,
-                &context,
+                context,
                 now - Duration::days(10),
             )?;
             Ok(1)
@@ -536,7 +536,7 @@ fn mandates_in_status(
                     &[Demarche::Social, Demarche::Transports, Demarche::Logement],
                     MandateDuration::OneYear,
                 ),
-                &context,
+                context,
                 now - Duration::days(40),
             )?;
             if let Some(first) = plan.mandate.authorizations.first() {
@@ -545,7 +545,7 @@ fn mandates_in_status(
                     aidant,
                     &plan.mandate.id,
                     &first.id,
-                    &context,
+                    context,
                     now - Duration::days(3),
                 )?;
             }
@@ -555,14 +555,14 @@ fn mandates_in_status(
             let old = mandates::create(
                 conn,
                 &base(everyday, MandateDuration::OneMonth),
-                &context,
+                context,
                 now - Duration::days(25),
             )?;
             let renewal = NewMandate {
                 renewal_of: Some(&old.mandate.id),
                 ..base(everyday, MandateDuration::OneYear)
             };
-            mandates::create(conn, &renewal, &context, now - Duration::days(1))?;
+            mandates::create(conn, &renewal, context, now - Duration::days(1))?;
             Ok(2)
         }
     }

@@ -9,7 +9,12 @@
 //! Method and results: docs/performance.md. Run with `make bench`.
 
 // A bench is a program run by hand, not library code: any failure should stop it loudly.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use ac_audit::merkle::{self, Hash};
 use ac_audit::{Action, Checkpoint, Entry, InclusionBundle, SignerKey, verify_bundle};
@@ -49,7 +54,10 @@ fn appends(db: &TestDatabase, writers: usize, per_writer: usize) {
                 let mut conn = pool.conn().unwrap();
                 for i in 0..per_writer {
                     let context = AuditContext::system();
-                    write(&mut conn, |tx| journal::record(tx, &context, event(w * per_writer + i), NOW)).unwrap();
+                    write(&mut conn, |tx| {
+                        journal::record(tx, &context, event(w * per_writer + i), NOW)
+                    })
+                    .unwrap();
                 }
             });
         }
@@ -107,6 +115,7 @@ fn verification(conn: &mut DbConnection) {
         report.entries,
         report.entries as f64 / elapsed
     );
+    breakdown(conn);
     let started = Instant::now();
     let bundle = audit::prove(conn, report.entries / 2).unwrap();
     println!(
@@ -117,9 +126,41 @@ fn verification(conn: &mut DbConnection) {
     verify_bundle(&bundle, &[key().verifier()]).unwrap();
 }
 
+/// Where verification time goes: reading the rows, then checking each entry (one core).
+fn breakdown(conn: &mut DbConnection) {
+    use ac_storage::schema::audit_log;
+    use diesel::prelude::*;
+    let started = Instant::now();
+    let rows: Vec<(i64, String, Vec<u8>)> = audit_log::table
+        .order(audit_log::seq)
+        .select((audit_log::seq, audit_log::entry, audit_log::leaf_hash))
+        .load(conn)
+        .unwrap();
+    let read = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    for (_, text, _) in &rows {
+        std::hint::black_box(Entry::from_canonical_bytes(text.as_bytes()).unwrap());
+    }
+    let parse = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    for (_, text, _) in &rows {
+        std::hint::black_box(merkle::leaf_hash(text.as_bytes()));
+    }
+    let hash = started.elapsed().as_secs_f64();
+    let n = rows.len() as f64;
+    println!(
+        "  breakdown per entry: read seq+entry+hash {:.2} µs, canonical parse {:.2} µs, leaf hash {:.2} µs (one core)",
+        read * 1e6 / n,
+        parse * 1e6 / n,
+        hash * 1e6 / n
+    );
+}
+
 /// Proof size and verification time at 1,000,000 entries, with the pure crate.
 fn proofs_at_a_million() {
-    let leaves: Vec<Hash> = (0..PROOF_TREE).map(|i| merkle::leaf_hash(&i.to_be_bytes())).collect();
+    let leaves: Vec<Hash> = (0..PROOF_TREE)
+        .map(|i| merkle::leaf_hash(&i.to_be_bytes()))
+        .collect();
     let started = Instant::now();
     let root = merkle::root(&leaves);
     let root_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -142,7 +183,13 @@ fn proofs_at_a_million() {
     let root_with_entry = merkle::root(&leaves);
     assert_ne!(root, root_with_entry);
     let proof = merkle::inclusion_proof(&leaves, seq).unwrap();
-    let checkpoint = Checkpoint { origin: ORIGIN.into(), size: PROOF_TREE, root: root_with_entry }.sign(&key()).unwrap();
+    let checkpoint = Checkpoint {
+        origin: ORIGIN.into(),
+        size: PROOF_TREE,
+        root: root_with_entry,
+    }
+    .sign(&key())
+    .unwrap();
     let bundle = InclusionBundle::new(&entry, PROOF_TREE, &proof, checkpoint).unwrap();
     let json = serde_json::to_string(&bundle).unwrap();
     let rounds = 2_000;
@@ -153,13 +200,27 @@ fn proofs_at_a_million() {
     let per_verify = started.elapsed().as_secs_f64() * 1e6 / f64::from(rounds);
     let started = Instant::now();
     for _ in 0..rounds {
-        merkle::verify_inclusion(&leaves[seq as usize], seq, PROOF_TREE, &proof, &root_with_entry).unwrap();
+        merkle::verify_inclusion(
+            &leaves[seq as usize],
+            seq,
+            PROOF_TREE,
+            &proof,
+            &root_with_entry,
+        )
+        .unwrap();
     }
     let per_path = started.elapsed().as_secs_f64() * 1e6 / f64::from(rounds);
     println!("proofs at {PROOF_TREE} entries:");
     println!("  root of 1,000,000 leaves from scratch: {root_ms:.0} ms");
-    println!("  audit path: {} hashes = {} bytes; whole bundle (entry + path + signed checkpoint) as JSON: {} bytes", proof.len(), proof.len() * 32, json.len());
-    println!("  verify_inclusion (path only): {per_path:.1} µs; verify_bundle (signature + entry + path): {per_verify:.1} µs");
+    println!(
+        "  audit path: {} hashes = {} bytes; whole bundle (entry + path + signed checkpoint) as JSON: {} bytes",
+        proof.len(),
+        proof.len() * 32,
+        json.len()
+    );
+    println!(
+        "  verify_inclusion (path only): {per_path:.1} µs; verify_bundle (signature + entry + path): {per_verify:.1} µs"
+    );
 }
 
 fn run(db: &TestDatabase, writers: usize) {
@@ -173,13 +234,16 @@ fn main() {
     // `cargo bench` passes --bench; nothing else to parse.
     let sqlite = TestDatabase::sqlite().unwrap();
     run(&sqlite, 4);
-    match std::env::var("AC_BENCH_DATABASE_URL").or_else(|_| std::env::var("AC_TEST_DATABASE_URL")) {
+    match std::env::var("AC_BENCH_DATABASE_URL").or_else(|_| std::env::var("AC_TEST_DATABASE_URL"))
+    {
         Ok(url) => {
             let pg = TestDatabase::postgres(&url).unwrap();
             // As many writers as the pool has connections; PostgreSQL group-commits their transactions.
             run(&pg, 8);
         }
-        Err(_) => println!("PostgreSQL: skipped (set AC_BENCH_DATABASE_URL or AC_TEST_DATABASE_URL)"),
+        Err(_) => {
+            println!("PostgreSQL: skipped (set AC_BENCH_DATABASE_URL or AC_TEST_DATABASE_URL)")
+        }
     }
     proofs_at_a_million();
 }

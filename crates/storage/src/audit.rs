@@ -396,7 +396,9 @@ fn check_row(expected_seq: u64, row: &LogRowRead) -> Result<Hash, Tamper> {
 /// Checks a page of rows on every core: parsing and hashing dominate verification, and each
 /// row is independent. Results come back in row order.
 fn check_page(first_seq: u64, page: &[LogRowRead]) -> Vec<Result<Hash, Tamper>> {
-    let threads = std::thread::available_parallelism().map_or(1, usize::from).clamp(1, 8);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, 8);
     let chunk = page.len().div_ceil(threads).max(1);
     std::thread::scope(|scope| {
         let workers: Vec<_> = page
@@ -415,9 +417,8 @@ fn check_page(first_seq: u64, page: &[LogRowRead]) -> Vec<Result<Hash, Tamper>> 
         workers
             .into_iter()
             .flat_map(|w| {
-                w.join().unwrap_or_else(|_| {
-                    vec![Err(tamper(None, "vérification interrompue".into()))]
-                })
+                w.join()
+                    .unwrap_or_else(|_| vec![Err(tamper(None, "vérification interrompue".into()))])
             })
             .collect()
     })

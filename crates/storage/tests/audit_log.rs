@@ -443,13 +443,8 @@ fn a_proof_with_one_hash_flipped_is_refused() {
         populated(db, 5);
         let mut bundle = audit::prove(&mut db.db.conn().unwrap(), 2).unwrap();
         assert!(verify_bundle(&bundle, &[key().verifier()]).is_ok());
-        let first = bundle.proof[0].clone();
-        let flipped = if first.starts_with('0') {
-            format!("1{}", &first[1..])
-        } else {
-            format!("0{}", &first[1..])
-        };
-        bundle.proof[0] = flipped;
+        let (head, rest) = bundle.proof[0].split_at(1);
+        bundle.proof[0] = format!("{}{rest}", if head == "0" { "1" } else { "0" });
         assert!(verify_bundle(&bundle, &[key().verifier()]).is_err());
     });
 }
@@ -551,8 +546,12 @@ fn published_checkpoints_catch_a_truncation_that_also_removed_the_checkpoint_row
         let conn = &mut db.db.conn().unwrap();
         let published = audit::latest_checkpoint(conn).unwrap().unwrap();
         let sql = match db.backend() {
-            Backend::Sqlite => "DROP TRIGGER audit_log_no_delete; DROP TRIGGER audit_checkpoints_no_delete; DROP TRIGGER audit_heads_no_delete;",
-            Backend::Postgres => "DROP TRIGGER audit_log_append_only ON audit_log; DROP TRIGGER audit_checkpoints_append_only ON audit_checkpoints; DROP TRIGGER audit_heads_append_only ON audit_heads;",
+            Backend::Sqlite => {
+                "DROP TRIGGER audit_log_no_delete; DROP TRIGGER audit_checkpoints_no_delete; DROP TRIGGER audit_heads_no_delete;"
+            }
+            Backend::Postgres => {
+                "DROP TRIGGER audit_log_append_only ON audit_log; DROP TRIGGER audit_checkpoints_append_only ON audit_checkpoints; DROP TRIGGER audit_heads_append_only ON audit_heads;"
+            }
         };
         db.execute_raw(sql).unwrap();
         let cut = published.tree_size - 2;
