@@ -5,7 +5,11 @@ CARGO ?= cargo
 BIN := target/debug/aidants-connect
 CONFIG ?= config/default.toml
 # Crates that must stay pure: no database, web framework or async runtime.
-PURE_CRATES := ac-mandates ac-audit
+PURE_CRATES := ac-mandates ac-audit ac-auth
+# Protocol crates: they may make HTTP calls but hold no database or web framework.
+PROTOCOL_CRATES := ac-oidc
+# The npm peers of the OIDC interop tests (panva's oidc-provider), pinned by package-lock.json.
+INTEROP := tests/interop
 
 .PHONY: help
 help: ## List the targets
@@ -22,7 +26,7 @@ run: build ## Build, migrate, load the demo once, serve on http://127.0.0.1:8080
 	$(BIN) --config $(CONFIG) serve
 
 .PHONY: test
-test: ## Run every test (SQLite; PostgreSQL too when AC_TEST_DATABASE_URL is set)
+test: interop-deps ## Run every test (SQLite; PostgreSQL too when AC_TEST_DATABASE_URL is set)
 	$(CARGO) test --locked --workspace
 
 .PHONY: check
@@ -42,6 +46,17 @@ boundaries: ## Pure crates must not depend on diesel, actix or tokio
 	  bad=$$($(CARGO) tree --locked -p $$crate -e normal --prefix none | grep -E '^(diesel|actix|tokio|reqwest)' || true); \
 	  if [ -n "$$bad" ]; then echo "boundary broken: $$crate depends on: $$bad"; exit 1; fi; \
 	done; echo "crate boundaries hold: $(PURE_CRATES) are pure"
+	@for crate in $(PROTOCOL_CRATES); do \
+	  bad=$$($(CARGO) tree --locked -p $$crate -e normal --prefix none | grep -E '^(diesel|actix)' || true); \
+	  if [ -n "$$bad" ]; then echo "boundary broken: $$crate depends on: $$bad"; exit 1; fi; \
+	done; echo "crate boundaries hold: $(PROTOCOL_CRATES) have no database or web framework"
+
+.PHONY: interop-deps
+interop-deps: $(INTEROP)/node_modules/.package-lock.json ## Install the OIDC interop peers (npm ci, needs Node.js 20+)
+
+$(INTEROP)/node_modules/.package-lock.json: $(INTEROP)/package.json $(INTEROP)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is required for the OIDC interop tests (Node.js 20+)"; exit 1; }
+	npm ci --prefix $(INTEROP) --no-audit --no-fund
 
 .PHONY: bench
 bench: ## Benchmarks (see docs/performance.md); PostgreSQL too when AC_TEST_DATABASE_URL is set

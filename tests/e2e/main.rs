@@ -7,4 +7,5 @@
 )]
 
 mod audit;
+mod auth;
 mod web;

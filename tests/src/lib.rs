@@ -12,6 +12,9 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use time::macros::datetime;
 
+mod sign_in;
+pub use sign_in::{TOTP_SEED, extract_csrf, link_token};
+
 /// The instant every test starts at.
 pub const START: OffsetDateTime = datetime!(2026-11-22 09:00 UTC);
 
@@ -23,6 +26,8 @@ pub struct TestApp {
     pub state: ac_web::AppState,
     /// Holds the checkpoint folder and other files of this app.
     pub files: tempfile::TempDir,
+    /// The client's cookies, to read the session cookie (fixation tests).
+    pub jar: Arc<reqwest::cookie::Jar>,
     server: ServerHandle,
 }
 
@@ -45,6 +50,15 @@ impl TestApp {
         let files = tempfile::tempdir().unwrap();
         settings.audit.checkpoint_dir = files.path().join("checkpoints");
         settings.audit.signing_key_file = files.path().join("keys/audit-signing.key");
+        settings.auth.totp_key_file = files.path().join("keys/totp-seeds.key");
+        // Outside dev mode the key must exist beforehand, as in production.
+        ac_web::auth::load_key_ring(
+            &settings.auth.totp_key_file,
+            true,
+            &ring::rand::SystemRandom::new(),
+        )
+        .unwrap();
+        settings.mail.outbox_dir = files.path().join("mail");
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         let clock = Arc::new(ManualClock::new(START));
@@ -56,9 +70,10 @@ impl TestApp {
         let server = ac_web::serve(state.clone(), listener).unwrap();
         let handle = server.handle();
         actix_web::rt::spawn(server);
+        let jar = Arc::new(reqwest::cookie::Jar::default());
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .cookie_store(true)
+            .cookie_provider(jar.clone())
             .build()
             .unwrap();
         TestApp {
@@ -68,6 +83,7 @@ impl TestApp {
             clock,
             state,
             files,
+            jar,
             server: handle,
         }
     }

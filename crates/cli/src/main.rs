@@ -53,6 +53,11 @@ enum Command {
         #[command(subcommand)]
         command: admin::AidantCommand,
     },
+    /// Connexion des aidants : clé de chiffrement des graines TOTP.
+    Auth {
+        #[command(subcommand)]
+        command: admin::AuthCommand,
+    },
     /// Journal d'audit : clés, vérification, preuves, export.
     Audit {
         #[command(subcommand)]
@@ -160,9 +165,13 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<()> {
         Command::Structure { command } => {
             admin::structure(&open(&settings, OpenMode::MustExist)?, command, clock.now())
         }
-        Command::Aidant { command } => {
-            admin::aidant(&open(&settings, OpenMode::MustExist)?, command, clock.now())
-        }
+        Command::Aidant { command } => admin::aidant(
+            &settings,
+            &open(&settings, OpenMode::MustExist)?,
+            command,
+            clock.now(),
+        ),
+        Command::Auth { command } => admin::auth(&settings, command),
         Command::Audit { command } => audit_cmd::run(
             &settings,
             || open(&settings, OpenMode::MustExist),

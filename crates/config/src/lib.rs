@@ -1,5 +1,7 @@
 #![doc = include_str!("../README.md")]
 
+mod franceconnect;
+
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
@@ -9,6 +11,10 @@ use thiserror::Error;
 
 /// Prefix of the environment variables that override settings: `AC__SERVER__BIND`.
 pub const ENV_PREFIX: &str = "AC__";
+
+pub use franceconnect::{
+    DEMO_CLIENT_SECRET, DEMO_PROVIDER_PATH, FranceConnectSettings, FranceConnectVersion,
+};
 
 #[derive(Debug, Error)]
 pub enum ConfigError {
@@ -35,6 +41,9 @@ pub struct Settings {
     pub log: LogSettings,
     pub mandates: MandateSettings,
     pub audit: AuditSettings,
+    pub auth: AuthSettings,
+    pub mail: MailSettings,
+    pub franceconnect: FranceConnectSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,6 +110,81 @@ pub struct AuditSettings {
     pub checkpoint_interval_secs: u64,
     pub integrate_interval_ms: u64,
     pub integrate_batch: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// The AES-256-GCM key ring that seals TOTP seeds (`ID:BASE64URL` lines, current key first).
+    pub totp_key_file: PathBuf,
+    /// Create the key file at start-up when it is missing. Dev mode only.
+    pub generate_missing_key: bool,
+    /// Shown by authenticator apps above the code; no `:` (it separates issuer and account).
+    pub totp_issuer: String,
+    /// Validity of a sign-in link (at most 5 minutes).
+    pub link_ttl_secs: u64,
+    /// Time allowed between opening the link and typing the code.
+    pub totp_stage_ttl_secs: u64,
+    pub session_idle_timeout_secs: u64,
+    pub session_max_lifetime_secs: u64,
+    /// Without audited activity for this long, the TOTP is asked again (at most 15 minutes).
+    pub step_up_after_secs: u64,
+    /// Consecutive wrong codes that lock a device until a référent or admin unlocks it.
+    pub lockout_failures: u32,
+    /// Window of the rate-limit counters below.
+    pub rate_limit_window_secs: u64,
+    pub link_requests_per_address: u32,
+    pub link_requests_per_ip: u32,
+    pub totp_attempts_per_aidant: u32,
+    pub totp_attempts_per_ip: u32,
+    /// Reverse proxies whose `X-Forwarded-For` is believed for the client IP. Empty: the TCP peer
+    /// address is the client IP.
+    pub trusted_proxies: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransport {
+    /// Real delivery through an SMTP relay.
+    Smtp,
+    /// Messages written under `mail.outbox_dir` (dev mode only), listed at /dev/courriels.
+    File,
+    /// Kept in memory for the tests (dev mode only).
+    Memory,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain SMTP: only towards a relay on this machine, or in dev mode.
+    None,
+    /// STARTTLS required (port 587).
+    Starttls,
+    /// Implicit TLS (port 465).
+    Tls,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    pub transport: MailTransport,
+    /// Sender, e.g. `Aidants Connect <ne-pas-repondre@exemple.gouv.fr>`.
+    pub from: String,
+    pub outbox_dir: PathBuf,
+    pub smtp: SmtpSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    /// Names of the environment variables holding the credentials (empty: no authentication).
+    /// The credentials themselves never appear in a file.
+    pub username_env: String,
+    pub password_env: String,
+    pub timeout_secs: u64,
 }
 
 /// Where settings come from besides the file (explicit, so tests need not touch the process
@@ -193,9 +277,119 @@ impl Settings {
         if !(1..=50_000).contains(&audit.integrate_batch) {
             return invalid("audit.integrate_batch doit être entre 1 et 50000");
         }
+        self.validate_auth()?;
+        self.validate_mail()?;
+        self.franceconnect.validate(self.server.dev_mode)?;
         let version = &self.mandates.legal_text_version;
         if version.is_empty() || version.len() > 40 {
             return invalid("mandates.legal_text_version doit faire de 1 à 40 caractères");
+        }
+        Ok(())
+    }
+}
+
+impl Settings {
+    fn validate_auth(&self) -> Result<(), ConfigError> {
+        let invalid = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
+        let auth = &self.auth;
+        if auth.generate_missing_key && !self.server.dev_mode {
+            return invalid(
+                "auth.generate_missing_key n'est permis qu'en mode dev : créez la clé avec `aidants-connect auth keygen`",
+            );
+        }
+        let issuer = auth.totp_issuer.as_str();
+        if issuer.is_empty()
+            || issuer.len() > 60
+            || issuer.contains(':')
+            || issuer.contains(char::is_control)
+        {
+            return invalid("auth.totp_issuer doit faire de 1 à 60 caractères, sans « : »");
+        }
+        if !(60..=300).contains(&auth.link_ttl_secs) {
+            return invalid(
+                "auth.link_ttl_secs doit être entre 60 et 300 (un lien vit 5 minutes au plus)",
+            );
+        }
+        if !(60..=900).contains(&auth.totp_stage_ttl_secs) {
+            return invalid("auth.totp_stage_ttl_secs doit être entre 60 et 900");
+        }
+        if !(60..=900).contains(&auth.step_up_after_secs) {
+            return invalid(
+                "auth.step_up_after_secs doit être entre 60 et 900 (15 minutes au plus)",
+            );
+        }
+        if auth.session_idle_timeout_secs < 60
+            || auth.session_idle_timeout_secs > auth.session_max_lifetime_secs
+            || auth.session_max_lifetime_secs > 24 * 3600
+        {
+            return invalid(
+                "auth.session_idle_timeout_secs (60 au moins) doit être inférieur à auth.session_max_lifetime_secs (24 h au plus)",
+            );
+        }
+        if !(1..=10).contains(&auth.lockout_failures) {
+            return invalid("auth.lockout_failures doit être entre 1 et 10");
+        }
+        if !(60..=86_400).contains(&auth.rate_limit_window_secs) {
+            return invalid("auth.rate_limit_window_secs doit être entre 60 et 86400");
+        }
+        let limits = [
+            auth.link_requests_per_address,
+            auth.link_requests_per_ip,
+            auth.totp_attempts_per_aidant,
+            auth.totp_attempts_per_ip,
+        ];
+        if limits.iter().any(|l| !(1..=100_000).contains(l)) {
+            return invalid("les limites auth.*_per_* doivent être entre 1 et 100000");
+        }
+        if auth.totp_attempts_per_aidant < auth.lockout_failures {
+            // Otherwise the rate limit would hide the lockout the issue asks for.
+            return invalid(
+                "auth.totp_attempts_per_aidant doit être au moins auth.lockout_failures",
+            );
+        }
+        if auth
+            .trusted_proxies
+            .iter()
+            .any(|p| p.parse::<std::net::IpAddr>().is_err())
+        {
+            return invalid("auth.trusted_proxies doit lister des adresses IP");
+        }
+        Ok(())
+    }
+
+    fn validate_mail(&self) -> Result<(), ConfigError> {
+        let invalid = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
+        let mail = &self.mail;
+        if mail.transport != MailTransport::Smtp && !self.server.dev_mode {
+            return invalid("mail.transport doit être \"smtp\" hors du mode dev");
+        }
+        if mail.from.is_empty() || !mail.from.contains('@') || mail.from.contains(char::is_control)
+        {
+            return invalid(
+                "mail.from doit être une adresse, par exemple « Aidants Connect <ne-pas-repondre@exemple.fr> »",
+            );
+        }
+        let smtp = &mail.smtp;
+        if mail.transport == MailTransport::Smtp {
+            if smtp.host.is_empty() || smtp.host.contains(char::is_whitespace) || smtp.port == 0 {
+                return invalid("mail.smtp.host et mail.smtp.port sont requis");
+            }
+            let local = smtp.host == "localhost"
+                || smtp
+                    .host
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            if smtp.tls == SmtpTls::None && !local && !self.server.dev_mode {
+                return invalid(
+                    "mail.smtp.tls = \"none\" n'est permis que vers un relais local (localhost) hors du mode dev",
+                );
+            }
+            if !(1..=120).contains(&smtp.timeout_secs) {
+                return invalid("mail.smtp.timeout_secs doit être entre 1 et 120");
+            }
+            if smtp.username_env.is_empty() != smtp.password_env.is_empty() {
+                return invalid("mail.smtp.username_env et mail.smtp.password_env vont ensemble");
+            }
         }
         Ok(())
     }
@@ -245,6 +439,75 @@ mod tests {
             assert_eq!(settings.server.bind, "0.0.0.0:9000");
             Ok(())
         });
+    }
+
+    #[test]
+    fn auth_and_mail_sections_are_checked() {
+        let dev = load(DEFAULT, &Overrides::default()).unwrap();
+        assert_eq!(dev.mail.transport, MailTransport::File);
+        assert_eq!(dev.auth.lockout_failures, 10);
+        assert_eq!(dev.auth.link_ttl_secs, 300);
+        let production = load(PRODUCTION, &Overrides::default()).unwrap();
+        assert_eq!(production.mail.transport, MailTransport::Smtp);
+        assert_eq!(production.mail.smtp.tls, SmtpTls::Starttls);
+        assert!(!production.auth.generate_missing_key);
+
+        for (from, to) in [
+            ("link_ttl_secs = 300", "link_ttl_secs = 900"),
+            ("step_up_after_secs = 900", "step_up_after_secs = 1800"),
+            ("lockout_failures = 10", "lockout_failures = 11"),
+            (
+                "totp_attempts_per_aidant = 10",
+                "totp_attempts_per_aidant = 5",
+            ),
+            (
+                "trusted_proxies = []",
+                "trusted_proxies = [\"proxy.internal\"]",
+            ),
+            ("totp_issuer = \"Aidants Connect\"", "totp_issuer = \"A:B\""),
+            (
+                "session_idle_timeout_secs = 1800",
+                "session_idle_timeout_secs = 90000",
+            ),
+            ("transport = \"file\"", "transport = \"pigeon\""),
+        ] {
+            assert!(DEFAULT.contains(from), "{from}");
+            let text = DEFAULT.replacen(from, to, 1);
+            assert!(
+                matches!(
+                    load(&text, &Overrides::default()),
+                    Err(ConfigError::Invalid(_))
+                ),
+                "{to}"
+            );
+        }
+        // Outside dev mode: no generated key, no file or memory outbox, no clear SMTP to a remote host.
+        for (from, to) in [
+            (
+                "generate_missing_key = false\ntotp_issuer",
+                "generate_missing_key = true\ntotp_issuer",
+            ),
+            ("transport = \"smtp\"", "transport = \"file\""),
+            ("tls = \"starttls\"", "tls = \"none\""),
+            ("password_env = \"AC_SMTP_PASSWORD\"", "password_env = \"\""),
+        ] {
+            assert!(PRODUCTION.contains(from), "{from}");
+            let text = PRODUCTION.replacen(from, to, 1);
+            assert!(
+                matches!(
+                    load(&text, &Overrides::default()),
+                    Err(ConfigError::Invalid(_))
+                ),
+                "{to}"
+            );
+        }
+        let local = PRODUCTION
+            .replace("tls = \"starttls\"", "tls = \"none\"")
+            .replace("host = \"smtp.example.gouv.fr\"", "host = \"127.0.0.1\"");
+        assert!(
+            load(&local, &Overrides::default()).is_ok(),
+            "a local relay may be plain"
+        );
     }
 
     #[test]

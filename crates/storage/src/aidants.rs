@@ -278,6 +278,15 @@ pub fn deactivate(
             context,
             Event::new(Action::AidantDeactivated).target(id),
             now,
+        )?;
+        // A deactivated aidant is signed out everywhere, in the same transaction.
+        crate::sessions::end_all_for_aidant(
+            tx,
+            id,
+            crate::sessions::EndReason::AidantDeactivated,
+            context,
+            now,
         )
+        .map(drop)
     })
 }

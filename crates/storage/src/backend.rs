@@ -168,7 +168,9 @@ impl Database {
         let manager = ConnectionManager::<DbConnection>::new(connection_string);
         let pool = Pool::builder()
             .max_size(options.max_connections)
-            .min_idle(Some(1))
+            // Connections open on demand, never on r2d2's background thread: a command that exits
+            // while that thread is inside libpq's connect gets killed by a signal (seen in tests).
+            .min_idle(Some(0))
             .connection_timeout(options.connect_timeout)
             .connection_customizer(Box::new(SqlitePragmas {
                 busy_timeout_ms: options.sqlite_busy_timeout.as_millis(),

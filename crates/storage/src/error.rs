@@ -33,6 +33,8 @@ pub enum StorageError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Audit(#[from] ac_audit::AuditError),
+    #[error(transparent)]
+    Auth(#[from] ac_auth::AuthError),
 }
 
 impl StorageError {
@@ -51,6 +53,7 @@ impl StorageError {
             StorageError::Field(e) => e.code(),
             StorageError::Io(_) => "STO010",
             StorageError::Audit(e) => e.code(),
+            StorageError::Auth(e) => e.code(),
         }
     }
 

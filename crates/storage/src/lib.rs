@@ -10,6 +10,10 @@ pub mod audit;
 pub mod journal;
 pub mod mandates;
 pub mod organisations;
+pub mod rate_limits;
+pub mod sessions;
+pub mod sign_in;
+pub mod totp_devices;
 pub mod usagers;
 
 #[cfg(feature = "testing")]

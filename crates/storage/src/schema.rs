@@ -167,3 +167,60 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_heads,
     audit_checkpoints
 );
+
+diesel::table! {
+    auth_sign_in_links (token_hash) {
+        token_hash -> Text,
+        aidant_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    totp_devices (id) {
+        id -> Text,
+        aidant_id -> Nullable<Text>,
+        kind -> Text,
+        serial -> Nullable<Text>,
+        sealed_seed -> Text,
+        step_secs -> Integer,
+        last_counter -> Nullable<BigInt>,
+        failures -> Integer,
+        locked_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    auth_sessions (id_hash) {
+        id_hash -> Text,
+        aidant_id -> Text,
+        stage -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        last_activity_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    auth_rate_limits (key_hash) {
+        key_hash -> Text,
+        window_start -> Timestamp,
+        hits -> Integer,
+    }
+}
+
+diesel::joinable!(auth_sign_in_links -> aidants (aidant_id));
+diesel::joinable!(totp_devices -> aidants (aidant_id));
+diesel::joinable!(auth_sessions -> aidants (aidant_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    aidants,
+    auth_sign_in_links,
+    totp_devices,
+    auth_sessions,
+    auth_rate_limits,
+);

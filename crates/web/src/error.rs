@@ -21,6 +21,13 @@ pub enum WebError {
     Invalid { code: &'static str, message: String },
     #[error("WEB413 requête trop volumineuse")]
     PayloadTooLarge,
+    /// Not an error page: a 303 to another page (sign-in required, step-up required).
+    #[error("redirection")]
+    Redirect(String),
+    #[error("{code} {message}")]
+    Forbidden { code: &'static str, message: String },
+    #[error("{code} {message}")]
+    TooManyRequests { code: &'static str, message: String },
     #[error("WEB503 service momentanément indisponible")]
     Unavailable(String),
     #[error("WEB500 erreur interne")]
@@ -53,7 +60,13 @@ impl WebError {
                 code: "WEB413",
                 message: "Les données envoyées sont trop volumineuses.".into(),
             },
-            WebError::Unavailable(_) | WebError::Internal(_) => ErrorInfo {
+            WebError::Forbidden { code, message } | WebError::TooManyRequests { code, message } => {
+                ErrorInfo {
+                    code,
+                    message: message.clone(),
+                }
+            }
+            WebError::Redirect(_) | WebError::Unavailable(_) | WebError::Internal(_) => ErrorInfo {
                 code: "WEB500",
                 message: String::new(),
             },
@@ -67,6 +80,9 @@ impl ResponseError for WebError {
             WebError::NotFound => StatusCode::NOT_FOUND,
             WebError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             WebError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            WebError::Redirect(_) => StatusCode::SEE_OTHER,
+            WebError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            WebError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             WebError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -76,6 +92,12 @@ impl ResponseError for WebError {
         match self {
             WebError::Internal(cause) | WebError::Unavailable(cause) => {
                 tracing::error!(error = %cause, "request failed");
+            }
+            WebError::Redirect(location) => {
+                return HttpResponse::SeeOther()
+                    .insert_header((header::LOCATION, location.as_str()))
+                    .insert_header((header::CACHE_CONTROL, "no-store"))
+                    .finish();
             }
             _ => {}
         }
@@ -139,8 +161,27 @@ fn html(res: ServiceResponse, body: String) -> ServiceResponse<EitherBody<BoxBod
     ServiceResponse::new(req, res).map_into_right_body()
 }
 
-/// Renders every 4xx as the French error page.
+/// Marks a 4xx response whose body is already the page to show (a form re-displayed with its
+/// error, e.g. a refused sign-in code), so the error page does not replace it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct KeepBody;
+
+/// Protocol endpoints (OIDC token, userinfo…) answer RFC 6749 JSON errors, which must reach the
+/// client as they are.
+fn is_protocol_error(res: &ServiceResponse) -> bool {
+    res.response()
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
+/// Renders every 4xx as the French error page, except bodies that are already the answer: a
+/// re-displayed form (`KeepBody`) or a protocol error in JSON.
 pub fn client_error_page(res: ServiceResponse) -> actix_web::Result<ErrorHandlerResponse<BoxBody>> {
+    if res.response().extensions().get::<KeepBody>().is_some() || is_protocol_error(&res) {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
     let status = res.status();
     let info = res
         .response()

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod audit_worker;
+pub mod auth;
 mod error;
 mod routes;
 mod security;
@@ -29,6 +30,11 @@ pub struct AppState {
     pub templates: Arc<Templates>,
     /// Signs audit checkpoints; its public half is published at `/audit/key`.
     pub audit_key: Arc<SignerKey>,
+    /// Sign-in keys, timings and limits.
+    pub auth: Arc<auth::AuthRuntime>,
+    pub mailer: ac_mail::Mailer,
+    /// The FranceConnect-style demonstration provider (dev mode only).
+    pub demo_idp: Option<ac_demo_idp::DemoIdp>,
 }
 
 impl AppState {
@@ -39,6 +45,11 @@ impl AppState {
         audit_key: SignerKey,
     ) -> Result<Self, WebError> {
         Ok(Self {
+            demo_idp: ac_demo_idp::DemoIdp::from_settings(&settings, clock.clone())
+                .map_err(WebError::internal)?,
+            auth: Arc::new(auth::AuthRuntime::from_settings(&settings)?),
+            mailer: ac_mail::Mailer::from_settings(&settings.mail)
+                .map_err(|e| WebError::Internal(e.to_string()))?,
             settings,
             db,
             clock,
@@ -65,6 +76,7 @@ pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<Server> 
     };
     let server = HttpServer::new(move || {
         let max_body = state.settings.server.max_body_bytes;
+        let dev_mode = state.settings.server.dev_mode;
         App::new()
             .app_data(web::Data::new(state.clone()))
             .app_data(web::PayloadConfig::new(max_body))
@@ -75,6 +87,16 @@ pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<Server> 
             )
             .app_data(web::JsonConfig::default().limit(max_body))
             .configure(routes::configure)
+            .configure(|cfg| {
+                if let Some(idp) = &state.demo_idp {
+                    ac_demo_idp::configure(cfg, idp);
+                }
+            })
+            .configure(|cfg| {
+                if dev_mode {
+                    auth::configure_dev(cfg);
+                }
+            })
             .default_service(web::to(routes::not_found))
             .wrap(
                 ErrorHandlers::new()
@@ -84,7 +106,7 @@ pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<Server> 
             .wrap(NormalizePath::new(TrailingSlash::Trim))
             .wrap(security::headers(state.settings.server.dev_mode))
             .wrap(actix_web::middleware::from_fn(security::request_id_header))
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<auth::RedactingRootSpan>::new())
     })
     .workers(workers)
     .listen(listener)?

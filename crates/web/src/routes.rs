@@ -15,6 +15,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/audit/key").get(audit_key))
         .service(web::resource("/audit/checkpoint").get(latest_checkpoint))
         .service(web::resource("/audit/checkpoints/{size}").get(checkpoint_at));
+    crate::auth::configure(cfg);
 }
 
 pub async fn not_found() -> Result<HttpResponse, WebError> {

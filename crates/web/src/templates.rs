@@ -10,6 +10,34 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../templates/base.html")),
     ("home.html", include_str!("../templates/home.html")),
     ("error.html", include_str!("../templates/error.html")),
+    (
+        "auth/sign_in.html",
+        include_str!("../templates/auth/sign_in.html"),
+    ),
+    (
+        "auth/link_sent.html",
+        include_str!("../templates/auth/link_sent.html"),
+    ),
+    (
+        "auth/confirm_link.html",
+        include_str!("../templates/auth/confirm_link.html"),
+    ),
+    (
+        "auth/code.html",
+        include_str!("../templates/auth/code.html"),
+    ),
+    (
+        "auth/step_up.html",
+        include_str!("../templates/auth/step_up.html"),
+    ),
+    (
+        "auth/space.html",
+        include_str!("../templates/auth/space.html"),
+    ),
+    (
+        "auth/dev_outbox.html",
+        include_str!("../templates/auth/dev_outbox.html"),
+    ),
 ];
 
 #[derive(Debug)]

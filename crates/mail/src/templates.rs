@@ -1,0 +1,56 @@
+//! Mail templates, embedded in the binary. `.html` ones are auto-escaped by tera; `.txt` ones
+//! are plain text and carry no markup to escape.
+
+use serde::Serialize;
+use tera::{Context, Tera};
+
+use crate::MailError;
+
+const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "sign_in_link.txt",
+        include_str!("../templates/sign_in_link.txt"),
+    ),
+    (
+        "sign_in_link.html",
+        include_str!("../templates/sign_in_link.html"),
+    ),
+];
+
+/// A message's fixed subject and its two bodies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+pub(crate) struct MailTemplates {
+    tera: Tera,
+}
+
+impl MailTemplates {
+    pub(crate) fn load() -> Result<Self, MailError> {
+        let mut tera = Tera::default();
+        tera.add_raw_templates(TEMPLATES.iter().copied())
+            .map_err(|e| MailError::Template(format!("{e:?}")))?;
+        Ok(Self { tera })
+    }
+
+    fn render(&self, name: &str, context: &impl Serialize) -> Result<String, MailError> {
+        let context =
+            Context::from_serialize(context).map_err(|e| MailError::Template(format!("{e:?}")))?;
+        self.tera
+            .render(name, &context)
+            .map_err(|e| MailError::Template(format!("{e:?}")))
+    }
+
+    pub(crate) fn sign_in_link(&self, link: &str, minutes: u64) -> Result<Rendered, MailError> {
+        let context = serde_json::json!({ "link": link, "minutes": minutes });
+        Ok(Rendered {
+            subject: "Votre lien de connexion à Aidants Connect".into(),
+            text: self.render("sign_in_link.txt", &context)?,
+            html: self.render("sign_in_link.html", &context)?,
+        })
+    }
+}
