@@ -8,4 +8,5 @@
 
 mod audit;
 mod auth;
+mod identification;
 mod web;

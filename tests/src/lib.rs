@@ -59,8 +59,11 @@ impl TestApp {
         )
         .unwrap();
         settings.mail.outbox_dir = files.path().join("mail");
+        settings.franceconnect.pseudonym_key_file = files.path().join("keys/usager-pseudonym.key");
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
+        // Links in e-mails and the demonstration provider's issuer use the real port.
+        settings.server.public_url = base_url.clone();
         let clock = Arc::new(ManualClock::new(START));
         // A fixed key: checkpoints signed in tests are reproducible and verifiable.
         let audit_key = ac_audit::SignerKey::from_seed(&settings.audit.origin, [3; 32]).unwrap();

@@ -2,7 +2,7 @@
 //! checkpoints. The work itself is in `ac_storage::audit` and `ac_audit`.
 
 use ac_audit::{InclusionBundle, SignerKey, VerifierKey, verify_bundle};
-use ac_config::{AuditSettings, Settings};
+use ac_config::{AuditSettings, Settings, secret_file};
 use ac_storage::journal::{self, AuditContext, Event};
 use ac_storage::{Database, audit, write};
 use anyhow::{Context, bail};
@@ -47,21 +47,11 @@ pub enum AuditCommand {
 /// Loads the checkpoint signing key, creating it first where the settings allow (dev mode).
 pub fn signing_key(settings: &AuditSettings) -> anyhow::Result<SignerKey> {
     let path = &settings.signing_key_file;
-    if !path.exists() {
-        if !settings.generate_missing_key {
-            bail!(
-                "AUD100 clé de signature absente ({}) : créez-la avec `aidants-connect audit keygen`",
-                path.display()
-            );
-        }
-        let key = write_new_key(path, &settings.origin)?;
-        tracing::warn!(path = %path.display(), verifier = %key.verifier(), "clé de signature du journal créée (mode dev)");
-        return Ok(key);
-    }
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("lecture de {}", path.display()))?;
-    let key =
-        SignerKey::from_secret_text(text.trim()).context("AUD101 clé de signature illisible")?;
+    let (text, origin) = secret_file::read_or_create(path, settings.generate_missing_key, || {
+        new_key_text(&settings.origin).map_err(|e| e.to_string())
+    })
+    .context("AUD100 clé de signature du journal absente ou illisible : créez-la avec `aidants-connect audit keygen`")?;
+    let key = SignerKey::from_secret_text(&text).context("AUD101 clé de signature illisible")?;
     if key.name() != settings.origin {
         bail!(
             "AUD102 la clé {} est nommée « {} » mais audit.origin vaut « {} »",
@@ -70,23 +60,15 @@ pub fn signing_key(settings: &AuditSettings) -> anyhow::Result<SignerKey> {
             settings.origin
         );
     }
+    if origin == secret_file::Origin::Created {
+        tracing::warn!(path = %path.display(), verifier = %key.verifier(), "clé de signature du journal créée (mode dev)");
+    }
     Ok(key)
 }
 
-fn write_new_key(path: &Path, origin: &str) -> anyhow::Result<SignerKey> {
+fn new_key_text(origin: &str) -> anyhow::Result<String> {
     let key = SignerKey::generate(origin, &ring::rand::SystemRandom::new())?;
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("création de {}", path.display()))?;
-    writeln!(file, "{}", key.to_secret_text().expose_secret())?;
-    Ok(key)
+    Ok(format!("{}\n", key.to_secret_text().expose_secret()))
 }
 
 /// The trusted public keys: those given on the command line, else the configured ones.
@@ -146,7 +128,10 @@ pub fn run(
                     path.display()
                 );
             }
-            let key = write_new_key(path, &settings.audit.origin)?;
+            let text = new_key_text(&settings.audit.origin)?;
+            secret_file::create_new(path, &text)
+                .with_context(|| format!("création de {}", path.display()))?;
+            let key = SignerKey::from_secret_text(text.trim())?;
             writeln!(out, "Clé privée écrite dans {}", path.display())?;
             writeln!(out, "Clé publique (à publier) : {}", key.verifier())?;
         }

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod franceconnect;
+pub mod secret_file;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};

@@ -224,3 +224,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     auth_sessions,
     auth_rate_limits,
 );
+
+diesel::table! {
+    franceconnect_logins (state_hash) {
+        state_hash -> Text,
+        kind -> Text,
+        aidant_id -> Text,
+        payload -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}

@@ -3,6 +3,8 @@
 pub mod audit_worker;
 pub mod auth;
 mod error;
+mod identification;
+mod respond;
 mod routes;
 mod security;
 mod templates;
@@ -35,6 +37,8 @@ pub struct AppState {
     pub mailer: ac_mail::Mailer,
     /// The FranceConnect-style demonstration provider (dev mode only).
     pub demo_idp: Option<ac_demo_idp::DemoIdp>,
+    /// The relying party towards FranceConnect, to identify the aidé.
+    pub franceconnect: Arc<identification::FranceConnect>,
 }
 
 impl AppState {
@@ -45,6 +49,7 @@ impl AppState {
         audit_key: SignerKey,
     ) -> Result<Self, WebError> {
         Ok(Self {
+            franceconnect: Arc::new(identification::FranceConnect::from_settings(&settings)?),
             demo_idp: ac_demo_idp::DemoIdp::from_settings(&settings, clock.clone())
                 .map_err(WebError::internal)?,
             auth: Arc::new(auth::AuthRuntime::from_settings(&settings)?),

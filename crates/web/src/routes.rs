@@ -16,6 +16,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/audit/checkpoint").get(latest_checkpoint))
         .service(web::resource("/audit/checkpoints/{size}").get(checkpoint_at));
     crate::auth::configure(cfg);
+    crate::identification::configure(cfg);
 }
 
 pub async fn not_found() -> Result<HttpResponse, WebError> {

@@ -47,3 +47,12 @@ pub async fn request_id_header(
     }
     Ok(res)
 }
+
+/// The policy for a page whose form ends in a redirect to another origin (Chromium checks the
+/// whole redirect chain of a form submission against `form-action`): that origin alone is added.
+pub fn csp_with_form_action(origin: &str) -> String {
+    CONTENT_SECURITY_POLICY.replace(
+        "form-action 'self'",
+        &format!("form-action 'self' {origin}"),
+    )
+}

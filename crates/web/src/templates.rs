@@ -11,6 +11,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("home.html", include_str!("../templates/home.html")),
     ("error.html", include_str!("../templates/error.html")),
     (
+        "identification/start.html",
+        include_str!("../templates/identification/start.html"),
+    ),
+    (
+        "identification/done.html",
+        include_str!("../templates/identification/done.html"),
+    ),
+    (
         "auth/sign_in.html",
         include_str!("../templates/auth/sign_in.html"),
     ),

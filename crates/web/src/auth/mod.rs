@@ -14,7 +14,6 @@ use ac_storage::rate_limits::Limit;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{HttpMessage, HttpRequest, web};
 use ring::rand::SystemRandom;
-use std::io::Write;
 use std::net::IpAddr;
 use std::path::Path;
 use time::Duration;
@@ -181,33 +180,11 @@ pub(crate) fn request_id(req: &HttpRequest) -> Option<String> {
 
 /// Reads the key ring, creating it first when allowed (dev mode): readable by its owner only.
 pub fn load_key_ring(path: &Path, generate: bool, rng: &SystemRandom) -> Result<KeyRing, String> {
-    if generate && !path.exists() {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| format!("AUT002 dossier de {} : {e}", path.display()))?;
-        }
-        let text = KeyRing::generate_file_text(rng).map_err(|e| e.to_string())?;
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        match options.open(path) {
-            Ok(mut file) => file
-                .write_all(text.as_bytes())
-                .map_err(|e| format!("AUT002 écriture de {} : {e}", path.display()))?,
-            // Another process created it first: use theirs.
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(format!("AUT002 création de {} : {e}", path.display())),
-        }
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        format!(
-            "AUT002 clé des graines TOTP illisible ({}) : {e} ; créez-la avec `aidants-connect auth keygen`",
-            path.display()
-        )
+    let (text, _) = ac_config::secret_file::read_or_create(path, generate, || {
+        KeyRing::generate_file_text(rng).map_err(|e| e.to_string())
+    })
+    .map_err(|e| {
+        format!("AUT002 clé des graines TOTP illisible : {e} ; créez-la avec `aidants-connect auth keygen`")
     })?;
     KeyRing::parse(&text).map_err(|e| format!("{e} ({})", path.display()))
 }

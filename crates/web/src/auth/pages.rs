@@ -15,7 +15,7 @@ use tracing::instrument;
 
 use super::session::safe_return_path;
 use super::{AuthRuntime, CurrentAidant, RecentStepUp, SESSION_COOKIE, csrf, request_id};
-use crate::error::KeepBody;
+use crate::respond::{blocking, page, see_other};
 use crate::{AppState, WebError};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
@@ -55,30 +55,6 @@ fn too_many() -> WebError {
 
 /// Sign-in pages are never cached: they carry CSRF tokens and, for one, a link token.
 /// A 4xx here is a form shown again with its error, not an error page.
-fn page(status: HttpResponseBuilder, body: String) -> HttpResponse {
-    let mut status = status;
-    let mut response = status
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(body);
-    response.extensions_mut().insert(KeepBody);
-    response
-}
-
-fn see_other(location: &str) -> HttpResponseBuilder {
-    let mut builder = HttpResponse::SeeOther();
-    builder
-        .insert_header((header::LOCATION, location))
-        .insert_header((header::CACHE_CONTROL, "no-store"));
-    builder
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ac_storage::StorageError> + Send + 'static,
-) -> Result<T, WebError> {
-    Ok(web::block(f).await??)
-}
-
 // ---------------------------------------------------------------------------------------------
 // Step 1: the e-mail address.
 

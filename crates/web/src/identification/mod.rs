@@ -1,0 +1,546 @@
+//! Identifying the aidé with their own FranceConnect account (PRODUCT.md §4.2, issue 5).
+//!
+//! The aidant starts it from the mandate form; the aidé signs in at the provider; every check of
+//! the answer is `ac_oidc::rp`'s; the usager is created or refreshed under a keyed pseudonym (with
+//! its journal entries); then the aidé's FranceConnect session is closed at once, because the
+//! tablet is shared. The pending login and logout live in the database, bound to the aidant's
+//! session and used once, so any app node can serve the provider's return.
+
+use ac_auth::Secret;
+use ac_config::{FranceConnectVersion, Settings, secret_file};
+use ac_mandates::{Demarche, MandateDuration, UsagerId};
+use ac_oidc::rp::{
+    CallbackParams, HttpSettings, PendingLogin, PendingLogout, ProtocolVersion, RelyingParty,
+    RpConfig, state_key,
+};
+use ac_oidc::{Acr, OidcError, PseudonymKey, SigningAlg};
+use ac_storage::franceconnect_logins::{self, Kind};
+use ac_storage::usagers;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+use time::OffsetDateTime;
+use tracing::instrument;
+
+use crate::auth::{CurrentAidant, RecentStepUp};
+use crate::respond::{blocking, page, see_other};
+use crate::{AppState, WebError, security};
+
+/// Routes of the journey. The two return paths must match `franceconnect.redirect_uri` and
+/// `franceconnect.post_logout_redirect_uri`, registered at the provider.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/mandats/identification").get(start_page))
+        .service(web::resource("/mandats/franceconnect").post(begin))
+        .service(web::resource("/mandats/franceconnect/retour").get(callback))
+        .service(web::resource("/mandats/franceconnect/deconnexion").get(after_logout));
+}
+
+/// How old an id_token's `iat` may be when we check it: FranceConnect tokens are used at once.
+const MAX_TOKEN_AGE: Duration = Duration::from_secs(600);
+
+/// The relying party, discovered on first use (the demonstration provider is served by this very
+/// server, which is not listening yet at start-up) and kept; a failed discovery is retried.
+pub struct FranceConnect {
+    settings: ac_config::FranceConnectSettings,
+    public_url: String,
+    dev_mode: bool,
+    client_secret: Secret,
+    pseudonym_key: Secret,
+    provider_origin: String,
+    relying_party: tokio::sync::OnceCell<Arc<RelyingParty>>,
+}
+
+impl fmt::Debug for FranceConnect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FranceConnect")
+            .field("provider_origin", &self.provider_origin)
+            .finish_non_exhaustive()
+    }
+}
+
+fn config_error(e: impl fmt::Display) -> WebError {
+    WebError::Internal(format!("franceconnect: {e}"))
+}
+
+impl FranceConnect {
+    /// Reads the client secret and the pseudonym key (created in dev mode when missing).
+    pub fn from_settings(settings: &Settings) -> Result<Self, WebError> {
+        let fc = &settings.franceconnect;
+        let public_url = settings.server.public_url.clone();
+        let client_secret = fc.client_secret().map_err(config_error)?;
+        let (key, _) =
+            secret_file::read_or_create(&fc.pseudonym_key_file, fc.generate_missing_key, || {
+                PseudonymKey::generate_text(&ring::rand::SystemRandom::new())
+                    .map_err(|e| e.to_string())
+            })
+            .map_err(config_error)?;
+        PseudonymKey::from_text(&key)
+            .ok_or_else(|| config_error("clé de pseudonymisation illisible"))?;
+        let issuer = url::Url::parse(&fc.issuer_url(&public_url)).map_err(config_error)?;
+        Ok(Self {
+            settings: fc.clone(),
+            dev_mode: settings.server.dev_mode,
+            client_secret: Secret::new(client_secret.into_bytes()),
+            pseudonym_key: Secret::new(key.into_bytes()),
+            provider_origin: issuer.origin().ascii_serialization(),
+            public_url,
+            relying_party: tokio::sync::OnceCell::new(),
+        })
+    }
+
+    fn rp_config(&self) -> Result<RpConfig, WebError> {
+        let fc = &self.settings;
+        let algorithms = fc
+            .algorithms
+            .iter()
+            .map(|a| {
+                a.parse::<SigningAlg>()
+                    .map_err(|()| config_error(format!("algorithme inconnu {a}")))
+            })
+            .collect::<Result<_, _>>()?;
+        let key_text = std::str::from_utf8(self.pseudonym_key.expose()).map_err(config_error)?;
+        Ok(RpConfig {
+            issuer: fc.issuer_url(&self.public_url),
+            client_id: fc.client_id.clone(),
+            client_secret: Secret::new(self.client_secret.expose().to_vec()),
+            version: match fc.version {
+                FranceConnectVersion::V2 => ProtocolVersion::V2,
+                FranceConnectVersion::V1 => ProtocolVersion::V1Legacy,
+            },
+            algorithms,
+            acr: fc
+                .acr
+                .parse::<Acr>()
+                .map_err(|()| config_error("acr inconnu"))?,
+            scopes: fc.scopes.clone(),
+            redirect_uri: fc.redirect_url(&self.public_url),
+            post_logout_redirect_uri: fc.post_logout_redirect_url(&self.public_url),
+            pseudonym_key: PseudonymKey::from_text(key_text)
+                .ok_or_else(|| config_error("clé de pseudonymisation illisible"))?,
+            http: HttpSettings {
+                connect_timeout: Duration::from_millis(fc.connect_timeout_ms),
+                timeout: Duration::from_millis(fc.timeout_ms),
+                // Plain HTTP only for the demonstration provider on a developer's machine.
+                allow_http: self.dev_mode,
+            },
+            leeway: Duration::from_secs(fc.clock_leeway_secs),
+            max_token_age: MAX_TOKEN_AGE,
+            login_ttl: Duration::from_secs(fc.login_ttl_secs),
+            jwks_max_age: Duration::from_secs(fc.jwks_max_age_secs),
+        })
+    }
+
+    async fn relying_party(&self, now: OffsetDateTime) -> Result<Arc<RelyingParty>, OidcError> {
+        self.relying_party
+            .get_or_try_init(|| async {
+                let config = self
+                    .rp_config()
+                    .map_err(|e| OidcError::Config(e.to_string()))?;
+                RelyingParty::discover(config, now).await.map(Arc::new)
+            })
+            .await
+            .cloned()
+    }
+
+    fn login_ttl(&self) -> time::Duration {
+        time::Duration::seconds(i64::try_from(self.settings.login_ttl_secs).unwrap_or(600))
+    }
+}
+
+/// The mandate choices the identification is for, kept across the provider's round trip so that
+/// the aidant comes back to them whatever happens there.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MandateDraft {
+    pub demarches: Vec<Demarche>,
+    pub duration: Option<MandateDuration>,
+}
+
+impl MandateDraft {
+    /// From form or query pairs: `demarche` (repeated) and `duree` (days). Unknown keys are
+    /// ignored; unknown values are refused.
+    fn from_pairs<'a>(
+        pairs: impl Iterator<Item = (std::borrow::Cow<'a, str>, std::borrow::Cow<'a, str>)>,
+    ) -> Result<Self, WebError> {
+        let mut draft = MandateDraft::default();
+        for (key, value) in pairs {
+            match key.as_ref() {
+                "demarche" => {
+                    let d: Demarche = value.parse().map_err(invalid_choice)?;
+                    if !draft.demarches.contains(&d) {
+                        draft.demarches.push(d);
+                    }
+                }
+                "duree" => {
+                    let days: u16 = value
+                        .parse()
+                        .map_err(|_| invalid_choice(ac_mandates::FieldError::UnknownDuration))?;
+                    draft.duration =
+                        Some(MandateDuration::from_days(days).map_err(invalid_choice)?);
+                }
+                _ => {}
+            }
+        }
+        draft.demarches.sort_unstable();
+        Ok(draft)
+    }
+
+    fn is_complete(&self) -> bool {
+        !self.demarches.is_empty() && self.duration.is_some()
+    }
+}
+
+fn invalid_choice(e: ac_mandates::FieldError) -> WebError {
+    WebError::Invalid {
+        code: e.code(),
+        message: e.to_string(),
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct LoginPayload {
+    pending: PendingLogin,
+    draft: MandateDraft,
+}
+
+#[derive(Serialize, Deserialize)]
+struct LogoutPayload {
+    pending: PendingLogout,
+    usager: UsagerId,
+    draft: MandateDraft,
+}
+
+#[derive(Serialize)]
+struct DemarcheView {
+    key: &'static str,
+    title: &'static str,
+    examples: &'static str,
+    dictation_warning: bool,
+}
+
+#[derive(Serialize)]
+struct DraftView {
+    demarches: Vec<DemarcheView>,
+    duration_days: Option<u16>,
+    duration_label: Option<&'static str>,
+}
+
+fn draft_view(draft: &MandateDraft) -> DraftView {
+    DraftView {
+        demarches: draft
+            .demarches
+            .iter()
+            .map(|d| DemarcheView {
+                key: d.key(),
+                title: d.title(),
+                examples: d.examples(),
+                dictation_warning: d.needs_dictation_warning(),
+            })
+            .collect(),
+        duration_days: draft.duration.map(MandateDuration::days),
+        duration_label: draft.duration.map(MandateDuration::label),
+    }
+}
+
+#[derive(Serialize)]
+struct StartView<'a> {
+    csrf: String,
+    draft: DraftView,
+    complete: bool,
+    error: Option<(&'static str, String)>,
+    organisation: &'a str,
+}
+
+/// The page with the "Je m'identifie avec FranceConnect" button. Its form ends in a redirect to
+/// the provider, which Chromium checks against `form-action`: this page alone also allows the
+/// provider's origin there.
+fn start_response(
+    state: &AppState,
+    current: &CurrentAidant,
+    draft: &MandateDraft,
+    error: Option<&OidcError>,
+    status: actix_web::HttpResponseBuilder,
+) -> Result<HttpResponse, WebError> {
+    let view = StartView {
+        csrf: current.csrf_token(),
+        draft: draft_view(draft),
+        complete: draft.is_complete(),
+        error: error.map(|e| (e.code(), e.to_string())),
+        organisation: current.aidant.current_organisation.as_str(),
+    };
+    let body = state.templates.render("identification/start.html", &view)?;
+    let mut response = page(status, body);
+    let csp = security::csp_with_form_action(&state.franceconnect.provider_origin);
+    if let Ok(value) = header::HeaderValue::from_str(&csp) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    Ok(response)
+}
+
+async fn start_page(
+    state: web::Data<AppState>,
+    current: RecentStepUp,
+    req: HttpRequest,
+) -> Result<HttpResponse, WebError> {
+    let draft =
+        MandateDraft::from_pairs(url::form_urlencoded::parse(req.query_string().as_bytes()))?;
+    start_response(&state, &current.0, &draft, None, HttpResponse::Ok())
+}
+
+/// The browser binding of a pending identification: the hash of the aidant's session id, so a
+/// `state` carried to another browser (or session) is refused.
+fn binding(current: &CurrentAidant) -> String {
+    current.session_hash().as_str().to_owned()
+}
+
+#[instrument(skip_all)]
+async fn begin(
+    state: web::Data<AppState>,
+    current: RecentStepUp,
+    body: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    let current = current.0;
+    let pairs: Vec<_> = url::form_urlencoded::parse(&body).collect();
+    let csrf = pairs
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.to_string())
+        .unwrap_or_default();
+    current.check_csrf(&csrf)?;
+    let draft = MandateDraft::from_pairs(pairs.into_iter())?;
+    if !draft.is_complete() {
+        return Err(WebError::Invalid {
+            code: "MND001",
+            message: "Choisissez au moins une démarche et une durée.".into(),
+        });
+    }
+    let now = state.clock.now();
+    let rp = match state.franceconnect.relying_party(now).await {
+        Ok(rp) => rp,
+        Err(e) => {
+            return start_response(
+                &state,
+                &current,
+                &draft,
+                Some(&e),
+                HttpResponse::ServiceUnavailable(),
+            );
+        }
+    };
+    let (authorize, pending) = match rp.begin(None, &binding(&current), now) {
+        Ok(started) => started,
+        Err(e) => {
+            return start_response(
+                &state,
+                &current,
+                &draft,
+                Some(&e),
+                HttpResponse::ServiceUnavailable(),
+            );
+        }
+    };
+    let key = pending.state_hash.clone();
+    let payload =
+        serde_json::to_string(&LoginPayload { pending, draft }).map_err(WebError::internal)?;
+    let (db, aidant, expires) = (
+        state.db.clone(),
+        current.aidant.id.clone(),
+        now + state.franceconnect.login_ttl(),
+    );
+    blocking(move || {
+        franceconnect_logins::insert(
+            &mut *db.conn()?,
+            &key,
+            Kind::Login,
+            &aidant,
+            &payload,
+            now,
+            expires,
+        )
+    })
+    .await?;
+    Ok(see_other(authorize.as_str()).finish())
+}
+
+/// The provider's return (OIDC Core §3.1.2.5–6). Checks the state first (so a forged `error`
+/// cannot cancel someone else's identification), then the code exchange and every token check,
+/// then stores the usager and sends the browser to close the FranceConnect session.
+#[instrument(skip_all)]
+async fn callback(
+    state: web::Data<AppState>,
+    current: CurrentAidant,
+    params: web::Query<CallbackParams>,
+) -> Result<HttpResponse, WebError> {
+    let params = params.into_inner();
+    let now = state.clock.now();
+    let stored = match params.state.as_deref().and_then(state_key) {
+        Some(key) => {
+            let (db, aidant) = (state.db.clone(), current.aidant.id.clone());
+            blocking(move || {
+                franceconnect_logins::take(&mut *db.conn()?, &key, Kind::Login, &aidant, now)
+            })
+            .await?
+            .and_then(|text| serde_json::from_str::<LoginPayload>(&text).ok())
+        }
+        None => None,
+    };
+    let draft = stored.as_ref().map(|s| s.draft.clone()).unwrap_or_default();
+    let refuse = |e: OidcError| {
+        tracing::warn!(code = e.code(), error = %e, "identification FranceConnect refusée");
+        start_response(
+            &state,
+            &current,
+            &draft,
+            Some(&e),
+            HttpResponse::BadRequest(),
+        )
+    };
+    let rp = match state.franceconnect.relying_party(now).await {
+        Ok(rp) => rp,
+        Err(e) => return refuse(e),
+    };
+    let code = match rp.validate_callback(
+        &params,
+        stored.as_ref().map(|s| &s.pending),
+        &binding(&current),
+        now,
+    ) {
+        Ok(code) => code,
+        Err(e) => return refuse(e),
+    };
+    let Some(stored) = stored else {
+        return refuse(OidcError::StateUnknown);
+    };
+    let identification = match rp.complete(code, &stored.pending, now).await {
+        Ok(identification) => identification,
+        Err(e) => return refuse(e),
+    };
+    let (db, context, subject, identity) = (
+        state.db.clone(),
+        current.audit_context(),
+        identification.subject.clone(),
+        identification.identity.clone(),
+    );
+    let (usager, _) = blocking(move || {
+        usagers::upsert_identified(&mut *db.conn()?, &subject, &identity, &context, now)
+    })
+    .await?;
+
+    // Close the aidé's FranceConnect session before anything else (RP-Initiated Logout §2).
+    let (logout, pending) =
+        match rp.end_session(&identification.id_token_hint, &binding(&current), now) {
+            Ok(redirect) => redirect,
+            Err(e) => return refuse(e),
+        };
+    let key = pending.state_hash.clone();
+    let payload = serde_json::to_string(&LogoutPayload {
+        pending,
+        usager: usager.id,
+        draft: stored.draft,
+    })
+    .map_err(WebError::internal)?;
+    let (db, aidant, expires) = (
+        state.db.clone(),
+        current.aidant.id.clone(),
+        now + state.franceconnect.login_ttl(),
+    );
+    blocking(move || {
+        franceconnect_logins::insert(
+            &mut *db.conn()?,
+            &key,
+            Kind::Logout,
+            &aidant,
+            &payload,
+            now,
+            expires,
+        )
+    })
+    .await?;
+    Ok(see_other(logout.as_str()).finish())
+}
+
+#[derive(Deserialize)]
+struct LogoutReturn {
+    state: Option<String>,
+}
+
+#[derive(Serialize)]
+struct DoneView {
+    given_name: String,
+    family_name: String,
+    birthdate: String,
+    born_abroad: bool,
+    draft: DraftView,
+}
+
+/// Back from the provider's logout: the state is checked, then the identified person is shown.
+#[instrument(skip_all)]
+async fn after_logout(
+    state: web::Data<AppState>,
+    current: CurrentAidant,
+    query: web::Query<LogoutReturn>,
+) -> Result<HttpResponse, WebError> {
+    let now = state.clock.now();
+    let returned = query.into_inner().state;
+    let stored = match returned.as_deref().and_then(state_key) {
+        Some(key) => {
+            let (db, aidant) = (state.db.clone(), current.aidant.id.clone());
+            blocking(move || {
+                franceconnect_logins::take(&mut *db.conn()?, &key, Kind::Logout, &aidant, now)
+            })
+            .await?
+            .and_then(|text| serde_json::from_str::<LogoutPayload>(&text).ok())
+        }
+        None => None,
+    };
+    let rp = state
+        .franceconnect
+        .relying_party(now)
+        .await
+        .map_err(|e| WebError::Unavailable(e.to_string()))?;
+    if let Err(e) = rp.check_end_session_return(
+        returned.as_deref(),
+        stored.as_ref().map(|s| &s.pending),
+        &binding(&current),
+        now,
+    ) {
+        let draft = stored.map(|s| s.draft).unwrap_or_default();
+        return start_response(
+            &state,
+            &current,
+            &draft,
+            Some(&e),
+            HttpResponse::BadRequest(),
+        );
+    }
+    let Some(stored) = stored else {
+        return start_response(
+            &state,
+            &current,
+            &MandateDraft::default(),
+            Some(&OidcError::LogoutState),
+            HttpResponse::BadRequest(),
+        );
+    };
+    let (db, id) = (state.db.clone(), stored.usager.clone());
+    let usager = blocking(move || usagers::get(&mut *db.conn()?, &id)).await?;
+    let identity = &usager.identity;
+    let view = DoneView {
+        given_name: identity.given_name.clone(),
+        family_name: identity.family_name.clone(),
+        birthdate: identity
+            .birthdate
+            .format(time::macros::format_description!("[day]/[month]/[year]"))
+            .map_err(WebError::internal)?,
+        born_abroad: identity.birthplace.is_none(),
+        draft: draft_view(&stored.draft),
+    };
+    Ok(page(
+        HttpResponse::Ok(),
+        state.templates.render("identification/done.html", &view)?,
+    ))
+}

@@ -1,0 +1,1 @@
+DROP TABLE franceconnect_logins;
