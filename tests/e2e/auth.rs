@@ -729,3 +729,32 @@ async fn the_link_goes_out_through_a_real_smtp_server() {
         app.stop().await;
     }
 }
+
+/// A newcomer after `make run`: a demonstration account signs in with the demo authenticator
+/// code shown on the dev outbox page.
+#[actix_web::test]
+async fn a_demo_account_signs_in_with_the_code_shown_on_the_dev_page() {
+    for app in TestApp::each().await {
+        let outcome = ac_demo::load(
+            &mut app.db.db.conn().unwrap(),
+            &app.state.auth.keys,
+            &ac_storage::journal::AuditContext::cli(),
+            ac_e2e::START,
+        )
+        .unwrap();
+        let ac_demo::Outcome::Loaded(summary) = outcome else {
+            panic!("demo not loaded")
+        };
+        let email = summary.sign_in_example.unwrap();
+        assert_eq!(app.request_link(&email).await.status(), StatusCode::OK);
+        let link = app.wait_for_link(1).await;
+        app.open_link(link.expose()).await;
+        let page = app.get("/dev/courriels").await.text().await.unwrap();
+        let code = page.split("<strong class=\"code\">").nth(1).unwrap()[..6].to_owned();
+        assert!(code.chars().all(|c| c.is_ascii_digit()), "{code}");
+        let res = app.submit_code(&code).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        assert_eq!(res.headers()["location"], "/espace");
+        app.stop().await;
+    }
+}

@@ -147,15 +147,30 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<()> {
             command: DemoCommand::Load,
         } => {
             let db = open(&settings, OpenMode::MustExist)?;
+            let keys = ac_web::auth::load_key_ring(
+                &settings.auth.totp_key_file,
+                settings.auth.generate_missing_key,
+                &ring::rand::SystemRandom::new(),
+            )
+            .map_err(anyhow::Error::msg)?;
             match ac_demo::load(
                 &mut *db.conn()?,
+                &keys,
                 &ac_storage::journal::AuditContext::cli(),
                 clock.now(),
             )? {
-                ac_demo::Outcome::Loaded(s) => println!(
-                    "Démonstration chargée : {} structures, {} comptes, {} usagers, {} mandats.",
-                    s.organisations, s.aidants, s.usagers, s.mandates
-                ),
+                ac_demo::Outcome::Loaded(s) => {
+                    println!(
+                        "Démonstration chargée : {} structures, {} comptes, {} usagers, {} mandats.",
+                        s.organisations, s.aidants, s.usagers, s.mandates
+                    );
+                    if let Some(email) = s.sign_in_example {
+                        println!(
+                            "Pour vous connecter : {}/connexion avec {email} ; le lien et le code TOTP de démonstration sont sur {}/dev/courriels.",
+                            settings.server.public_url, settings.server.public_url
+                        );
+                    }
+                }
                 ac_demo::Outcome::AlreadyPopulated => {
                     println!("La base contient déjà des structures : rien n'a été chargé.")
                 }

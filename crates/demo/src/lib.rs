@@ -1,12 +1,16 @@
 #![doc = include_str!("../README.md")]
 
+use ac_auth::{KeyRing, Secret};
 use ac_mandates::{
     Aidant, AidantId, CoordinatorScope, Demarche, Gender, MandateDuration, Organisation,
     OrganisationId, OrganisationKind, PivotIdentity, UsagerId,
 };
 use ac_storage::journal::AuditContext;
 use ac_storage::mandates::NewMandate;
-use ac_storage::{DbConnection, StorageError, aidants, mandates, organisations, usagers};
+use ac_storage::{
+    DbConnection, StorageError, aidants, mandates, organisations, totp_devices, usagers,
+};
+use ring::rand::SystemRandom;
 use std::collections::BTreeSet;
 use time::macros::date;
 use time::{Date, Duration, OffsetDateTime};
@@ -18,6 +22,34 @@ pub struct Summary {
     pub aidants: usize,
     pub usagers: usize,
     pub mandates: usize,
+    /// An aidant of the pilot to sign in with.
+    pub sign_in_example: Option<String>,
+}
+
+/// The TOTP seed of every demonstration account. Public on purpose: the demo is fictional and a
+/// newcomer must be able to sign in (the dev outbox page shows the current code).
+pub const DEMO_TOTP_SEED: &[u8; 20] = b"aidants-connect-demo";
+
+/// Inserts a demonstration account with its authenticator app on [`DEMO_TOTP_SEED`].
+fn insert_account(
+    conn: &mut DbConnection,
+    aidant: &Aidant,
+    keys: &KeyRing,
+    context: &AuditContext,
+    now: OffsetDateTime,
+) -> Result<(), StorageError> {
+    aidants::insert(conn, aidant, context, now)?;
+    let seed = Secret::new(DEMO_TOTP_SEED.to_vec());
+    totp_devices::enrol_app(
+        conn,
+        &aidant.id,
+        &seed,
+        keys,
+        &SystemRandom::new(),
+        context,
+        now,
+    )?;
+    Ok(())
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -295,6 +327,7 @@ fn parse<T: std::str::FromStr<Err = ac_mandates::FieldError>>(
 /// Loads the pilot into an empty database; `now` anchors every date.
 pub fn load(
     conn: &mut DbConnection,
+    keys: &KeyRing,
     context: &AuditContext,
     now: OffsetDateTime,
 ) -> Result<Outcome, StorageError> {
@@ -364,9 +397,12 @@ pub fn load(
                 coordinator_scopes: vec![],
                 is_active: true,
             };
-            aidants::insert(conn, &aidant, context, now)?;
+            insert_account(conn, &aidant, keys, context, now)?;
             summary.aidants += 1;
             if aidant.can_create_mandates {
+                if summary.sign_in_example.is_none() {
+                    summary.sign_in_example = Some(aidant.email.to_string());
+                }
                 team.push(aidant.id);
             }
         }
@@ -388,7 +424,7 @@ pub fn load(
             coordinator_scopes: vec![],
             is_active: true,
         };
-        aidants::insert(conn, &both, context, now)?;
+        insert_account(conn, &both, keys, context, now)?;
         summary.aidants += 1;
     }
 
@@ -416,7 +452,7 @@ pub fn load(
             coordinator_scopes: vec![CoordinatorScope::Departement(parse(departement)?)],
             is_active: true,
         };
-        aidants::insert(conn, &coordinator, context, now)?;
+        insert_account(conn, &coordinator, keys, context, now)?;
         summary.aidants += 1;
     }
     if let Some((home, _)) = structures.first() {
@@ -433,7 +469,7 @@ pub fn load(
             coordinator_scopes: vec![CoordinatorScope::National],
             is_active: true,
         };
-        aidants::insert(conn, &national, context, now)?;
+        insert_account(conn, &national, keys, context, now)?;
         summary.aidants += 1;
     }
 
@@ -573,19 +609,23 @@ mod tests {
     use super::*;
     use ac_mandates::MandateStatus;
     use ac_storage::testing::TestDatabase;
+    use diesel::RunQueryDsl;
     use time::macros::datetime;
 
     #[test]
     fn the_pilot_has_every_shape_the_brief_asks_for_and_loads_once() {
         let now = datetime!(2026-11-22 10:00 UTC);
+        let keys =
+            KeyRing::parse(&KeyRing::generate_file_text(&SystemRandom::new()).unwrap()).unwrap();
         for db in TestDatabase::each().unwrap() {
             let conn = &mut db.db.conn().unwrap();
-            let Outcome::Loaded(summary) = load(conn, &AuditContext::cli(), now).unwrap() else {
+            let Outcome::Loaded(summary) = load(conn, &keys, &AuditContext::cli(), now).unwrap()
+            else {
                 panic!("not loaded")
             };
             assert_eq!(summary.organisations, 13);
             assert_eq!(
-                load(conn, &AuditContext::cli(), now).unwrap(),
+                load(conn, &keys, &AuditContext::cli(), now).unwrap(),
                 Outcome::AlreadyPopulated
             );
 
@@ -596,6 +636,21 @@ mod tests {
             assert_eq!(kinds.len(), 4);
 
             let everyone = aidants::list(conn, None).unwrap();
+            #[derive(diesel::QueryableByName)]
+            struct Count {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                n: i64,
+            }
+            let devices = diesel::sql_query("SELECT COUNT(*) AS n FROM totp_devices")
+                .get_result::<Count>(conn)
+                .unwrap()
+                .n;
+            assert_eq!(
+                devices as usize,
+                everyone.len(),
+                "every demo account can sign in"
+            );
+            assert!(summary.sign_in_example.is_some());
             for org in &orgs {
                 assert!(
                     everyone.iter().any(|a| a.referent_of.contains(&org.id)),

@@ -24,10 +24,21 @@ async fn outbox(state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
             "dir": dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default(),
             "is_file": dir.is_some(),
             "messages": messages,
+            "demo_totp": demo_totp(state.clock.now()),
         }),
     )?;
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(body))
+}
+
+/// The current code of the demonstration accounts' authenticator (their seed is public).
+fn demo_totp(now: time::OffsetDateTime) -> String {
+    ac_auth::totp::code_at(
+        ac_demo::DEMO_TOTP_SEED,
+        ac_auth::TotpStep::App,
+        now.unix_timestamp(),
+        6,
+    )
 }
