@@ -366,6 +366,25 @@ async fn begin(
     Ok(see_other(authorize.as_str()).finish())
 }
 
+/// Takes the pending login or logout that `state` names, if it is this aidant's and alive. Read
+/// and deleted in one transaction: a `state` works once, on whichever node receives it.
+async fn take_pending<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    current: &CurrentAidant,
+    returned_state: Option<&str>,
+    kind: Kind,
+    now: OffsetDateTime,
+) -> Result<Option<T>, WebError> {
+    let Some(key) = returned_state.and_then(state_key) else {
+        return Ok(None);
+    };
+    let (db, aidant) = (state.db.clone(), current.aidant.id.clone());
+    let text =
+        blocking(move || franceconnect_logins::take(&mut *db.conn()?, &key, kind, &aidant, now))
+            .await?;
+    Ok(text.and_then(|text| serde_json::from_str(&text).ok()))
+}
+
 /// The provider's return (OIDC Core §3.1.2.5–6). Checks the state first (so a forged `error`
 /// cannot cancel someone else's identification), then the code exchange and every token check,
 /// then stores the usager and sends the browser to close the FranceConnect session.
@@ -377,17 +396,8 @@ async fn callback(
 ) -> Result<HttpResponse, WebError> {
     let params = params.into_inner();
     let now = state.clock.now();
-    let stored = match params.state.as_deref().and_then(state_key) {
-        Some(key) => {
-            let (db, aidant) = (state.db.clone(), current.aidant.id.clone());
-            blocking(move || {
-                franceconnect_logins::take(&mut *db.conn()?, &key, Kind::Login, &aidant, now)
-            })
-            .await?
-            .and_then(|text| serde_json::from_str::<LoginPayload>(&text).ok())
-        }
-        None => None,
-    };
+    let stored: Option<LoginPayload> =
+        take_pending(&state, &current, params.state.as_deref(), Kind::Login, now).await?;
     let draft = stored.as_ref().map(|s| s.draft.clone()).unwrap_or_default();
     let refuse = |e: OidcError| {
         tracing::warn!(code = e.code(), error = %e, "identification FranceConnect refusée");
@@ -486,17 +496,8 @@ async fn after_logout(
 ) -> Result<HttpResponse, WebError> {
     let now = state.clock.now();
     let returned = query.into_inner().state;
-    let stored = match returned.as_deref().and_then(state_key) {
-        Some(key) => {
-            let (db, aidant) = (state.db.clone(), current.aidant.id.clone());
-            blocking(move || {
-                franceconnect_logins::take(&mut *db.conn()?, &key, Kind::Logout, &aidant, now)
-            })
-            .await?
-            .and_then(|text| serde_json::from_str::<LogoutPayload>(&text).ok())
-        }
-        None => None,
-    };
+    let stored: Option<LogoutPayload> =
+        take_pending(&state, &current, returned.as_deref(), Kind::Logout, now).await?;
     let rp = state
         .franceconnect
         .relying_party(now)
