@@ -130,11 +130,12 @@ async fn the_aide_is_identified_stored_under_a_pseudonym_and_signed_out_of_franc
         assert_eq!(done.status(), StatusCode::OK);
         let html = done.text().await.unwrap();
         assert!(
-            html.contains("Personne identifiée")
+            html.contains("Récapitulatif du mandat")
                 && html.contains("DUBOIS")
                 && html.contains("Angela Claire Louise"),
             "{html}"
         );
+        assert!(html.contains("Je donne mon accord"));
         assert!(
             html.contains("Argent - Impôts - Consommation"),
             "the choices came back"
@@ -234,6 +235,153 @@ async fn a_return_without_state_or_from_another_browser_is_refused() {
             )
             .await;
         assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        app.stop().await;
+    }
+}
+
+/// The whole identification, up to the recap page; returns its HTML.
+async fn identified(app: &TestApp, identity: &str) -> String {
+    let authorize = start(app).await;
+    let callback = at_provider(app, &authorize, ("identity", identity)).await;
+    let logout = location(&app.client.get(&callback).send().await.unwrap());
+    let back = location(&app.client.get(&logout).send().await.unwrap());
+    let recap = app.client.get(&back).send().await.unwrap();
+    assert_eq!(recap.status(), StatusCode::OK);
+    recap.text().await.unwrap()
+}
+
+async fn mandates(app: &TestApp) -> i64 {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    diesel::sql_query("SELECT COUNT(*) AS n FROM mandates")
+        .get_result::<Count>(&mut *app.db.db.conn().unwrap())
+        .unwrap()
+        .n
+}
+
+#[actix_web::test]
+async fn the_aide_consents_the_aidant_confirms_and_the_mandate_is_stored_once() {
+    for app in TestApp::each().await {
+        app.with_aidant(EMAIL, &["org-a"]);
+        app.sign_in(EMAIL).await;
+        let new = app.get("/mandats/nouveau").await.text().await.unwrap();
+        assert!(
+            new.contains("name=\"demarche\" value=\"social\"") && new.contains("value=\"365\"")
+        );
+        let recap = identified(&app, "0").await;
+        let csrf = ac_e2e::extract_csrf(&recap);
+        let token = between(&recap, "name=\"token\" value=\"", "\"");
+        app.next_totp_step();
+        let code = app.totp_now();
+
+        // The aidé did not tick the box: nothing is stored, the recap comes back with the reason.
+        let res = app
+            .post_form(
+                "/mandats/accord",
+                &[("csrf", &csrf), ("token", &token), ("code", &code)],
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(res.text().await.unwrap().contains("doit cocher"));
+        // A wrong code: refused, nothing stored.
+        let res = app
+            .post_form(
+                "/mandats/accord",
+                &[
+                    ("csrf", &csrf),
+                    ("token", &token),
+                    ("accord", "oui"),
+                    ("code", "000000"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(mandates(&app).await, 0);
+
+        let form = [
+            ("csrf", csrf.as_str()),
+            ("token", token.as_str()),
+            ("accord", "oui"),
+            ("code", code.as_str()),
+        ];
+        let res = app.post_form("/mandats/accord", &form).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        let mandate_url = location(&res);
+        assert!(mandate_url.starts_with("/mandats/"), "{mandate_url}");
+        let page = app.get(&mandate_url).await;
+        assert_eq!(page.status(), StatusCode::OK);
+        let html = page.text().await.unwrap();
+        assert!(
+            html.contains("Social - Santé")
+                && html.contains("Argent - Impôts - Consommation")
+                && html.contains("en cours"),
+            "{html}"
+        );
+        assert!(html.contains("DUBOIS"));
+
+        // Submitted twice (a double tap on the tablet): one mandate.
+        app.next_totp_step();
+        let code = app.totp_now();
+        let form = [
+            ("csrf", csrf.as_str()),
+            ("token", token.as_str()),
+            ("accord", "oui"),
+            ("code", code.as_str()),
+        ];
+        let res = app.post_form("/mandats/accord", &form).await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(res.text().await.unwrap().contains("MND020"));
+        assert_eq!(mandates(&app).await, 1);
+
+        let journal = app.journal_actions();
+        assert!(
+            journal
+                .iter()
+                .filter(|a| *a == "authorization.created")
+                .count()
+                == 2,
+            "{journal:?}"
+        );
+        assert!(journal.contains(&"mandate.created".to_owned()));
+        app.stop().await;
+    }
+}
+
+#[actix_web::test]
+async fn another_structures_mandate_is_refused_by_url_and_the_attempt_journaled() {
+    for app in TestApp::each().await {
+        app.with_aidant(EMAIL, &["org-a"]);
+        app.sign_in(EMAIL).await;
+        let recap = identified(&app, "2").await;
+        let csrf = ac_e2e::extract_csrf(&recap);
+        let token = between(&recap, "name=\"token\" value=\"", "\"");
+        app.next_totp_step();
+        let code = app.totp_now();
+        let res = app
+            .post_form(
+                "/mandats/accord",
+                &[
+                    ("csrf", &csrf),
+                    ("token", &token),
+                    ("accord", "oui"),
+                    ("code", &code),
+                ],
+            )
+            .await;
+        let mandate_url = location(&res);
+
+        let other = "dominique.leroy@exemple.fr";
+        app.with_aidant(other, &["org-b"]);
+        app.next_totp_step();
+        app.sign_in(other).await;
+        let res = app.get(&mandate_url).await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        assert!(res.text().await.unwrap().contains("MND021"));
+        assert!(app.journal_actions().contains(&"access.denied".to_owned()));
         app.stop().await;
     }
 }

@@ -19,7 +19,10 @@ async fn home_page_is_french_and_lists_the_catalogue() {
             );
         }
         assert!(body.contains("Mode démonstration"));
-        assert!(body.contains("href=\"/connexion\""), "the way in for aidants");
+        assert!(
+            body.contains("href=\"/connexion\""),
+            "the way in for aidants"
+        );
         app.stop().await;
     }
 }

@@ -9,6 +9,7 @@ pub mod aidants;
 pub mod audit;
 pub mod franceconnect_logins;
 pub mod journal;
+pub mod mandate_consents;
 pub mod mandates;
 pub mod organisations;
 pub mod rate_limits;

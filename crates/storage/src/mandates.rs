@@ -13,7 +13,9 @@ use time::{OffsetDateTime, PrimitiveDateTime};
 use crate::error::{StorageError, corrupt};
 use crate::journal::{self, AuditContext, Event};
 use crate::schema::{authorizations, mandates, usagers};
-use crate::{DbConnection, aidants, from_db, new_id, organisations, to_db, write};
+use crate::{
+    DbConnection, aidants, from_db, mandate_consents, new_id, organisations, to_db, write,
+};
 use ac_audit::Action;
 
 #[derive(Queryable, Selectable)]
@@ -231,101 +233,140 @@ pub fn create(
     context: &AuditContext,
     now: OffsetDateTime,
 ) -> Result<MandatePlan, StorageError> {
-    write(conn, |tx| {
-        let subject = lock_usager(tx, new.usager)?;
-        let aidant = aidants::get(tx, new.aidant)?;
-        let organisation = organisations::get(tx, new.organisation)?;
-        let current = open_authorizations(tx, new.organisation, new.usager)?;
-        let request = MandateRequest {
-            organisation: &organisation,
-            aidant: &aidant,
-            usager_id: new.usager,
-            demarches: new.demarches,
-            duration: new.duration,
-            legal_text_version: new.legal_text_version,
-        };
-        let mut ids = new_id;
-        let plan = match new.renewal_of {
-            None => rules::plan_mandate(&request, &current, &mut ids, now)?,
-            Some(previous) => {
-                let previous = get(tx, previous)?;
-                rules::plan_renewal(&previous, &request, &current, &mut ids, now)?
-            }
-        };
-        let m = &plan.mandate;
-        revoke_rows(
-            tx,
-            &plan.superseded,
-            Revocation {
-                at: m.created_at,
-                reason: RevocationReason::Superseded,
-            },
-        )?;
-        diesel::insert_into(mandates::table)
+    write(conn, |tx| create_in(tx, new, context, now))
+}
+
+/// [`create`] inside the caller's write transaction.
+fn create_in(
+    tx: &mut DbConnection,
+    new: &NewMandate<'_>,
+    context: &AuditContext,
+    now: OffsetDateTime,
+) -> Result<MandatePlan, StorageError> {
+    let subject = lock_usager(tx, new.usager)?;
+    let aidant = aidants::get(tx, new.aidant)?;
+    let organisation = organisations::get(tx, new.organisation)?;
+    let current = open_authorizations(tx, new.organisation, new.usager)?;
+    let request = MandateRequest {
+        organisation: &organisation,
+        aidant: &aidant,
+        usager_id: new.usager,
+        demarches: new.demarches,
+        duration: new.duration,
+        legal_text_version: new.legal_text_version,
+    };
+    let mut ids = new_id;
+    let plan = match new.renewal_of {
+        None => rules::plan_mandate(&request, &current, &mut ids, now)?,
+        Some(previous) => {
+            let previous = get(tx, previous)?;
+            rules::plan_renewal(&previous, &request, &current, &mut ids, now)?
+        }
+    };
+    let m = &plan.mandate;
+    revoke_rows(
+        tx,
+        &plan.superseded,
+        Revocation {
+            at: m.created_at,
+            reason: RevocationReason::Superseded,
+        },
+    )?;
+    diesel::insert_into(mandates::table)
+        .values((
+            mandates::id.eq(m.id.as_str()),
+            mandates::organisation_id.eq(m.organisation_id.as_str()),
+            mandates::usager_id.eq(m.usager_id.as_str()),
+            mandates::created_by.eq(m.created_by.as_str()),
+            mandates::created_at.eq(to_db(m.created_at)),
+            mandates::expires_at.eq(to_db(m.expires_at)),
+            mandates::duration_days.eq(i32::from(m.duration.days())),
+            mandates::legal_text_version.eq(&m.legal_text_version),
+            mandates::content_hash.eq(&m.content_hash),
+            mandates::renewal_of.eq(m.renewal_of.as_ref().map(MandateId::as_str)),
+        ))
+        .execute(tx)
+        .map_err(StorageError::from_query)?;
+    for a in &m.authorizations {
+        diesel::insert_into(authorizations::table)
             .values((
-                mandates::id.eq(m.id.as_str()),
-                mandates::organisation_id.eq(m.organisation_id.as_str()),
-                mandates::usager_id.eq(m.usager_id.as_str()),
-                mandates::created_by.eq(m.created_by.as_str()),
-                mandates::created_at.eq(to_db(m.created_at)),
-                mandates::expires_at.eq(to_db(m.expires_at)),
-                mandates::duration_days.eq(i32::from(m.duration.days())),
-                mandates::legal_text_version.eq(&m.legal_text_version),
-                mandates::content_hash.eq(&m.content_hash),
-                mandates::renewal_of.eq(m.renewal_of.as_ref().map(MandateId::as_str)),
+                authorizations::id.eq(a.id.as_str()),
+                authorizations::mandate_id.eq(a.mandate_id.as_str()),
+                authorizations::organisation_id.eq(a.organisation_id.as_str()),
+                authorizations::usager_id.eq(a.usager_id.as_str()),
+                authorizations::demarche.eq(a.demarche.key()),
+                authorizations::expires_at.eq(to_db(a.expires_at)),
             ))
             .execute(tx)
             .map_err(StorageError::from_query)?;
-        for a in &m.authorizations {
-            diesel::insert_into(authorizations::table)
-                .values((
-                    authorizations::id.eq(a.id.as_str()),
-                    authorizations::mandate_id.eq(a.mandate_id.as_str()),
-                    authorizations::organisation_id.eq(a.organisation_id.as_str()),
-                    authorizations::usager_id.eq(a.usager_id.as_str()),
-                    authorizations::demarche.eq(a.demarche.key()),
-                    authorizations::expires_at.eq(to_db(a.expires_at)),
-                ))
-                .execute(tx)
-                .map_err(StorageError::from_query)?;
-        }
+    }
 
-        let demarches: Vec<&str> = m.authorizations.iter().map(|a| a.demarche.key()).collect();
-        let mut created = Event::new(Action::MandateCreated)
+    let demarches: Vec<&str> = m.authorizations.iter().map(|a| a.demarche.key()).collect();
+    let mut created = Event::new(Action::MandateCreated)
+        .organisation(&m.organisation_id)
+        .usager(&subject)
+        .target(&m.id)
+        .detail("duration_days", m.duration.days())
+        .detail("expires_at", m.expires_at.unix_timestamp())
+        .detail("demarches", demarches.join(","))
+        .detail("legal_text_version", &m.legal_text_version)
+        .detail("content_hash", &m.content_hash);
+    if let Some(previous) = &m.renewal_of {
+        created = created.detail("renewal_of", previous);
+    }
+    journal::record(tx, context, created, now)?;
+    if let Some(previous) = &m.renewal_of {
+        let renewed = Event::new(Action::MandateRenewed)
             .organisation(&m.organisation_id)
             .usager(&subject)
-            .target(&m.id)
-            .detail("duration_days", m.duration.days())
-            .detail("expires_at", m.expires_at.unix_timestamp())
-            .detail("demarches", demarches.join(","))
-            .detail("legal_text_version", &m.legal_text_version)
-            .detail("content_hash", &m.content_hash);
-        if let Some(previous) = &m.renewal_of {
-            created = created.detail("renewal_of", previous);
-        }
-        journal::record(tx, context, created, now)?;
-        if let Some(previous) = &m.renewal_of {
-            let renewed = Event::new(Action::MandateRenewed)
-                .organisation(&m.organisation_id)
-                .usager(&subject)
-                .target(previous)
-                .detail("renewed_by", &m.id);
-            journal::record(tx, context, renewed, now)?;
-        }
-        for a in &m.authorizations {
-            journal::record(
-                tx,
-                context,
-                authorization_event(Action::AuthorizationCreated, a, &subject),
-                now,
-            )?;
-        }
-        for old in current.iter().filter(|a| plan.superseded.contains(&a.id)) {
-            let event = authorization_event(Action::AuthorizationSuperseded, old, &subject)
-                .detail("superseded_by", &m.id);
-            journal::record(tx, context, event, now)?;
-        }
-        Ok(plan)
+            .target(previous)
+            .detail("renewed_by", &m.id);
+        journal::record(tx, context, renewed, now)?;
+    }
+    for a in &m.authorizations {
+        journal::record(
+            tx,
+            context,
+            authorization_event(Action::AuthorizationCreated, a, &subject),
+            now,
+        )?;
+    }
+    for old in current.iter().filter(|a| plan.superseded.contains(&a.id)) {
+        let event = authorization_event(Action::AuthorizationSuperseded, old, &subject)
+            .detail("superseded_by", &m.id);
+        journal::record(tx, context, event, now)?;
+    }
+    Ok(plan)
+}
+
+/// Creates the mandate the aidé consented to on screen: the pending consent (identified usager
+/// and choices) is used in the same transaction as the creation, so a double submission creates
+/// one mandate, and a refused creation leaves the consent usable. `NotFound` when the consent
+/// is unknown, used, expired or another aidant's.
+pub fn create_from_consent(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    aidant: &AidantId,
+    read_draft: impl FnOnce(&str) -> Option<(Vec<Demarche>, MandateDuration)>,
+    legal_text_version: &str,
+    context: &AuditContext,
+    now: OffsetDateTime,
+) -> Result<MandatePlan, StorageError> {
+    write(conn, |tx| {
+        let pending = mandate_consents::take_in(tx, token_hash, aidant, now)?
+            .ok_or(StorageError::NotFound)?;
+        let (demarches, duration) = read_draft(&pending.draft)
+            .ok_or_else(|| StorageError::Corrupt("mandate_consents.draft".into()))?;
+        let new = NewMandate {
+            aidant,
+            organisation: &pending.organisation,
+            usager: &pending.usager,
+            demarches: &demarches,
+            duration,
+            legal_text_version,
+            renewal_of: None,
+        };
+        create_in(tx, &new, context, now)
     })
 }
 

@@ -235,3 +235,15 @@ diesel::table! {
         expires_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    mandate_consents (token_hash) {
+        token_hash -> Text,
+        aidant_id -> Text,
+        organisation_id -> Text,
+        usager_id -> Text,
+        draft -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}

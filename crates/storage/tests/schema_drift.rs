@@ -86,6 +86,7 @@ fn schema_rs_matches_the_migrations_on_both_backends() {
         auth_sessions,
         auth_rate_limits,
         franceconnect_logins,
+        mandate_consents,
     );
     for db in TestDatabase::each().unwrap() {
         let actual = actual(&mut db.db.conn().unwrap(), db.backend());

@@ -15,8 +15,16 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/identification/start.html"),
     ),
     (
-        "identification/done.html",
-        include_str!("../templates/identification/done.html"),
+        "identification/new.html",
+        include_str!("../templates/identification/new.html"),
+    ),
+    (
+        "identification/recap.html",
+        include_str!("../templates/identification/recap.html"),
+    ),
+    (
+        "identification/mandate.html",
+        include_str!("../templates/identification/mandate.html"),
     ),
     (
         "auth/sign_in.html",

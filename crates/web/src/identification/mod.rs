@@ -29,6 +29,8 @@ use crate::auth::{CurrentAidant, RecentStepUp};
 use crate::respond::{blocking, page, see_other};
 use crate::{AppState, WebError, security};
 
+mod consent;
+
 /// Routes of the journey. The two return paths must match `franceconnect.redirect_uri` and
 /// `franceconnect.post_logout_redirect_uri`, registered at the provider.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -36,6 +38,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/mandats/franceconnect").post(begin))
         .service(web::resource("/mandats/franceconnect/retour").get(callback))
         .service(web::resource("/mandats/franceconnect/deconnexion").get(after_logout));
+    consent::configure(cfg);
 }
 
 /// How old an id_token's `iat` may be when we check it: FranceConnect tokens are used at once.
@@ -478,16 +481,7 @@ struct LogoutReturn {
     state: Option<String>,
 }
 
-#[derive(Serialize)]
-struct DoneView {
-    given_name: String,
-    family_name: String,
-    birthdate: String,
-    born_abroad: bool,
-    draft: DraftView,
-}
-
-/// Back from the provider's logout: the state is checked, then the identified person is shown.
+/// Back from the provider's logout: the state is checked, then the recap is shown for consent.
 #[instrument(skip_all)]
 async fn after_logout(
     state: web::Data<AppState>,
@@ -527,21 +521,5 @@ async fn after_logout(
             HttpResponse::BadRequest(),
         );
     };
-    let (db, id) = (state.db.clone(), stored.usager.clone());
-    let usager = blocking(move || usagers::get(&mut *db.conn()?, &id)).await?;
-    let identity = &usager.identity;
-    let view = DoneView {
-        given_name: identity.given_name.clone(),
-        family_name: identity.family_name.clone(),
-        birthdate: identity
-            .birthdate
-            .format(time::macros::format_description!("[day]/[month]/[year]"))
-            .map_err(WebError::internal)?,
-        born_abroad: identity.birthplace.is_none(),
-        draft: draft_view(&stored.draft),
-    };
-    Ok(page(
-        HttpResponse::Ok(),
-        state.templates.render("identification/done.html", &view)?,
-    ))
+    consent::show_recap(&state, &current, stored.usager, &stored.draft).await
 }

@@ -1,0 +1,399 @@
+//! From the identified person to the stored mandate (PRODUCT.md §4.2): the aidant's choices, the
+//! recap the aidé reads, the aidé's own "Je donne mon accord", the aidant's TOTP, and the
+//! mandate's page. The identified usager waits server-side (`mandate_consents`), never in the
+//! form, so the recap cannot be pointed at someone else.
+
+use ac_audit::Action;
+use ac_auth::Token;
+use ac_mandates::{Demarche, Mandate, MandateDuration, MandateId, Usager};
+use ac_storage::journal::{self, Event};
+use ac_storage::mandate_consents::{self, PendingConsent};
+use ac_storage::sessions::{self, StepUp};
+use ac_storage::{StorageError, mandates, organisations, usagers, write};
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+use time::OffsetDateTime;
+use tracing::instrument;
+
+use super::{DraftView, MandateDraft, draft_view};
+use crate::auth::{CurrentAidant, RecentStepUp};
+use crate::respond::{blocking, page, see_other};
+use crate::{AppState, WebError};
+
+/// How long the recap waits for consent.
+const CONSENT_TTL: time::Duration = time::Duration::minutes(15);
+
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/mandats/nouveau").get(new_mandate_page))
+        .service(web::resource("/mandats/accord").post(accord))
+        // Last: the fixed paths above and in the identification journey win over `{id}`.
+        .service(web::resource("/mandats/{id}").get(mandate_page));
+}
+
+const MONTHS: [&str; 12] = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+];
+
+/// A date written out, as the aidé reads it: "22 novembre 2027".
+fn written_date(at: OffsetDateTime) -> String {
+    let month = MONTHS
+        .get(usize::from(u8::from(at.month())) - 1)
+        .copied()
+        .unwrap_or("");
+    format!("{} {month} {}", at.day(), at.year())
+}
+
+#[derive(Serialize)]
+struct ChoiceView {
+    key: &'static str,
+    title: &'static str,
+    examples: &'static str,
+    dictation_warning: bool,
+}
+
+#[derive(Serialize)]
+struct DurationView {
+    days: u16,
+    label: &'static str,
+}
+
+/// Step 1: the aidant chooses démarches (those the structure allows) and a duration.
+async fn new_mandate_page(
+    state: web::Data<AppState>,
+    current: RecentStepUp,
+) -> Result<HttpResponse, WebError> {
+    let current = current.0;
+    let (db, id) = (
+        state.db.clone(),
+        current.aidant.current_organisation.clone(),
+    );
+    let organisation = blocking(move || organisations::get(&mut *db.conn()?, &id)).await?;
+    let choices: Vec<ChoiceView> = organisation
+        .allowed_demarches
+        .iter()
+        .map(|d| ChoiceView {
+            key: d.key(),
+            title: d.title(),
+            examples: d.examples(),
+            dictation_warning: d.needs_dictation_warning(),
+        })
+        .collect();
+    let durations: Vec<DurationView> = MandateDuration::ALL
+        .iter()
+        .map(|d| DurationView {
+            days: d.days(),
+            label: d.label(),
+        })
+        .collect();
+    let body = state.templates.render(
+        "identification/new.html",
+        &serde_json::json!({ "organisation": organisation.name, "choices": choices, "durations": durations }),
+    )?;
+    Ok(page(HttpResponse::Ok(), body))
+}
+
+#[derive(Serialize)]
+struct RecapView {
+    csrf: String,
+    token: String,
+    given_name: String,
+    family_name: String,
+    birthdate: String,
+    born_abroad: bool,
+    organisation: String,
+    until: String,
+    draft: DraftView,
+    error: Option<String>,
+}
+
+async fn recap_response(
+    state: &AppState,
+    current: &CurrentAidant,
+    token: &Token,
+    pending: PendingConsent,
+    error: Option<String>,
+    status: actix_web::HttpResponseBuilder,
+) -> Result<HttpResponse, WebError> {
+    let draft: MandateDraft = serde_json::from_str(&pending.draft).map_err(WebError::internal)?;
+    let (db, usager_id, organisation_id) = (state.db.clone(), pending.usager, pending.organisation);
+    let (usager, organisation): (Usager, _) = blocking(move || {
+        let conn = &mut *db.conn()?;
+        Ok((
+            usagers::get(conn, &usager_id)?,
+            organisations::get(conn, &organisation_id)?,
+        ))
+    })
+    .await?;
+    let until = draft
+        .duration
+        .map(|d| written_date(d.expiry(state.clock.now())))
+        .unwrap_or_default();
+    let identity = &usager.identity;
+    let view = RecapView {
+        csrf: current.csrf_token(),
+        token: token.expose().to_owned(),
+        given_name: identity.given_name.clone(),
+        family_name: identity.family_name.clone(),
+        birthdate: identity
+            .birthdate
+            .format(time::macros::format_description!("[day]/[month]/[year]"))
+            .map_err(WebError::internal)?,
+        born_abroad: identity.birthplace.is_none(),
+        organisation: organisation.name,
+        until,
+        draft: draft_view(&draft),
+        error,
+    };
+    Ok(page(
+        status,
+        state.templates.render("identification/recap.html", &view)?,
+    ))
+}
+
+/// After identification: the identified person and the choices wait for consent; the recap is
+/// shown to both people.
+pub(super) async fn show_recap(
+    state: &AppState,
+    current: &CurrentAidant,
+    usager: ac_mandates::UsagerId,
+    draft: &MandateDraft,
+) -> Result<HttpResponse, WebError> {
+    let now = state.clock.now();
+    let token = Token::generate(state.auth.rng()).map_err(WebError::internal)?;
+    let pending = PendingConsent {
+        organisation: current.aidant.current_organisation.clone(),
+        usager,
+        draft: serde_json::to_string(draft).map_err(WebError::internal)?,
+    };
+    let (db, hash, aidant, stored) = (
+        state.db.clone(),
+        token.hash(),
+        current.aidant.id.clone(),
+        pending.clone(),
+    );
+    blocking(move || {
+        mandate_consents::insert(
+            &mut *db.conn()?,
+            hash.as_str(),
+            &aidant,
+            &stored,
+            now,
+            now + CONSENT_TTL,
+        )
+    })
+    .await?;
+    recap_response(state, current, &token, pending, None, HttpResponse::Ok()).await
+}
+
+fn read_draft(text: &str) -> Option<(Vec<Demarche>, MandateDuration)> {
+    let draft: MandateDraft = serde_json::from_str(text).ok()?;
+    Some((draft.demarches, draft.duration?))
+}
+
+/// Step 3: the aidé gives their consent (their own tick), the aidant confirms with a TOTP code,
+/// and the mandate is stored with its journal entries, using up the pending consent.
+#[instrument(skip_all)]
+async fn accord(
+    state: web::Data<AppState>,
+    current: CurrentAidant,
+    body: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    let form: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(&body).into_owned().collect();
+    let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
+    current.check_csrf(field("csrf"))?;
+    let token = Token::parse(field("token")).ok_or_else(|| WebError::Invalid {
+        code: "MND020",
+        message: "Cette validation n'existe pas ou a expiré : recommencez le mandat.".into(),
+    })?;
+    let now = state.clock.now();
+    let (db, hash, aidant) = (state.db.clone(), token.hash(), current.aidant.id.clone());
+    let Some(pending) =
+        blocking(move || mandate_consents::peek(&mut *db.conn()?, hash.as_str(), &aidant, now))
+            .await?
+    else {
+        return Err(WebError::Invalid {
+            code: "MND020",
+            message: "Ce mandat a déjà été enregistré, ou sa validation a expiré : recommencez le mandat.".into(),
+        });
+    };
+    if field("accord") != "oui" {
+        let message =
+            "La personne accompagnée doit cocher « Je donne mon accord » elle-même.".to_owned();
+        return recap_response(
+            &state,
+            &current,
+            &token,
+            pending,
+            Some(message),
+            HttpResponse::UnprocessableEntity(),
+        )
+        .await;
+    }
+    let (db, session, code, keys, policy) = (
+        state.db.clone(),
+        current.session_hash(),
+        field("code").trim().to_owned(),
+        state.auth.clone(),
+        state.auth.policy,
+    );
+    let rid = current.audit_context().request_id;
+    let checked = blocking(move || {
+        sessions::step_up(
+            &mut *db.conn()?,
+            &session,
+            &code,
+            &keys.keys,
+            &policy,
+            rid,
+            now,
+        )
+    })
+    .await?;
+    match checked {
+        StepUp::Accepted => {}
+        StepUp::Refused => {
+            let message = "Le code n'est pas valide : l'aidant saisit un nouveau code.".to_owned();
+            return recap_response(
+                &state,
+                &current,
+                &token,
+                pending,
+                Some(message),
+                HttpResponse::UnprocessableEntity(),
+            )
+            .await;
+        }
+        StepUp::SessionEnded => return Err(WebError::Redirect("/connexion".into())),
+    }
+    let (db, hash, aidant, context, version) = (
+        state.db.clone(),
+        token.hash(),
+        current.aidant.id.clone(),
+        current.audit_context(),
+        state.settings.mandates.legal_text_version.clone(),
+    );
+    let created = blocking(move || {
+        mandates::create_from_consent(
+            &mut *db.conn()?,
+            hash.as_str(),
+            &aidant,
+            read_draft,
+            &version,
+            &context,
+            now,
+        )
+    })
+    .await;
+    match created {
+        Ok(plan) => Ok(see_other(&format!("/mandats/{}", plan.mandate.id)).finish()),
+        Err(WebError::Invalid { message, .. }) => {
+            recap_response(
+                &state,
+                &current,
+                &token,
+                pending,
+                Some(message),
+                HttpResponse::UnprocessableEntity(),
+            )
+            .await
+        }
+        Err(other) => Err(other),
+    }
+}
+
+#[derive(Serialize)]
+struct AuthorizationView {
+    title: &'static str,
+    status: &'static str,
+}
+
+/// A mandate, for the aidants of its structure only. Anyone else — even with the right URL — gets
+/// 403, and the attempt is journaled.
+async fn mandate_page(
+    state: web::Data<AppState>,
+    current: CurrentAidant,
+    id: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let now = state.clock.now();
+    let id = MandateId::new(id.into_inner());
+    let (db, wanted) = (state.db.clone(), id.clone());
+    let mandate: Mandate = blocking(move || mandates::get(&mut *db.conn()?, &wanted)).await?;
+    if !current.aidant.is_member_of(&mandate.organisation_id) {
+        let (db, context, organisation, target) = (
+            state.db.clone(),
+            current.audit_context(),
+            mandate.organisation_id.clone(),
+            id.clone(),
+        );
+        blocking(move || {
+            write(&mut *db.conn()?, |tx| {
+                let event = Event::new(Action::AccessDenied)
+                    .organisation(&organisation)
+                    .target(&target)
+                    .detail("reason", "mandate_of_another_structure");
+                journal::record(tx, &context, event, now)
+            })
+        })
+        .await?;
+        return Err(WebError::Forbidden {
+            code: "MND021",
+            message: "Ce mandat appartient à une autre structure.".into(),
+        });
+    }
+    let (db, usager_id, organisation_id) = (
+        state.db.clone(),
+        mandate.usager_id.clone(),
+        mandate.organisation_id.clone(),
+    );
+    let (usager, organisation) = blocking(move || {
+        let conn = &mut *db.conn()?;
+        Ok::<_, StorageError>((
+            usagers::get(conn, &usager_id)?,
+            organisations::get(conn, &organisation_id)?,
+        ))
+    })
+    .await?;
+    let authorizations: Vec<AuthorizationView> = mandate
+        .authorizations
+        .iter()
+        .map(|a| AuthorizationView {
+            title: a.demarche.title(),
+            status: if a.is_revoked_at(now) {
+                "révoquée"
+            } else if a.is_expired_at(now) {
+                "expirée"
+            } else {
+                "en cours"
+            },
+        })
+        .collect();
+    let body = state.templates.render(
+        "identification/mandate.html",
+        &serde_json::json!({
+            "id": mandate.id.as_str(),
+            "status": mandate.status_at(now).label(),
+            "organisation": organisation.name,
+            "given_name": usager.identity.given_name,
+            "family_name": usager.identity.family_name,
+            "created": written_date(mandate.created_at),
+            "until": written_date(mandate.expires_at),
+            "duration": mandate.duration.label(),
+            "legal_text_version": mandate.legal_text_version,
+            "content_hash": mandate.content_hash,
+            "authorizations": authorizations,
+        }),
+    )?;
+    Ok(page(HttpResponse::Ok(), body))
+}
