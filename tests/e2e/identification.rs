@@ -40,6 +40,12 @@ async fn start(app: &TestApp) -> String {
         html.contains("surendettement"),
         "the argent warning is shown"
     );
+    assert!(html.contains("Structure org-a"), "who receives the mandate");
+    assert!(
+        html.contains("novembre 2027"),
+        "the end, as a written date (365 days after 22 November 2026)"
+    );
+    assert!(html.contains("révoquer le mandat à tout moment"));
     let csrf = ac_e2e::extract_csrf(&html);
     let res = app
         .post_form(

@@ -12,10 +12,9 @@ use ac_storage::sessions::{self, StepUp};
 use ac_storage::{StorageError, mandates, organisations, usagers, write};
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
-use time::OffsetDateTime;
 use tracing::instrument;
 
-use super::{DraftView, MandateDraft, draft_view};
+use super::{DraftView, MandateDraft, draft_view, written_date};
 use crate::auth::{CurrentAidant, RecentStepUp};
 use crate::respond::{blocking, page, see_other};
 use crate::{AppState, WebError};
@@ -28,30 +27,6 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/mandats/accord").post(accord))
         // Last: the fixed paths above and in the identification journey win over `{id}`.
         .service(web::resource("/mandats/{id}").get(mandate_page));
-}
-
-const MONTHS: [&str; 12] = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-];
-
-/// A date written out, as the aidé reads it: "22 novembre 2027".
-fn written_date(at: OffsetDateTime) -> String {
-    let month = MONTHS
-        .get(usize::from(u8::from(at.month())) - 1)
-        .copied()
-        .unwrap_or("");
-    format!("{} {month} {}", at.day(), at.year())
 }
 
 #[derive(Serialize)]

@@ -153,6 +153,30 @@ impl FranceConnect {
     }
 }
 
+const MONTHS: [&str; 12] = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+];
+
+/// A date written out, as the aidé reads it: "22 novembre 2027".
+fn written_date(at: OffsetDateTime) -> String {
+    let month = MONTHS
+        .get(usize::from(u8::from(at.month())).saturating_sub(1))
+        .copied()
+        .unwrap_or("");
+    format!("{} {month} {}", at.day(), at.year())
+}
+
 /// The mandate choices the identification is for, kept across the provider's round trip so that
 /// the aidant comes back to them whatever happens there.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -254,24 +278,35 @@ struct StartView<'a> {
     complete: bool,
     error: Option<(&'static str, String)>,
     organisation: &'a str,
+    /// The mandate's end, written out as the aidé reads it.
+    until: Option<String>,
 }
 
 /// The page with the "Je m'identifie avec FranceConnect" button. Its form ends in a redirect to
 /// the provider, which Chromium checks against `form-action`: this page alone also allows the
 /// provider's origin there.
-fn start_response(
+async fn start_response(
     state: &AppState,
     current: &CurrentAidant,
     draft: &MandateDraft,
     error: Option<&OidcError>,
     status: actix_web::HttpResponseBuilder,
 ) -> Result<HttpResponse, WebError> {
+    let (db, id) = (
+        state.db.clone(),
+        current.aidant.current_organisation.clone(),
+    );
+    let organisation =
+        blocking(move || ac_storage::organisations::get(&mut *db.conn()?, &id)).await?;
     let view = StartView {
         csrf: current.csrf_token(),
         draft: draft_view(draft),
         complete: draft.is_complete(),
         error: error.map(|e| (e.code(), e.to_string())),
-        organisation: current.aidant.current_organisation.as_str(),
+        organisation: &organisation.name,
+        until: draft
+            .duration
+            .map(|d| written_date(d.expiry(state.clock.now()))),
     };
     let body = state.templates.render("identification/start.html", &view)?;
     let mut response = page(status, body);
@@ -291,7 +326,7 @@ async fn start_page(
 ) -> Result<HttpResponse, WebError> {
     let draft =
         MandateDraft::from_pairs(url::form_urlencoded::parse(req.query_string().as_bytes()))?;
-    start_response(&state, &current.0, &draft, None, HttpResponse::Ok())
+    start_response(&state, &current.0, &draft, None, HttpResponse::Ok()).await
 }
 
 /// The browser binding of a pending identification: the hash of the aidant's session id, so a
@@ -331,7 +366,8 @@ async fn begin(
                 &draft,
                 Some(&e),
                 HttpResponse::ServiceUnavailable(),
-            );
+            )
+            .await;
         }
     };
     let (authorize, pending) = match rp.begin(None, &binding(&current), now) {
@@ -343,7 +379,8 @@ async fn begin(
                 &draft,
                 Some(&e),
                 HttpResponse::ServiceUnavailable(),
-            );
+            )
+            .await;
         }
     };
     let key = pending.state_hash.clone();
@@ -402,19 +439,21 @@ async fn callback(
     let stored: Option<LoginPayload> =
         take_pending(&state, &current, params.state.as_deref(), Kind::Login, now).await?;
     let draft = stored.as_ref().map(|s| s.draft.clone()).unwrap_or_default();
-    let refuse = |e: OidcError| {
+    let (state_ref, current_ref, draft_ref) = (&state, &current, &draft);
+    let refuse = |e: OidcError| async move {
         tracing::warn!(code = e.code(), error = %e, "identification FranceConnect refusée");
         start_response(
-            &state,
-            &current,
-            &draft,
+            state_ref,
+            current_ref,
+            draft_ref,
             Some(&e),
             HttpResponse::BadRequest(),
         )
+        .await
     };
     let rp = match state.franceconnect.relying_party(now).await {
         Ok(rp) => rp,
-        Err(e) => return refuse(e),
+        Err(e) => return refuse(e).await,
     };
     let code = match rp.validate_callback(
         &params,
@@ -423,14 +462,14 @@ async fn callback(
         now,
     ) {
         Ok(code) => code,
-        Err(e) => return refuse(e),
+        Err(e) => return refuse(e).await,
     };
     let Some(stored) = stored else {
-        return refuse(OidcError::StateUnknown);
+        return refuse(OidcError::StateUnknown).await;
     };
     let identification = match rp.complete(code, &stored.pending, now).await {
         Ok(identification) => identification,
-        Err(e) => return refuse(e),
+        Err(e) => return refuse(e).await,
     };
     let (db, context, subject, identity) = (
         state.db.clone(),
@@ -447,7 +486,7 @@ async fn callback(
     let (logout, pending) =
         match rp.end_session(&identification.id_token_hint, &binding(&current), now) {
             Ok(redirect) => redirect,
-            Err(e) => return refuse(e),
+            Err(e) => return refuse(e).await,
         };
     let key = pending.state_hash.clone();
     let payload = serde_json::to_string(&LogoutPayload {
@@ -510,7 +549,8 @@ async fn after_logout(
             &draft,
             Some(&e),
             HttpResponse::BadRequest(),
-        );
+        )
+        .await;
     }
     let Some(stored) = stored else {
         return start_response(
@@ -519,7 +559,8 @@ async fn after_logout(
             &MandateDraft::default(),
             Some(&OidcError::LogoutState),
             HttpResponse::BadRequest(),
-        );
+        )
+        .await;
     };
     consent::show_recap(&state, &current, stored.usager, &stored.draft).await
 }
