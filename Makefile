@@ -8,8 +8,11 @@ CONFIG ?= config/default.toml
 PURE_CRATES := ac-mandates ac-audit ac-auth
 # Protocol crates: they may make HTTP calls but hold no database or web framework.
 PROTOCOL_CRATES := ac-oidc
-# The npm peers of the OIDC interop tests (panva's oidc-provider), pinned by package-lock.json.
+# The npm peers of the OIDC interop tests (panva's oidc-provider and openid-client), pinned by package-lock.json.
 INTEROP := tests/interop
+# The browser runs' npm packages (playwright-core driving Debian's Chromium, axe-core), pinned by
+# tests/browser/package-lock.json; reusable by any end-to-end test through tests/src/browser.rs.
+BROWSER := tests/browser
 
 .PHONY: help
 help: ## List the targets
@@ -26,7 +29,7 @@ run: build ## Build, migrate, load the demo once, serve on http://127.0.0.1:8080
 	$(BIN) --config $(CONFIG) serve
 
 .PHONY: test
-test: interop-deps ## Run every test (SQLite; PostgreSQL too when AC_TEST_DATABASE_URL is set)
+test: interop-deps browser-deps ## Run every test, browser runs included (SQLite; PostgreSQL too when AC_TEST_DATABASE_URL is set)
 	$(CARGO) test --locked --workspace
 
 .PHONY: check
@@ -58,10 +61,20 @@ $(INTEROP)/node_modules/.package-lock.json: $(INTEROP)/package.json $(INTEROP)/p
 	@command -v npm >/dev/null || { echo "npm is required for the OIDC interop tests (Node.js 20+)"; exit 1; }
 	npm ci --prefix $(INTEROP) --no-audit --no-fund
 
+.PHONY: browser-deps
+browser-deps: $(BROWSER)/node_modules/.package-lock.json ## Install the browser runs' npm packages (needs Node.js 20+ and Debian's chromium)
+
+$(BROWSER)/node_modules/.package-lock.json: $(BROWSER)/package.json $(BROWSER)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is required for the browser tests (Node.js 20+)"; exit 1; }
+	@command -v chromium >/dev/null || [ -x "$${AC_CHROMIUM:-/usr/bin/chromium}" ] || { echo "Chromium is required for the browser tests: apt-get install -y chromium"; exit 1; }
+	npm ci --prefix $(BROWSER) --no-audit --no-fund
+
 .PHONY: bench
 bench: ## Benchmarks (see docs/performance.md); PostgreSQL too when AC_TEST_DATABASE_URL is set
 	$(CARGO) bench --locked -p ac-storage --bench can_act
 	$(CARGO) bench --locked -p ac-storage --bench audit
+	$(CARGO) bench --locked -p ac-storage --bench journal
+	$(CARGO) bench --locked -p aidants-connect --bench oidc_flows
 
 .PHONY: clean-demo
 clean-demo: ## Delete the local SQLite database and outbox under var/

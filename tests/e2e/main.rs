@@ -8,5 +8,7 @@
 
 mod audit;
 mod auth;
+mod console;
 mod identification;
+mod provider;
 mod web;

@@ -12,7 +12,14 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use time::macros::datetime;
 
+pub mod browser;
+pub mod interop;
+mod provider;
 mod sign_in;
+pub use provider::{
+    CLIENT_ID, CLIENT_SECRET, ClientSetup, POST_LOGOUT_URI, Picked, REDIRECT_URI, hidden, links,
+    person_path, query_param,
+};
 pub use sign_in::{TOTP_SEED, extract_csrf, link_token};
 
 /// The instant every test starts at.
@@ -60,6 +67,8 @@ impl TestApp {
         .unwrap();
         settings.mail.outbox_dir = files.path().join("mail");
         settings.franceconnect.pseudonym_key_file = files.path().join("keys/usager-pseudonym.key");
+        settings.provider.key_ring_file = files.path().join("keys/provider-keys.key");
+        settings.provider.demo_partner_secret_file = files.path().join("keys/demo-partner.secret");
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         // Links in e-mails and the demonstration provider's issuer use the real port.

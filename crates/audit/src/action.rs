@@ -84,6 +84,8 @@ coded_enum! {
         /// Delegated use completed: userinfo was served.
         DelegationCompleted => "delegation.completed",
         DelegationRefused => "delegation.refused",
+        /// The website exchanged the code for an access token and an id_token.
+        DelegationTokenIssued => "delegation.token_issued",
         OidcClientCreated => "oidc_client.created",
         OidcClientUpdated => "oidc_client.updated",
         SigningKeyCreated => "signing_key.created",

@@ -89,18 +89,7 @@ fn verifiers(settings: &Settings, explicit: &[String]) -> anyhow::Result<Vec<Ver
 
 /// Checkpoints published as files, to anchor verification outside the database.
 fn published_checkpoints(dir: &Path) -> anyhow::Result<Vec<String>> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Ok(Vec::new());
-    };
-    let mut notes = Vec::new();
-    for entry in entries {
-        let path = entry?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if name.chars().all(|c| c.is_ascii_digit()) && !name.is_empty() {
-            notes.push(std::fs::read_to_string(&path)?);
-        }
-    }
-    Ok(notes)
+    Ok(ac_web::audit_worker::read_published(dir)?)
 }
 
 fn parse_instant(value: &str) -> anyhow::Result<OffsetDateTime> {
@@ -138,7 +127,23 @@ pub fn run(
         AuditCommand::Verify { keys } => {
             let verifiers = verifiers(settings, &keys)?;
             let published = published_checkpoints(&settings.audit.checkpoint_dir)?;
-            let report = audit::verify(&mut *db()?.conn()?, &verifiers, &published)?;
+            // Recorded like a run from the coordinators' integrity panel, which shows the last
+            // one. Recording is a convenience: on a read-only copy it fails and the check goes on.
+            use ac_clock::Clock;
+            use ac_storage::console::verifications;
+            let clock = ac_clock::SystemClock;
+            let db = db()?;
+            let conn = &mut *db.conn()?;
+            let run = verifications::start(conn, None, clock.now())
+                .map_err(|e| tracing::warn!(code = e.code(), "verification run not recorded"))
+                .ok();
+            let result = audit::verify(conn, &verifiers, &published);
+            if let Some(id) = run
+                && let Err(e) = verifications::finish(conn, &id, &result, clock.now())
+            {
+                tracing::warn!(code = e.code(), "verification result not recorded");
+            }
+            let report = result?;
             if let Some(problem) = report.problem {
                 let at = problem
                     .seq

@@ -2,6 +2,7 @@
 
 mod admin;
 mod audit_cmd;
+mod provider_cmd;
 
 use ac_clock::{Clock, SystemClock};
 use ac_config::{LogFormat, Overrides, Settings};
@@ -62,6 +63,16 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: audit_cmd::AuditCommand,
+    },
+    /// Fournisseur d'identité : sites partenaires (clients OIDC).
+    Client {
+        #[command(subcommand)]
+        command: provider_cmd::ClientCommand,
+    },
+    /// Fournisseur d'identité : clés de signature et leur rotation.
+    Keys {
+        #[command(subcommand)]
+        command: provider_cmd::KeysCommand,
     },
 }
 
@@ -187,6 +198,18 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<()> {
             clock.now(),
         ),
         Command::Auth { command } => admin::auth(&settings, command),
+        Command::Client { command } => provider_cmd::client(
+            &settings,
+            &open(&settings, OpenMode::MustExist)?,
+            command,
+            clock.now(),
+        ),
+        Command::Keys { command } => provider_cmd::keys(
+            &settings,
+            || open(&settings, OpenMode::MustExist),
+            command,
+            clock.now(),
+        ),
         Command::Audit { command } => audit_cmd::run(
             &settings,
             || open(&settings, OpenMode::MustExist),

@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 
+mod anomalies;
 mod franceconnect;
+mod provider;
 pub mod secret_file;
 
 use figment::Figment;
@@ -13,9 +15,11 @@ use thiserror::Error;
 /// Prefix of the environment variables that override settings: `AC__SERVER__BIND`.
 pub const ENV_PREFIX: &str = "AC__";
 
+pub use anomalies::{AnomalySettings, parse_hhmm, parse_range};
 pub use franceconnect::{
     DEMO_CLIENT_SECRET, DEMO_PROVIDER_PATH, FranceConnectSettings, FranceConnectVersion,
 };
+pub use provider::{DEMO_PARTNER_CLIENT_ID, DEMO_PARTNER_PATH, ProviderSettings};
 
 #[derive(Debug, Error)]
 pub enum ConfigError {
@@ -45,6 +49,12 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub mail: MailSettings,
     pub franceconnect: FranceConnectSettings,
+    /// Anomaly rules of the coordinators' console; optional in the file (defaults apply).
+    #[serde(default)]
+    pub anomalies: AnomalySettings,
+    /// The identity provider for partner websites; optional in the file (defaults apply).
+    #[serde(default)]
+    pub provider: ProviderSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -281,6 +291,8 @@ impl Settings {
         self.validate_auth()?;
         self.validate_mail()?;
         self.franceconnect.validate(self.server.dev_mode)?;
+        self.anomalies.validate()?;
+        self.provider.validate(self.server.dev_mode)?;
         let version = &self.mandates.legal_text_version;
         if version.is_empty() || version.len() > 40 {
             return invalid("mandates.legal_text_version doit faire de 1 à 40 caractères");

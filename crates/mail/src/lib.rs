@@ -206,6 +206,22 @@ impl Mailer {
         self.send(to, rendered).await
     }
 
+    /// The invitation of an aidant added by a référent: where to sign in, and that the second
+    /// factor is handed over in person (the message carries no secret).
+    pub async fn send_invitation(
+        &self,
+        to: &Email,
+        first_name: &str,
+        structure: &str,
+        sign_in_url: &str,
+    ) -> Result<(), MailError> {
+        let rendered = self
+            .inner
+            .templates
+            .invitation(first_name, structure, sign_in_url)?;
+        self.send(to, rendered).await
+    }
+
     async fn send(&self, to: &Email, rendered: Rendered) -> Result<(), MailError> {
         let recipient = mailbox(None, to.as_str())?;
         let message = Message::builder()

@@ -15,6 +15,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         "sign_in_link.html",
         include_str!("../templates/sign_in_link.html"),
     ),
+    (
+        "invitation.txt",
+        include_str!("../templates/invitation.txt"),
+    ),
+    (
+        "invitation.html",
+        include_str!("../templates/invitation.html"),
+    ),
 ];
 
 /// A message's fixed subject and its two bodies.
@@ -43,6 +51,24 @@ impl MailTemplates {
         self.tera
             .render(name, &context)
             .map_err(|e| MailError::Template(format!("{e:?}")))
+    }
+
+    pub(crate) fn invitation(
+        &self,
+        first_name: &str,
+        structure: &str,
+        sign_in_url: &str,
+    ) -> Result<Rendered, MailError> {
+        let context = serde_json::json!({
+            "first_name": first_name,
+            "structure": structure,
+            "sign_in_url": sign_in_url,
+        });
+        Ok(Rendered {
+            subject: "Votre compte Aidants Connect".into(),
+            text: self.render("invitation.txt", &context)?,
+            html: self.render("invitation.html", &context)?,
+        })
     }
 
     pub(crate) fn sign_in_link(&self, link: &str, minutes: u64) -> Result<Rendered, MailError> {

@@ -3,6 +3,7 @@
 mod acr;
 mod alg;
 mod error;
+pub mod op;
 mod pseudonym;
 pub mod rp;
 

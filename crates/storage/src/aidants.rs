@@ -266,6 +266,18 @@ pub fn deactivate(
     context: &AuditContext,
     now: OffsetDateTime,
 ) -> Result<(), StorageError> {
+    deactivate_in(conn, id, None, context, now)
+}
+
+/// [`deactivate`], journaled under the structure whose référent acted, so the entry shows in
+/// that structure's journal.
+pub fn deactivate_in(
+    conn: &mut DbConnection,
+    id: &AidantId,
+    organisation: Option<&OrganisationId>,
+    context: &AuditContext,
+    now: OffsetDateTime,
+) -> Result<(), StorageError> {
     write(conn, |tx| {
         let updated = diesel::update(aidants::table.find(id.as_str()))
             .set(aidants::is_active.eq(false))
@@ -276,7 +288,9 @@ pub fn deactivate(
         journal::record(
             tx,
             context,
-            Event::new(Action::AidantDeactivated).target(id),
+            Event::new(Action::AidantDeactivated)
+                .in_organisation(organisation)
+                .target(id),
             now,
         )?;
         // A deactivated aidant is signed out everywhere, in the same transaction.

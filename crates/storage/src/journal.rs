@@ -78,6 +78,15 @@ impl Event {
         self
     }
 
+    /// The structure the event belongs to, when there is one: an event carries a structure so
+    /// that it shows in that structure's journal (référent and coordinator consoles).
+    pub fn in_organisation(mut self, id: Option<&OrganisationId>) -> Self {
+        if let Some(id) = id {
+            self.organisation_id = Some(id.as_str().to_owned());
+        }
+        self
+    }
+
     /// The usager's keyed pseudonym (`usagers.subject`), never their name.
     pub fn usager(mut self, subject: &str) -> Self {
         self.usager = Some(subject.to_owned());

@@ -7,10 +7,14 @@ pub mod schema;
 
 pub mod aidants;
 pub mod audit;
+pub mod console;
 pub mod franceconnect_logins;
 pub mod journal;
 pub mod mandate_consents;
 pub mod mandates;
+pub mod oidc_clients;
+pub mod oidc_grants;
+pub mod oidc_keys;
 pub mod organisations;
 pub mod rate_limits;
 pub mod sessions;

@@ -237,6 +237,96 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_verifications (id) {
+        id -> Text,
+        requested_by -> Nullable<Text>,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        outcome -> Nullable<Text>,
+        entries -> Nullable<BigInt>,
+        checkpoints -> Nullable<BigInt>,
+        root_hash -> Nullable<Text>,
+        problem_seq -> Nullable<BigInt>,
+        problem -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    oidc_clients (id) {
+        id -> Text,
+        name -> Text,
+        secret_hash -> Text,
+        sealed_secret -> Nullable<Text>,
+        redirect_uris -> Text,
+        post_logout_redirect_uris -> Text,
+        auth_method -> Text,
+        id_token_alg -> Text,
+        userinfo_alg -> Nullable<Text>,
+        allowed_scopes -> Text,
+        act_claim -> Bool,
+        is_active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    oidc_signing_keys (kid) {
+        kid -> Text,
+        alg -> Text,
+        state -> Text,
+        public_jwk -> Text,
+        sealed_private_key -> Text,
+        created_at -> Timestamp,
+        activated_at -> Nullable<Timestamp>,
+        retired_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    oidc_authorization_codes (code_hash) {
+        code_hash -> Text,
+        client_id -> Text,
+        redirect_uri -> Text,
+        code_challenge -> Nullable<Text>,
+        nonce -> Nullable<Text>,
+        scopes -> Text,
+        aidant_id -> Text,
+        usager_id -> Text,
+        authorization_id -> Text,
+        demarche -> Text,
+        rep_scope_claim -> Bool,
+        auth_time -> Timestamp,
+        acr -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    oidc_access_tokens (token_hash) {
+        token_hash -> Text,
+        code_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(oidc_access_tokens -> oidc_authorization_codes (code_hash));
+diesel::joinable!(oidc_authorization_codes -> oidc_clients (client_id));
+diesel::joinable!(oidc_authorization_codes -> authorizations (authorization_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    oidc_clients,
+    oidc_signing_keys,
+    oidc_authorization_codes,
+    oidc_access_tokens,
+    authorizations,
+);
+
+diesel::table! {
     mandate_consents (token_hash) {
         token_hash -> Text,
         aidant_id -> Text,

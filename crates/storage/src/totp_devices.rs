@@ -4,7 +4,7 @@
 use ac_audit::Action;
 use ac_auth::totp::{self, TotpCheck, TotpStep};
 use ac_auth::{KeyRing, Secret};
-use ac_mandates::AidantId;
+use ac_mandates::{AidantId, OrganisationId};
 use diesel::prelude::*;
 use ring::rand::SecureRandom;
 use time::OffsetDateTime;
@@ -121,6 +121,21 @@ pub fn enrol_app(
     context: &AuditContext,
     now: OffsetDateTime,
 ) -> Result<String, StorageError> {
+    enrol_app_in(conn, aidant, None, seed, keys, rng, context, now)
+}
+
+/// [`enrol_app`], journaled under the structure whose référent acted.
+#[allow(clippy::too_many_arguments)] // the arguments of `enrol_app` plus the structure
+pub fn enrol_app_in(
+    conn: &mut DbConnection,
+    aidant: &AidantId,
+    organisation: Option<&OrganisationId>,
+    seed: &Secret,
+    keys: &KeyRing,
+    rng: &dyn SecureRandom,
+    context: &AuditContext,
+    now: OffsetDateTime,
+) -> Result<String, StorageError> {
     let id = new_id();
     let sealed = keys.seal(rng, seed, &id)?;
     write(conn, |tx| {
@@ -129,6 +144,7 @@ pub fn enrol_app(
             tx,
             context,
             Event::new(Action::TotpDeviceAdded)
+                .in_organisation(organisation)
                 .target(&id)
                 .detail("aidant", aidant)
                 .detail("kind", "app"),
@@ -186,6 +202,20 @@ pub fn assign_card(
     context: &AuditContext,
     now: OffsetDateTime,
 ) -> Result<String, StorageError> {
+    assign_card_in(conn, serial, aidant, None, None, context, now)
+}
+
+/// [`assign_card`] by a référent: journaled under their structure, with the reason they chose
+/// (a fixed code, never free text, so no personal data reaches the journal).
+pub fn assign_card_in(
+    conn: &mut DbConnection,
+    serial: &str,
+    aidant: &AidantId,
+    organisation: Option<&OrganisationId>,
+    reason: Option<&str>,
+    context: &AuditContext,
+    now: OffsetDateTime,
+) -> Result<String, StorageError> {
     write(conn, |tx| {
         let id: String = totp_devices::table
             .filter(totp_devices::serial.eq(serial))
@@ -196,16 +226,16 @@ pub fn assign_card(
         diesel::update(totp_devices::table.find(&id))
             .set(totp_devices::aidant_id.eq(aidant.as_str()))
             .execute(tx)?;
-        journal::record(
-            tx,
-            context,
-            Event::new(Action::TotpDeviceAdded)
-                .target(&id)
-                .detail("aidant", aidant)
-                .detail("kind", "card")
-                .detail("serial", serial),
-            now,
-        )?;
+        let mut event = Event::new(Action::TotpDeviceAdded)
+            .in_organisation(organisation)
+            .target(&id)
+            .detail("aidant", aidant)
+            .detail("kind", "card")
+            .detail("serial", serial);
+        if let Some(reason) = reason {
+            event = event.detail("reason", reason);
+        }
+        journal::record(tx, context, event, now)?;
         Ok(id)
     })
 }
@@ -242,6 +272,17 @@ pub fn unlock(
     context: &AuditContext,
     now: OffsetDateTime,
 ) -> Result<usize, StorageError> {
+    unlock_in(conn, aidant, None, context, now)
+}
+
+/// [`unlock`], journaled under the structure whose référent acted.
+pub fn unlock_in(
+    conn: &mut DbConnection,
+    aidant: &AidantId,
+    organisation: Option<&OrganisationId>,
+    context: &AuditContext,
+    now: OffsetDateTime,
+) -> Result<usize, StorageError> {
     write(conn, |tx| {
         let locked: Vec<String> = totp_devices::table
             .filter(totp_devices::aidant_id.eq(aidant.as_str()))
@@ -259,6 +300,7 @@ pub fn unlock(
                 tx,
                 context,
                 Event::new(Action::TotpUnlocked)
+                    .in_organisation(organisation)
                     .target(id)
                     .detail("aidant", aidant),
                 now,
@@ -393,4 +435,76 @@ pub(crate) fn check_code(
     } else {
         Ok(CodeCheck::Wrong)
     }
+}
+
+/// What becomes of a device taken from an aidant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    /// Deleted: an app on a lost or changed phone, a lost or broken card. Its seed is gone.
+    Retire,
+    /// A working card handed back: it returns to the stock of free cards, to be assigned again.
+    ReturnToStock,
+}
+
+/// Takes a device from an aidant, with the référent's reason (a fixed code, never free text).
+/// `NotFound` if the device is not this aidant's. An app can only be retired: its seed was shown
+/// on a phone that is no longer trusted.
+#[allow(clippy::too_many_arguments)] // who, what, why and where, each needed in the entry
+pub fn remove_device(
+    conn: &mut DbConnection,
+    device: &str,
+    aidant: &AidantId,
+    removal: Removal,
+    organisation: Option<&OrganisationId>,
+    reason: &str,
+    context: &AuditContext,
+    now: OffsetDateTime,
+) -> Result<(), StorageError> {
+    write(conn, |tx| {
+        let row: DeviceRow = totp_devices::table
+            .filter(totp_devices::id.eq(device))
+            .filter(totp_devices::aidant_id.eq(aidant.as_str()))
+            .select(DeviceRow::as_select())
+            .first(tx)
+            .map_err(StorageError::from_query)?;
+        let kind = row.kind()?;
+        let removal = if kind == DeviceKind::App {
+            Removal::Retire
+        } else {
+            removal
+        };
+        match removal {
+            Removal::Retire => {
+                diesel::delete(totp_devices::table.find(device)).execute(tx)?;
+            }
+            Removal::ReturnToStock => {
+                // A fresh holder starts unlocked; the last counter stays, so no code seen by the
+                // previous holder becomes valid again.
+                diesel::update(totp_devices::table.find(device))
+                    .set((
+                        totp_devices::aidant_id.eq(None::<String>),
+                        totp_devices::failures.eq(0),
+                        totp_devices::locked_at.eq(None::<time::PrimitiveDateTime>),
+                    ))
+                    .execute(tx)?;
+            }
+        }
+        let mut event = Event::new(Action::TotpDeviceRemoved)
+            .in_organisation(organisation)
+            .target(device)
+            .detail("aidant", aidant)
+            .detail("kind", kind.as_str())
+            .detail("reason", reason)
+            .detail(
+                "outcome",
+                match removal {
+                    Removal::Retire => "retired",
+                    Removal::ReturnToStock => "returned_to_stock",
+                },
+            );
+        if let Some(serial) = &row.serial {
+            event = event.detail("serial", serial);
+        }
+        journal::record(tx, context, event, now)
+    })
 }

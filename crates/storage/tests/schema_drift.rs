@@ -86,6 +86,11 @@ fn schema_rs_matches_the_migrations_on_both_backends() {
         auth_sessions,
         auth_rate_limits,
         franceconnect_logins,
+        audit_verifications,
+        oidc_clients,
+        oidc_signing_keys,
+        oidc_authorization_codes,
+        oidc_access_tokens,
         mandate_consents,
     );
     for db in TestDatabase::each().unwrap() {

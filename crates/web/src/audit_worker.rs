@@ -88,3 +88,20 @@ pub fn spawn(state: AppState) -> std::io::Result<AuditWorker> {
         thread: Some(thread),
     })
 }
+
+/// The checkpoints published as files in `dir` (named by their size): they anchor verification
+/// outside the database. A missing folder holds none.
+pub fn read_published(dir: &Path) -> std::io::Result<Vec<String>> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(Vec::new());
+    };
+    let mut notes = Vec::new();
+    for entry in entries {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if !name.is_empty() && name.chars().all(|c| c.is_ascii_digit()) {
+            notes.push(std::fs::read_to_string(&path)?);
+        }
+    }
+    Ok(notes)
+}

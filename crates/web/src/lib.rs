@@ -2,8 +2,10 @@
 
 pub mod audit_worker;
 pub mod auth;
+mod console;
 mod error;
 mod identification;
+pub mod provider;
 mod respond;
 mod routes;
 mod security;
@@ -39,6 +41,10 @@ pub struct AppState {
     pub demo_idp: Option<ac_demo_idp::DemoIdp>,
     /// The relying party towards FranceConnect, to identify the aidé.
     pub franceconnect: Arc<identification::FranceConnect>,
+    /// The identity provider for partner websites (issue 6).
+    pub provider: Arc<provider::ProviderRuntime>,
+    /// The demonstration partner website (dev mode only).
+    pub demo_partner: Option<ac_demo_partner::DemoPartner>,
 }
 
 impl AppState {
@@ -50,6 +56,21 @@ impl AppState {
     ) -> Result<Self, WebError> {
         Ok(Self {
             franceconnect: Arc::new(identification::FranceConnect::from_settings(&settings)?),
+            provider: Arc::new(provider::ProviderRuntime::from_settings(
+                &settings,
+                &db,
+                clock.now(),
+            )?),
+            // After the provider, which registers it (and creates its secret) at start-up.
+            demo_partner: if settings.server.dev_mode && settings.provider.demo_partner_enabled {
+                ac_demo_partner::DemoPartner::from_settings(
+                    &settings,
+                    &provider::demo_partner_secret(&settings)?,
+                    clock.clone(),
+                )
+            } else {
+                None
+            },
             demo_idp: ac_demo_idp::DemoIdp::from_settings(&settings, clock.clone())
                 .map_err(WebError::internal)?,
             auth: Arc::new(auth::AuthRuntime::from_settings(&settings)?),
@@ -95,6 +116,9 @@ pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<Server> 
             .configure(|cfg| {
                 if let Some(idp) = &state.demo_idp {
                     ac_demo_idp::configure(cfg, idp);
+                }
+                if let Some(partner) = &state.demo_partner {
+                    ac_demo_partner::configure(cfg, partner);
                 }
             })
             .configure(|cfg| {

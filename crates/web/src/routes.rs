@@ -16,7 +16,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/audit/checkpoint").get(latest_checkpoint))
         .service(web::resource("/audit/checkpoints/{size}").get(checkpoint_at));
     crate::auth::configure(cfg);
+    crate::console::configure(cfg);
     crate::identification::configure(cfg);
+    crate::provider::configure(cfg);
 }
 
 pub async fn not_found() -> Result<HttpResponse, WebError> {

@@ -64,7 +64,13 @@ pub struct Templates {
 impl Templates {
     pub fn load() -> Result<Self, WebError> {
         let mut tera = Tera::default();
-        tera.add_raw_templates(TEMPLATES.iter().copied())?;
+        tera.add_raw_templates(
+            TEMPLATES
+                .iter()
+                .chain(crate::console::TEMPLATES)
+                .chain(crate::provider::TEMPLATES)
+                .copied(),
+        )?;
         Ok(Self { tera })
     }
 

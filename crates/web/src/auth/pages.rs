@@ -340,7 +340,9 @@ async fn submit_code(
     match outcome {
         SignIn::SignedIn { .. } => {
             let cookie = auth.cookie(SESSION_COOKIE, session.expose().to_owned(), SameSite::Lax);
-            Ok(see_other("/espace").cookie(cookie).finish())
+            // A partner website's request may be waiting for this sign-in.
+            let next = crate::provider::after_sign_in(&req, auth.dev_mode).unwrap_or("/espace");
+            Ok(see_other(next).cookie(cookie).finish())
         }
         SignIn::Refused => render_code(
             &state,
@@ -514,6 +516,9 @@ async fn space(
             "current_structure": current_structure,
             "structures": structures,
             "csrf": current.csrf_token(),
+            // Links to the consoles (issue 8); each console checks the roles again.
+            "referent": !aidant.referent_of.is_empty(),
+            "coordinator": !aidant.coordinator_scopes.is_empty(),
         }),
     )?;
     Ok(page(HttpResponse::Ok(), body))

@@ -1,0 +1,784 @@
+//! The identity provider under load, through HTTP, against a running server (this package's
+//! binary, started as a separate process) on SQLite and PostgreSQL.
+//!
+//! - **Delegated flows**: many signed-in aidants, each looping authorize → person list →
+//!   démarche page → code (form POST) → token → userinfo, as a partner and a browser would.
+//! - **`/token` alone**: codes written straight into the database, then exchanged concurrently.
+//!
+//! Prints flows/s and per-step median and p99; see docs/performance.md ("OIDC flows").
+//! Settings (environment): `AC_BENCH_OIDC_DATABASE_URL` (PostgreSQL, default
+//! `postgres://postgres@127.0.0.1:5432/ac_bench_oidc`, created if missing and wiped: its name must
+//! contain "bench"), `AC_BENCH_CONCURRENCY` (64), `AC_BENCH_SECONDS` (20), `AC_BENCH_AIDANTS`
+//! (200), `AC_BENCH_POOL` (server pool size, 16), `AC_BENCH_BACKENDS` (`sqlite,postgres`).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // a bench program: failing loudly is the point
+
+use ac_auth::{Token, TokenHash};
+use ac_clock::{Clock, SystemClock};
+use ac_mandates::{
+    Aidant, AidantId, Demarche, FRANCE_INSEE_CODE, Gender, MandateDuration, Organisation,
+    OrganisationId, OrganisationKind, PivotIdentity,
+};
+use ac_storage::journal::AuditContext;
+use ac_storage::mandates::NewMandate;
+use ac_storage::oidc_clients::NewClient;
+use ac_storage::oidc_grants::{Delegation, NewCode};
+use ac_storage::{
+    Backend, Database, DatabaseUrl, OpenMode, PoolOptions, aidants, mandates, oidc_clients,
+    oidc_grants, organisations, usagers,
+};
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use time::macros::date;
+
+const BIN: &str = env!("CARGO_BIN_EXE_aidants-connect");
+const CLIENT_ID: &str = "bench-franceconnect";
+const CLIENT_SECRET: &str = "bench-client-secret-0123456789-0123456789-abcdef";
+const REDIRECT_URI: &str = "https://fc.example/api/v2/oidc-callback";
+const USAGERS_PER_STRUCTURE: usize = 20;
+const AIDANTS_PER_STRUCTURE: usize = 4;
+const STEPS: [&str; 5] = [
+    "authorize",
+    "list→démarche page",
+    "code",
+    "token",
+    "userinfo",
+];
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!(
+            "oidc_flows bench: run it with `cargo bench -p aidants-connect --bench oidc_flows`"
+        );
+        return;
+    }
+    let concurrency = env_number("AC_BENCH_CONCURRENCY", 64);
+    let seconds = env_number("AC_BENCH_SECONDS", 20) as u64;
+    let aidants = env_number("AC_BENCH_AIDANTS", 200).max(concurrency);
+    let pool = env_number("AC_BENCH_POOL", 16);
+    let mut reports = Vec::new();
+
+    let backends = std::env::var("AC_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
+    let dir = tempfile::tempdir().unwrap();
+    if backends.contains("sqlite") {
+        let sqlite = DatabaseUrl::Sqlite(dir.path().join("bench.db"));
+        reports.push(run(
+            &sqlite,
+            "SQLite",
+            dir.path(),
+            concurrency,
+            seconds,
+            aidants,
+            pool,
+        ));
+    }
+
+    let pg = std::env::var("AC_BENCH_OIDC_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/ac_bench_oidc".into());
+    if backends.contains("postgres") {
+        match prepare_postgres(&pg) {
+            Ok(url) => reports.push(run(
+                &url,
+                "PostgreSQL",
+                dir.path(),
+                concurrency,
+                seconds,
+                aidants,
+                pool,
+            )),
+            Err(notice) => println!("\nPostgreSQL skipped: {notice}"),
+        }
+    }
+
+    println!(
+        "\nOIDC delegated flows through HTTP: {concurrency} concurrent aidants (of {aidants}), {seconds} s, server pool {pool}"
+    );
+    println!(
+        "backend    | flows | flows/s | errors | step                |  median ms |    p99 ms"
+    );
+    println!(
+        "-----------|------:|--------:|-------:|---------------------|-----------:|---------:"
+    );
+    for r in &reports {
+        for (i, step) in STEPS.iter().enumerate() {
+            let (median, p99) = percentiles(&r.steps[i]);
+            if i == 0 {
+                println!(
+                    "{:<10} | {:>5} | {:>7.1} | {:>6} | {:<19} | {:>10.2} | {:>8.2}",
+                    r.backend, r.flows, r.flows_per_sec, r.errors, step, median, p99
+                );
+            } else {
+                println!(
+                    "{:<10} |       |         |        | {:<19} | {:>10.2} | {:>8.2}",
+                    "", step, median, p99
+                );
+            }
+        }
+        let (median, p99) = percentiles(&r.flow);
+        println!(
+            "{:<10} |       |         |        | {:<19} | {:>10.2} | {:>8.2}",
+            "", "whole flow", median, p99
+        );
+    }
+    println!(
+        "\n/token alone (codes written to the database first), {concurrency} concurrent requests"
+    );
+    println!("backend    | requests | req/s  | errors | median ms | p99 ms");
+    println!("-----------|---------:|-------:|-------:|----------:|-------:");
+    for r in &reports {
+        let (median, p99) = percentiles(&r.token.latencies);
+        println!(
+            "{:<10} | {:>8} | {:>6.1} | {:>6} | {:>9.2} | {:>6.2}",
+            r.backend, r.token.requests, r.token.per_sec, r.token.errors, median, p99
+        );
+    }
+}
+
+fn percentiles(samples: &[f64]) -> (f64, f64) {
+    if samples.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    let at =
+        |q: f64| sorted[((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1];
+    (at(0.5), at(0.99))
+}
+
+fn prepare_postgres(url: &str) -> Result<DatabaseUrl, String> {
+    let (server, rest) = url
+        .rsplit_once('/')
+        .ok_or_else(|| format!("{url}: no database name"))?;
+    let name = rest.split('?').next().unwrap_or_default();
+    if !name.contains("bench")
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return Err(format!(
+            "database {name:?} must contain \"bench\" (it is wiped)"
+        ));
+    }
+    let mut admin = diesel::PgConnection::establish(&format!("{server}/postgres"))
+        .map_err(|e| format!("cannot reach {server}: {}", e.to_string().trim()))?;
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let exists = diesel::sql_query("SELECT count(*) AS n FROM pg_database WHERE datname = $1")
+        .bind::<diesel::sql_types::Text, _>(name)
+        .get_result::<Count>(&mut admin)
+        .map_err(|e| e.to_string())?
+        .n
+        > 0;
+    if !exists {
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .map_err(|e| e.to_string())?;
+    }
+    let mut conn = diesel::PgConnection::establish(url).map_err(|e| e.to_string())?;
+    conn.batch_execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
+        .map_err(|e| e.to_string())?;
+    url.parse()
+        .map_err(|e: ac_storage::StorageError| e.to_string())
+}
+
+struct Report {
+    backend: &'static str,
+    flows: usize,
+    flows_per_sec: f64,
+    errors: usize,
+    steps: Vec<Vec<f64>>,
+    flow: Vec<f64>,
+    token: TokenReport,
+}
+
+struct TokenReport {
+    requests: usize,
+    per_sec: f64,
+    errors: usize,
+    latencies: Vec<f64>,
+}
+
+struct Seeded {
+    sessions: Vec<String>,
+    delegations: Vec<(AidantId, OrganisationId, ac_mandates::UsagerId)>,
+}
+
+fn url_string(url: &DatabaseUrl) -> String {
+    match url {
+        DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+        DatabaseUrl::Postgres(url) => url.clone(),
+    }
+}
+
+/// Structures, aidants (each with a live session), usagers with mandates, and the client.
+fn seed(db: &Database, aidants_wanted: usize) -> Seeded {
+    let conn = &mut *db.conn().unwrap();
+    let now = SystemClock.now();
+    let ctx = AuditContext::cli();
+    let structures = aidants_wanted.div_ceil(AIDANTS_PER_STRUCTURE);
+    let mut sessions = Vec::new();
+    let mut delegations = Vec::new();
+    let rng = ring::rand::SystemRandom::new();
+    for s in 0..structures {
+        let org = OrganisationId::new(format!("bench-structure-{s:04}"));
+        organisations::insert(
+            conn,
+            &Organisation {
+                id: org.clone(),
+                name: format!("Structure {s}"),
+                kind: OrganisationKind::FranceServices,
+                address: "1 place de la Mairie".into(),
+                departement: "29".parse().unwrap(),
+                siret: "13002526500013".parse().unwrap(),
+                allowed_demarches: Demarche::ALL.into_iter().collect(),
+                is_active: true,
+            },
+            &ctx,
+            now,
+        )
+        .unwrap();
+        let mut team = Vec::new();
+        for a in 0..AIDANTS_PER_STRUCTURE {
+            let id = AidantId::new(format!("bench-aidant-{s:04}-{a}"));
+            aidants::insert(
+                conn,
+                &Aidant {
+                    id: id.clone(),
+                    email: format!("aidant{s}x{a}@bench.example").parse().unwrap(),
+                    first_name: "Camille".into(),
+                    last_name: format!("Aidant{s}"),
+                    profession: "Conseillère numérique".into(),
+                    organisations: BTreeSet::from([org.clone()]),
+                    current_organisation: org.clone(),
+                    can_create_mandates: true,
+                    referent_of: BTreeSet::new(),
+                    coordinator_scopes: vec![],
+                    is_active: true,
+                },
+                &ctx,
+                now,
+            )
+            .unwrap();
+            // A signed-in session, as the sign-in would leave it (its id stored as SHA-256).
+            let token = Token::generate(&rng).unwrap();
+            use ac_storage::schema::auth_sessions as s_;
+            let at = time::PrimitiveDateTime::new(now.date(), now.time());
+            diesel::insert_into(s_::table)
+                .values((
+                    s_::id_hash.eq(token.hash().as_str()),
+                    s_::aidant_id.eq(id.as_str()),
+                    s_::stage.eq("active"),
+                    s_::created_at.eq(at),
+                    s_::expires_at.eq(at + time::Duration::hours(10)),
+                    s_::last_seen_at.eq(at),
+                    s_::last_activity_at.eq(at),
+                ))
+                .execute(conn)
+                .unwrap();
+            sessions.push(token.expose().to_owned());
+            team.push(id);
+        }
+        for u in 0..USAGERS_PER_STRUCTURE {
+            let subject = format!("{:064x}", s * 1000 + u);
+            let (usager, _) = usagers::upsert_identified(
+                conn,
+                &subject,
+                &PivotIdentity {
+                    given_name: format!("Personne{u}"),
+                    family_name: format!("USAGER{s}X{u}"),
+                    birthdate: date!(1960 - 01 - 15),
+                    gender: Gender::Female,
+                    birthplace: Some("29232".into()),
+                    birthcountry: FRANCE_INSEE_CODE.into(),
+                    email: None,
+                    preferred_username: None,
+                },
+                &ctx,
+                now,
+            )
+            .unwrap();
+            mandates::create(
+                conn,
+                &NewMandate {
+                    aidant: &team[0],
+                    organisation: &org,
+                    usager: &usager.id,
+                    demarches: &[Demarche::Social, Demarche::Logement],
+                    duration: MandateDuration::OneYear,
+                    legal_text_version: "2026-01",
+                    renewal_of: None,
+                },
+                &ctx,
+                now,
+            )
+            .unwrap();
+            delegations.push((team[u % team.len()].clone(), org.clone(), usager.id));
+        }
+    }
+    oidc_clients::insert(
+        conn,
+        &NewClient {
+            id: CLIENT_ID,
+            name: "FranceConnect (bench)",
+            secret_hash: &TokenHash::of(CLIENT_SECRET.as_bytes()),
+            sealed_secret: None,
+            redirect_uris: &[REDIRECT_URI.to_owned()],
+            post_logout_redirect_uris: &[],
+            auth_method: "client_secret_post",
+            id_token_alg: "ES256",
+            userinfo_alg: Some("ES256"),
+            allowed_scopes: &["openid", "profile", "birth", "email"].map(String::from),
+            act_claim: false,
+        },
+        &ctx,
+        now,
+    )
+    .unwrap();
+    Seeded {
+        sessions,
+        delegations,
+    }
+}
+
+struct Server {
+    child: Child,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_server(url: &DatabaseUrl, files: &Path, port: u16, pool: usize) -> Server {
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/default.toml");
+    let key = |name: &str| -> PathBuf { files.join(name) };
+    let public_url = format!("http://127.0.0.1:{port}");
+    let child = Command::new(BIN)
+        .args(["--config", &config.display().to_string(), "serve"])
+        .current_dir(files)
+        .env("DATABASE_URL", url_string(url))
+        .env("AC__SERVER__BIND", format!("127.0.0.1:{port}"))
+        .env("AC__SERVER__PUBLIC_URL", &public_url)
+        .env("AC__SERVER__WORKERS", "2")
+        .env("AC__DATABASE__MAX_CONNECTIONS", pool.to_string())
+        .env("AC__LOG__FILTER", "error")
+        .env("RUST_LOG", "error")
+        .env("AC__AUTH__TOTP_KEY_FILE", key("totp.key"))
+        .env("AC__AUDIT__SIGNING_KEY_FILE", key("audit.key"))
+        .env("AC__AUDIT__CHECKPOINT_DIR", key("checkpoints"))
+        .env("AC__MAIL__OUTBOX_DIR", key("mail"))
+        .env(
+            "AC__FRANCECONNECT__PSEUDONYM_KEY_FILE",
+            key("pseudonym.key"),
+        )
+        .env("AC__PROVIDER__KEY_RING_FILE", key("provider.key"))
+        .env(
+            "AC__PROVIDER__DEMO_PARTNER_SECRET_FILE",
+            key("partner.secret"),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start aidants-connect serve");
+    Server { child }
+}
+
+fn unescape(html: &str) -> String {
+    html.replace("&#x2F;", "/").replace("&amp;", "&")
+}
+
+fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let from = text.find(start)? + start.len();
+    let to = text[from..].find(end)? + from;
+    Some(&text[from..to])
+}
+
+struct Worker {
+    steps: Vec<Vec<f64>>,
+    flow: Vec<f64>,
+    flows: usize,
+    errors: usize,
+}
+
+async fn one_flow(
+    client: &reqwest::Client,
+    base: &str,
+    cookie: &str,
+    n: u64,
+) -> Result<Vec<f64>, String> {
+    let mut times = Vec::with_capacity(5);
+    let state = format!("bench-state-{n:032}");
+    let nonce = format!("bench-nonce-{n:032}");
+    let mut authorize = reqwest::Url::parse(&format!("{base}/oidc/authorize")).unwrap();
+    authorize.query_pairs_mut().extend_pairs([
+        ("client_id", CLIENT_ID),
+        ("redirect_uri", REDIRECT_URI),
+        ("response_type", "code"),
+        ("scope", "openid profile birth email"),
+        ("state", &state),
+        ("nonce", &nonce),
+        ("acr_values", "eidas1"),
+    ]);
+    let t = Instant::now();
+    let list = client
+        .get(authorize)
+        .header("cookie", cookie)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if list.status() != 200 {
+        return Err(format!("authorize {}", list.status()));
+    }
+    let list = unescape(&list.text().await.map_err(|e| e.to_string())?);
+    times.push(t.elapsed().as_secs_f64() * 1000.0);
+    // The first person of the list, as « Continuer avec cette personne » would send.
+    let interaction = between(&list, "name=\"i\" value=\"", "\"").ok_or("no interaction")?;
+    let usager = between(&list, "name=\"usager\" value=\"", "\"").ok_or("no person")?;
+    let mut demarche_page =
+        reqwest::Url::parse(&format!("{base}/oidc/selection/demarche")).unwrap();
+    demarche_page
+        .query_pairs_mut()
+        .extend_pairs([("i", interaction), ("usager", usager)]);
+    let t = Instant::now();
+    let page = client
+        .get(demarche_page)
+        .header("cookie", cookie)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let page = unescape(&page.text().await.map_err(|e| e.to_string())?);
+    times.push(t.elapsed().as_secs_f64() * 1000.0);
+    let field =
+        |name: &str| between(&page, &format!("name=\"{name}\" value=\""), "\"").map(str::to_owned);
+    let form = [
+        ("csrf", field("csrf").ok_or("no csrf")?),
+        ("i", field("i").ok_or("no interaction")?),
+        ("usager", field("usager").ok_or("no usager")?),
+        ("demarche", "social".to_owned()),
+    ];
+    let t = Instant::now();
+    let chosen = client
+        .post(format!("{base}/oidc/choix"))
+        .header("cookie", cookie)
+        .form(&form)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let location = chosen
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .ok_or_else(|| format!("choice {}", chosen.status()))?
+        .to_owned();
+    times.push(t.elapsed().as_secs_f64() * 1000.0);
+    let code = reqwest::Url::parse(&location)
+        .map_err(|e| e.to_string())?
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .ok_or("no code")?;
+    let t = Instant::now();
+    let token: serde_json::Value = client
+        .post(format!("{base}/oidc/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT_URI),
+            ("client_id", CLIENT_ID),
+            ("client_secret", CLIENT_SECRET),
+        ])
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    times.push(t.elapsed().as_secs_f64() * 1000.0);
+    let access_token = token["access_token"]
+        .as_str()
+        .ok_or_else(|| format!("token {token}"))?;
+    let t = Instant::now();
+    let info = client
+        .get(format!("{base}/oidc/userinfo"))
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if info.status() != 200 {
+        return Err(format!("userinfo {}", info.status()));
+    }
+    info.bytes().await.map_err(|e| e.to_string())?;
+    times.push(t.elapsed().as_secs_f64() * 1000.0);
+    Ok(times)
+}
+
+fn http_client(concurrency: usize) -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(concurrency * 2)
+        .build()
+        .unwrap()
+}
+
+fn run(
+    url: &DatabaseUrl,
+    backend: &'static str,
+    files_root: &Path,
+    concurrency: usize,
+    seconds: u64,
+    aidants: usize,
+    pool: usize,
+) -> Report {
+    println!("{backend}: migrating and seeding…");
+    let files = files_root.join(backend);
+    std::fs::create_dir_all(&files).unwrap();
+    let db = Database::open(url, OpenMode::CreateIfMissing, &PoolOptions::default()).unwrap();
+    ac_storage::migrations::run_pending(&mut db.conn().unwrap()).unwrap();
+    let seeded = seed(&db, aidants);
+    if db.backend() == Backend::Postgres {
+        db.conn().unwrap().batch_execute("VACUUM ANALYZE").unwrap();
+    }
+    let port = free_port();
+    let _server = start_server(url, &files, port, pool);
+    let base = format!("http://127.0.0.1:{port}");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        for _ in 0..300 {
+            let ready = reqwest::get(format!("{base}/readyz")).await;
+            if ready.is_ok_and(|r| r.status().is_success()) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the server did not become ready");
+    });
+    println!(
+        "{backend}: server ready on {base}; {concurrency} aidants for {seconds} s (+3 s warm-up)"
+    );
+    let sessions = Arc::new(seeded.sessions);
+    let (flows, flows_per_sec, errors, steps, flow) = runtime.block_on(async {
+        let client = http_client(concurrency);
+        let warm_until = Instant::now() + Duration::from_secs(3);
+        let stop = warm_until + Duration::from_secs(seconds);
+        let mut tasks = Vec::new();
+        for w in 0..concurrency {
+            let (client, base, sessions) = (client.clone(), base.clone(), sessions.clone());
+            tasks.push(tokio::spawn(async move {
+                let cookie = format!("ac_session={}", sessions[w % sessions.len()]);
+                let mut worker = Worker {
+                    steps: vec![Vec::new(); 5],
+                    flow: Vec::new(),
+                    flows: 0,
+                    errors: 0,
+                };
+                let mut n = (w as u64) << 32;
+                loop {
+                    let started = Instant::now();
+                    if started >= stop {
+                        break;
+                    }
+                    n += 1;
+                    let result = one_flow(&client, &base, &cookie, n).await;
+                    if started < warm_until {
+                        continue;
+                    }
+                    match result {
+                        Ok(times) => {
+                            worker.flows += 1;
+                            worker.flow.push(started.elapsed().as_secs_f64() * 1000.0);
+                            for (i, t) in times.into_iter().enumerate() {
+                                worker.steps[i].push(t);
+                            }
+                        }
+                        Err(e) => {
+                            if worker.errors < 3 {
+                                eprintln!("flow error: {e}");
+                            }
+                            worker.errors += 1;
+                        }
+                    }
+                }
+                worker
+            }));
+        }
+        let mut all = Worker {
+            steps: vec![Vec::new(); 5],
+            flow: Vec::new(),
+            flows: 0,
+            errors: 0,
+        };
+        for task in tasks {
+            let w = task.await.unwrap();
+            all.flows += w.flows;
+            all.errors += w.errors;
+            all.flow.extend(w.flow);
+            for (i, s) in w.steps.into_iter().enumerate() {
+                all.steps[i].extend(s);
+            }
+        }
+        let rate = all.flows as f64 / seconds as f64;
+        (all.flows, rate, all.errors, all.steps, all.flow)
+    });
+    println!("{backend}: {flows} flows, {flows_per_sec:.1}/s, {errors} errors");
+
+    // /token alone: codes written to the database (valid 30 s), then exchanged concurrently.
+    let codes = codes_in_database(&db, &seeded.delegations, 3000);
+    let token = runtime.block_on(token_only(&base, codes, concurrency));
+    println!("{backend}: /token {:.1}/s", token.per_sec);
+    Report {
+        backend,
+        flows,
+        flows_per_sec,
+        errors,
+        steps,
+        flow,
+        token,
+    }
+}
+
+/// Codes issued through storage (the same transaction the choice page runs), in parallel.
+fn codes_in_database(
+    db: &Database,
+    delegations: &[(AidantId, OrganisationId, ac_mandates::UsagerId)],
+    count: usize,
+) -> Vec<String> {
+    let threads = 4;
+    let delegations = Arc::new(delegations.to_vec());
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let (db, delegations) = (db.clone(), delegations.clone());
+            std::thread::spawn(move || {
+                let rng = ring::rand::SystemRandom::new();
+                let conn = &mut *db.conn().unwrap();
+                let scopes = ["openid", "profile", "birth", "email"].map(String::from);
+                let mut codes = Vec::new();
+                for i in (t..count).step_by(threads) {
+                    let (aidant, org, usager) = &delegations[i % delegations.len()];
+                    let code = Token::generate(&rng).unwrap();
+                    let now = SystemClock.now();
+                    let issued = oidc_grants::issue_code(
+                        conn,
+                        &Delegation {
+                            aidant,
+                            organisation: org,
+                            usager,
+                            demarche: Demarche::Social,
+                        },
+                        &NewCode {
+                            code_hash: &code.hash(),
+                            client_id: CLIENT_ID,
+                            redirect_uri: REDIRECT_URI,
+                            code_challenge: None,
+                            nonce: Some("bench-nonce"),
+                            scopes: &scopes,
+                            rep_scope_claim: false,
+                            auth_time: now,
+                            acr: "eidas1",
+                            expires_at: now + time::Duration::seconds(30),
+                        },
+                        &TokenHash::of(b"no-session"),
+                        &AuditContext::aidant(aidant, None),
+                        now,
+                    )
+                    .unwrap();
+                    assert!(matches!(issued, oidc_grants::CodeIssue::Issued(_)));
+                    codes.push(code.expose().to_owned());
+                }
+                codes
+            })
+        })
+        .collect();
+    handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect()
+}
+
+async fn token_only(base: &str, codes: Vec<String>, concurrency: usize) -> TokenReport {
+    let client = http_client(concurrency);
+    // Oldest first: every code must be used within its 30 seconds.
+    let codes = Arc::new(std::sync::Mutex::new(std::collections::VecDeque::from(
+        codes,
+    )));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (client, base, codes) = (client.clone(), base.to_owned(), codes.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = 0;
+            loop {
+                let Some(code) = codes.lock().unwrap().pop_front() else {
+                    break;
+                };
+                let t = Instant::now();
+                let res = client
+                    .post(format!("{base}/oidc/token"))
+                    .form(&[
+                        ("grant_type", "authorization_code"),
+                        ("code", code.as_str()),
+                        ("redirect_uri", REDIRECT_URI),
+                        ("client_id", CLIENT_ID),
+                        ("client_secret", CLIENT_SECRET),
+                    ])
+                    .send()
+                    .await;
+                match res {
+                    Ok(r) if r.status() == 200 => {
+                        let _ = r.bytes().await;
+                        latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+                    }
+                    _ => errors += 1,
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for task in tasks {
+        let (l, e) = task.await.unwrap();
+        latencies.extend(l);
+        errors += e;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    TokenReport {
+        requests: latencies.len(),
+        per_sec: latencies.len() as f64 / elapsed,
+        errors,
+        latencies,
+    }
+}

@@ -1,0 +1,121 @@
+//! `[provider]`: the identity provider partner websites reach through FranceConnect (issue 6).
+//! Its issuer is `server.public_url`.
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+use crate::ConfigError;
+
+/// Where the demonstration partner website is mounted in dev mode.
+pub const DEMO_PARTNER_PATH: &str = "/demo/service-public";
+/// The demonstration partner's client id at our provider.
+pub const DEMO_PARTNER_CLIENT_ID: &str = "demo-service-public";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProviderSettings {
+    /// Lifetime of an authorization code, at most 30 s (FranceConnect).
+    pub code_ttl_secs: u64,
+    /// Lifetime of an access token and of the id_token issued with it, at most 60 s.
+    pub access_token_ttl_secs: u64,
+    /// Time the aidant has to choose the person and the démarche.
+    pub interaction_ttl_secs: u64,
+    /// AES-256-GCM key ring (`ID:BASE64URL` lines, current first) sealing the signing keys and
+    /// the secrets of HS256 clients in the database.
+    pub key_ring_file: PathBuf,
+    /// Create the key ring, and a first ES256 key pair, at start-up when missing. Dev mode only.
+    pub generate_missing_key: bool,
+    /// How often each node reloads the signing keys from the database (after a rotation).
+    pub key_reload_secs: u64,
+    /// How long a retired key stays published (and verifies `id_token_hint`s).
+    pub retired_key_publish_secs: u64,
+    /// Register the demonstration partner website as a client at start-up. Dev mode only.
+    pub demo_partner_enabled: bool,
+    /// Its client secret, created in dev mode when missing.
+    pub demo_partner_secret_file: PathBuf,
+}
+
+impl Default for ProviderSettings {
+    fn default() -> Self {
+        Self {
+            code_ttl_secs: 30,
+            access_token_ttl_secs: 60,
+            interaction_ttl_secs: 600,
+            key_ring_file: PathBuf::from("var/keys/provider-keys.key"),
+            generate_missing_key: false,
+            key_reload_secs: 60,
+            retired_key_publish_secs: 7 * 86_400,
+            demo_partner_enabled: false,
+            demo_partner_secret_file: PathBuf::from("var/keys/demo-partner-client.secret"),
+        }
+    }
+}
+
+impl ProviderSettings {
+    pub(crate) fn validate(&self, dev_mode: bool) -> Result<(), ConfigError> {
+        let invalid = |m: &str| Err(ConfigError::Invalid(format!("provider.{m}")));
+        if !(1..=30).contains(&self.code_ttl_secs) {
+            return invalid("code_ttl_secs doit être entre 1 et 30 (un code vit 30 s au plus)");
+        }
+        if !(1..=60).contains(&self.access_token_ttl_secs) {
+            return invalid(
+                "access_token_ttl_secs doit être entre 1 et 60 (un jeton vit 60 s au plus)",
+            );
+        }
+        if !(60..=1800).contains(&self.interaction_ttl_secs) {
+            return invalid("interaction_ttl_secs doit être entre 60 et 1800");
+        }
+        if !(1..=3600).contains(&self.key_reload_secs) {
+            return invalid("key_reload_secs doit être entre 1 et 3600");
+        }
+        if self.retired_key_publish_secs < self.access_token_ttl_secs {
+            return invalid("retired_key_publish_secs doit couvrir au moins la vie d'un jeton");
+        }
+        if self.generate_missing_key && !dev_mode {
+            return invalid(
+                "generate_missing_key n'est permis qu'en mode dev : créez la clé avec `aidants-connect keys keygen` puis `keys rotate`",
+            );
+        }
+        if self.demo_partner_enabled && !dev_mode {
+            return invalid("demo_partner_enabled n'est permis qu'en mode dev");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifetimes_are_capped_and_dev_only_options_refused_in_production() {
+        assert!(ProviderSettings::default().validate(false).is_ok());
+        let bad = [
+            ProviderSettings {
+                code_ttl_secs: 31,
+                ..Default::default()
+            },
+            ProviderSettings {
+                access_token_ttl_secs: 3600,
+                ..Default::default()
+            },
+            ProviderSettings {
+                generate_missing_key: true,
+                ..Default::default()
+            },
+            ProviderSettings {
+                demo_partner_enabled: true,
+                ..Default::default()
+            },
+        ];
+        for settings in bad {
+            assert!(settings.validate(false).is_err(), "{settings:?}");
+        }
+        let dev = ProviderSettings {
+            generate_missing_key: true,
+            demo_partner_enabled: true,
+            ..Default::default()
+        };
+        assert!(dev.validate(true).is_ok());
+    }
+}

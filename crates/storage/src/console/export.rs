@@ -1,0 +1,227 @@
+//! Streamed exports of a scope's journal, in CSV or JSON lines.
+//!
+//! An export is journaled (`export.made`, with its filter) *before* its first byte leaves, in
+//! its own transaction: no journal entry, no export. It covers the entries integrated at that
+//! moment (`seq` below the log size then), so the entry says exactly what was exported, and it
+//! is read in batches: the result is never held in memory whole.
+
+use ac_audit::Action;
+use ac_mandates::OrganisationId;
+use std::io::Write;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::Scope;
+use super::journal::{JournalFilter, JournalRow, Stream, log_size};
+use crate::error::StorageError;
+use crate::journal::{self, AuditContext, Event};
+use crate::{DbConnection, write};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Semicolon-separated (the separator French spreadsheets expect), UTF-8 with a byte order
+    /// mark so they read the accents right, CRLF line ends, formula-like cells neutralised.
+    Csv,
+    /// One canonical entry per line, exactly as hashed: each line can be checked against the
+    /// log's leaf hashes and inclusion proofs.
+    JsonLines,
+}
+
+impl Format {
+    pub fn key(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::JsonLines => "jsonl",
+        }
+    }
+}
+
+/// An export that has been journaled and may now be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ticket {
+    /// Entries with `seq` below this are exported.
+    pub up_to: i64,
+}
+
+/// Journals the export with its filter and fixes what it covers.
+pub fn begin(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    filter: &JournalFilter,
+    format: Format,
+    filed_under: &OrganisationId,
+    context: &AuditContext,
+    now: OffsetDateTime,
+) -> Result<Ticket, StorageError> {
+    write(conn, |tx| {
+        let up_to = log_size(tx)?;
+        let mut event = Event::new(Action::ExportMade)
+            .organisation(filter.organisation.as_ref().unwrap_or(filed_under))
+            .detail("format", format.key())
+            .detail("up_to_seq", up_to)
+            .detail(
+                "scope",
+                match scope {
+                    Scope::All => "national".to_owned(),
+                    Scope::Organisations(set) => format!("{} structure(s)", set.len()),
+                },
+            );
+        if let Some(o) = &filter.organisation {
+            event = event.detail("filter_structure", o);
+        }
+        if let Some(a) = &filter.aidant {
+            event = event.detail("filter_aidant", a);
+        }
+        match filter.usagers.as_deref() {
+            Some([one]) => event = event.usager(one),
+            Some(many) => event = event.detail("filter_usagers", many.len()),
+            None => {}
+        }
+        if let Some(a) = filter.action {
+            event = event.detail("filter_action", a);
+        }
+        if let Some(d) = filter.demarche {
+            event = event.demarche(d);
+        }
+        if let Some(c) = &filter.client_id {
+            event = event.client(c);
+        }
+        if let Some(from) = filter.from {
+            event = event.detail("filter_from", from.unix_timestamp());
+        }
+        if let Some(to) = filter.to {
+            event = event.detail("filter_to", to.unix_timestamp());
+        }
+        journal::record(tx, context, event, now)?;
+        Ok(Ticket { up_to })
+    })
+}
+
+/// The CSV header, in French.
+pub const CSV_HEADER: [&str; 12] = [
+    "numéro",
+    "horodatage (UTC)",
+    "action",
+    "type d'acteur",
+    "acteur",
+    "structure",
+    "usager (pseudonyme)",
+    "démarche",
+    "site (client)",
+    "objet",
+    "requête",
+    "détails",
+];
+
+/// Writes the export; returns how many entries. Stops at the first write error (a client that
+/// went away).
+pub fn write_to(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    filter: &JournalFilter,
+    format: Format,
+    ticket: &Ticket,
+    out: &mut dyn Write,
+) -> Result<u64, StorageError> {
+    let mut stream = Stream::forwards(scope, filter, Some(ticket.up_to));
+    if format == Format::Csv {
+        out.write_all("\u{feff}".as_bytes())?;
+        write_csv_record(out, CSV_HEADER.iter().copied())?;
+    }
+    let mut count = 0;
+    while let Some(row) = stream.next(conn)? {
+        match format {
+            Format::JsonLines => {
+                out.write_all(row.entry.as_bytes())?;
+                out.write_all(b"\n")?;
+            }
+            Format::Csv => write_csv_row(out, &row)?,
+        }
+        count += 1;
+    }
+    out.flush()?;
+    Ok(count)
+}
+
+fn write_csv_row(out: &mut dyn Write, row: &JournalRow) -> Result<(), StorageError> {
+    let entry = row.entry()?;
+    let at = row
+        .at()
+        .format(&Rfc3339)
+        .map_err(|_| StorageError::Corrupt("audit_log.at".into()))?;
+    let details = serde_json::to_string(&entry.details)
+        .map_err(|e| StorageError::Corrupt(format!("details: {e}")))?;
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    let cells = [
+        row.seq.to_string(),
+        at,
+        row.action.clone(),
+        row.actor_kind.clone(),
+        opt(&row.actor_id),
+        opt(&row.organisation_id),
+        opt(&row.usager),
+        opt(&row.demarche),
+        opt(&row.client_id),
+        opt(&row.target),
+        opt(&entry.request_id),
+        if entry.details.is_empty() {
+            String::new()
+        } else {
+            details
+        },
+    ];
+    write_csv_record(out, cells.iter().map(String::as_str))?;
+    Ok(())
+}
+
+fn write_csv_record<'a>(
+    out: &mut dyn Write,
+    cells: impl Iterator<Item = &'a str>,
+) -> std::io::Result<()> {
+    for (i, cell) in cells.enumerate() {
+        if i > 0 {
+            out.write_all(b";")?;
+        }
+        out.write_all(csv_cell(cell).as_bytes())?;
+    }
+    out.write_all(b"\r\n")
+}
+
+/// One CSV cell. A cell a spreadsheet would read as a formula (starting with `=`, `+`, `-`, `@`,
+/// a tab or a carriage return) gets a leading apostrophe, so it is shown as text and never run
+/// (OWASP, "CSV injection"). Then RFC 4180 quoting: a cell holding the separator, a quote or a
+/// line break is quoted, its quotes doubled.
+pub fn csv_cell(value: &str) -> String {
+    let neutralised = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    if neutralised.contains([';', ',', '"', '\n', '\r']) || neutralised != value {
+        format!("\"{}\"", neutralised.replace('"', "\"\""))
+    } else {
+        neutralised
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_cell;
+
+    #[test]
+    fn formulas_are_neutralised_and_cells_quoted() {
+        assert_eq!(csv_cell("mandate.created"), "mandate.created");
+        assert_eq!(csv_cell(""), "");
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_cell("+33"), "\"'+33\"");
+        assert_eq!(csv_cell("-1"), "\"'-1\"");
+        assert_eq!(csv_cell("@SUM(A1)"), "\"'@SUM(A1)\"");
+        assert_eq!(csv_cell("\tx"), "\"'\tx\"");
+        assert_eq!(csv_cell("\rx"), "\"'\rx\"");
+        assert_eq!(csv_cell("a;b"), "\"a;b\"");
+        assert_eq!(csv_cell("a\nb"), "\"a\nb\"");
+        assert_eq!(csv_cell("{\"k\":\"v\"}"), "\"{\"\"k\"\":\"\"v\"\"}\"");
+        // Only the first character matters: a minus inside a value is data.
+        assert_eq!(csv_cell("2026-11-22"), "2026-11-22");
+    }
+}

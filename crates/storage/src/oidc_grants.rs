@@ -1,0 +1,663 @@
+//! Delegated uses through the identity provider: the usagers an aidant may pick, the single-use
+//! authorization code, its exchange for an access token, and userinfo. **The mandate is checked
+//! again (`mandates::can_act`) at each of the three steps**, inside the transaction that writes
+//! the step and its journal entry: a mandate revoked or expired between two steps stops the use.
+//!
+//! Codes and tokens are stored by their SHA-256 only; the protocol decisions (what a valid
+//! request is) are `ac_oidc::op`'s and reach this module as closures or plain values.
+
+use ac_audit::{Action, Actor, ActorKind};
+use ac_auth::TokenHash;
+use ac_mandates::{AidantId, AuthorizationId, Demarche, OrganisationId, Refusal, Usager, UsagerId};
+use diesel::prelude::*;
+use std::collections::BTreeMap;
+use time::{Date, OffsetDateTime, PrimitiveDateTime};
+
+use crate::error::{StorageError, corrupt};
+use crate::journal::{self, AuditContext, Event};
+use crate::schema::{
+    auth_sessions, authorizations, oidc_access_tokens, oidc_authorization_codes,
+    organisation_demarches, organisations, usagers,
+};
+use crate::{DbConnection, from_db, mandates, sessions, to_db, usagers as usager_records, write};
+
+/// Who acts at the token and userinfo endpoints: the client, for the journal.
+pub fn client_context(client_id: &str, request_id: Option<String>) -> AuditContext {
+    AuditContext {
+        actor: Actor {
+            kind: ActorKind::Client,
+            id: Some(client_id.to_owned()),
+        },
+        request_id,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Choosing the usager.
+
+/// A usager the aidant may act for, with just what the choice page shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Eligible {
+    pub usager_id: UsagerId,
+    pub given_name: String,
+    pub family_name: String,
+    pub birthdate: Date,
+    /// Démarches covered now by an open authorization of the structure, in catalogue order.
+    pub demarches: Vec<Demarche>,
+}
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+/// `%` and `_` are LIKE wildcards: the search text is matched literally.
+fn like_pattern(search: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in search.trim().to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// The usagers with an authorization of `organisation` in force at `now` for one of `demarches`
+/// (what the client may receive) that the structure still allows, optionally only those whose
+/// name contains `search` (case-insensitive), sorted by name, at most `limit`. `only` restricts
+/// the search to one usager (the démarche page). One statement.
+pub fn eligible_usagers(
+    conn: &mut DbConnection,
+    organisation: &OrganisationId,
+    demarches: &[Demarche],
+    search: Option<&str>,
+    only: Option<&UsagerId>,
+    now: OffsetDateTime,
+    limit: usize,
+) -> Result<Vec<Eligible>, StorageError> {
+    // Three fixed statements rather than one built at run time: PostgreSQL then plans each once
+    // per connection (diesel's prepared statement cache), which matters on the hot path. The
+    // démarches the client may receive are filtered below.
+    macro_rules! eligible {
+        () => {
+            authorizations::table
+                .inner_join(usagers::table.on(usagers::id.eq(authorizations::usager_id)))
+                .inner_join(
+                    organisation_demarches::table.on(organisation_demarches::organisation_id
+                        .eq(authorizations::organisation_id)
+                        .and(organisation_demarches::demarche.eq(authorizations::demarche))),
+                )
+                .filter(authorizations::organisation_id.eq(organisation.as_str()))
+                .filter(authorizations::revoked_at.is_null())
+                .filter(authorizations::expires_at.gt(to_db(now)))
+                .select((
+                    usagers::id,
+                    usagers::given_name,
+                    usagers::family_name,
+                    usagers::birthdate,
+                    authorizations::demarche,
+                ))
+                .order((usagers::family_name, usagers::given_name, usagers::id))
+        };
+    }
+    // At most ten open authorizations per usager (one per démarche).
+    let rows_limit = i64::try_from(limit.saturating_mul(10)).unwrap_or(i64::MAX);
+    let search = search.map(str::trim).filter(|s| !s.is_empty());
+    let rows: Vec<(String, String, String, Date, String)> = match (only, search) {
+        (Some(usager), _) => eligible!()
+            .filter(usagers::id.eq(usager.as_str()))
+            .limit(rows_limit)
+            .load(conn)?,
+        (None, Some(search)) => {
+            let pattern = like_pattern(search);
+            eligible!()
+                .filter(
+                    lower(usagers::family_name)
+                        .like(pattern.clone())
+                        .escape('\\')
+                        .or(lower(usagers::given_name).like(pattern).escape('\\')),
+                )
+                .limit(rows_limit)
+                .load(conn)?
+        }
+        (None, None) => eligible!().limit(rows_limit).load(conn)?,
+    };
+    let wanted: Vec<&str> = demarches.iter().map(|d| d.key()).collect();
+    let rows = rows
+        .into_iter()
+        .filter(|row| wanted.contains(&row.4.as_str()));
+    let mut out: Vec<Eligible> = Vec::new();
+    let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    for (id, given_name, family_name, birthdate, demarche) in rows {
+        let demarche: Demarche = demarche
+            .parse()
+            .map_err(corrupt("authorizations.demarche"))?;
+        let at = match index.get(&id) {
+            Some(at) => *at,
+            None => {
+                if out.len() == limit {
+                    continue;
+                }
+                index.insert(id.clone(), out.len());
+                out.push(Eligible {
+                    usager_id: UsagerId::new(id),
+                    given_name,
+                    family_name,
+                    birthdate,
+                    demarches: Vec::new(),
+                });
+                out.len() - 1
+            }
+        };
+        if let Some(entry) = out.get_mut(at) {
+            entry.demarches.push(demarche);
+        }
+    }
+    for entry in &mut out {
+        entry.demarches.sort();
+    }
+    Ok(out)
+}
+
+/// The structure's name, for the choice page.
+pub fn structure_name(
+    conn: &mut DbConnection,
+    organisation: &OrganisationId,
+) -> Result<String, StorageError> {
+    organisations::table
+        .find(organisation.as_str())
+        .select(organisations::name)
+        .first(conn)
+        .map_err(StorageError::from_query)
+}
+
+/// When the session's sign-in completed (its TOTP) and its last audited activity (sign-in,
+/// step-up or audited action): the web layer derives `auth_time` from them.
+pub fn session_times(
+    conn: &mut DbConnection,
+    session: &TokenHash,
+) -> Result<Option<(OffsetDateTime, OffsetDateTime)>, StorageError> {
+    Ok(auth_sessions::table
+        .find(session.as_str())
+        .select((auth_sessions::created_at, auth_sessions::last_activity_at))
+        .first::<(PrimitiveDateTime, PrimitiveDateTime)>(conn)
+        .optional()?
+        .map(|(created, activity)| (from_db(created), from_db(activity))))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The code.
+
+/// Who acts for whom, for what.
+#[derive(Debug, Clone, Copy)]
+pub struct Delegation<'a> {
+    pub aidant: &'a AidantId,
+    pub organisation: &'a OrganisationId,
+    pub usager: &'a UsagerId,
+    pub demarche: Demarche,
+}
+
+/// The protocol facts bound to a code (OIDC Core §3.1.3.2, RFC 7636 §4.4).
+#[derive(Debug, Clone)]
+pub struct NewCode<'a> {
+    pub code_hash: &'a TokenHash,
+    pub client_id: &'a str,
+    pub redirect_uri: &'a str,
+    pub code_challenge: Option<&'a str>,
+    pub nonce: Option<&'a str>,
+    pub scopes: &'a [String],
+    pub rep_scope_claim: bool,
+    pub auth_time: OffsetDateTime,
+    pub acr: &'a str,
+    pub expires_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeIssue {
+    /// Stored, with its `delegation.started` entry; the authorization that permits the use.
+    Issued(AuthorizationId),
+    /// `can_act` refused (journaled as `delegation.refused`).
+    Refused(Refusal),
+}
+
+fn delegation_event(
+    action: Action,
+    client_id: &str,
+    aidant: &str,
+    organisation: &OrganisationId,
+    subject: &str,
+    demarche: Demarche,
+) -> Event {
+    Event::new(action)
+        .organisation(organisation)
+        .usager(subject)
+        .demarche(demarche)
+        .client(client_id)
+        .detail("aidant", aidant)
+}
+
+/// Issues a code for a delegated use, if `can_act` allows it at `now`. The aidant's session
+/// records audited activity (restarting its step-up clock) in the same transaction.
+pub fn issue_code(
+    conn: &mut DbConnection,
+    who: &Delegation<'_>,
+    code: &NewCode<'_>,
+    session: &TokenHash,
+    context: &AuditContext,
+    now: OffsetDateTime,
+) -> Result<CodeIssue, StorageError> {
+    write(conn, |tx| {
+        let subject = usager_records::get(tx, who.usager)?.subject;
+        let event = |action| {
+            delegation_event(
+                action,
+                code.client_id,
+                who.aidant.as_str(),
+                who.organisation,
+                &subject,
+                who.demarche,
+            )
+        };
+        let authorization = match mandates::can_act(
+            tx,
+            who.aidant,
+            who.organisation,
+            who.usager,
+            who.demarche,
+            now,
+        )? {
+            Ok(authorization) => authorization,
+            Err(refusal) => {
+                let refused = event(Action::DelegationRefused)
+                    .detail("step", "authorize")
+                    .detail("reason", refusal.code());
+                journal::record(tx, context, refused, now)?;
+                return Ok(CodeIssue::Refused(refusal));
+            }
+        };
+        diesel::insert_into(oidc_authorization_codes::table)
+            .values((
+                oidc_authorization_codes::code_hash.eq(code.code_hash.as_str()),
+                oidc_authorization_codes::client_id.eq(code.client_id),
+                oidc_authorization_codes::redirect_uri.eq(code.redirect_uri),
+                oidc_authorization_codes::code_challenge.eq(code.code_challenge),
+                oidc_authorization_codes::nonce.eq(code.nonce),
+                oidc_authorization_codes::scopes.eq(code.scopes.join(" ")),
+                oidc_authorization_codes::aidant_id.eq(who.aidant.as_str()),
+                oidc_authorization_codes::usager_id.eq(who.usager.as_str()),
+                oidc_authorization_codes::authorization_id.eq(authorization.id.as_str()),
+                oidc_authorization_codes::demarche.eq(who.demarche.key()),
+                oidc_authorization_codes::rep_scope_claim.eq(code.rep_scope_claim),
+                oidc_authorization_codes::auth_time.eq(to_db(code.auth_time)),
+                oidc_authorization_codes::acr.eq(code.acr),
+                oidc_authorization_codes::created_at.eq(to_db(now)),
+                oidc_authorization_codes::expires_at.eq(to_db(code.expires_at)),
+            ))
+            .execute(tx)
+            .map_err(StorageError::from_query)?;
+        sessions::record_activity(tx, session, now)?;
+        let started = event(Action::DelegationStarted)
+            .target(&authorization.id)
+            .detail("mandate", &authorization.mandate_id);
+        journal::record(tx, context, started, now)?;
+        Ok(CodeIssue::Issued(authorization.id))
+    })
+}
+
+/// A refusal the web layer decided alone (a tampered selection form, a démarche outside what the
+/// client may receive), journaled in its own transaction.
+#[derive(Debug, Clone)]
+pub struct Refused<'a> {
+    /// `None` when the request naming it could not be trusted.
+    pub client_id: Option<&'a str>,
+    pub organisation: &'a OrganisationId,
+    /// The usager named by the request, when it names one that exists.
+    pub usager: Option<&'a UsagerId>,
+    pub demarche: Option<Demarche>,
+    pub reason: &'a str,
+}
+
+pub fn record_refusal(
+    conn: &mut DbConnection,
+    refused: &Refused<'_>,
+    context: &AuditContext,
+    now: OffsetDateTime,
+) -> Result<(), StorageError> {
+    write(conn, |tx| {
+        let mut event = Event::new(Action::DelegationRefused)
+            .organisation(refused.organisation)
+            .detail("step", "selection")
+            .detail("reason", refused.reason);
+        let subject = match refused.usager {
+            Some(usager) => usagers::table
+                .find(usager.as_str())
+                .select(usagers::subject)
+                .first::<String>(tx)
+                .optional()?,
+            None => None,
+        };
+        if let Some(subject) = subject {
+            event = event.usager(&subject);
+        }
+        if let Some(demarche) = refused.demarche {
+            event = event.demarche(demarche);
+        }
+        if let Some(client) = refused.client_id {
+            event = event.client(client);
+        }
+        journal::record(tx, context, event, now)
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The token.
+
+/// A stored code, as the token endpoint checks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeRecord {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub code_challenge: Option<String>,
+    pub nonce: Option<String>,
+    pub scopes: Vec<String>,
+    pub aidant_id: AidantId,
+    pub organisation_id: OrganisationId,
+    pub usager_id: UsagerId,
+    pub authorization_id: AuthorizationId,
+    pub demarche: Demarche,
+    pub rep_scope_claim: bool,
+    pub auth_time: OffsetDateTime,
+    pub acr: String,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub used_at: Option<OffsetDateTime>,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = oidc_authorization_codes)]
+struct CodeRow {
+    client_id: String,
+    redirect_uri: String,
+    code_challenge: Option<String>,
+    nonce: Option<String>,
+    scopes: String,
+    aidant_id: String,
+    usager_id: String,
+    authorization_id: String,
+    demarche: String,
+    rep_scope_claim: bool,
+    auth_time: PrimitiveDateTime,
+    acr: String,
+    created_at: PrimitiveDateTime,
+    expires_at: PrimitiveDateTime,
+    used_at: Option<PrimitiveDateTime>,
+}
+
+impl CodeRow {
+    /// With the structure, which is the authorization's.
+    fn into_record(self, organisation_id: String) -> Result<CodeRecord, StorageError> {
+        Ok(CodeRecord {
+            demarche: self
+                .demarche
+                .parse()
+                .map_err(corrupt("oidc_authorization_codes.demarche"))?,
+            scopes: self
+                .scopes
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            client_id: self.client_id,
+            redirect_uri: self.redirect_uri,
+            code_challenge: self.code_challenge,
+            nonce: self.nonce,
+            aidant_id: AidantId::new(self.aidant_id),
+            organisation_id: OrganisationId::new(organisation_id),
+            usager_id: UsagerId::new(self.usager_id),
+            authorization_id: AuthorizationId::new(self.authorization_id),
+            rep_scope_claim: self.rep_scope_claim,
+            auth_time: from_db(self.auth_time),
+            acr: self.acr,
+            created_at: from_db(self.created_at),
+            expires_at: from_db(self.expires_at),
+            used_at: self.used_at.map(from_db),
+        })
+    }
+}
+
+fn find_code(
+    conn: &mut DbConnection,
+    code_hash: &TokenHash,
+) -> Result<Option<CodeRecord>, StorageError> {
+    oidc_authorization_codes::table
+        .inner_join(authorizations::table)
+        .filter(oidc_authorization_codes::code_hash.eq(code_hash.as_str()))
+        .select((CodeRow::as_select(), authorizations::organisation_id))
+        .first::<(CodeRow, String)>(conn)
+        .optional()?
+        .map(|(row, organisation)| row.into_record(organisation))
+        .transpose()
+}
+
+/// What the token endpoint gets back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redemption<E> {
+    /// First use, every check passed, the mandate still covers the use: the access token is
+    /// stored (journaled as `delegation.token_issued`). `subject` is the usager's pseudonym.
+    Granted {
+        code: Box<CodeRecord>,
+        subject: String,
+    },
+    /// No such code, or one issued to another client (not consumed: it is not theirs).
+    Unknown,
+    /// The code was already used: the tokens issued from it are revoked now (RFC 6749 §4.1.2,
+    /// RFC 9700 §4.5), journaled.
+    Replayed { revoked_tokens: usize },
+    /// The caller's protocol checks refused the first use (expired, other redirect URI, PKCE);
+    /// the code is consumed all the same, and the refusal journaled.
+    Refused(E),
+    /// `can_act` refused at exchange time (journaled).
+    MandateRefused(Refusal),
+}
+
+/// The new access token to store with the grant.
+#[derive(Debug, Clone)]
+pub struct NewAccessToken<'a> {
+    pub token_hash: &'a TokenHash,
+    pub expires_at: OffsetDateTime,
+}
+
+/// Exchanges a code, in one write transaction. Single use is a conditional update
+/// (`used_at IS NULL`), atomic across nodes: of two concurrent requests, one wins, and the other
+/// is a replay.
+pub fn redeem_code<E: std::fmt::Display>(
+    conn: &mut DbConnection,
+    code_hash: &TokenHash,
+    client_id: &str,
+    check: impl FnOnce(&CodeRecord) -> Result<(), E>,
+    token: &NewAccessToken<'_>,
+    context: &AuditContext,
+    now: OffsetDateTime,
+) -> Result<Redemption<E>, StorageError> {
+    // On SQLite, unknown codes end here without taking the write lock (on PostgreSQL the
+    // transaction below costs the same to find nothing).
+    if matches!(conn, DbConnection::Sqlite(_)) {
+        match find_code(conn, code_hash)? {
+            Some(code) if code.client_id == client_id => {}
+            _ => return Ok(Redemption::Unknown),
+        }
+    }
+    write(conn, |tx| {
+        let Some(code) = find_code(tx, code_hash)?.filter(|c| c.client_id == client_id) else {
+            return Ok(Redemption::Unknown);
+        };
+        let subject = usager_records::get(tx, &code.usager_id)?.subject;
+        let event = |action| {
+            delegation_event(
+                action,
+                &code.client_id,
+                code.aidant_id.as_str(),
+                &code.organisation_id,
+                &subject,
+                code.demarche,
+            )
+            .target(&code.authorization_id)
+        };
+        let first_use = diesel::update(
+            oidc_authorization_codes::table
+                .find(code_hash.as_str())
+                .filter(oidc_authorization_codes::used_at.is_null()),
+        )
+        .set(oidc_authorization_codes::used_at.eq(Some(to_db(now))))
+        .execute(tx)?;
+        if first_use == 0 {
+            let revoked = diesel::update(
+                oidc_access_tokens::table
+                    .filter(oidc_access_tokens::code_hash.eq(code_hash.as_str()))
+                    .filter(oidc_access_tokens::revoked_at.is_null()),
+            )
+            .set(oidc_access_tokens::revoked_at.eq(Some(to_db(now))))
+            .execute(tx)?;
+            let replayed = event(Action::DelegationRefused)
+                .detail("step", "token")
+                .detail("reason", "code_replayed")
+                .detail("revoked_tokens", revoked);
+            journal::record(tx, context, replayed, now)?;
+            return Ok(Redemption::Replayed {
+                revoked_tokens: revoked,
+            });
+        }
+        if let Err(refusal) = check(&code) {
+            let refused = event(Action::DelegationRefused)
+                .detail("step", "token")
+                .detail("reason", &refusal);
+            journal::record(tx, context, refused, now)?;
+            return Ok(Redemption::Refused(refusal));
+        }
+        if let Err(refusal) = mandates::can_act(
+            tx,
+            &code.aidant_id,
+            &code.organisation_id,
+            &code.usager_id,
+            code.demarche,
+            now,
+        )? {
+            let refused = event(Action::DelegationRefused)
+                .detail("step", "token")
+                .detail("reason", refusal.code());
+            journal::record(tx, context, refused, now)?;
+            return Ok(Redemption::MandateRefused(refusal));
+        }
+        diesel::insert_into(oidc_access_tokens::table)
+            .values((
+                oidc_access_tokens::token_hash.eq(token.token_hash.as_str()),
+                oidc_access_tokens::code_hash.eq(code_hash.as_str()),
+                oidc_access_tokens::created_at.eq(to_db(now)),
+                oidc_access_tokens::expires_at.eq(to_db(token.expires_at)),
+            ))
+            .execute(tx)
+            .map_err(StorageError::from_query)?;
+        journal::record(tx, context, event(Action::DelegationTokenIssued), now)?;
+        Ok(Redemption::Granted {
+            code: Box::new(code),
+            subject,
+        })
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Userinfo.
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserinfoGrant {
+    /// Served (journaled as `delegation.completed`): the usager and the grant's facts.
+    Served {
+        code: Box<CodeRecord>,
+        usager: Box<Usager>,
+    },
+    /// Unknown, expired or revoked token (RFC 6750 §3.1 `invalid_token`).
+    InvalidToken,
+    /// `can_act` refused at userinfo time (journaled).
+    MandateRefused { client_id: String, refusal: Refusal },
+}
+
+fn live_code(
+    conn: &mut DbConnection,
+    token_hash: &TokenHash,
+    now: OffsetDateTime,
+) -> Result<Option<CodeRecord>, StorageError> {
+    oidc_access_tokens::table
+        .inner_join(oidc_authorization_codes::table.inner_join(authorizations::table))
+        .filter(oidc_access_tokens::token_hash.eq(token_hash.as_str()))
+        .filter(oidc_access_tokens::revoked_at.is_null())
+        .filter(oidc_access_tokens::expires_at.gt(to_db(now)))
+        .select((CodeRow::as_select(), authorizations::organisation_id))
+        .first::<(CodeRow, String)>(conn)
+        .optional()?
+        .map(|(row, organisation)| row.into_record(organisation))
+        .transpose()
+}
+
+/// The identity behind an access token, if the token is live and the mandate still covers the
+/// use at `now`.
+pub fn userinfo(
+    conn: &mut DbConnection,
+    token_hash: &TokenHash,
+    request_id: Option<String>,
+    now: OffsetDateTime,
+) -> Result<UserinfoGrant, StorageError> {
+    // On SQLite, dead tokens end here without taking the write lock.
+    if matches!(conn, DbConnection::Sqlite(_)) && live_code(conn, token_hash, now)?.is_none() {
+        return Ok(UserinfoGrant::InvalidToken);
+    }
+    write(conn, |tx| {
+        let Some(code) = live_code(tx, token_hash, now)? else {
+            return Ok(UserinfoGrant::InvalidToken);
+        };
+        let context = client_context(&code.client_id, request_id);
+        let usager = usager_records::get(tx, &code.usager_id)?;
+        let event = |action| {
+            delegation_event(
+                action,
+                &code.client_id,
+                code.aidant_id.as_str(),
+                &code.organisation_id,
+                &usager.subject,
+                code.demarche,
+            )
+            .target(&code.authorization_id)
+        };
+        if let Err(refusal) = mandates::can_act(
+            tx,
+            &code.aidant_id,
+            &code.organisation_id,
+            &code.usager_id,
+            code.demarche,
+            now,
+        )? {
+            let refused = event(Action::DelegationRefused)
+                .detail("step", "userinfo")
+                .detail("reason", refusal.code());
+            journal::record(tx, &context, refused, now)?;
+            return Ok(UserinfoGrant::MandateRefused {
+                client_id: code.client_id.clone(),
+                refusal,
+            });
+        }
+        journal::record(tx, &context, event(Action::DelegationCompleted), now)?;
+        Ok(UserinfoGrant::Served {
+            code: Box::new(code),
+            usager: Box::new(usager),
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_pattern;
+
+    #[test]
+    fn search_text_is_literal() {
+        assert_eq!(like_pattern(" Dubois "), "%dubois%");
+        assert_eq!(like_pattern("a%b_c\\"), "%a\\%b\\_c\\\\%");
+    }
+}

@@ -1,0 +1,847 @@
+//! The identity provider's storage (issue 6), on a fresh SQLite file and (when
+//! AC_TEST_DATABASE_URL is set) a fresh PostgreSQL schema: clients, key rotation, codes (single
+//! use, lifetimes capped by the database), tokens, userinfo, and the mandate checked at each step.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test helpers fail loudly by design
+
+use ac_auth::TokenHash;
+use ac_mandates::*;
+use ac_storage::journal::AuditContext;
+use ac_storage::mandates::NewMandate;
+use ac_storage::oidc_clients::{self, NewClient};
+use ac_storage::oidc_grants::{
+    self, CodeIssue, Delegation, NewAccessToken, NewCode, Redemption, UserinfoGrant,
+};
+use ac_storage::oidc_keys::{self, KeyState, NewKey};
+use ac_storage::testing::TestDatabase;
+use ac_storage::{DbConnection, StorageError, aidants, mandates, organisations, usagers};
+use std::collections::BTreeSet;
+use time::macros::{date, datetime};
+use time::{Duration, OffsetDateTime};
+
+const NOW: OffsetDateTime = datetime!(2026-03-10 14:30:00.5 UTC);
+const CLIENT: &str = "franceconnect";
+const REDIRECT: &str = "https://fc.example/callback";
+
+fn ctx() -> AuditContext {
+    AuditContext::cli()
+}
+
+fn each(test: impl Fn(&TestDatabase)) {
+    for db in TestDatabase::each().expect("test database") {
+        eprintln!("backend: {:?}", db.backend());
+        test(&db);
+    }
+}
+
+fn journal(conn: &mut DbConnection) -> Vec<serde_json::Value> {
+    use ac_storage::schema::audit_pending;
+    use diesel::prelude::*;
+    audit_pending::table
+        .order(audit_pending::id)
+        .select(audit_pending::entry)
+        .load::<String>(conn)
+        .unwrap()
+        .iter()
+        .map(|e| serde_json::from_str(e).unwrap())
+        .collect()
+}
+
+fn actions(conn: &mut DbConnection) -> Vec<String> {
+    journal(conn)
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| (*s).to_owned()).collect()
+}
+
+fn register(conn: &mut DbConnection) {
+    let hash = TokenHash::of(b"secret");
+    let uris = strings(&[REDIRECT]);
+    let out = strings(&["https://fc.example/logout"]);
+    let scopes = strings(&["openid", "profile", "birth"]);
+    oidc_clients::insert(
+        conn,
+        &NewClient {
+            id: CLIENT,
+            name: "FranceConnect",
+            secret_hash: &hash,
+            sealed_secret: None,
+            redirect_uris: &uris,
+            post_logout_redirect_uris: &out,
+            auth_method: "client_secret_post",
+            id_token_alg: "ES256",
+            userinfo_alg: Some("ES256"),
+            allowed_scopes: &scopes,
+            act_claim: false,
+        },
+        &ctx(),
+        NOW,
+    )
+    .unwrap();
+}
+
+struct Fixture {
+    aidant: AidantId,
+    org: OrganisationId,
+    usager: UsagerId,
+    mandate: MandateId,
+}
+
+fn identity(given: &str, family: &str) -> PivotIdentity {
+    PivotIdentity {
+        given_name: given.into(),
+        family_name: family.into(),
+        birthdate: date!(1962 - 08 - 24),
+        gender: Gender::Female,
+        birthplace: Some("75107".into()),
+        birthcountry: FRANCE_INSEE_CODE.into(),
+        email: None,
+        preferred_username: None,
+    }
+}
+
+fn fixture(conn: &mut DbConnection) -> Fixture {
+    let org = Organisation {
+        id: OrganisationId::new("org-a"),
+        name: "Médiathèque".into(),
+        kind: OrganisationKind::Bibliotheque,
+        address: "1 rue".into(),
+        departement: "29".parse().unwrap(),
+        siret: "13002526500013".parse().unwrap(),
+        allowed_demarches: Demarche::ALL
+            .into_iter()
+            .filter(|d| *d != Demarche::Justice)
+            .collect(),
+        is_active: true,
+    };
+    organisations::insert(conn, &org, &ctx(), NOW).unwrap();
+    let aidant = Aidant {
+        id: AidantId::new("alice"),
+        email: "alice@exemple.fr".parse().unwrap(),
+        first_name: "Alice".into(),
+        last_name: "Martin".into(),
+        profession: "Conseillère".into(),
+        organisations: BTreeSet::from([org.id.clone()]),
+        current_organisation: org.id.clone(),
+        can_create_mandates: true,
+        referent_of: BTreeSet::new(),
+        coordinator_scopes: vec![],
+        is_active: true,
+    };
+    aidants::insert(conn, &aidant, &ctx(), NOW).unwrap();
+    let (usager, _) = usagers::upsert_identified(
+        conn,
+        &"a".repeat(64),
+        &identity("Angela", "DUBOIS"),
+        &ctx(),
+        NOW,
+    )
+    .unwrap();
+    let plan = mandates::create(
+        conn,
+        &NewMandate {
+            aidant: &aidant.id,
+            organisation: &org.id,
+            usager: &usager.id,
+            demarches: &[Demarche::Social, Demarche::Logement],
+            duration: MandateDuration::OneMonth,
+            legal_text_version: "2026-01",
+            renewal_of: None,
+        },
+        &ctx(),
+        NOW - Duration::days(1),
+    )
+    .unwrap();
+    register(conn);
+    Fixture {
+        aidant: aidant.id,
+        org: org.id,
+        usager: usager.id,
+        mandate: plan.mandate.id,
+    }
+}
+
+fn new_code<'a>(hash: &'a TokenHash, scopes: &'a [String], at: OffsetDateTime) -> NewCode<'a> {
+    NewCode {
+        code_hash: hash,
+        client_id: CLIENT,
+        redirect_uri: REDIRECT,
+        code_challenge: None,
+        nonce: Some("nonce"),
+        scopes,
+        rep_scope_claim: true,
+        auth_time: at - Duration::minutes(2),
+        acr: "eidas1",
+        expires_at: at + Duration::seconds(30),
+    }
+}
+
+fn issue(
+    conn: &mut DbConnection,
+    f: &Fixture,
+    code: &TokenHash,
+    demarche: Demarche,
+    at: OffsetDateTime,
+) -> CodeIssue {
+    let scopes = strings(&["openid", "birth"]);
+    oidc_grants::issue_code(
+        conn,
+        &Delegation {
+            aidant: &f.aidant,
+            organisation: &f.org,
+            usager: &f.usager,
+            demarche,
+        },
+        &new_code(code, &scopes, at),
+        &TokenHash::of(b"session"),
+        &AuditContext::aidant(&f.aidant, None),
+        at,
+    )
+    .unwrap()
+}
+
+fn redeem(
+    conn: &mut DbConnection,
+    code: &TokenHash,
+    token: &TokenHash,
+    at: OffsetDateTime,
+) -> Redemption<&'static str> {
+    oidc_grants::redeem_code(
+        conn,
+        code,
+        CLIENT,
+        |c| {
+            if at >= c.expires_at {
+                Err("code expired")
+            } else {
+                Ok(())
+            }
+        },
+        &NewAccessToken {
+            token_hash: token,
+            expires_at: at + Duration::seconds(60),
+        },
+        &oidc_grants::client_context(CLIENT, None),
+        at,
+    )
+    .unwrap()
+}
+
+#[test]
+fn clients_are_registered_listed_replaced_and_turned_off_with_journal() {
+    each(|db| {
+        let conn = &mut db.db.conn().unwrap();
+        register(conn);
+        let client = oidc_clients::get(conn, CLIENT).unwrap().unwrap();
+        assert_eq!(client.redirect_uris, [REDIRECT]);
+        assert_eq!(client.allowed_scopes, ["openid", "profile", "birth"]);
+        assert_eq!(client.userinfo_alg.as_deref(), Some("ES256"));
+        assert_eq!(client.secret_hash, TokenHash::of(b"secret").as_str());
+        assert!(matches!(
+            oidc_clients::insert(
+                conn,
+                &NewClient {
+                    id: CLIENT,
+                    name: "again",
+                    secret_hash: &TokenHash::of(b"x"),
+                    sealed_secret: None,
+                    redirect_uris: &strings(&[REDIRECT]),
+                    post_logout_redirect_uris: &[],
+                    auth_method: "client_secret_post",
+                    id_token_alg: "ES256",
+                    userinfo_alg: None,
+                    allowed_scopes: &strings(&["openid"]),
+                    act_claim: false,
+                },
+                &ctx(),
+                NOW
+            ),
+            Err(StorageError::Conflict)
+        ));
+        oidc_clients::set_active(conn, CLIENT, false, &ctx(), NOW).unwrap();
+        assert!(oidc_clients::get_active(conn, CLIENT).unwrap().is_none());
+        assert_eq!(oidc_clients::list(conn).unwrap().len(), 1);
+        let hs = NewClient {
+            id: CLIENT,
+            name: "FranceConnect v1",
+            secret_hash: &TokenHash::of(b"new"),
+            sealed_secret: Some("v1.k.sealed-secret"),
+            redirect_uris: &strings(&[REDIRECT]),
+            post_logout_redirect_uris: &[],
+            auth_method: "client_secret_basic",
+            id_token_alg: "HS256",
+            userinfo_alg: None,
+            allowed_scopes: &strings(&["openid"]),
+            act_claim: true,
+        };
+        oidc_clients::replace(conn, &hs, &ctx(), NOW).unwrap();
+        let replaced = oidc_clients::get_active(conn, CLIENT).unwrap().unwrap();
+        assert_eq!(
+            replaced.sealed_secret.as_deref(),
+            Some("v1.k.sealed-secret")
+        );
+        assert!(replaced.act_claim);
+        // The database refuses an HS256 client without its sealed secret, and a sealed secret
+        // for a client that does not need it.
+        for broken in [
+            NewClient {
+                sealed_secret: None,
+                ..hs.clone()
+            },
+            NewClient {
+                id_token_alg: "ES256",
+                ..hs.clone()
+            },
+        ] {
+            assert!(oidc_clients::replace(conn, &broken, &ctx(), NOW).is_err());
+        }
+        let entries = journal(conn);
+        let created = entries
+            .iter()
+            .find(|e| e["action"] == "oidc_client.created")
+            .unwrap();
+        assert_eq!(created["client_id"], CLIENT);
+        assert_eq!(created["details"]["auth_method"], "client_secret_post");
+        assert!(
+            !serde_json::to_string(&entries)
+                .unwrap()
+                .contains(TokenHash::of(b"secret").as_str()),
+            "no secret hash in the journal"
+        );
+        assert_eq!(
+            actions(conn)
+                .iter()
+                .filter(|a| *a == "oidc_client.updated")
+                .count(),
+            2
+        );
+    });
+}
+
+fn add_key(conn: &mut DbConnection, kid: &str, at: OffsetDateTime) -> oidc_keys::Rotation {
+    oidc_keys::rotate(
+        conn,
+        &NewKey {
+            kid,
+            alg: "ES256",
+            public_jwk: "{\"kty\":\"EC\"}",
+            sealed_private_key: "v1.k.sealed-private-key",
+        },
+        &ctx(),
+        at,
+    )
+    .unwrap()
+}
+
+#[test]
+fn keys_are_published_before_they_sign() {
+    each(|db| {
+        let conn = &mut db.db.conn().unwrap();
+        let k = |c: char| c.to_string().repeat(43);
+        let first = add_key(conn, &k('a'), NOW);
+        assert_eq!(first.added, (k('a'), KeyState::Current));
+        let second = add_key(conn, &k('b'), NOW + Duration::minutes(1));
+        assert_eq!(second.added, (k('b'), KeyState::Next));
+        assert_eq!(second.promoted, None);
+        let third = add_key(conn, &k('c'), NOW + Duration::days(30));
+        assert_eq!(third.added, (k('c'), KeyState::Next));
+        assert_eq!(third.promoted, Some(k('b')));
+        assert_eq!(third.retired, Some(k('a')));
+        let states: Vec<(String, KeyState)> = oidc_keys::list(conn)
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.kid, r.state))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                (k('a'), KeyState::Retired),
+                (k('b'), KeyState::Current),
+                (k('c'), KeyState::Next)
+            ]
+        );
+        let keys = oidc_keys::list(conn).unwrap();
+        assert_eq!(keys[1].activated_at, Some(NOW + Duration::days(30)));
+        assert_eq!(keys[0].retired_at, Some(NOW + Duration::days(30)));
+        // A second current key is refused by the database itself.
+        let sql = format!(
+            "UPDATE oidc_signing_keys SET state = 'current', retired_at = NULL WHERE kid = '{}'",
+            k('a')
+        );
+        assert!(db.execute_raw(&sql).is_err());
+        let acts = actions(conn);
+        assert_eq!(
+            acts.iter().filter(|a| *a == "signing_key.created").count(),
+            3
+        );
+        assert_eq!(
+            acts.iter().filter(|a| *a == "signing_key.rotated").count(),
+            1
+        );
+    });
+}
+
+#[test]
+fn a_code_is_issued_used_once_and_its_replay_revokes_the_token() {
+    each(|db| {
+        let conn = &mut db.db.conn().unwrap();
+        let f = fixture(conn);
+        let code = TokenHash::of(b"code-1");
+        let CodeIssue::Issued(authorization) = issue(conn, &f, &code, Demarche::Social, NOW) else {
+            panic!("refused");
+        };
+        let token = TokenHash::of(b"token-1");
+        let Redemption::Granted {
+            code: record,
+            subject,
+        } = redeem(conn, &code, &token, NOW + Duration::seconds(5))
+        else {
+            panic!("not granted");
+        };
+        assert_eq!(subject, "a".repeat(64));
+        assert_eq!(record.authorization_id, authorization);
+        assert_eq!(record.organisation_id, f.org);
+        assert_eq!(record.scopes, ["openid", "birth"]);
+        assert_eq!(record.nonce.as_deref(), Some("nonce"));
+        let served = oidc_grants::userinfo(conn, &token, None, NOW + Duration::seconds(6)).unwrap();
+        let UserinfoGrant::Served { usager, .. } = served else {
+            panic!("{served:?}")
+        };
+        assert_eq!(usager.identity.given_name, "Angela");
+        // The replay: refused, and the token issued from the code is revoked.
+        assert_eq!(
+            redeem(
+                conn,
+                &code,
+                &TokenHash::of(b"token-2"),
+                NOW + Duration::seconds(7)
+            ),
+            Redemption::Replayed { revoked_tokens: 1 }
+        );
+        assert_eq!(
+            oidc_grants::userinfo(conn, &token, None, NOW + Duration::seconds(8)).unwrap(),
+            UserinfoGrant::InvalidToken
+        );
+        // Another client cannot redeem (or burn) a code that is not theirs.
+        let other = TokenHash::of(b"code-2");
+        issue(conn, &f, &other, Demarche::Logement, NOW);
+        let stolen = oidc_grants::redeem_code(
+            conn,
+            &other,
+            "someone-else",
+            |_| Ok::<(), &str>(()),
+            &NewAccessToken {
+                token_hash: &TokenHash::of(b"t"),
+                expires_at: NOW + Duration::seconds(60),
+            },
+            &oidc_grants::client_context("someone-else", None),
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(stolen, Redemption::Unknown);
+        assert!(matches!(
+            redeem(
+                conn,
+                &other,
+                &TokenHash::of(b"token-3"),
+                NOW + Duration::seconds(1)
+            ),
+            Redemption::Granted { .. }
+        ));
+        assert_eq!(
+            redeem(
+                conn,
+                &TokenHash::of(b"never-issued"),
+                &TokenHash::of(b"t4"),
+                NOW
+            ),
+            Redemption::Unknown
+        );
+        let entries = journal(conn);
+        let started = entries
+            .iter()
+            .find(|e| e["action"] == "delegation.started")
+            .unwrap();
+        assert_eq!(started["actor"]["kind"], "aidant");
+        assert_eq!(started["organisation_id"], "org-a");
+        assert_eq!(started["usager"], "a".repeat(64));
+        assert_eq!(started["demarche"], "social");
+        assert_eq!(started["client_id"], CLIENT);
+        assert_eq!(started["target"], authorization.as_str());
+        let completed = entries
+            .iter()
+            .find(|e| e["action"] == "delegation.completed")
+            .unwrap();
+        assert_eq!(completed["actor"]["kind"], "client");
+        assert_eq!(completed["details"]["aidant"], "alice");
+        let replay = entries
+            .iter()
+            .find(|e| e["details"]["reason"] == "code_replayed")
+            .unwrap();
+        assert_eq!(replay["action"], "delegation.refused");
+        assert_eq!(replay["details"]["revoked_tokens"], "1");
+        assert_eq!(
+            actions(conn)
+                .iter()
+                .filter(|a| *a == "delegation.token_issued")
+                .count(),
+            2
+        );
+    });
+}
+
+#[test]
+fn an_expired_code_is_consumed_and_refused() {
+    each(|db| {
+        let conn = &mut db.db.conn().unwrap();
+        let f = fixture(conn);
+        let code = TokenHash::of(b"code");
+        issue(conn, &f, &code, Demarche::Social, NOW);
+        assert_eq!(
+            redeem(
+                conn,
+                &code,
+                &TokenHash::of(b"t"),
+                NOW + Duration::seconds(30)
+            ),
+            Redemption::Refused("code expired")
+        );
+        assert_eq!(
+            redeem(
+                conn,
+                &code,
+                &TokenHash::of(b"t2"),
+                NOW + Duration::seconds(31)
+            ),
+            Redemption::Replayed { revoked_tokens: 0 }
+        );
+    });
+}
+
+#[test]
+fn the_mandate_is_checked_at_each_step() {
+    each(|db| {
+        let conn = &mut db.db.conn().unwrap();
+        let f = fixture(conn);
+        // Not covered: no code, and the refusal is journaled.
+        assert_eq!(
+            issue(conn, &f, &TokenHash::of(b"c0"), Demarche::Argent, NOW),
+            CodeIssue::Refused(Refusal::DemarcheNotCovered)
+        );
+        let refused = journal(conn)
+            .into_iter()
+            .rev()
+            .find(|e| e["action"] == "delegation.refused")
+            .unwrap();
+        assert_eq!(refused["details"]["reason"], "ACT006");
+        assert_eq!(refused["details"]["step"], "authorize");
+
+        // Revoked between the code and the token.
+        let code = TokenHash::of(b"c1");
+        issue(conn, &f, &code, Demarche::Social, NOW);
+        let social = mandates::get(conn, &f.mandate)
+            .unwrap()
+            .authorizations
+            .into_iter()
+            .find(|a| a.demarche == Demarche::Social)
+            .unwrap();
+        mandates::revoke_authorization(
+            conn,
+            &f.aidant,
+            &f.mandate,
+            &social.id,
+            &ctx(),
+            NOW + Duration::seconds(1),
+        )
+        .unwrap();
+        assert_eq!(
+            redeem(
+                conn,
+                &code,
+                &TokenHash::of(b"t1"),
+                NOW + Duration::seconds(2)
+            ),
+            Redemption::MandateRefused(Refusal::Revoked)
+        );
+
+        // Revoked between the token and userinfo.
+        let code = TokenHash::of(b"c2");
+        issue(
+            conn,
+            &f,
+            &code,
+            Demarche::Logement,
+            NOW + Duration::seconds(3),
+        );
+        let token = TokenHash::of(b"t2");
+        assert!(matches!(
+            redeem(conn, &code, &token, NOW + Duration::seconds(4)),
+            Redemption::Granted { .. }
+        ));
+        mandates::revoke_mandate(
+            conn,
+            &f.aidant,
+            &f.mandate,
+            &ctx(),
+            NOW + Duration::seconds(5),
+        )
+        .unwrap();
+        let refused =
+            oidc_grants::userinfo(conn, &token, None, NOW + Duration::seconds(6)).unwrap();
+        assert!(
+            matches!(
+                refused,
+                UserinfoGrant::MandateRefused {
+                    refusal: Refusal::Revoked,
+                    ..
+                }
+            ),
+            "{refused:?}"
+        );
+        let steps: Vec<String> = journal(conn)
+            .iter()
+            .filter(|e| e["action"] == "delegation.refused")
+            .map(|e| e["details"]["step"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(steps, ["authorize", "token", "userinfo"]);
+    });
+}
+
+#[test]
+fn expired_mandates_and_tokens_stop_the_use() {
+    each(|db| {
+        let conn = &mut db.db.conn().unwrap();
+        let f = fixture(conn);
+        let code = TokenHash::of(b"c");
+        issue(conn, &f, &code, Demarche::Social, NOW);
+        let token = TokenHash::of(b"t");
+        assert!(matches!(
+            redeem(conn, &code, &token, NOW + Duration::seconds(1)),
+            Redemption::Granted { .. }
+        ));
+        assert_eq!(
+            oidc_grants::userinfo(conn, &token, None, NOW + Duration::seconds(61)).unwrap(),
+            UserinfoGrant::InvalidToken,
+            "a 60-second token"
+        );
+        // The one-month mandate (created a day before NOW) has expired 31 days later.
+        let later = NOW + Duration::days(31);
+        assert_eq!(
+            issue(conn, &f, &TokenHash::of(b"late"), Demarche::Social, later),
+            CodeIssue::Refused(Refusal::Expired)
+        );
+    });
+}
+
+#[test]
+fn lifetimes_are_capped_by_the_database() {
+    each(|db| {
+        let conn = &mut db.db.conn().unwrap();
+        let f = fixture(conn);
+        let scopes = strings(&["openid"]);
+        let hash = TokenHash::of(b"long");
+        let too_long = NewCode {
+            expires_at: NOW + Duration::seconds(31),
+            ..new_code(&hash, &scopes, NOW)
+        };
+        let result = oidc_grants::issue_code(
+            conn,
+            &Delegation {
+                aidant: &f.aidant,
+                organisation: &f.org,
+                usager: &f.usager,
+                demarche: Demarche::Social,
+            },
+            &too_long,
+            &TokenHash::of(b"s"),
+            &ctx(),
+            NOW,
+        );
+        assert!(result.is_err(), "a 31-second code is refused");
+        let code = TokenHash::of(b"ok");
+        issue(conn, &f, &code, Demarche::Social, NOW);
+        let long_token = oidc_grants::redeem_code(
+            conn,
+            &code,
+            CLIENT,
+            |_| Ok::<(), &str>(()),
+            &NewAccessToken {
+                token_hash: &TokenHash::of(b"t"),
+                expires_at: NOW + Duration::seconds(61),
+            },
+            &ctx(),
+            NOW,
+        );
+        assert!(long_token.is_err(), "a 61-second token is refused");
+        // Nothing was half-written: the code is still unused.
+        assert!(matches!(
+            redeem(conn, &code, &TokenHash::of(b"t2"), NOW),
+            Redemption::Granted { .. }
+        ));
+    });
+}
+
+#[test]
+fn the_choice_lists_usagers_with_an_authorization_in_force() {
+    each(|db| {
+        let conn = &mut db.db.conn().unwrap();
+        let f = fixture(conn);
+        let mut add = |subject: char, given: &str, family: &str, demarches: &[Demarche]| {
+            let (u, _) = usagers::upsert_identified(
+                conn,
+                &subject.to_string().repeat(64),
+                &identity(given, family),
+                &ctx(),
+                NOW,
+            )
+            .unwrap();
+            mandates::create(
+                conn,
+                &NewMandate {
+                    aidant: &f.aidant,
+                    organisation: &f.org,
+                    usager: &u.id,
+                    demarches,
+                    duration: MandateDuration::OneYear,
+                    legal_text_version: "2026-01",
+                    renewal_of: None,
+                },
+                &ctx(),
+                NOW,
+            )
+            .unwrap();
+            u.id
+        };
+        let bernard = add('b', "Paul", "BERNARD", &[Demarche::Argent]);
+        let percent = add('c', "Zoé", "PER%CENT", &[Demarche::Social]);
+        let all: Vec<Demarche> = Demarche::ALL.to_vec();
+        let names = |found: Vec<oidc_grants::Eligible>| -> Vec<(String, Vec<Demarche>)> {
+            found
+                .into_iter()
+                .map(|e| (e.family_name, e.demarches))
+                .collect()
+        };
+        assert_eq!(
+            names(oidc_grants::eligible_usagers(conn, &f.org, &all, None, None, NOW, 50).unwrap()),
+            [
+                ("BERNARD".to_owned(), vec![Demarche::Argent]),
+                (
+                    "DUBOIS".to_owned(),
+                    vec![Demarche::Social, Demarche::Logement]
+                ),
+                ("PER%CENT".to_owned(), vec![Demarche::Social]),
+            ]
+        );
+        // Restricted to what the client may receive (rep_scope ∩ allowed).
+        assert_eq!(
+            names(
+                oidc_grants::eligible_usagers(
+                    conn,
+                    &f.org,
+                    &[Demarche::Logement],
+                    None,
+                    None,
+                    NOW,
+                    50
+                )
+                .unwrap()
+            ),
+            [("DUBOIS".to_owned(), vec![Demarche::Logement])]
+        );
+        // Server-side search on the names, case-insensitive and literal.
+        for (search, expected) in [
+            ("ber", vec!["BERNARD"]),
+            ("ANGELA", vec!["DUBOIS"]),
+            ("%", vec!["PER%CENT"]),
+            ("zzz", vec![]),
+        ] {
+            let found =
+                oidc_grants::eligible_usagers(conn, &f.org, &all, Some(search), None, NOW, 50)
+                    .unwrap();
+            let found: Vec<String> = found.into_iter().map(|e| e.family_name).collect();
+            assert_eq!(found, expected, "{search}");
+        }
+        assert_eq!(
+            oidc_grants::eligible_usagers(conn, &f.org, &all, None, None, NOW, 1)
+                .unwrap()
+                .len(),
+            1
+        );
+        let one = oidc_grants::eligible_usagers(conn, &f.org, &all, None, Some(&bernard), NOW, 1)
+            .unwrap();
+        assert_eq!(one[0].usager_id, bernard);
+        // A démarche the structure no longer allows is not offered.
+        let allowed: std::collections::BTreeSet<Demarche> = Demarche::ALL
+            .into_iter()
+            .filter(|d| *d != Demarche::Argent)
+            .collect();
+        organisations::set_allowed_demarches(conn, &f.org, &allowed, &ctx(), NOW).unwrap();
+        let found = oidc_grants::eligible_usagers(conn, &f.org, &all, None, None, NOW, 50).unwrap();
+        assert!(
+            found.iter().all(|e| e.usager_id != bernard),
+            "argent no longer allowed"
+        );
+        organisations::set_allowed_demarches(
+            conn,
+            &f.org,
+            &Demarche::ALL.into_iter().collect(),
+            &ctx(),
+            NOW,
+        )
+        .unwrap();
+        // Revoked or expired authorizations are not offered, nor other structures'.
+        mandates::revoke_mandate(conn, &f.aidant, &f.mandate, &ctx(), NOW).unwrap();
+        let found = oidc_grants::eligible_usagers(
+            conn,
+            &f.org,
+            &all,
+            None,
+            None,
+            NOW + Duration::seconds(1),
+            50,
+        )
+        .unwrap();
+        assert_eq!(
+            found
+                .iter()
+                .map(|e| e.usager_id.clone())
+                .collect::<Vec<_>>(),
+            [bernard, percent]
+        );
+        assert!(
+            oidc_grants::eligible_usagers(
+                conn,
+                &f.org,
+                &all,
+                None,
+                None,
+                NOW + Duration::days(400),
+                50
+            )
+            .unwrap()
+            .is_empty()
+        );
+        assert!(
+            oidc_grants::eligible_usagers(
+                conn,
+                &OrganisationId::new("other"),
+                &all,
+                None,
+                None,
+                NOW,
+                50
+            )
+            .unwrap()
+            .is_empty()
+        );
+    });
+}

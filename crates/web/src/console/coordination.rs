@@ -1,0 +1,678 @@
+//! The coordination space: dashboard, journal, anomaly flags and integrity panel of a
+//! coordinator's scope (`coordinator_scopes`: départements, structures, or the whole pilot).
+
+use ac_mandates::{CoordinatorScope, Demarche, OrganisationId};
+use ac_storage::audit;
+use ac_storage::console::anomalies::{self, OpeningHours, Rules};
+use ac_storage::console::dashboard::{self, Figures};
+use ac_storage::console::export::Format;
+use ac_storage::console::{OutOfScope, Scope, names, verifications};
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use time::macros::format_description;
+use time::{Duration, Time};
+
+use super::charts;
+use super::explorer::{self, Space};
+use super::{Frame, date, datetime, refuse};
+use crate::auth::{CurrentAidant, RecentStepUp};
+use crate::respond::{blocking, page, see_other};
+use crate::{AppState, WebError};
+
+/// Weeks of use figures on the dashboard.
+const DASHBOARD_WEEKS: u32 = 12;
+/// A verification run not finished after this long is considered dead (the node stopped).
+const RUN_STALE_AFTER: Duration = Duration::hours(2);
+
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/coordination").get(dashboard_page))
+        .service(web::resource("/coordination/structures/{id}").get(structure_page))
+        .service(web::resource("/coordination/journal").get(journal_list))
+        .service(web::resource("/coordination/journal/export.csv").get(journal_csv))
+        .service(web::resource("/coordination/journal/export.jsonl").get(journal_jsonl))
+        .service(web::resource("/coordination/journal/{seq:[0-9]+}").get(journal_entry))
+        .service(web::resource("/coordination/journal/{seq:[0-9]+}/preuve").get(journal_proof))
+        .service(web::resource("/coordination/anomalies").get(anomalies_page))
+        .service(web::resource("/coordination/integrite").get(integrity_page))
+        .service(web::resource("/coordination/integrite/verifier").post(start_verification));
+}
+
+const LINKS: &[(&str, &str)] = &[
+    ("/coordination", "Tableau de bord"),
+    ("/coordination/journal", "Journal"),
+    ("/coordination/anomalies", "Signalements"),
+    ("/coordination/integrite", "Intégrité du journal"),
+];
+
+/// The scope in words, from the account's coordinator scopes.
+fn scope_label(current: &CurrentAidant, names: &BTreeMap<String, String>) -> String {
+    let scopes = &current.aidant.coordinator_scopes;
+    if scopes.contains(&CoordinatorScope::National) {
+        return "Tout le pilote".into();
+    }
+    let departements: Vec<&str> = scopes
+        .iter()
+        .filter_map(|s| match s {
+            CoordinatorScope::Departement(d) => Some(d.as_str()),
+            _ => None,
+        })
+        .collect();
+    let structures: Vec<String> = scopes
+        .iter()
+        .filter_map(|s| match s {
+            CoordinatorScope::Organisation(o) => Some(
+                names
+                    .get(o.as_str())
+                    .cloned()
+                    .unwrap_or_else(|| o.to_string()),
+            ),
+            _ => None,
+        })
+        .collect();
+    let mut parts = Vec::new();
+    match departements.as_slice() {
+        [] => {}
+        [one] => parts.push(format!("Département {one}")),
+        many => parts.push(format!("Départements {}", many.join(", "))),
+    }
+    if !structures.is_empty() {
+        parts.push(structures.join(", "));
+    }
+    parts.join(" ; ")
+}
+
+/// The account's coordination scope and page frame; 403 (journaled) without one.
+async fn space(
+    state: &AppState,
+    current: &CurrentAidant,
+    here: &str,
+) -> Result<(Scope, Frame), WebError> {
+    let (db, aidant) = (state.db.clone(), current.aidant.clone());
+    let found = blocking(move || {
+        let conn = &mut *db.conn()?;
+        let scope = Scope::coordinator(conn, &aidant)?;
+        let names: BTreeMap<String, String> = ac_storage::organisations::list(conn)?
+            .into_iter()
+            .map(|o| (o.id.to_string(), o.name))
+            .collect();
+        Ok((scope, names))
+    })
+    .await?;
+    match found {
+        (Some(scope), names) => {
+            let frame = Frame::new(
+                "Coordination",
+                scope_label(current, &names),
+                LINKS
+                    .iter()
+                    .map(|(href, label)| ((*href).to_owned(), (*label).to_owned())),
+                here,
+                current.csrf_token(),
+            );
+            Ok((scope, frame))
+        }
+        (None, _) => Err(refuse(
+            state,
+            current,
+            OutOfScope::new("coordination", current.aidant.id.as_str()),
+            None,
+            "coordination",
+        )
+        .await),
+    }
+}
+
+async fn explorer_space(state: &AppState, current: &CurrentAidant) -> Result<Space, WebError> {
+    let (scope, frame) = space(state, current, "/coordination/journal").await?;
+    Ok(Space {
+        pick_structure: !matches!(&scope, Scope::Organisations(s) if s.len() <= 1),
+        scope,
+        base: "/coordination".into(),
+        frame,
+        page_label: "coordination.journal",
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Journal
+
+async fn journal_list(
+    state: web::Data<AppState>,
+    RecentStepUp(current): RecentStepUp,
+    query: web::Query<explorer::Query>,
+) -> Result<HttpResponse, WebError> {
+    let space = explorer_space(&state, &current).await?;
+    explorer::explorer(&state, &current, space, &query).await
+}
+
+async fn journal_entry(
+    state: web::Data<AppState>,
+    RecentStepUp(current): RecentStepUp,
+    seq: web::Path<i64>,
+) -> Result<HttpResponse, WebError> {
+    let space = explorer_space(&state, &current).await?;
+    explorer::entry(&state, &current, space, seq.into_inner()).await
+}
+
+async fn journal_proof(
+    state: web::Data<AppState>,
+    RecentStepUp(current): RecentStepUp,
+    seq: web::Path<i64>,
+) -> Result<HttpResponse, WebError> {
+    let space = explorer_space(&state, &current).await?;
+    explorer::proof(&state, &current, space, seq.into_inner()).await
+}
+
+async fn journal_csv(
+    state: web::Data<AppState>,
+    RecentStepUp(current): RecentStepUp,
+    query: web::Query<explorer::Query>,
+) -> Result<HttpResponse, WebError> {
+    let space = explorer_space(&state, &current).await?;
+    explorer::export(&state, &current, space, &query, Format::Csv).await
+}
+
+async fn journal_jsonl(
+    state: web::Data<AppState>,
+    RecentStepUp(current): RecentStepUp,
+    query: web::Query<explorer::Query>,
+) -> Result<HttpResponse, WebError> {
+    let space = explorer_space(&state, &current).await?;
+    explorer::export(&state, &current, space, &query, Format::JsonLines).await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dashboard
+
+#[derive(Serialize)]
+struct FiguresView {
+    name: String,
+    departement: String,
+    href: Option<String>,
+    created: i64,
+    active: i64,
+    expired: i64,
+    revoked: i64,
+    active_aidants: i64,
+    aidants_who_acted: i64,
+    uses: i64,
+}
+
+fn figures_view(
+    name: String,
+    departement: String,
+    href: Option<String>,
+    f: &Figures,
+) -> FiguresView {
+    FiguresView {
+        name,
+        departement,
+        href,
+        created: f.mandates_created,
+        active: f.mandates_active,
+        expired: f.mandates_expired,
+        revoked: f.mandates_revoked,
+        active_aidants: f.active_aidants,
+        aidants_who_acted: f.aidants_who_acted,
+        uses: f.uses,
+    }
+}
+
+async fn dashboard_page(
+    state: web::Data<AppState>,
+    RecentStepUp(current): RecentStepUp,
+) -> Result<HttpResponse, WebError> {
+    let (scope, frame) = space(&state, &current, "/coordination").await?;
+    render_dashboard(&state, frame, scope, None).await
+}
+
+async fn structure_page(
+    state: web::Data<AppState>,
+    RecentStepUp(current): RecentStepUp,
+    id: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let (scope, frame) = space(&state, &current, "/coordination").await?;
+    let organisation = OrganisationId::new(id.into_inner());
+    if let Err(out) = scope.check_organisation(&organisation) {
+        return Err(refuse(
+            &state,
+            &current,
+            out,
+            Some(organisation),
+            "coordination.structure",
+        )
+        .await);
+    }
+    render_dashboard(&state, frame, scope, Some(organisation)).await
+}
+
+async fn render_dashboard(
+    state: &AppState,
+    frame: Frame,
+    scope: Scope,
+    one: Option<OrganisationId>,
+) -> Result<HttpResponse, WebError> {
+    let (db, now) = (state.db.clone(), state.clock.now());
+    let single = one.is_some();
+    let (organisations, board) = blocking(move || {
+        let conn = &mut *db.conn()?;
+        let organisations: Vec<_> = scope
+            .organisations(conn)?
+            .into_iter()
+            .filter(|o| one.as_ref().is_none_or(|id| o.id == *id))
+            .collect();
+        let ids: Vec<OrganisationId> = organisations.iter().map(|o| o.id.clone()).collect();
+        let board = dashboard::dashboard(conn, &ids, now, DASHBOARD_WEEKS)?;
+        Ok((organisations, board))
+    })
+    .await?;
+    let by_id: BTreeMap<&str, &ac_mandates::Organisation> =
+        organisations.iter().map(|o| (o.id.as_str(), o)).collect();
+    let rows: Vec<FiguresView> = board
+        .per_structure
+        .iter()
+        .filter_map(|(id, f)| {
+            by_id.get(id.as_str()).map(|o| {
+                figures_view(
+                    o.name.clone(),
+                    o.departement.to_string(),
+                    (!single).then(|| format!("/coordination/structures/{}", o.id)),
+                    f,
+                )
+            })
+        })
+        .collect();
+    let total = figures_view("Total".into(), String::new(), None, &board.total);
+    let title = match (single, organisations.first()) {
+        (true, Some(o)) => o.name.clone(),
+        _ => "Tableau de bord".into(),
+    };
+    let statuses = vec![
+        ("Actifs".to_owned(), board.total.mandates_active),
+        ("Expirés".to_owned(), board.total.mandates_expired),
+        ("Révoqués".to_owned(), board.total.mandates_revoked),
+    ];
+    let demarches: Vec<(String, i64)> = board
+        .uses_by_demarche
+        .iter()
+        .map(|(d, n): &(Demarche, i64)| (d.title().to_owned(), *n))
+        .collect();
+    let weeks: Vec<(String, i64)> = board
+        .uses_by_week
+        .iter()
+        .map(|(monday, n)| (format!("Semaine du {}", date(*monday)), *n))
+        .collect();
+    let since = date(board.since.date());
+    let body = state.templates.render(
+        "console/dashboard.html",
+        &serde_json::json!({
+            "frame": frame,
+            "title": title,
+            "single": single,
+            "rows": rows,
+            "total": total,
+            "since": since,
+            "weeks": DASHBOARD_WEEKS,
+            "status_chart": charts::horizontal(
+                "statuts",
+                "Mandats par statut".into(),
+                format!(
+                    "{} mandats créés : {} actifs, {} expirés, {} révoqués.",
+                    board.total.mandates_created,
+                    board.total.mandates_active,
+                    board.total.mandates_expired,
+                    board.total.mandates_revoked
+                ),
+                &statuses,
+            ),
+            "statuses": statuses,
+            "demarche_chart": charts::horizontal(
+                "demarches",
+                format!("Utilisations par démarche depuis le {since}"),
+                format!("{} utilisations au total ; le tableau qui suit donne chaque valeur.", board.total.uses),
+                &demarches,
+            ),
+            "demarches": demarches,
+            "week_chart": charts::horizontal(
+                "semaines",
+                format!("Utilisations par semaine depuis le {since}"),
+                format!("{} semaines ; le tableau qui suit donne chaque valeur.", DASHBOARD_WEEKS),
+                &weeks,
+            ),
+            "week_rows": weeks,
+        }),
+    )?;
+    Ok(page(HttpResponse::Ok(), body))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Anomalies
+
+fn time_of(text: &str) -> Option<Time> {
+    let (h, m) = ac_config::parse_hhmm(text)?;
+    Time::from_hms(h, m, 0).ok()
+}
+
+/// The rules of `[anomalies]`, in the storage layer's terms. The settings were validated at
+/// start-up, so a value that does not convert falls back to the documented default.
+fn rules(settings: &ac_config::AnomalySettings) -> Rules {
+    let default_open = Time::from_hms(8, 0, 0).unwrap_or(Time::MIDNIGHT);
+    let default_close = Time::from_hms(19, 0, 0).unwrap_or(Time::MIDNIGHT);
+    Rules {
+        lookback: Duration::days(i64::from(settings.lookback_days)),
+        opening_hours: OpeningHours {
+            days: settings.opening_days.iter().copied().collect(),
+            opens: time_of(&settings.opening_time).unwrap_or(default_open),
+            closes: time_of(&settings.closing_time).unwrap_or(default_close),
+            utc_offset_minutes: settings.utc_offset_minutes,
+            eu_summer_time: settings.eu_summer_time,
+            departement_offsets: settings.departement_utc_offset_minutes.clone(),
+            structure_hours: settings
+                .structure_hours
+                .iter()
+                .filter_map(|(id, range)| {
+                    let (open, close) = range.split_once('-')?;
+                    Some((id.clone(), (time_of(open.trim())?, time_of(close.trim())?)))
+                })
+                .collect(),
+        },
+        median_percent: settings.aidant_median_percent,
+        min_uses: settings.aidant_min_uses,
+        same_usager_structures: usize::try_from(settings.same_usager_structures).unwrap_or(2),
+        same_usager_window: Duration::hours(i64::from(settings.same_usager_window_hours)),
+    }
+}
+
+async fn anomalies_page(
+    state: web::Data<AppState>,
+    RecentStepUp(current): RecentStepUp,
+) -> Result<HttpResponse, WebError> {
+    let (scope, frame) = space(&state, &current, "/coordination/anomalies").await?;
+    let (db, now, rules) = (
+        state.db.clone(),
+        state.clock.now(),
+        rules(&state.settings.anomalies),
+    );
+    let settings = state.settings.anomalies.clone();
+    let (found, names) = blocking(move || {
+        let conn = &mut *db.conn()?;
+        let found = anomalies::detect(conn, &scope, &rules, now)?;
+        let names = names(
+            conn,
+            found
+                .outside_hours
+                .iter()
+                .filter_map(|f| f.aidant.as_deref())
+                .chain(found.above_median.iter().map(|f| f.aidant.as_str())),
+            found.same_usager.iter().map(|f| f.usager.as_str()),
+        )?;
+        Ok((found, names))
+    })
+    .await?;
+    let aidant = |id: &str| {
+        names
+            .aidants
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| id.to_owned())
+    };
+    let structure = |id: &str| {
+        names
+            .organisations
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| id.to_owned())
+    };
+    let since_day = found
+        .since
+        .date()
+        .format(format_description!("[year]-[month]-[day]"))
+        .unwrap_or_default();
+    let use_action = ac_storage::console::USE_ACTION.as_str();
+    let outside: Vec<serde_json::Value> = found
+        .outside_hours
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "seq": f.seq,
+                "href": format!("/coordination/journal/{}", f.seq),
+                "at": datetime(f.at),
+                "local": f.local.format(format_description!("[weekday repr:long] [day]/[month] [hour]:[minute]")).map(french_weekday).unwrap_or_default(),
+                "structure": structure(f.organisation.as_str()),
+                "aidant": f.aidant.as_deref().map(aidant).unwrap_or_default(),
+            })
+        })
+        .collect();
+    let above: Vec<serde_json::Value> = found
+        .above_median
+        .iter()
+        .map(|f| {
+            let mut q = url::form_urlencoded::Serializer::new(String::new());
+            q.append_pair("structure", f.organisation.as_str())
+                .append_pair("aidant", &f.aidant)
+                .append_pair("action", use_action)
+                .append_pair("du", &since_day);
+            serde_json::json!({
+                "aidant": aidant(&f.aidant),
+                "structure": structure(f.organisation.as_str()),
+                "uses": f.uses,
+                "median": median_text(f.median_halves),
+                "href": format!("/coordination/journal?{}", q.finish()),
+                "last_href": format!("/coordination/journal/{}", f.last_seq),
+            })
+        })
+        .collect();
+    let same: Vec<serde_json::Value> = found
+        .same_usager
+        .iter()
+        .map(|f| {
+            let mut q = url::form_urlencoded::Serializer::new(String::new());
+            q.append_pair("usager", &f.usager)
+                .append_pair("action", use_action)
+                .append_pair("du", &since_day);
+            serde_json::json!({
+                "usager": names.usagers.get(&f.usager).cloned().unwrap_or_else(|| "usager".into()),
+                "structures": f.structures.iter().map(|o| structure(o.as_str())).collect::<Vec<_>>(),
+                "first_at": datetime(f.first_at),
+                "entries": f.seqs.iter().map(|s| serde_json::json!({"seq": s, "href": format!("/coordination/journal/{s}")})).collect::<Vec<_>>(),
+                "href": format!("/coordination/journal?{}", q.finish()),
+            })
+        })
+        .collect();
+    let body = state.templates.render(
+        "console/anomalies.html",
+        &serde_json::json!({
+            "frame": frame,
+            "since": datetime(found.since),
+            "examined": found.uses_examined,
+            "outside": outside,
+            "outside_total": found.outside_hours_total,
+            "above": above,
+            "same": same,
+            "same_total": found.same_usager_total,
+            "listed_max": anomalies::MAX_LISTED,
+            "settings": {
+                "lookback_days": settings.lookback_days,
+                "days": settings.opening_days.iter().map(|d| weekday_name(*d)).collect::<Vec<_>>().join(", "),
+                "opening_time": settings.opening_time,
+                "closing_time": settings.closing_time,
+                "median_percent": settings.aidant_median_percent,
+                "min_uses": settings.aidant_min_uses,
+                "same_structures": settings.same_usager_structures,
+                "same_hours": settings.same_usager_window_hours,
+            },
+        }),
+    )?;
+    Ok(page(HttpResponse::Ok(), body))
+}
+
+fn median_text(halves: i64) -> String {
+    if halves % 2 == 0 {
+        (halves / 2).to_string()
+    } else {
+        format!("{},5", halves / 2)
+    }
+}
+
+fn weekday_name(day: u8) -> &'static str {
+    match day {
+        1 => "lundi",
+        2 => "mardi",
+        3 => "mercredi",
+        4 => "jeudi",
+        5 => "vendredi",
+        6 => "samedi",
+        7 => "dimanche",
+        _ => "?",
+    }
+}
+
+fn french_weekday(text: String) -> String {
+    [
+        ("Monday", "lundi"),
+        ("Tuesday", "mardi"),
+        ("Wednesday", "mercredi"),
+        ("Thursday", "jeudi"),
+        ("Friday", "vendredi"),
+        ("Saturday", "samedi"),
+        ("Sunday", "dimanche"),
+    ]
+    .iter()
+    .fold(text, |t, (en, fr)| t.replace(en, fr))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Integrity
+
+#[derive(Serialize)]
+struct RunView {
+    started_at: String,
+    finished_at: String,
+    outcome: &'static str,
+    intact: bool,
+    entries: Option<i64>,
+    checkpoints: Option<i64>,
+    root: String,
+    problem_seq: Option<i64>,
+    problem: String,
+    by_console: bool,
+}
+
+fn run_view(run: &verifications::Run) -> RunView {
+    RunView {
+        started_at: datetime(run.started_at),
+        finished_at: run.finished_at.map(datetime).unwrap_or_default(),
+        outcome: match run.outcome {
+            Some(verifications::Outcome::Intact) => "Journal intègre",
+            Some(verifications::Outcome::Tampered) => "Altération détectée",
+            Some(verifications::Outcome::Failed) => "Vérification interrompue",
+            None => "En cours",
+        },
+        intact: run.outcome == Some(verifications::Outcome::Intact),
+        entries: run.entries,
+        checkpoints: run.checkpoints,
+        root: run.root_hash.clone().unwrap_or_default(),
+        problem_seq: run.problem_seq,
+        problem: run.problem.clone().unwrap_or_default(),
+        by_console: run.requested_by.is_some(),
+    }
+}
+
+async fn integrity_page(
+    state: web::Data<AppState>,
+    RecentStepUp(current): RecentStepUp,
+) -> Result<HttpResponse, WebError> {
+    let (_, frame) = space(&state, &current, "/coordination/integrite").await?;
+    let (db, now) = (state.db.clone(), state.clock.now());
+    let (checkpoint, last, running, size) = blocking(move || {
+        let conn = &mut *db.conn()?;
+        Ok((
+            audit::latest_checkpoint(conn)?,
+            verifications::latest_finished(conn)?,
+            verifications::in_progress(conn, now - RUN_STALE_AFTER)?,
+            ac_storage::console::journal::log_size(conn)?,
+        ))
+    })
+    .await?;
+    let keys: Vec<String> = state
+        .trusted_audit_keys()?
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let body = state.templates.render(
+        "console/integrity.html",
+        &serde_json::json!({
+            "frame": frame,
+            "checkpoint": checkpoint.as_ref().map(|c| serde_json::json!({
+                "size": c.tree_size,
+                "signed_at": datetime(c.signed_at),
+                "root": hex_root(&c.root),
+                "note": c.signed_note,
+            })),
+            "log_size": size,
+            "last": last.as_ref().map(run_view),
+            "running": running.as_ref().map(run_view),
+            "keys": keys,
+            "checkpoint_dir_files": crate::audit_worker::read_published(&state.settings.audit.checkpoint_dir).map(|v| v.len()).unwrap_or(0),
+        }),
+    )?;
+    Ok(page(HttpResponse::Ok(), body))
+}
+
+fn hex_root(root: &[u8]) -> String {
+    root.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+/// Starts a full verification in the background and comes back to the panel, which shows it
+/// running, then its result. A verification reads the whole log (about a minute per 10 million
+/// entries here), longer than a page should wait.
+async fn start_verification(
+    state: web::Data<AppState>,
+    RecentStepUp(current): RecentStepUp,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, WebError> {
+    current.check_csrf(&form.csrf)?;
+    space(&state, &current, "/coordination/integrite").await?;
+    let verifiers = state.trusted_audit_keys()?;
+    let published = crate::audit_worker::read_published(&state.settings.audit.checkpoint_dir)
+        .map_err(WebError::internal)?;
+    let (db, now, aidant) = (
+        state.db.clone(),
+        state.clock.now(),
+        current.aidant.id.clone(),
+    );
+    let busy = blocking(move || {
+        Ok(verifications::in_progress(&mut *db.conn()?, now - RUN_STALE_AFTER)?.is_some())
+    })
+    .await?;
+    if !busy {
+        let (db, clock) = (state.db.clone(), state.clock.clone());
+        std::thread::Builder::new()
+            .name("audit-verification".into())
+            .spawn(move || {
+                let ran = db.conn().and_then(|mut conn| {
+                    verifications::run(&mut conn, &verifiers, &published, Some(&aidant), &|| {
+                        clock.now()
+                    })
+                });
+                match ran {
+                    Ok(report) => tracing::info!(
+                        entries = report.entries,
+                        intact = report.problem.is_none(),
+                        "audit verification finished"
+                    ),
+                    Err(e) => {
+                        tracing::error!(code = e.code(), error = ?e, "audit verification failed")
+                    }
+                }
+            })
+            .map_err(WebError::internal)?;
+    }
+    Ok(see_other("/coordination/integrite").finish())
+}

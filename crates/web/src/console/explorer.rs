@@ -1,0 +1,620 @@
+//! The journal explorer, its entry pages, inclusion proofs and streamed exports, shared by the
+//! référent space (one structure) and the coordination space (a scope).
+
+use ac_audit::Action;
+use ac_mandates::{AidantId, Demarche, OrganisationId};
+use ac_storage::console::export::{self, Format};
+use ac_storage::console::journal::{self, Cursor, JournalFilter, JournalRow};
+use ac_storage::console::{Names, OutOfScope, Scope, UsagerMatch, names};
+use ac_storage::{DbConnection, StorageError, audit};
+use actix_web::HttpResponse;
+use actix_web::http::header;
+use serde::{Deserialize, Serialize};
+use time::macros::format_description;
+use time::{Date, Duration};
+
+use super::stream::channel;
+use super::{Frame, datetime, invalid, labels, refuse};
+use crate::auth::CurrentAidant;
+use crate::respond::{blocking, page};
+use crate::{AppState, WebError};
+
+/// Where the explorer runs: the scope, the URL prefix of its pages and the frame around them.
+pub(super) struct Space {
+    pub scope: Scope,
+    /// `/referent/ID` or `/coordination`.
+    pub base: String,
+    pub frame: Frame,
+    /// Whether the structure filter is offered (several structures in scope).
+    pub pick_structure: bool,
+    /// Labels of the pages, for `access.denied` entries.
+    pub page_label: &'static str,
+}
+
+/// The explorer's query string; every field optional, empty fields ignored (forms send them).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(super) struct Query {
+    structure: Option<String>,
+    aidant: Option<String>,
+    /// A pseudonym (from a link): `nom` is what people type.
+    usager: Option<String>,
+    nom: Option<String>,
+    action: Option<String>,
+    demarche: Option<String>,
+    site: Option<String>,
+    du: Option<String>,
+    au: Option<String>,
+    avant: Option<String>,
+    apres: Option<String>,
+}
+
+fn clean(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// The query, parsed; nothing checked against the scope yet.
+#[derive(Debug, Clone)]
+struct Parsed {
+    structure: Option<OrganisationId>,
+    aidant: Option<AidantId>,
+    usager: Option<String>,
+    nom: Option<String>,
+    action: Option<Action>,
+    demarche: Option<Demarche>,
+    site: Option<String>,
+    from: Option<Date>,
+    to: Option<Date>,
+    cursor: Cursor,
+}
+
+fn parse_date(text: &str) -> Result<Date, WebError> {
+    Date::parse(text, format_description!("[year]-[month]-[day]"))
+        .map_err(|_| invalid("Date illisible : utilisez le format AAAA-MM-JJ."))
+}
+
+fn parse_seq(text: &str) -> Result<i64, WebError> {
+    text.parse::<i64>()
+        .ok()
+        .filter(|s| *s >= 0)
+        .ok_or_else(|| invalid("Position de page illisible."))
+}
+
+fn parse(query: &Query) -> Result<Parsed, WebError> {
+    let from = clean(&query.du).map(parse_date).transpose()?;
+    let to = clean(&query.au).map(parse_date).transpose()?;
+    if let (Some(from), Some(to)) = (from, to)
+        && from > to
+    {
+        return Err(invalid("La date de début doit précéder la date de fin."));
+    }
+    let site = clean(&query.site).map(str::to_owned);
+    if site.as_ref().is_some_and(|s| s.len() > 200) {
+        return Err(invalid("Identifiant de site trop long."));
+    }
+    let nom = clean(&query.nom).map(str::to_owned);
+    if nom.as_ref().is_some_and(|n| n.chars().count() > 200) {
+        return Err(invalid("Nom trop long."));
+    }
+    Ok(Parsed {
+        structure: clean(&query.structure).map(OrganisationId::new),
+        aidant: clean(&query.aidant).map(AidantId::new),
+        usager: clean(&query.usager).map(str::to_owned),
+        nom,
+        action: clean(&query.action)
+            .map(|a| a.parse::<Action>())
+            .transpose()
+            .map_err(|_| invalid("Action inconnue."))?,
+        demarche: clean(&query.demarche)
+            .map(|d| d.parse::<Demarche>())
+            .transpose()
+            .map_err(|_| invalid("Démarche inconnue."))?,
+        site,
+        from,
+        to,
+        cursor: match (clean(&query.avant), clean(&query.apres)) {
+            (Some(before), _) => Cursor::Before(parse_seq(before)?),
+            (None, Some(after)) => Cursor::After(parse_seq(after)?),
+            (None, None) => Cursor::Newest,
+        },
+    })
+}
+
+impl Parsed {
+    /// The filters as a query string (no cursor), for pagination and export links.
+    fn query_string(&self) -> String {
+        let mut out = url::form_urlencoded::Serializer::new(String::new());
+        let day = |d: &Date| {
+            d.format(format_description!("[year]-[month]-[day]"))
+                .unwrap_or_default()
+        };
+        let pairs = [
+            (
+                "structure",
+                self.structure.as_ref().map(ToString::to_string),
+            ),
+            ("aidant", self.aidant.as_ref().map(ToString::to_string)),
+            ("usager", self.usager.clone()),
+            ("nom", self.nom.clone()),
+            ("action", self.action.map(|a| a.as_str().to_owned())),
+            ("demarche", self.demarche.map(|d| d.key().to_owned())),
+            ("site", self.site.clone()),
+            ("du", self.from.as_ref().map(day)),
+            ("au", self.to.as_ref().map(day)),
+        ];
+        for (key, value) in pairs {
+            if let Some(value) = value {
+                out.append_pair(key, &value);
+            }
+        }
+        out.finish()
+    }
+}
+
+/// The filter after checking every id against the scope.
+struct Resolved {
+    filter: JournalFilter,
+    /// People found by name (or the one chosen by pseudonym), to tell homonyms apart.
+    usagers: Vec<UsagerMatch>,
+}
+
+type Refusal = (OutOfScope, Option<OrganisationId>);
+
+/// Checks the structure, aidant and usager of the query against the scope, and resolves a name
+/// to pseudonyms inside it. `Err` through the inner result: something outside the scope.
+fn resolve(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    parsed: &Parsed,
+) -> Result<Result<Resolved, Refusal>, StorageError> {
+    if let Some(structure) = &parsed.structure
+        && let Err(out) = scope.check_organisation(structure)
+    {
+        return Ok(Err((out, Some(structure.clone()))));
+    }
+    if let Some(aidant) = &parsed.aidant
+        && let Err(out) = scope.check_aidant(conn, aidant)?
+    {
+        return Ok(Err((out, None)));
+    }
+    // A name typed in the form wins over a person chosen earlier (kept in a hidden field).
+    let (usagers, subjects) = match (&parsed.nom, &parsed.usager) {
+        (Some(name), _) => {
+            let found = scope.find_usagers(conn, name)?;
+            let subjects = found.iter().map(|u| u.subject.clone()).collect();
+            (found, Some(subjects))
+        }
+        (None, Some(subject)) => match scope.check_usager(conn, subject)? {
+            Ok(found) => (vec![found.clone()], Some(vec![found.subject])),
+            Err(out) => return Ok(Err((out, None))),
+        },
+        (None, None) => (Vec::new(), None),
+    };
+    let midnight = |d: Date| d.midnight().assume_utc();
+    Ok(Ok(Resolved {
+        filter: JournalFilter {
+            organisation: parsed.structure.clone(),
+            aidant: parsed.aidant.clone(),
+            usagers: subjects,
+            action: parsed.action,
+            demarche: parsed.demarche,
+            client_id: parsed.site.clone(),
+            from: parsed.from.map(midnight),
+            to: parsed.to.map(|d| midnight(d) + Duration::days(1)),
+        },
+        usagers,
+    }))
+}
+
+#[derive(Debug, Serialize)]
+struct RowView {
+    seq: i64,
+    at: String,
+    action: String,
+    action_code: String,
+    actor: String,
+    structure: String,
+    usager: String,
+    demarche: String,
+    site: String,
+    target: String,
+    details: Vec<(String, String)>,
+    request_id: String,
+    href: String,
+    proof_href: Option<String>,
+}
+
+fn row_view(row: &JournalRow, names: &Names, base: &str, checkpoint_size: i64) -> RowView {
+    let entry = row.entry().ok();
+    let actor = match (&row.actor_id, row.actor_kind.as_str()) {
+        (Some(id), "aidant") => names.aidants.get(id).cloned().unwrap_or_else(|| id.clone()),
+        (Some(id), _) => format!("{} {id}", labels::actor_kind(&row.actor_kind)),
+        (None, kind) => labels::actor_kind(kind).to_owned(),
+    };
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    RowView {
+        seq: row.seq,
+        at: datetime(row.at()),
+        action: labels::action_code(&row.action),
+        action_code: row.action.clone(),
+        actor,
+        structure: row
+            .organisation_id
+            .as_ref()
+            .map(|o| {
+                names
+                    .organisations
+                    .get(o)
+                    .cloned()
+                    .unwrap_or_else(|| o.clone())
+            })
+            .unwrap_or_default(),
+        usager: row
+            .usager
+            .as_ref()
+            .map(|u| {
+                names
+                    .usagers
+                    .get(u)
+                    .cloned()
+                    .unwrap_or_else(|| format!("pseudonyme {}…", u.get(..12).unwrap_or(u)))
+            })
+            .unwrap_or_default(),
+        demarche: row
+            .demarche
+            .as_deref()
+            .map(|d| d.parse::<Demarche>().map_or(d, |d| d.title()).to_owned())
+            .unwrap_or_default(),
+        site: opt(&row.client_id),
+        target: opt(&row.target),
+        details: entry
+            .as_ref()
+            .map(|e| {
+                e.details
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        request_id: entry.and_then(|e| e.request_id).unwrap_or_default(),
+        href: format!("{base}/journal/{}", row.seq),
+        proof_href: (row.seq < checkpoint_size)
+            .then(|| format!("{base}/journal/{}/preuve", row.seq)),
+    }
+}
+
+fn names_for(conn: &mut DbConnection, rows: &[JournalRow]) -> Result<Names, StorageError> {
+    names(
+        conn,
+        rows.iter()
+            .filter(|r| r.actor_kind == "aidant")
+            .filter_map(|r| r.actor_id.as_deref()),
+        rows.iter().filter_map(|r| r.usager.as_deref()),
+    )
+}
+
+fn checkpoint_size(conn: &mut DbConnection) -> Result<i64, StorageError> {
+    Ok(audit::latest_checkpoint(conn)?
+        .map_or(0, |c| i64::try_from(c.tree_size).unwrap_or(i64::MAX)))
+}
+
+#[derive(Serialize)]
+struct Choice {
+    value: String,
+    label: String,
+    selected: bool,
+}
+
+struct PageData {
+    rows: Vec<JournalRow>,
+    newer: Option<i64>,
+    older: Option<i64>,
+    names: Names,
+    checkpoint_size: i64,
+    aidants: Vec<(String, String)>,
+    structures: Vec<(String, String)>,
+    usagers: Vec<UsagerMatch>,
+}
+
+/// `GET {base}/journal`.
+pub(super) async fn explorer(
+    state: &AppState,
+    current: &CurrentAidant,
+    space: Space,
+    query: &Query,
+) -> Result<HttpResponse, WebError> {
+    let parsed = parse(query)?;
+    let (db, scope, for_db, pick) = (
+        state.db.clone(),
+        space.scope.clone(),
+        parsed.clone(),
+        space.pick_structure,
+    );
+    let outcome = blocking(move || {
+        let conn = &mut *db.conn()?;
+        let resolved = match resolve(conn, &scope, &for_db)? {
+            Ok(r) => r,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let page = journal::page(conn, &scope, &resolved.filter, for_db.cursor)?;
+        let names = names_for(conn, &page.rows)?;
+        let structures = if pick {
+            scope
+                .organisations(conn)?
+                .into_iter()
+                .map(|o| (o.id.to_string(), format!("{} ({})", o.name, o.departement)))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(Ok(PageData {
+            newer: page.newer,
+            older: page.older,
+            rows: page.rows,
+            names,
+            checkpoint_size: checkpoint_size(conn)?,
+            aidants: scope.aidants(conn, 500)?,
+            structures,
+            usagers: resolved.usagers,
+        }))
+    })
+    .await?;
+    let data = match outcome {
+        Ok(data) => data,
+        Err((out, requested)) => {
+            return Err(refuse(state, current, out, requested, space.page_label).await);
+        }
+    };
+    let filters = parsed.query_string();
+    let link = |cursor: &str, seq: i64| {
+        let mut q = filters.clone();
+        if !q.is_empty() {
+            q.push('&');
+        }
+        format!("{}/journal?{q}{cursor}={seq}", space.base)
+    };
+    let rows: Vec<RowView> = data
+        .rows
+        .iter()
+        .map(|r| row_view(r, &data.names, &space.base, data.checkpoint_size))
+        .collect();
+    let choices = |items: Vec<(String, String)>, selected: Option<String>| -> Vec<Choice> {
+        items
+            .into_iter()
+            .map(|(value, label)| Choice {
+                selected: selected.as_deref() == Some(value.as_str()),
+                value,
+                label,
+            })
+            .collect()
+    };
+    let actions = Action::ALL
+        .iter()
+        .map(|a| (a.as_str().to_owned(), labels::action(*a).to_owned()))
+        .collect();
+    let demarches = Demarche::ALL
+        .iter()
+        .map(|d| (d.key().to_owned(), d.title().to_owned()))
+        .collect();
+    let day = |d: Option<Date>| {
+        d.and_then(|d| d.format(format_description!("[year]-[month]-[day]")).ok())
+            .unwrap_or_default()
+    };
+    let usager_choices: Vec<serde_json::Value> = data
+        .usagers
+        .iter()
+        .map(|u| {
+            let mut q = parsed.clone();
+            q.nom = None;
+            q.usager = Some(u.subject.clone());
+            serde_json::json!({
+                "name": format!("{} {}", u.given_name, u.family_name),
+                "birthdate": super::date(u.birthdate),
+                "href": format!("{}/journal?{}", space.base, q.query_string()),
+                "chosen": parsed.usager.as_deref() == Some(u.subject.as_str()),
+            })
+        })
+        .collect();
+    let export_query = if filters.is_empty() {
+        String::new()
+    } else {
+        format!("?{filters}")
+    };
+    let body = state.templates.render(
+        "console/journal.html",
+        &serde_json::json!({
+            "frame": space.frame,
+            "base": space.base,
+            "rows": rows,
+            "newer_href": data.newer.map(|s| link("apres", s)),
+            "older_href": data.older.map(|s| link("avant", s)),
+            "first_href": format!("{}/journal{export_query}", space.base),
+            "paged": parsed.cursor != Cursor::Newest,
+            "csv_href": format!("{}/journal/export.csv{export_query}", space.base),
+            "jsonl_href": format!("{}/journal/export.jsonl{export_query}", space.base),
+            "structures": choices(data.structures, parsed.structure.as_ref().map(ToString::to_string)),
+            "aidants": choices(data.aidants, parsed.aidant.as_ref().map(ToString::to_string)),
+            "actions": choices(actions, parsed.action.map(|a| a.as_str().to_owned())),
+            "demarches": choices(demarches, parsed.demarche.map(|d| d.key().to_owned())),
+            "nom": parsed.nom.clone().unwrap_or_default(),
+            "usager": parsed.usager.clone().unwrap_or_default(),
+            "usager_choices": usager_choices,
+            "name_searched": parsed.nom.is_some() || parsed.usager.is_some(),
+            "site": parsed.site.clone().unwrap_or_default(),
+            "du": day(parsed.from),
+            "au": day(parsed.to),
+            "filtered": !filters.is_empty(),
+            "checkpoint_size": data.checkpoint_size,
+        }),
+    )?;
+    Ok(page(HttpResponse::Ok(), body))
+}
+
+/// `GET {base}/journal/{seq}`.
+pub(super) async fn entry(
+    state: &AppState,
+    current: &CurrentAidant,
+    space: Space,
+    seq: i64,
+) -> Result<HttpResponse, WebError> {
+    let (db, scope) = (state.db.clone(), space.scope.clone());
+    let found = blocking(move || {
+        let conn = &mut *db.conn()?;
+        match journal::entry(conn, &scope, seq)? {
+            None => Ok(None),
+            Some(Err(out)) => Ok(Some(Err(out))),
+            Some(Ok(row)) => {
+                let names = names_for(conn, std::slice::from_ref(&row))?;
+                Ok(Some(Ok((row, names, checkpoint_size(conn)?))))
+            }
+        }
+    })
+    .await?;
+    let (row, names, size) = match found {
+        None => return Err(WebError::NotFound),
+        Some(Err(out)) => return Err(refuse(state, current, out, None, space.page_label).await),
+        Some(Ok(found)) => found,
+    };
+    let view = row_view(&row, &names, &space.base, size);
+    let pretty = serde_json::from_str::<serde_json::Value>(&row.entry)
+        .and_then(|v| serde_json::to_string_pretty(&v))
+        .unwrap_or_else(|_| row.entry.clone());
+    let body = state.templates.render(
+        "console/journal_entry.html",
+        &serde_json::json!({
+            "frame": space.frame,
+            "base": space.base,
+            "row": view,
+            "canonical": pretty,
+        }),
+    )?;
+    Ok(page(HttpResponse::Ok(), body))
+}
+
+/// `GET {base}/journal/{seq}/preuve`: the offline inclusion bundle, as a download.
+pub(super) async fn proof(
+    state: &AppState,
+    current: &CurrentAidant,
+    space: Space,
+    seq: i64,
+) -> Result<HttpResponse, WebError> {
+    let (db, scope) = (state.db.clone(), space.scope.clone());
+    let found = blocking(move || {
+        let conn = &mut *db.conn()?;
+        match journal::entry(conn, &scope, seq)? {
+            None => Ok(None),
+            Some(Err(out)) => Ok(Some(Err(out))),
+            Some(Ok(_)) => {
+                let seq = u64::try_from(seq).map_err(|_| StorageError::NotFound)?;
+                match audit::prove(conn, seq) {
+                    Ok(bundle) => Ok(Some(Ok(Some(bundle)))),
+                    // Not yet under a signed checkpoint.
+                    Err(StorageError::NotFound) => Ok(Some(Ok(None))),
+                    Err(e) => Err(e),
+                }
+            }
+        }
+    })
+    .await?;
+    let bundle = match found {
+        None => return Err(WebError::NotFound),
+        Some(Err(out)) => return Err(refuse(state, current, out, None, space.page_label).await),
+        Some(Ok(None)) => {
+            return Err(WebError::Invalid {
+                code: "CON409",
+                message: "Cette entrée n'est pas encore couverte par un point de contrôle signé. Réessayez dans une minute.".into(),
+            });
+        }
+        Some(Ok(Some(bundle))) => bundle,
+    };
+    let json = serde_json::to_string_pretty(&bundle).map_err(WebError::internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"preuve-{seq}.json\""),
+        ))
+        .body(json))
+}
+
+/// `GET {base}/journal/export.csv` and `.jsonl`: journaled first, then streamed.
+pub(super) async fn export(
+    state: &AppState,
+    current: &CurrentAidant,
+    space: Space,
+    query: &Query,
+    format: Format,
+) -> Result<HttpResponse, WebError> {
+    let parsed = parse(query)?;
+    let (db, scope, context, now) = (
+        state.db.clone(),
+        space.scope.clone(),
+        current.audit_context(),
+        state.clock.now(),
+    );
+    let filed_under = match &space.scope {
+        // The référent's structure; a coordinator's export is filed under the structure it
+        // filters on, else under the coordinator's own structure.
+        Scope::Organisations(set) if set.len() == 1 => set
+            .first()
+            .cloned()
+            .unwrap_or_else(|| current.aidant.current_organisation.clone()),
+        _ => current.aidant.current_organisation.clone(),
+    };
+    let outcome = blocking(move || {
+        let conn = &mut *db.conn()?;
+        let resolved = match resolve(conn, &scope, &parsed)? {
+            Ok(r) => r,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let ticket = export::begin(
+            conn,
+            &scope,
+            &resolved.filter,
+            format,
+            &filed_under,
+            &context,
+            now,
+        )?;
+        Ok(Ok((resolved.filter, ticket)))
+    })
+    .await?;
+    let (filter, ticket) = match outcome {
+        Ok(ready) => ready,
+        Err((out, requested)) => {
+            return Err(refuse(state, current, out, requested, space.page_label).await);
+        }
+    };
+    let (writer, body) = channel();
+    let (db, scope) = (state.db.clone(), space.scope);
+    tokio::task::spawn_blocking(move || {
+        let mut writer = writer;
+        let written = db.conn().and_then(|mut conn| {
+            export::write_to(&mut conn, &scope, &filter, format, &ticket, &mut writer)
+        });
+        if let Err(e) = written {
+            // A client that closed the download is not an error of ours.
+            if !matches!(&e, StorageError::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe) {
+                tracing::error!(code = e.code(), error = ?e, "export interrupted");
+            }
+            writer.abort();
+        }
+    });
+    let stamp = now
+        .format(format_description!(
+            "[year][month][day]-[hour][minute][second]"
+        ))
+        .unwrap_or_default();
+    let (content_type, extension) = match format {
+        Format::Csv => ("text/csv; charset=utf-8", "csv"),
+        Format::JsonLines => ("application/x-ndjson; charset=utf-8", "jsonl"),
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"journal-{stamp}.{extension}\""),
+        ))
+        .body(body))
+}

@@ -1,0 +1,314 @@
+//! The identity provider for partner websites (PRODUCT.md §4.3 and §5 "Downstream", issue 6).
+//!
+//! A partner website sends the aidant here through FranceConnect; the aidant signs in if needed,
+//! picks the person helped and the démarche among those an active mandate of their structure
+//! covers, and the website receives that person's identity. Every protocol decision is
+//! `ac_oidc::op`'s; codes and tokens live (hashed) in the database through
+//! `ac_storage::oidc_grants`, which checks the mandate again at each step; this module speaks
+//! HTTP. Rules and tests: `docs/security/oidc-provider.md`.
+
+mod interaction;
+pub mod keys;
+mod protocol;
+mod selection;
+
+use ac_auth::{KeyRing, Secret, Token, TokenHash};
+use ac_config::{DEMO_PARTNER_CLIENT_ID, DEMO_PARTNER_PATH, Settings, secret_file};
+use ac_oidc::SigningAlg;
+use ac_oidc::op::{self, Client, ClientAuthMethod, UserinfoFormat};
+use ac_storage::Database;
+use ac_storage::journal::AuditContext;
+use ac_storage::oidc_clients::{self, ClientRecord, NewClient};
+use actix_web::{HttpRequest, web};
+use ring::rand::SystemRandom;
+use std::fmt;
+use time::OffsetDateTime;
+
+use crate::WebError;
+
+pub(crate) const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "provider/refused.html",
+        include_str!("../../templates/provider/refused.html"),
+    ),
+    (
+        "provider/usagers.html",
+        include_str!("../../templates/provider/usagers.html"),
+    ),
+    (
+        "provider/demarche.html",
+        include_str!("../../templates/provider/demarche.html"),
+    ),
+    (
+        "provider/logout.html",
+        include_str!("../../templates/provider/logout.html"),
+    ),
+];
+
+/// Every route of the provider.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    protocol::configure(cfg);
+    selection::configure(cfg);
+}
+
+/// Where the aidant goes once signed in, when a partner's request was waiting for the sign-in
+/// (the sign-in pages call this; `None`: their usual destination).
+pub(crate) fn after_sign_in(req: &HttpRequest, dev_mode: bool) -> Option<&'static str> {
+    interaction::pending_request(req, dev_mode).then_some(selection::RESUME_PATH)
+}
+
+/// What the provider needs besides the database: its issuer, lifetimes, the key ring that seals
+/// private keys and HS256 secrets, and the signing keys (reloaded from the database).
+pub struct ProviderRuntime {
+    pub issuer: String,
+    pub code_ttl: time::Duration,
+    pub access_token_ttl: time::Duration,
+    pub interaction_ttl: time::Duration,
+    pub dev_mode: bool,
+    key_ring: KeyRing,
+    keys: keys::KeyCache,
+    clients: std::sync::Mutex<std::collections::HashMap<String, (FoundClient, OffsetDateTime)>>,
+    rng: SystemRandom,
+}
+
+impl fmt::Debug for ProviderRuntime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProviderRuntime")
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+fn secs(value: u64) -> time::Duration {
+    time::Duration::seconds(i64::try_from(value).unwrap_or(i64::MAX))
+}
+
+impl ProviderRuntime {
+    /// Reads the key ring and, in dev mode, creates what is missing: the key ring, a first ES256
+    /// key pair (current and next), and the demonstration partner's registration.
+    pub fn from_settings(
+        settings: &Settings,
+        db: &Database,
+        now: OffsetDateTime,
+    ) -> Result<Self, WebError> {
+        let provider = &settings.provider;
+        let rng = SystemRandom::new();
+        let key_ring =
+            keys::load_key_ring(&provider.key_ring_file, provider.generate_missing_key, &rng)
+                .map_err(WebError::Internal)?;
+        let runtime = Self {
+            issuer: settings.server.public_url.clone(),
+            code_ttl: secs(provider.code_ttl_secs),
+            access_token_ttl: secs(provider.access_token_ttl_secs),
+            interaction_ttl: secs(provider.interaction_ttl_secs),
+            dev_mode: settings.server.dev_mode,
+            keys: keys::KeyCache::new(
+                secs(provider.key_reload_secs),
+                secs(provider.retired_key_publish_secs),
+            ),
+            key_ring,
+            clients: std::sync::Mutex::default(),
+            rng,
+        };
+        let conn = &mut *db.conn()?;
+        if provider.generate_missing_key {
+            keys::ensure_es256(conn, &runtime.key_ring, &runtime.rng, now)?;
+        }
+        if settings.server.dev_mode && provider.demo_partner_enabled {
+            runtime.register_demo_partner(settings, conn, now)?;
+        }
+        runtime.keys.reload(conn, &runtime.key_ring, now)?;
+        Ok(runtime)
+    }
+
+    pub(crate) fn key_ring(&self) -> &KeyRing {
+        &self.key_ring
+    }
+
+    pub(crate) fn rng(&self) -> &SystemRandom {
+        &self.rng
+    }
+
+    /// The keys in use, reloaded from the database when older than `provider.key_reload_secs`.
+    pub(crate) async fn keys(
+        &self,
+        db: &Database,
+        now: OffsetDateTime,
+    ) -> Result<std::sync::Arc<op::KeySet>, WebError> {
+        self.keys.get(db, &self.key_ring, now).await
+    }
+
+    /// The demonstration partner website's client (dev mode): its secret in a file created on
+    /// first start; its registration written again when the address or secret changed.
+    fn register_demo_partner(
+        &self,
+        settings: &Settings,
+        conn: &mut ac_storage::DbConnection,
+        now: OffsetDateTime,
+    ) -> Result<(), WebError> {
+        let secret = demo_partner_secret(settings)?;
+        let base = format!("{}{DEMO_PARTNER_PATH}", settings.server.public_url);
+        let redirect_uris = vec![format!("{base}/retour")];
+        let post_logout = vec![format!("{base}/deconnexion")];
+        let scopes: Vec<String> = op::SUPPORTED_SCOPES
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        let hash = TokenHash::of(secret.as_bytes());
+        let wanted = NewClient {
+            id: DEMO_PARTNER_CLIENT_ID,
+            name: "Service public de démonstration",
+            secret_hash: &hash,
+            sealed_secret: None,
+            redirect_uris: &redirect_uris,
+            post_logout_redirect_uris: &post_logout,
+            auth_method: ClientAuthMethod::ClientSecretPost.as_str(),
+            id_token_alg: SigningAlg::ES256.as_str(),
+            userinfo_alg: Some(SigningAlg::ES256.as_str()),
+            allowed_scopes: &scopes,
+            act_claim: true,
+        };
+        let context = AuditContext::system();
+        match oidc_clients::get(conn, DEMO_PARTNER_CLIENT_ID)? {
+            None => oidc_clients::insert(conn, &wanted, &context, now)?,
+            Some(found)
+                if found.secret_hash != hash.as_str()
+                    || found.redirect_uris != redirect_uris
+                    || found.post_logout_redirect_uris != post_logout
+                    || !found.is_active =>
+            {
+                oidc_clients::replace(conn, &wanted, &context, now)?
+            }
+            Some(_) => {}
+        }
+        Ok(())
+    }
+}
+
+/// The demonstration partner's client secret (dev mode), created on first start.
+pub fn demo_partner_secret(settings: &Settings) -> Result<String, WebError> {
+    let (secret, _) = secret_file::read_or_create(
+        &settings.provider.demo_partner_secret_file,
+        settings.server.dev_mode,
+        || {
+            Token::generate(&SystemRandom::new())
+                .map(|t| format!("{}\n", t.expose()))
+                .map_err(|e| e.to_string())
+        },
+    )
+    .map_err(WebError::internal)?;
+    Ok(secret)
+}
+
+/// A stored client as the protocol checks see it; `None` when the stored values no longer parse
+/// (then the client is treated as unknown, and the cause logged).
+pub(crate) fn client_of(record: &ClientRecord) -> Option<Client> {
+    let parsed = (|| -> Result<Client, String> {
+        Ok(Client {
+            id: record.id.clone(),
+            redirect_uris: record.redirect_uris.clone(),
+            post_logout_redirect_uris: record.post_logout_redirect_uris.clone(),
+            auth_method: record.auth_method.parse().map_err(|e| format!("{e}"))?,
+            id_token_alg: record
+                .id_token_alg
+                .parse()
+                .map_err(|()| "id_token_alg".to_owned())?,
+            userinfo: match &record.userinfo_alg {
+                None => UserinfoFormat::Json,
+                Some(alg) => {
+                    UserinfoFormat::Signed(alg.parse().map_err(|()| "userinfo_alg".to_owned())?)
+                }
+            },
+            allowed_scopes: record.allowed_scopes.clone(),
+            act_claim: record.act_claim,
+        })
+    })();
+    parsed
+        .map_err(|e| tracing::error!(client = %record.id, error = %e, "stored client unreadable"))
+        .ok()
+}
+
+/// How long a node trusts a client's registration from memory: `client disable` (or a new
+/// secret) takes effect on every node within this delay. Unknown ids are never cached.
+const CLIENT_CACHE: time::Duration = time::Duration::seconds(5);
+
+type FoundClient = (Client, ClientRecord);
+
+/// An active client and its stored record, by id.
+pub(crate) async fn find_client(
+    state: &crate::AppState,
+    id: Option<&str>,
+) -> Result<Option<FoundClient>, WebError> {
+    let Some(id) = id.map(str::to_owned) else {
+        return Ok(None);
+    };
+    let now = state.clock.now();
+    let provider = &state.provider;
+    let cached = provider.clients.lock().ok().and_then(|clients| {
+        clients
+            .get(&id)
+            .filter(|(_, at)| now >= *at && now - *at < CLIENT_CACHE)
+            .map(|(found, _)| found.clone())
+    });
+    if cached.is_some() {
+        return Ok(cached);
+    }
+    let (db, key) = (state.db.clone(), id.clone());
+    let record = web::block(move || oidc_clients::get_active(&mut *db.conn()?, &key)).await??;
+    let found = record.and_then(|r| client_of(&r).map(|c| (c, r)));
+    if let (Some(found), Ok(mut clients)) = (&found, provider.clients.lock()) {
+        if clients.len() > 1000 {
+            clients.clear();
+        }
+        clients.insert(id, (found.clone(), now));
+    }
+    Ok(found)
+}
+
+/// The secret of an HS256 client, unsealed (the client id is the associated data).
+pub(crate) fn hs256_secret(
+    runtime: &ProviderRuntime,
+    record: &ClientRecord,
+) -> Result<Option<Secret>, WebError> {
+    record
+        .sealed_secret
+        .as_deref()
+        .map(|sealed| runtime.key_ring().open(sealed, &hs256_aad(&record.id)))
+        .transpose()
+        .map_err(|e| WebError::internal(format!("client {} secret: {e}", record.id)))
+}
+
+/// Seals an HS256 client's secret for storage (`client add`); only such clients keep it.
+pub fn seal_client_secret(ring: &KeyRing, client_id: &str, secret: &str) -> Result<String, String> {
+    ring.seal(
+        &SystemRandom::new(),
+        &Secret::new(secret.as_bytes().to_vec()),
+        &hs256_aad(client_id),
+    )
+    .map_err(|e| e.to_string())
+}
+
+impl ProviderRuntime {
+    /// [`seal_client_secret`] with this node's key ring.
+    pub fn seal_client_secret(&self, client_id: &str, secret: &str) -> Result<String, String> {
+        seal_client_secret(&self.key_ring, client_id, secret)
+    }
+
+    /// Reloads the signing keys now (after a rotation made in this process, e.g. by a test).
+    pub fn reload_keys(&self, db: &Database, now: OffsetDateTime) -> Result<(), WebError> {
+        self.keys
+            .reload(&mut *db.conn()?, &self.key_ring, now)
+            .map(|_| ())
+    }
+
+    /// The key ring, to seal a new signing key for [`keys::rotate`].
+    pub fn key_ring_for_rotation(&self) -> &KeyRing {
+        &self.key_ring
+    }
+}
+
+/// Associated data of a sealed client secret: a sealed value moved to another client, or to a
+/// signing key's column, does not open.
+pub fn hs256_aad(client_id: &str) -> String {
+    format!("oidc-client-secret:{client_id}")
+}

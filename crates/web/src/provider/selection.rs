@@ -1,0 +1,842 @@
+//! The front channel: the authorization request, the aidant's sign-in if needed, the choice of
+//! the person and the démarche, and the code sent back to the partner website.
+//!
+//! `form-action 'self'` in our CSP also applies to the redirects that follow a form submission
+//! (Chromium enforces it on the whole chain), and the démarche form ends in a 303 to the
+//! client's redirect URI. So the page holding that form gets its own policy, adding the origin
+//! of the client's registered redirect URI (after a redirect, browsers compare origins only,
+//! CSP3 §6.7.2.8) and nothing else; every other page keeps the strict default. The alternative,
+//! a GET hop on our origin carrying the code, would put the code in our own URLs and logs.
+
+use ac_auth::Token;
+use ac_mandates::{Demarche, OrganisationId, UsagerId};
+use ac_oidc::op::{
+    self, AuthorizationRequest, AuthorizeParams, AuthorizeRefusal, ErrorCode, ErrorRedirect,
+};
+use ac_storage::oidc_grants::{self, CodeIssue, Delegation, Eligible, NewCode, Refused};
+use ac_storage::rate_limits;
+use ac_storage::sessions::{self, StepUp};
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use tracing::instrument;
+
+use super::find_client;
+use super::interaction::{self, Interaction};
+use crate::auth::{CurrentAidant, request_id};
+use crate::respond::{blocking, page, see_other};
+use crate::{AppState, WebError, security};
+
+pub(crate) const RESUME_PATH: &str = "/oidc/reprise";
+const SELECTION_PATH: &str = "/oidc/selection";
+const DEMARCHE_PATH: &str = "/oidc/selection/demarche";
+const CHOICE_PATH: &str = "/oidc/choix";
+const CANCEL_PATH: &str = "/oidc/annuler";
+/// Most people listed at once; the search narrows the list on the server.
+const LIST_LIMIT: usize = 50;
+
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource(op::AUTHORIZE_PATH)
+            .get(authorize)
+            .post(authorize_post),
+    )
+    .service(web::resource(RESUME_PATH).get(resume))
+    .service(web::resource(SELECTION_PATH).get(usagers_page))
+    .service(web::resource(DEMARCHE_PATH).get(demarche_page))
+    .service(web::resource(CHOICE_PATH).post(choose))
+    .service(web::resource(CANCEL_PATH).get(cancel));
+}
+
+fn query(pairs: &[(&str, &str)]) -> String {
+    let mut out = url::form_urlencoded::Serializer::new(String::new());
+    out.extend_pairs(pairs);
+    out.finish()
+}
+
+/// A refusal shown to the aidant, with a way back to the partner when there is a safe one.
+fn refused(
+    state: &AppState,
+    status: StatusCode,
+    code: &str,
+    message: &str,
+    back: Option<String>,
+) -> Result<HttpResponse, WebError> {
+    let body = state.templates.render(
+        "provider/refused.html",
+        &serde_json::json!({ "code": code, "message": message, "back": back }),
+    )?;
+    Ok(page(HttpResponseBuilder::new(status), body))
+}
+
+fn back_to_client(
+    state: &AppState,
+    request: &AuthorizationRequest,
+    description: &'static str,
+) -> String {
+    request
+        .error(ErrorCode::AccessDenied, description)
+        .location(&state.provider.issuer)
+}
+
+fn redirect(location: &str) -> HttpResponse {
+    see_other(location).finish()
+}
+
+/// Checks a request's parameters against its (active) client.
+async fn check_request(
+    state: &AppState,
+    params: &AuthorizeParams,
+) -> Result<Result<AuthorizationRequest, HttpResponse>, WebError> {
+    let found = find_client(state, params.client_id()).await?;
+    match op::validate_authorization(params, found.as_ref().map(|(client, _)| client)) {
+        Ok(request) => Ok(Ok(request)),
+        Err(AuthorizeRefusal::Page(reason)) => {
+            let (code, message) = reason.message();
+            Ok(Err(refused(
+                state,
+                StatusCode::BAD_REQUEST,
+                code,
+                message,
+                None,
+            )?))
+        }
+        Err(AuthorizeRefusal::Redirect(error)) => {
+            Ok(Err(redirect(&error.location(&state.provider.issuer))))
+        }
+    }
+}
+
+/// The authorization endpoint (OIDC Core §3.1.2.1). Unknown parameters are ignored; a refusal
+/// goes back to the client only once its redirect URI is known to be registered.
+#[instrument(skip_all)]
+async fn authorize(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    current: Option<CurrentAidant>,
+) -> Result<HttpResponse, WebError> {
+    let params = AuthorizeParams::parse(req.query_string());
+    let request = match check_request(&state, &params).await? {
+        Ok(request) => request,
+        Err(response) => return Ok(response),
+    };
+    let now = state.clock.now();
+    match current {
+        Some(current) if !current.needs_step_up => {
+            let (signed_in, _) = session_times(&state, &current).await?;
+            let interaction = Interaction {
+                request,
+                created_at: now.unix_timestamp(),
+                signed_in_at: signed_in.unix_timestamp(),
+                fresh_auth_at: None,
+            };
+            usagers_response(&state, &current, &interaction, None, now).await
+        }
+        // Sign in, or type the code again, then come back (`RESUME_PATH`).
+        current => {
+            let provider = &state.provider;
+            let Some(cookie) = interaction::resume_cookie(
+                provider.dev_mode,
+                now,
+                &params.to_query(),
+                provider.interaction_ttl,
+            ) else {
+                let error = request.error(ErrorCode::InvalidRequest, "request too large");
+                return Ok(redirect(&error.location(&provider.issuer)));
+            };
+            let next = if current.is_some() {
+                format!("/connexion/verification?suite={RESUME_PATH}")
+            } else {
+                "/connexion".to_owned()
+            };
+            Ok(see_other(&next).cookie(cookie).finish())
+        }
+    }
+}
+
+/// OIDC Core §3.1.2.1 allows POST: the same parameters, moved to a GET so that the aidant's
+/// session cookie (`SameSite=Lax`) comes with them on a request started by another site.
+#[instrument(skip_all)]
+async fn authorize_post(body: web::Bytes) -> HttpResponse {
+    let params = AuthorizeParams::parse(&String::from_utf8_lossy(&body));
+    redirect(&format!("{}?{}", op::AUTHORIZE_PATH, params.to_query()))
+}
+
+/// Back from the sign-in (or step-up) with the request that waited in a cookie: checked again
+/// from scratch. The second factor was typed after the request arrived: `prompt=login` holds.
+#[instrument(skip_all)]
+async fn resume(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    current: Option<CurrentAidant>,
+) -> Result<HttpResponse, WebError> {
+    let provider = state.provider.clone();
+    let Some((arrived, query)) = interaction::read_resume(&req, provider.dev_mode) else {
+        return Ok(redirect("/espace"));
+    };
+    let Some(current) = current else {
+        return Ok(redirect("/connexion"));
+    };
+    if current.needs_step_up {
+        return Ok(redirect(&format!(
+            "/connexion/verification?suite={RESUME_PATH}"
+        )));
+    }
+    let clear = interaction::clear_resume(provider.dev_mode);
+    let now = state.clock.now();
+    let age = now.unix_timestamp().saturating_sub(arrived);
+    if !(0..=provider.interaction_ttl.whole_seconds()).contains(&age) {
+        let mut response = refused(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "OIDC113",
+            "La demande du site partenaire a expiré pendant la connexion : recommencez depuis ce site.",
+            None,
+        )?;
+        response.add_cookie(&clear).map_err(WebError::internal)?;
+        return Ok(response);
+    }
+    let params = AuthorizeParams::parse(&query);
+    let mut response = match check_request(&state, &params).await? {
+        Err(response) => response,
+        Ok(request) => {
+            let (signed_in, activity) = session_times(&state, &current).await?;
+            let fresh_auth_at = Some(activity.unix_timestamp()).filter(|at| *at >= arrived);
+            let interaction = Interaction {
+                request,
+                created_at: arrived,
+                signed_in_at: signed_in.unix_timestamp(),
+                fresh_auth_at,
+            };
+            usagers_response(&state, &current, &interaction, None, now).await?
+        }
+    };
+    response.add_cookie(&clear).map_err(WebError::internal)?;
+    Ok(response)
+}
+
+/// A selection form or link that does not verify: refused and journaled.
+async fn tampered(
+    state: &AppState,
+    current: &CurrentAidant,
+    client_id: Option<&str>,
+    usager: Option<&UsagerId>,
+    demarche: Option<Demarche>,
+    reason: &'static str,
+) -> Result<HttpResponse, WebError> {
+    let (db, context, now) = (state.db.clone(), current.audit_context(), state.clock.now());
+    let organisation = current.aidant.current_organisation.clone();
+    let (client_id, usager) = (client_id.map(str::to_owned), usager.cloned());
+    blocking(move || {
+        oidc_grants::record_refusal(
+            &mut *db.conn()?,
+            &Refused {
+                client_id: client_id.as_deref(),
+                organisation: &organisation,
+                usager: usager.as_ref(),
+                demarche,
+                reason,
+            },
+            &context,
+            now,
+        )
+    })
+    .await?;
+    tracing::warn!(reason, "provider selection refused");
+    refused(
+        state,
+        StatusCode::FORBIDDEN,
+        "OIDC114",
+        "Ce choix n'est pas possible : la page a été modifiée ou ne correspond pas aux mandats de votre structure. Le refus est enregistré.",
+        None,
+    )
+}
+
+/// The interaction a link or form carries, or the response that refuses it.
+async fn open_interaction(
+    state: &AppState,
+    current: &CurrentAidant,
+    sealed: &str,
+) -> Result<Result<Interaction, HttpResponse>, WebError> {
+    let Some(interaction) = Interaction::open(sealed, current.token()) else {
+        return Ok(Err(tampered(
+            state,
+            current,
+            None,
+            None,
+            None,
+            "tampered_interaction",
+        )
+        .await?));
+    };
+    if interaction.expired(state.clock.now(), state.provider.interaction_ttl) {
+        let back = back_to_client(state, &interaction.request, "the aidant took too long");
+        return Ok(Err(refused(
+            state,
+            StatusCode::BAD_REQUEST,
+            "OIDC113",
+            "Cette demande a expiré : recommencez depuis le site partenaire.",
+            Some(back),
+        )?));
+    }
+    Ok(Ok(interaction))
+}
+
+/// The démarches the client may receive (the structure's allowed ones are applied by the
+/// eligibility query itself).
+fn offered_demarches(request: &AuthorizationRequest) -> Vec<Demarche> {
+    Demarche::ALL
+        .into_iter()
+        .filter(|d| request.allows(*d))
+        .collect()
+}
+
+async fn eligible(
+    state: &AppState,
+    organisation: &OrganisationId,
+    demarches: Vec<Demarche>,
+    search: Option<String>,
+    only: Option<UsagerId>,
+    now: OffsetDateTime,
+) -> Result<Vec<Eligible>, WebError> {
+    let (db, organisation) = (state.db.clone(), organisation.clone());
+    let limit = if only.is_some() { 1 } else { LIST_LIMIT };
+    blocking(move || {
+        oidc_grants::eligible_usagers(
+            &mut *db.conn()?,
+            &organisation,
+            &demarches,
+            search.as_deref(),
+            only.as_ref(),
+            now,
+            limit,
+        )
+    })
+    .await
+}
+
+fn birthdate(e: &Eligible) -> String {
+    let d = e.birthdate;
+    format!("{:02}/{:02}/{:04}", d.day(), u8::from(d.month()), d.year())
+}
+
+#[derive(Serialize)]
+struct UsagerView {
+    id: String,
+    name: String,
+    birthdate: String,
+    demarches: String,
+}
+
+/// The list of people the aidant may act for (search on the server, not in the page).
+async fn usagers_response(
+    state: &AppState,
+    current: &CurrentAidant,
+    interaction: &Interaction,
+    search: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<HttpResponse, WebError> {
+    let request = &interaction.request;
+    let Some((_, record)) = find_client(state, Some(&request.client_id)).await? else {
+        return refused(
+            state,
+            StatusCode::BAD_REQUEST,
+            "OIDC110",
+            op::PageRefusal::UnknownClient.message().1,
+            None,
+        );
+    };
+    let organisation = current.aidant.current_organisation.clone();
+    let (db, id) = (state.db.clone(), organisation.clone());
+    let structure = blocking(move || oidc_grants::structure_name(&mut *db.conn()?, &id)).await?;
+    let demarches = offered_demarches(request);
+    let search = search.map(|s| s.trim().chars().take(100).collect::<String>());
+    let people = if current.aidant.can_create_mandates {
+        eligible(state, &organisation, demarches, search.clone(), None, now).await?
+    } else {
+        Vec::new()
+    };
+    let sealed = interaction.seal(current.token())?;
+    let usagers: Vec<UsagerView> = people
+        .iter()
+        .map(|e| UsagerView {
+            name: format!("{} {}", e.given_name, e.family_name),
+            birthdate: birthdate(e),
+            demarches: e
+                .demarches
+                .iter()
+                .map(|d| d.title())
+                .collect::<Vec<_>>()
+                .join(", "),
+            id: e.usager_id.to_string(),
+        })
+        .collect();
+    let body = state.templates.render(
+        "provider/usagers.html",
+        &serde_json::json!({
+            "client_name": record.name,
+            "structure": structure,
+            "usagers": usagers,
+            "search": search.unwrap_or_default(),
+            "i": sealed,
+            "habilitated": current.aidant.can_create_mandates,
+            "cancel": format!("{CANCEL_PATH}?{}", query(&[("i", &sealed)])),
+        }),
+    )?;
+    Ok(page(HttpResponse::Ok(), body))
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    i: String,
+    q: Option<String>,
+}
+
+async fn usagers_page(
+    state: web::Data<AppState>,
+    current: CurrentAidant,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, WebError> {
+    let interaction = match open_interaction(&state, &current, &query.i).await? {
+        Ok(interaction) => interaction,
+        Err(response) => return Ok(response),
+    };
+    usagers_response(
+        &state,
+        &current,
+        &interaction,
+        query.q.as_deref(),
+        state.clock.now(),
+    )
+    .await
+}
+
+/// Whether this use needs the second factor now: `prompt=login` (or `max_age` exceeded)
+/// without a sign-in or step-up since the request arrived, or a session idle past the step-up
+/// delay. When not, the time of the last proof, for `auth_time`.
+fn proof_needed(
+    interaction: &Interaction,
+    current: &CurrentAidant,
+    now: OffsetDateTime,
+) -> Option<OffsetDateTime> {
+    if let Some(at) = interaction
+        .fresh_auth_at
+        .and_then(|at| OffsetDateTime::from_unix_timestamp(at).ok())
+    {
+        return Some(at);
+    }
+    let request = &interaction.request;
+    let signed_in_at = OffsetDateTime::from_unix_timestamp(interaction.signed_in_at)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let too_old = request
+        .max_age
+        .is_some_and(|max| now - signed_in_at > time::Duration::seconds(i64::from(max)));
+    (!(current.needs_step_up || request.prompt_login || too_old)).then_some(signed_in_at)
+}
+
+/// When the session's sign-in completed and its last audited activity.
+async fn session_times(
+    state: &AppState,
+    current: &CurrentAidant,
+) -> Result<(OffsetDateTime, OffsetDateTime), WebError> {
+    let (db, hash) = (state.db.clone(), current.session_hash());
+    blocking(move || oidc_grants::session_times(&mut *db.conn()?, &hash))
+        .await?
+        .ok_or_else(|| WebError::Redirect("/connexion".into()))
+}
+
+#[derive(Serialize)]
+struct DemarcheView {
+    key: &'static str,
+    title: &'static str,
+    examples: &'static str,
+    warning: bool,
+}
+
+struct DemarchePage<'a> {
+    interaction: &'a Interaction,
+    person: &'a Eligible,
+    needs_code: bool,
+    error: Option<(&'a str, &'a str)>,
+}
+
+fn demarche_response(
+    state: &AppState,
+    current: &CurrentAidant,
+    view: &DemarchePage<'_>,
+    status: StatusCode,
+) -> Result<HttpResponse, WebError> {
+    let sealed = view.interaction.seal(current.token())?;
+    let demarches: Vec<DemarcheView> = view
+        .person
+        .demarches
+        .iter()
+        .map(|d| DemarcheView {
+            key: d.key(),
+            title: d.title(),
+            examples: d.examples(),
+            warning: d.needs_dictation_warning(),
+        })
+        .collect();
+    let body = state.templates.render(
+        "provider/demarche.html",
+        &serde_json::json!({
+            "name": format!("{} {}", view.person.given_name, view.person.family_name),
+            "birthdate": birthdate(view.person),
+            "usager": view.person.usager_id.as_str(),
+            "demarches": demarches,
+            "needs_code": view.needs_code,
+            "csrf": current.csrf_token(),
+            "i": sealed,
+            "error": view.error.map(|e| e.1),
+            "error_code": view.error.map(|e| e.0),
+            "back": format!("{SELECTION_PATH}?{}", query(&[("i", &sealed)])),
+            "cancel": format!("{CANCEL_PATH}?{}", query(&[("i", &sealed)])),
+        }),
+    )?;
+    let mut response = page(HttpResponseBuilder::new(status), body);
+    // See the module's comment: this form's submission ends at the client's redirect URI. Its
+    // origin alone goes in the policy (what browsers compare after a redirect), so no character
+    // of a registered URI can reach the header's syntax.
+    let origin = url::Url::parse(&view.interaction.request.redirect_uri)
+        .map(|u| u.origin().ascii_serialization())
+        .map_err(WebError::internal)?;
+    let csp = security::csp_with_form_action(&origin);
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_str(&csp).map_err(WebError::internal)?,
+    );
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+struct DemarcheQuery {
+    i: String,
+    usager: String,
+}
+
+async fn demarche_page(
+    state: web::Data<AppState>,
+    current: CurrentAidant,
+    query: web::Query<DemarcheQuery>,
+) -> Result<HttpResponse, WebError> {
+    let interaction = match open_interaction(&state, &current, &query.i).await? {
+        Ok(interaction) => interaction,
+        Err(response) => return Ok(response),
+    };
+    let now = state.clock.now();
+    let usager = UsagerId::new(query.usager.chars().take(64).collect::<String>());
+    let organisation = current.aidant.current_organisation.clone();
+    let demarches = offered_demarches(&interaction.request);
+    let found = eligible(
+        &state,
+        &organisation,
+        demarches,
+        None,
+        Some(usager.clone()),
+        now,
+    )
+    .await?;
+    let Some(person) = found.first() else {
+        let client = interaction.request.client_id.clone();
+        return tampered(
+            &state,
+            &current,
+            Some(&client),
+            Some(&usager),
+            None,
+            "usager_not_offered",
+        )
+        .await;
+    };
+    let view = DemarchePage {
+        interaction: &interaction,
+        person,
+        needs_code: proof_needed(&interaction, &current, now).is_none(),
+        error: None,
+    };
+    demarche_response(&state, &current, &view, StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+struct ChoiceForm {
+    csrf: String,
+    i: String,
+    usager: String,
+    demarche: String,
+    code: Option<String>,
+}
+
+/// Per-IP limit on second-factor attempts, shared with the sign-in pages' counter.
+async fn totp_ip_limit(state: &AppState, req: &HttpRequest) -> Result<bool, WebError> {
+    let (db, key, limit, rid, now) = (
+        state.db.clone(),
+        format!("totp:ip:{}", state.auth.client_ip(req)),
+        state.auth.limits.totp_per_ip,
+        request_id(req),
+        state.clock.now(),
+    );
+    blocking(move || {
+        rate_limits::enforce(
+            &mut *db.conn()?,
+            &key,
+            "totp_per_ip",
+            limit,
+            &ac_storage::sign_in::anonymous(rid),
+            now,
+        )
+    })
+    .await
+}
+
+/// The aidant's choice: checked again entirely (interaction, person, démarche, second factor
+/// when due), then the code is issued if `can_act` allows it, and the browser goes back to the
+/// partner (RFC 6749 §4.1.2, RFC 9207 `iss`).
+#[instrument(skip_all)]
+async fn choose(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    current: CurrentAidant,
+    form: web::Form<ChoiceForm>,
+) -> Result<HttpResponse, WebError> {
+    current.check_csrf(&form.csrf)?;
+    let form = form.into_inner();
+    let interaction = match open_interaction(&state, &current, &form.i).await? {
+        Ok(interaction) => interaction,
+        Err(response) => return Ok(response),
+    };
+    let request = &interaction.request;
+    let client_id = request.client_id.clone();
+    let usager = UsagerId::new(form.usager.chars().take(64).collect::<String>());
+    let Ok(demarche) = form.demarche.parse::<Demarche>() else {
+        return tampered(
+            &state,
+            &current,
+            Some(&client_id),
+            Some(&usager),
+            None,
+            "unknown_demarche",
+        )
+        .await;
+    };
+    if !request.allows(demarche) {
+        return tampered(
+            &state,
+            &current,
+            Some(&client_id),
+            Some(&usager),
+            Some(demarche),
+            "outside_rep_scope",
+        )
+        .await;
+    }
+    let now = state.clock.now();
+    let organisation = current.aidant.current_organisation.clone();
+    let found = eligible(
+        &state,
+        &organisation,
+        vec![demarche],
+        None,
+        Some(usager.clone()),
+        now,
+    )
+    .await?;
+    let Some(person) = found.first() else {
+        return tampered(
+            &state,
+            &current,
+            Some(&client_id),
+            Some(&usager),
+            Some(demarche),
+            "usager_not_offered",
+        )
+        .await;
+    };
+    let auth_time = match proof_needed(&interaction, &current, now) {
+        Some(at) => at,
+        None => {
+            let code = form.code.unwrap_or_default();
+            let failure: Option<((&str, &str), StatusCode)> = if code.trim().is_empty() {
+                Some((
+                    (
+                        "OIDC115",
+                        "Saisissez le code à 6 chiffres de votre application ou de votre carte.",
+                    ),
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                ))
+            } else if !totp_ip_limit(&state, &req).await? {
+                Some((
+                    (
+                        "AUTH003",
+                        "Trop de tentatives en peu de temps. Patientez quelques minutes avant de réessayer.",
+                    ),
+                    StatusCode::TOO_MANY_REQUESTS,
+                ))
+            } else {
+                let (db, hash, rid, auth) = (
+                    state.db.clone(),
+                    current.session_hash(),
+                    request_id(&req),
+                    state.auth.clone(),
+                );
+                let checked = blocking(move || {
+                    sessions::step_up(
+                        &mut *db.conn()?,
+                        &hash,
+                        &code,
+                        &auth.keys,
+                        &auth.policy,
+                        rid,
+                        now,
+                    )
+                })
+                .await?;
+                match checked {
+                    StepUp::Accepted => None,
+                    StepUp::Refused => Some((
+                        (
+                            "AUTH005",
+                            "Ce code n'a pas été accepté. Saisissez le code affiché en ce moment.",
+                        ),
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                    )),
+                    StepUp::SessionEnded => return Ok(redirect("/connexion")),
+                }
+            };
+            if let Some((error, status)) = failure {
+                // The page again, with every démarche the person may be helped with.
+                let demarches = offered_demarches(request);
+                let all = eligible(
+                    &state,
+                    &organisation,
+                    demarches,
+                    None,
+                    Some(usager.clone()),
+                    now,
+                )
+                .await?;
+                let view = DemarchePage {
+                    interaction: &interaction,
+                    person: all.first().unwrap_or(person),
+                    needs_code: true,
+                    error: Some(error),
+                };
+                return demarche_response(&state, &current, &view, status);
+            }
+            now
+        }
+    };
+    issue(
+        &state,
+        &req,
+        &current,
+        &interaction,
+        &person.usager_id,
+        demarche,
+        auth_time,
+        now,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)] // one call site: the steps of `choose`
+async fn issue(
+    state: &AppState,
+    req: &HttpRequest,
+    current: &CurrentAidant,
+    interaction: &Interaction,
+    usager: &UsagerId,
+    demarche: Demarche,
+    auth_time: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<HttpResponse, WebError> {
+    let provider = state.provider.clone();
+    let request = interaction.request.clone();
+    if find_client(state, Some(&request.client_id))
+        .await?
+        .is_none()
+    {
+        let (code, message) = op::PageRefusal::UnknownClient.message();
+        return refused(state, StatusCode::BAD_REQUEST, code, message, None);
+    }
+    let code = Token::generate(provider.rng()).map_err(WebError::internal)?;
+    let (db, hash, session) = (state.db.clone(), code.hash(), current.session_hash());
+    let (aidant, organisation, usager_id) = (
+        current.aidant.id.clone(),
+        current.aidant.current_organisation.clone(),
+        usager.clone(),
+    );
+    let context = ac_storage::journal::AuditContext {
+        request_id: request_id(req),
+        ..current.audit_context()
+    };
+    let expires_at = now + provider.code_ttl;
+    let stored = request.clone();
+    let issued = blocking(move || {
+        oidc_grants::issue_code(
+            &mut *db.conn()?,
+            &Delegation {
+                aidant: &aidant,
+                organisation: &organisation,
+                usager: &usager_id,
+                demarche,
+            },
+            &NewCode {
+                code_hash: &hash,
+                client_id: &stored.client_id,
+                redirect_uri: &stored.redirect_uri,
+                code_challenge: stored.code_challenge.as_deref(),
+                nonce: stored.nonce.as_deref(),
+                scopes: &stored.scopes,
+                rep_scope_claim: stored.wants_rep_scope,
+                auth_time,
+                acr: stored.acr.as_str(),
+                expires_at,
+            },
+            &session,
+            &context,
+            now,
+        )
+    })
+    .await?;
+    match issued {
+        CodeIssue::Issued(_) => Ok(redirect(&op::code_location(
+            &request.redirect_uri,
+            code.expose(),
+            request.state.as_deref(),
+            &provider.issuer,
+        ))),
+        CodeIssue::Refused(refusal) => refused(
+            state,
+            StatusCode::FORBIDDEN,
+            refusal.code(),
+            &format!("{refusal}. Le refus est enregistré."),
+            Some(back_to_client(
+                state,
+                &request,
+                "no mandate covers this use",
+            )),
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+struct CancelQuery {
+    i: String,
+}
+
+/// The aidant gives up: the partner gets `access_denied` (RFC 6749 §4.1.2.1).
+async fn cancel(
+    state: web::Data<AppState>,
+    current: CurrentAidant,
+    query: web::Query<CancelQuery>,
+) -> Result<HttpResponse, WebError> {
+    let Some(interaction) = Interaction::open(&query.i, current.token()) else {
+        return tampered(&state, &current, None, None, None, "tampered_interaction").await;
+    };
+    let error: ErrorRedirect = interaction
+        .request
+        .error(ErrorCode::AccessDenied, "cancelled by the aidant");
+    Ok(redirect(&error.location(&state.provider.issuer)))
+}

@@ -1,0 +1,3 @@
+DROP INDEX audit_log_action_organisation_at;
+DROP INDEX audit_log_organisation_action;
+DROP TABLE audit_verifications;

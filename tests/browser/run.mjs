@@ -1,0 +1,100 @@
+// Drives headless Chromium through a scripted journey and checks every page with axe-core.
+// Started by the Rust end-to-end tests (tests/src/browser.rs), which serve the app, sign the
+// accounts in and write the plan:
+//
+//   node run.mjs plan.json
+//
+// plan.json:
+//   {
+//     "baseUrl": "http://127.0.0.1:PORT",
+//     "artefacts": "target/browser-artefacts/NAME",   // screenshots and report.json
+//     "sessions": [
+//       { "name": "referent", "cookies": [{ "name": "ac_session", "value": "…" }],
+//         "steps": [
+//           { "name": "structure", "goto": "/referent/ID" },
+//           { "name": "new", "click": "Ajouter un aidant" },              // a link, by its name
+//           { "name": "created", "fill": { "Prénom": "Nadia" }, "select": { "Action": "mandate.created" },
+//             "press": "Créer le compte" },                                 // a button, by its name
+//           { "name": "forbidden", "goto": "/referent/OTHER", "status": 403 }
+//         ] } ] }
+//
+// Every step ends on a page that is checked (axe, screenshot, console errors). The run prints a
+// summary, writes report.json beside the screenshots and exits non-zero on any violation,
+// console error, unexpected status or failed step.
+
+import { readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { checkPage, startBrowser } from './lib/browser.mjs';
+
+const plan = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+await mkdir(plan.artefacts, { recursive: true });
+
+const browser = await startBrowser();
+const pages = [];
+const failures = [];
+let index = 0;
+try {
+  for (const session of plan.sessions) {
+    const page = await browser.newPage({ baseUrl: plan.baseUrl, cookies: session.cookies || [] });
+    for (const step of session.steps) {
+      index += 1;
+      const name = `${String(index).padStart(2, '0')}-${session.name}-${step.name}`;
+      try {
+        let response = null;
+        if (step.goto) {
+          response = await page.goto(plan.baseUrl + step.goto);
+        }
+        if (step.click) {
+          [response] = await Promise.all([
+            page.waitForNavigation(),
+            page.getByRole('link', { name: step.click, exact: false }).first().click(),
+          ]);
+        }
+        for (const [label, value] of Object.entries(step.fill || {})) {
+          await page.getByLabel(label, { exact: true }).fill(value);
+        }
+        for (const [label, value] of Object.entries(step.select || {})) {
+          await page.getByLabel(label, { exact: true }).selectOption(value);
+        }
+        if (step.press) {
+          [response] = await Promise.all([
+            page.waitForNavigation(),
+            page.getByRole('button', { name: step.press, exact: false }).first().click(),
+          ]);
+        }
+        const status = response ? response.status() : 200;
+        const expected = step.status || 200;
+        if (status !== expected) {
+          failures.push(`${name}: status ${status}, expected ${expected} (${page.url()})`);
+        }
+        const report = await checkPage(page, name, { artefacts: plan.artefacts });
+        report.status = status;
+        pages.push(report);
+        for (const v of report.violations) {
+          failures.push(`${name}: axe ${v.id} (${v.impact}) ${v.help} at ${v.targets.join(', ')}`);
+        }
+        for (const p of report.problems) {
+          failures.push(`${name}: console error: ${p}`);
+        }
+      } catch (error) {
+        failures.push(`${name}: step failed: ${error.message.split('\n')[0]}`);
+      }
+    }
+    await page.close();
+  }
+} finally {
+  await browser.close();
+}
+
+const violations = pages.reduce((n, p) => n + p.violations.length, 0);
+await writeFile(
+  join(plan.artefacts, 'report.json'),
+  JSON.stringify({ pages, violations, failures }, null, 2),
+);
+for (const p of pages) {
+  console.log(`${p.status} ${String(p.violations.length).padStart(2)} axe violation(s)  ${p.name}  ${p.url}`);
+}
+console.log(`pages: ${pages.length}, axe violations: ${violations}, failures: ${failures.length}`);
+for (const f of failures) console.log(`FAIL ${f}`);
+process.exit(failures.length === 0 ? 0 : 1);
