@@ -79,38 +79,6 @@ pub const IDENTITIES: [Identity; 5] = [
     },
 ];
 
-/// Scope → claims, as FranceConnect defines them (every claim is also a scope of its own name).
-pub fn claims_of_scope(scope: &str) -> &'static [&'static str] {
-    match scope {
-        "openid" => &["sub"],
-        "profile" => &[
-            "family_name",
-            "given_name",
-            "preferred_username",
-            "gender",
-            "birthdate",
-        ],
-        "birth" => &["birthplace", "birthcountry"],
-        "identite_pivot" => &[
-            "given_name",
-            "family_name",
-            "birthdate",
-            "gender",
-            "birthplace",
-            "birthcountry",
-        ],
-        "email" => &["email"],
-        "given_name" => &["given_name"],
-        "family_name" => &["family_name"],
-        "birthdate" => &["birthdate"],
-        "gender" => &["gender"],
-        "birthplace" => &["birthplace"],
-        "birthcountry" => &["birthcountry"],
-        "preferred_username" => &["preferred_username"],
-        _ => &[],
-    }
-}
-
 impl Identity {
     pub fn claim(&self, name: &str) -> Option<&'static str> {
         Some(match name {

@@ -13,9 +13,11 @@ use std::collections::HashMap;
 use time::Duration;
 use url::Url;
 
-use crate::identities::{IDENTITIES, claims_of_scope};
+use crate::identities::IDENTITIES;
+// The same scope → claims table as our own provider: FranceConnect defines it once.
 use crate::store::{Grant, Kind, Request};
 use crate::{DemoIdp, page};
+use ac_oidc::op::claims_of_scope;
 
 /// FranceConnect's lifetimes: codes 30 s, access tokens 60 s.
 const CODE_TTL: Duration = Duration::seconds(30);
