@@ -12,6 +12,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/healthz").get(healthz))
         .service(web::resource("/readyz").get(readyz))
         .service(web::resource("/static/style.css").get(stylesheet))
+        .service(web::resource("/static/print.css").get(print_stylesheet))
         .service(web::resource("/audit/key").get(audit_key))
         .service(web::resource("/audit/checkpoint").get(latest_checkpoint))
         .service(web::resource("/audit/checkpoints/{size}").get(checkpoint_at));
@@ -71,11 +72,20 @@ async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
         .body("ready"))
 }
 
-async fn stylesheet() -> HttpResponse {
+fn css(body: &'static str) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/css; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-        .body(include_str!("../static/style.css"))
+        .body(body)
+}
+
+async fn stylesheet() -> HttpResponse {
+    css(include_str!("../static/style.css"))
+}
+
+/// Paper rules for the printable documents (mandate, revocation attestation).
+async fn print_stylesheet() -> HttpResponse {
+    css(include_str!("../static/print.css"))
 }
 
 fn note(body: String) -> HttpResponse {
