@@ -76,6 +76,8 @@ coded_enum! {
         MandateCreated => "mandate.created",
         MandateRenewed => "mandate.renewed",
         MandateRevoked => "mandate.revoked",
+        /// A mandate from before verification codes got one, when first printed.
+        MandateVerificationCodeCreated => "mandate.verification_code_created",
         AuthorizationCreated => "authorization.created",
         AuthorizationSuperseded => "authorization.superseded",
         AuthorizationRevoked => "authorization.revoked",

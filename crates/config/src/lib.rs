@@ -101,8 +101,24 @@ pub struct LogSettings {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MandateSettings {
-    /// Version of the legal text shown and printed for new mandates.
+    /// Version of the legal text shown and printed for new mandates; must be one of the texts
+    /// compiled in (`ac_mandates::legal`).
     pub legal_text_version: String,
+    /// Public verification page: lookups allowed per client IP in each window.
+    #[serde(default = "default_verification_lookups")]
+    pub verification_lookups_per_ip: u32,
+    #[serde(default = "default_verification_window")]
+    pub verification_window_secs: u64,
+}
+
+/// A person checks one or two printed mandates; a few dozen lookups in ten minutes from one
+/// address is already someone trying codes.
+fn default_verification_lookups() -> u32 {
+    20
+}
+
+fn default_verification_window() -> u64 {
+    600
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -293,9 +309,24 @@ impl Settings {
         self.franceconnect.validate(self.server.dev_mode)?;
         self.anomalies.validate()?;
         self.provider.validate(self.server.dev_mode)?;
-        let version = &self.mandates.legal_text_version;
+        let mandates = &self.mandates;
+        let version = &mandates.legal_text_version;
         if version.is_empty() || version.len() > 40 {
             return invalid("mandates.legal_text_version doit faire de 1 à 40 caractères");
+        }
+        if ac_mandates::legal::legal_text(version).is_err() {
+            let known: Vec<&str> = ac_mandates::legal::legal_text_versions().collect();
+            return Err(ConfigError::Invalid(format!(
+                "mandates.legal_text_version « {version} » n'a pas de texte légal (versions connues : {})",
+                known.join(", ")
+            )));
+        }
+        if !(1..=10_000).contains(&mandates.verification_lookups_per_ip)
+            || !(60..=86_400).contains(&mandates.verification_window_secs)
+        {
+            return invalid(
+                "mandates.verification_lookups_per_ip (1–10000) ou mandates.verification_window_secs (60–86400) hors limites",
+            );
         }
         Ok(())
     }
@@ -438,6 +469,21 @@ mod tests {
     }
 
     #[test]
+    fn a_legal_text_version_without_its_text_is_named_in_the_refusal() {
+        let text = DEFAULT.replace(
+            "legal_text_version = \"2026-01\"",
+            "legal_text_version = \"2026-13\"",
+        );
+        let err = load(&text, &Overrides::default()).unwrap_err().to_string();
+        assert!(err.contains("2026-13") && err.contains("2026-01"), "{err}");
+        let older = DEFAULT.replace(
+            "legal_text_version = \"2026-01\"",
+            "legal_text_version = \"2025-01\"",
+        );
+        assert!(load(&older, &Overrides::default()).is_ok());
+    }
+
+    #[test]
     fn environment_and_overrides_win_over_the_file() {
         Jail::expect_with(|jail| {
             jail.set_env("AC__SERVER__MAX_BODY_BYTES", "2048");
@@ -543,6 +589,14 @@ mod tests {
             ),
             ("dev_mode = true", "dev_mode = false"), // http:// public URL outside dev mode
             ("max_connections = 8", "max_connections = 0"),
+            (
+                "legal_text_version = \"2026-01\"",
+                "legal_text_version = \"2099-01\"",
+            ),
+            (
+                "verification_lookups_per_ip = 20",
+                "verification_lookups_per_ip = 0",
+            ),
         ] {
             assert!(DEFAULT.contains(from), "{from}");
             let text = DEFAULT.replace(from, to);

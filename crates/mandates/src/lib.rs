@@ -4,9 +4,11 @@ mod demarche;
 mod error;
 pub mod fields;
 mod ids;
+pub mod legal;
 mod mandate;
 mod people;
 pub mod rules;
+mod verification;
 
 pub use demarche::Demarche;
 pub use error::{FieldError, MandateError, Refusal};
@@ -20,3 +22,4 @@ pub use people::{
     Aidant, CoordinatorScope, FRANCE_INSEE_CODE, Gender, Organisation, OrganisationKind,
     PivotIdentity, Usager,
 };
+pub use verification::{VERIFICATION_CODE_BYTES, VerificationCode};

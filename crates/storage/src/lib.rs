@@ -11,6 +11,7 @@ pub mod console;
 pub mod franceconnect_logins;
 pub mod journal;
 pub mod mandate_consents;
+pub mod mandate_verifications;
 pub mod mandates;
 pub mod oidc_clients;
 pub mod oidc_grants;

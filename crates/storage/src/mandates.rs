@@ -14,7 +14,8 @@ use crate::error::{StorageError, corrupt};
 use crate::journal::{self, AuditContext, Event};
 use crate::schema::{authorizations, mandates, usagers};
 use crate::{
-    DbConnection, aidants, from_db, mandate_consents, new_id, organisations, to_db, write,
+    DbConnection, aidants, from_db, mandate_consents, mandate_verifications, new_id, organisations,
+    to_db, write,
 };
 use ac_audit::Action;
 
@@ -300,6 +301,8 @@ fn create_in(
             .execute(tx)
             .map_err(StorageError::from_query)?;
     }
+    // Here, so every way a mandate is made (creation, renewal, demo data) prints with a code.
+    mandate_verifications::insert_in(tx, &m.id, now)?;
 
     let demarches: Vec<&str> = m.authorizations.iter().map(|a| a.demarche.key()).collect();
     let mut created = Event::new(Action::MandateCreated)

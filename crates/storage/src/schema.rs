@@ -337,3 +337,14 @@ diesel::table! {
         expires_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    mandate_verifications (mandate_id) {
+        mandate_id -> Text,
+        code -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(mandate_verifications -> mandates (mandate_id));
+diesel::allow_tables_to_appear_in_same_query!(mandate_verifications, mandates);

@@ -13,7 +13,10 @@ use ac_storage::journal::AuditContext;
 use ac_storage::mandates::NewMandate;
 use ac_storage::testing::TestDatabase;
 use ac_storage::usagers::IdentityChange;
-use ac_storage::{Backend, DbConnection, StorageError, aidants, mandates, organisations, usagers};
+use ac_storage::{
+    Backend, DbConnection, StorageError, aidants, mandate_verifications, mandates, organisations,
+    usagers,
+};
 use diesel::connection::SimpleConnection;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Barrier};
@@ -464,6 +467,111 @@ fn refused_creations_write_nothing() {
             mandates::create(conn, &ghost, &ctx(), NOW),
             Err(StorageError::NotFound)
         ));
+    });
+}
+
+#[test]
+fn every_mandate_gets_its_own_unguessable_verification_code() {
+    // The issue asks for ≥ 128 bits; checked at compile time.
+    const { assert!(VerificationCode::BITS >= 128) };
+    each(|db| {
+        let conn = &mut db.db.conn().unwrap();
+        let f = fixture(conn);
+        let first = mandates::create(
+            conn,
+            &new_mandate(&f, &f.alice, &[Demarche::Social]),
+            &ctx(),
+            NOW,
+        )
+        .unwrap()
+        .mandate;
+        let renewal = mandates::create(
+            conn,
+            &NewMandate {
+                renewal_of: Some(&first.id),
+                ..new_mandate(&f, &f.alice, &[Demarche::Social, Demarche::Logement])
+            },
+            &ctx(),
+            NOW + Duration::days(1),
+        )
+        .unwrap()
+        .mandate;
+        let created = |conn: &mut DbConnection| {
+            count(
+                conn,
+                "SELECT COUNT(*) AS n FROM audit_pending \
+                 WHERE entry LIKE '%mandate.verification_code_created%'",
+            )
+        };
+        let mut codes = BTreeSet::new();
+        for mandate in [&first, &renewal] {
+            // Created with the mandate: printing it reads the same code and journals nothing.
+            let code =
+                mandate_verifications::code_for_print(conn, &mandate.id, &ctx(), NOW).unwrap();
+            // 32 characters of a 32-letter alphabet: 160 bits.
+            assert_eq!(code.as_str().len() * 5, VerificationCode::BITS);
+            assert_eq!(
+                mandate_verifications::mandate_for_code(conn, &code).unwrap(),
+                mandate.id
+            );
+            assert_eq!(
+                mandate_verifications::code_for_print(conn, &mandate.id, &ctx(), NOW).unwrap(),
+                code
+            );
+            codes.insert(code.as_str().to_owned());
+        }
+        assert_eq!(codes.len(), 2, "one code per mandate, all different");
+        assert_eq!(created(conn), 0);
+        assert_eq!(
+            count(conn, "SELECT COUNT(*) AS n FROM mandate_verifications"),
+            count(conn, "SELECT COUNT(*) AS n FROM mandates")
+        );
+
+        // A mandate from before codes existed gets one on its first print, journaled once.
+        conn.batch_execute(&format!(
+            "DELETE FROM mandate_verifications WHERE mandate_id = '{}'",
+            first.id
+        ))
+        .unwrap();
+        let late = mandate_verifications::code_for_print(conn, &first.id, &ctx(), NOW).unwrap();
+        assert!(
+            !codes.contains(late.as_str()),
+            "a fresh code, not the old one"
+        );
+        assert_eq!(
+            mandate_verifications::code_for_print(conn, &first.id, &ctx(), NOW).unwrap(),
+            late
+        );
+        assert_eq!(created(conn), 1);
+
+        let unknown = VerificationCode::from_random([0; VERIFICATION_CODE_BYTES]);
+        assert!(matches!(
+            mandate_verifications::mandate_for_code(conn, &unknown),
+            Err(StorageError::NotFound)
+        ));
+        // The database refuses a second code for a mandate, and a code that is not 32 characters.
+        assert!(
+            conn.batch_execute(&format!(
+                "INSERT INTO mandate_verifications (mandate_id, code, created_at) \
+                 VALUES ('{}', '{}', '2026-03-10 14:30:00')",
+                first.id,
+                "A".repeat(32)
+            ))
+            .is_err()
+        );
+        conn.batch_execute(&format!(
+            "DELETE FROM mandate_verifications WHERE mandate_id = '{}'",
+            renewal.id
+        ))
+        .unwrap();
+        assert!(
+            conn.batch_execute(&format!(
+                "INSERT INTO mandate_verifications (mandate_id, code, created_at) \
+                 VALUES ('{}', 'SHORT', '2026-03-10 14:30:00')",
+                renewal.id
+            ))
+            .is_err()
+        );
     });
 }
 

@@ -92,6 +92,7 @@ fn schema_rs_matches_the_migrations_on_both_backends() {
         oidc_authorization_codes,
         oidc_access_tokens,
         mandate_consents,
+        mandate_verifications,
     );
     for db in TestDatabase::each().unwrap() {
         let actual = actual(&mut db.db.conn().unwrap(), db.backend());

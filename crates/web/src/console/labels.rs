@@ -20,6 +20,7 @@ pub(crate) fn action(action: Action) -> &'static str {
         "mandate.created" => "Mandat créé",
         "mandate.renewed" => "Mandat renouvelé",
         "mandate.revoked" => "Mandat révoqué",
+        "mandate.verification_code_created" => "Code de vérification du mandat créé",
         "authorization.created" => "Démarche autorisée",
         "authorization.superseded" => "Démarche remplacée par un nouveau mandat",
         "authorization.revoked" => "Démarche révoquée",
