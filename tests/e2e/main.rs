@@ -10,5 +10,6 @@ mod audit;
 mod auth;
 mod console;
 mod identification;
+mod mandate_document;
 mod provider;
 mod web;

@@ -159,6 +159,26 @@ impl TestApp {
         family_name: &str,
         demarches: &[Demarche],
     ) -> (UsagerId, MandateId) {
+        self.with_mandate_under(
+            "2026-01",
+            aidant,
+            organisation,
+            given_name,
+            family_name,
+            demarches,
+        )
+    }
+
+    /// [`Self::with_mandate`], given under the legal text `legal_text_version`.
+    pub fn with_mandate_under(
+        &self,
+        legal_text_version: &str,
+        aidant: &AidantId,
+        organisation: &str,
+        given_name: &str,
+        family_name: &str,
+        demarches: &[Demarche],
+    ) -> (UsagerId, MandateId) {
         let conn = &mut *self.db.db.conn().unwrap();
         let now = self.clock_now();
         let subject = hex_of(&format!("{given_name}|{family_name}"));
@@ -183,7 +203,7 @@ impl TestApp {
                 usager: &usager.id,
                 demarches,
                 duration: MandateDuration::OneYear,
-                legal_text_version: "2026-01",
+                legal_text_version,
                 renewal_of: None,
             },
             &AuditContext::cli(),

@@ -27,6 +27,22 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/identification/mandate.html"),
     ),
     (
+        "identification/print.html",
+        include_str!("../templates/identification/print.html"),
+    ),
+    (
+        "identification/verification_form.html",
+        include_str!("../templates/identification/verification_form.html"),
+    ),
+    (
+        "identification/verification.html",
+        include_str!("../templates/identification/verification.html"),
+    ),
+    (
+        "identification/verification_unknown.html",
+        include_str!("../templates/identification/verification_unknown.html"),
+    ),
+    (
         "auth/sign_in.html",
         include_str!("../templates/auth/sign_in.html"),
     ),

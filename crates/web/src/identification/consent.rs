@@ -5,7 +5,7 @@
 
 use ac_audit::Action;
 use ac_auth::Token;
-use ac_mandates::{Demarche, Mandate, MandateDuration, MandateId, Usager};
+use ac_mandates::{Authorization, Demarche, Mandate, MandateDuration, MandateId, Usager};
 use ac_storage::journal::{self, Event};
 use ac_storage::mandate_consents::{self, PendingConsent};
 use ac_storage::sessions::{self, StepUp};
@@ -294,15 +294,15 @@ struct AuthorizationView {
     status: &'static str,
 }
 
-/// A mandate, for the aidants of its structure only. Anyone else — even with the right URL — gets
-/// 403, and the attempt is journaled.
-async fn mandate_page(
-    state: web::Data<AppState>,
-    current: CurrentAidant,
-    id: web::Path<String>,
-) -> Result<HttpResponse, WebError> {
+/// The mandate `id`, for the aidants of its structure only. Anyone else — even with the right
+/// URL — gets 403, and the attempt is journaled. Every page showing a mandate goes through here.
+pub(super) async fn mandate_of_own_structure(
+    state: &AppState,
+    current: &CurrentAidant,
+    id: String,
+) -> Result<Mandate, WebError> {
     let now = state.clock.now();
-    let id = MandateId::new(id.into_inner());
+    let id = MandateId::new(id);
     let (db, wanted) = (state.db.clone(), id.clone());
     let mandate: Mandate = blocking(move || mandates::get(&mut *db.conn()?, &wanted)).await?;
     if !current.aidant.is_member_of(&mandate.organisation_id) {
@@ -327,6 +327,28 @@ async fn mandate_page(
             message: "Ce mandat appartient à une autre structure.".into(),
         });
     }
+    Ok(mandate)
+}
+
+/// A démarche's state at `now`, in the words every mandate page uses.
+pub(super) fn authorization_state(a: &Authorization, now: time::OffsetDateTime) -> &'static str {
+    if a.is_revoked_at(now) {
+        "révoquée"
+    } else if a.is_expired_at(now) {
+        "expirée"
+    } else {
+        "en cours"
+    }
+}
+
+/// A mandate, for the aidants of its structure only.
+async fn mandate_page(
+    state: web::Data<AppState>,
+    current: CurrentAidant,
+    id: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let now = state.clock.now();
+    let mandate = mandate_of_own_structure(&state, &current, id.into_inner()).await?;
     let (db, usager_id, organisation_id) = (
         state.db.clone(),
         mandate.usager_id.clone(),
@@ -345,13 +367,7 @@ async fn mandate_page(
         .iter()
         .map(|a| AuthorizationView {
             title: a.demarche.title(),
-            status: if a.is_revoked_at(now) {
-                "révoquée"
-            } else if a.is_expired_at(now) {
-                "expirée"
-            } else {
-                "en cours"
-            },
+            status: authorization_state(a, now),
         })
         .collect();
     let body = state.templates.render(

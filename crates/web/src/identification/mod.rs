@@ -30,6 +30,8 @@ use crate::respond::{blocking, page, see_other};
 use crate::{AppState, WebError, security};
 
 mod consent;
+mod print;
+mod verification;
 
 /// Routes of the journey. The two return paths must match `franceconnect.redirect_uri` and
 /// `franceconnect.post_logout_redirect_uri`, registered at the provider.
@@ -39,6 +41,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/mandats/franceconnect/retour").get(callback))
         .service(web::resource("/mandats/franceconnect/deconnexion").get(after_logout));
     consent::configure(cfg);
+    print::configure(cfg);
+    verification::configure(cfg);
 }
 
 /// How old an id_token's `iat` may be when we check it: FranceConnect tokens are used at once.
