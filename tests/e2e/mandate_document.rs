@@ -106,20 +106,26 @@ async fn the_printed_mandate_carries_its_legal_text_signatures_code_and_qr_code(
     }
 }
 
+/// The print page of a mandate given under the legal text `version`, by an aidant of its
+/// structure.
+async fn print_under(app: &TestApp, version: &str) -> reqwest::Response {
+    let aidant = app.with_aidant(EMAIL, &["org-a"]);
+    let (_, mandate) = app.with_mandate_under(
+        version,
+        &aidant,
+        "org-a",
+        "Jean",
+        "DURAND",
+        &[Demarche::Logement],
+    );
+    app.sign_in(EMAIL).await;
+    app.get(&format!("/mandats/{mandate}/imprimer")).await
+}
+
 #[actix_web::test]
 async fn an_old_mandate_prints_with_its_own_legal_text() {
     for app in TestApp::each().await {
-        let aidant = app.with_aidant(EMAIL, &["org-a"]);
-        let (_, old) = app.with_mandate_under(
-            "2025-01",
-            &aidant,
-            "org-a",
-            "Jean",
-            "DURAND",
-            &[Demarche::Logement],
-        );
-        app.sign_in(EMAIL).await;
-        let html = text(app.get(&format!("/mandats/{old}/imprimer")).await).await;
+        let html = text(print_under(&app, "2025-01").await).await;
         assert!(html.contains("texte de la version 2025-01"), "{html}");
         assert!(!html.contains("texte de la version 2026-01"));
         assert!(
@@ -133,17 +139,7 @@ async fn an_old_mandate_prints_with_its_own_legal_text() {
 #[actix_web::test]
 async fn a_mandate_whose_legal_text_is_missing_is_not_printed_with_another() {
     for app in TestApp::each().await {
-        let aidant = app.with_aidant(EMAIL, &["org-a"]);
-        let (_, mandate) = app.with_mandate_under(
-            "1999-01",
-            &aidant,
-            "org-a",
-            "Jean",
-            "DURAND",
-            &[Demarche::Logement],
-        );
-        app.sign_in(EMAIL).await;
-        let res = app.get(&format!("/mandats/{mandate}/imprimer")).await;
+        let res = print_under(&app, "1999-01").await;
         assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let html = text(res).await;
         assert!(

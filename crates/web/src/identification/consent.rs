@@ -5,13 +5,14 @@
 
 use ac_audit::Action;
 use ac_auth::Token;
-use ac_mandates::{Authorization, Demarche, Mandate, MandateDuration, MandateId, Usager};
+use ac_mandates::{Demarche, Mandate, MandateDuration, MandateId, Usager};
 use ac_storage::journal::{self, Event};
 use ac_storage::mandate_consents::{self, PendingConsent};
 use ac_storage::sessions::{self, StepUp};
 use ac_storage::{StorageError, mandates, organisations, usagers, write};
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
+use time::OffsetDateTime;
 use tracing::instrument;
 
 use super::{DraftView, MandateDraft, draft_view, written_date};
@@ -288,9 +289,11 @@ async fn accord(
     }
 }
 
+/// One démarche of a mandate as every mandate page lists it.
 #[derive(Serialize)]
-struct AuthorizationView {
+pub(super) struct AuthorizationView {
     title: &'static str,
+    examples: &'static str,
     status: &'static str,
 }
 
@@ -330,15 +333,26 @@ pub(super) async fn mandate_of_own_structure(
     Ok(mandate)
 }
 
-/// A démarche's state at `now`, in the words every mandate page uses.
-pub(super) fn authorization_state(a: &Authorization, now: time::OffsetDateTime) -> &'static str {
-    if a.is_revoked_at(now) {
-        "révoquée"
-    } else if a.is_expired_at(now) {
-        "expirée"
-    } else {
-        "en cours"
-    }
+/// The démarches of `mandate` with their state at `now`, in the words every mandate page uses.
+pub(super) fn authorization_views(
+    mandate: &Mandate,
+    now: OffsetDateTime,
+) -> Vec<AuthorizationView> {
+    mandate
+        .authorizations
+        .iter()
+        .map(|a| AuthorizationView {
+            title: a.demarche.title(),
+            examples: a.demarche.examples(),
+            status: if a.is_revoked_at(now) {
+                "révoquée"
+            } else if a.is_expired_at(now) {
+                "expirée"
+            } else {
+                "en cours"
+            },
+        })
+        .collect()
 }
 
 /// A mandate, for the aidants of its structure only.
@@ -362,14 +376,6 @@ async fn mandate_page(
         ))
     })
     .await?;
-    let authorizations: Vec<AuthorizationView> = mandate
-        .authorizations
-        .iter()
-        .map(|a| AuthorizationView {
-            title: a.demarche.title(),
-            status: authorization_state(a, now),
-        })
-        .collect();
     let body = state.templates.render(
         "identification/mandate.html",
         &serde_json::json!({
@@ -383,7 +389,7 @@ async fn mandate_page(
             "duration": mandate.duration.label(),
             "legal_text_version": mandate.legal_text_version,
             "content_hash": mandate.content_hash,
-            "authorizations": authorizations,
+            "authorizations": authorization_views(&mandate, now),
         }),
     )?;
     Ok(page(HttpResponse::Ok(), body))

@@ -11,9 +11,8 @@ use ac_mandates::legal::legal_text;
 use ac_storage::{StorageError, aidants, mandate_verifications, organisations, usagers};
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
-use serde::Serialize;
 
-use super::consent::{authorization_state, mandate_of_own_structure};
+use super::consent::{authorization_views, mandate_of_own_structure};
 use super::written_date;
 use crate::auth::CurrentAidant;
 use crate::respond::{blocking, page};
@@ -41,13 +40,6 @@ fn inline_qr(url: &str) -> Result<String, WebError> {
     Ok(format!(
         "<svg class=\"qr-code\" aria-hidden=\"true\" focusable=\"false\"{body}"
     ))
-}
-
-#[derive(Serialize)]
-struct DemarcheLine {
-    title: &'static str,
-    examples: &'static str,
-    state: &'static str,
 }
 
 async fn print_page(
@@ -87,15 +79,6 @@ async fn print_page(
     })
     .await?;
     let url = verification_url(&state.settings.server.public_url, &code);
-    let demarches: Vec<DemarcheLine> = mandate
-        .authorizations
-        .iter()
-        .map(|a| DemarcheLine {
-            title: a.demarche.title(),
-            examples: a.demarche.examples(),
-            state: authorization_state(a, now),
-        })
-        .collect();
     let identity = &usager.identity;
     let body = state.templates.render(
         "identification/print.html",
@@ -111,7 +94,7 @@ async fn print_page(
             "created": written_date(mandate.created_at),
             "until": written_date(mandate.expires_at),
             "duration": mandate.duration.label(),
-            "demarches": demarches,
+            "demarches": authorization_views(&mandate, now),
             "legal": legal,
             "content_hash": mandate.content_hash,
             "code": code.grouped(),

@@ -14,10 +14,10 @@ use ac_storage::rate_limits::{self, Limit};
 use ac_storage::{StorageError, mandate_verifications, mandates, organisations};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tracing::instrument;
 
-use super::consent::authorization_state;
+use super::consent::authorization_views;
 use super::written_date;
 use crate::auth::request_id;
 use crate::respond::{blocking, page, see_other};
@@ -94,12 +94,6 @@ async fn form_page(
     }
 }
 
-#[derive(Serialize)]
-struct DemarcheLine {
-    title: &'static str,
-    state: &'static str,
-}
-
 /// The visitor, in the journal's first refusal of a window: nobody signed in, so the service.
 fn public_context(req: &HttpRequest) -> AuditContext {
     AuditContext {
@@ -174,20 +168,12 @@ fn result_view(
     now: time::OffsetDateTime,
 ) -> serde_json::Value {
     let (status_key, status) = status_word(mandate.status_at(now));
-    let demarches: Vec<DemarcheLine> = mandate
-        .authorizations
-        .iter()
-        .map(|a| DemarcheLine {
-            title: a.demarche.title(),
-            state: authorization_state(a, now),
-        })
-        .collect();
     serde_json::json!({
         "status_key": status_key,
         "status": status,
         "organisation": organisation,
         "created": written_date(mandate.created_at),
         "until": written_date(mandate.expires_at),
-        "demarches": demarches,
+        "demarches": authorization_views(mandate, now),
     })
 }
