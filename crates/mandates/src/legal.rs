@@ -8,8 +8,10 @@
 
 use thiserror::Error;
 
-/// Every version, oldest first. 2025-01 is the shorter first text, kept so that a mandate given
-/// under it prints its own words; 2026-01 is the one in force by default.
+/// Every version, oldest first. 2026-01 is the one in force by default. 2025-01 is a shorter,
+/// earlier wording written with this feature: no deployment is known to have given mandates
+/// under it; it is kept so that printing by version is exercised by the tests (a mandate given
+/// under it prints its own words), and like any version it can never be edited.
 const TEXTS: &[(&str, &str)] = &[
     ("2025-01", include_str!("../legal/2025-01.txt")),
     ("2026-01", include_str!("../legal/2026-01.txt")),
