@@ -2,13 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
-use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
+use time::{OffsetDateTime, UtcOffset};
 
 use crate::jcs::{self, Value};
 use crate::merkle::{self, Hash};
+use crate::reader::EntryView;
 use crate::{Action, ActorKind, AuditError};
 
 /// Longest string value, in UTF-8 bytes.
@@ -96,7 +96,7 @@ fn check_string(field: &'static str, value: &str) -> Result<(), AuditError> {
     Err(AuditError::InvalidEntry { field, reason })
 }
 
-fn is_detail_key(key: &str) -> bool {
+pub(crate) fn is_detail_key(key: &str) -> bool {
     let mut bytes = key.bytes();
     matches!(bytes.next(), Some(b'a'..=b'z'))
         && bytes.all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_'))
@@ -115,12 +115,6 @@ fn format_at(at: OffsetDateTime) -> Result<String, AuditError> {
     }
     at.format(AT_FORMAT)
         .map_err(|_| AuditError::InvalidTimestamp("cannot format"))
-}
-
-fn parse_at(text: &str) -> Result<OffsetDateTime, AuditError> {
-    PrimitiveDateTime::parse(text, AT_FORMAT)
-        .map(PrimitiveDateTime::assume_utc)
-        .map_err(|_| AuditError::InvalidTimestamp("not YYYY-MM-DDThh:mm:ss.ffffffZ"))
 }
 
 impl Entry {
@@ -216,59 +210,8 @@ impl Entry {
     /// Parses canonical bytes, refusing any other spelling of the same entry (whitespace, key
     /// order, escapes, `null`s, unknown or duplicate fields), so one entry has one hash.
     pub fn from_canonical_bytes(bytes: &[u8]) -> Result<Self, AuditError> {
-        if bytes.len() > MAX_ENTRY_BYTES {
-            return Err(AuditError::NonCanonicalEntry("larger than 64 KiB"));
-        }
-        let wire: WireEntry = serde_json::from_slice(bytes)
-            .map_err(|_| AuditError::NonCanonicalEntry("not a JSON entry object"))?;
-        let entry = Self {
-            seq: wire.seq,
-            at: parse_at(&wire.at)?,
-            action: wire.action.parse()?,
-            actor: Actor {
-                kind: wire.actor.kind.parse()?,
-                id: wire.actor.id,
-            },
-            organisation_id: wire.organisation_id,
-            usager: wire.usager,
-            demarche: wire.demarche,
-            client_id: wire.client_id,
-            target: wire.target,
-            request_id: wire.request_id,
-            details: wire.details.unwrap_or_default(),
-        };
-        // Re-encoding is the whole canonicity check: any byte of difference is a second
-        // spelling, and a second spelling would be a second leaf hash for the same facts.
-        if entry.canonical_bytes()? != bytes {
-            return Err(AuditError::NonCanonicalEntry(
-                "differs from the canonical encoding",
-            ));
-        }
-        Ok(entry)
+        EntryView::read(bytes).map(EntryView::into_entry)
     }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WireActor {
-    kind: String,
-    id: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WireEntry {
-    seq: u64,
-    at: String,
-    action: String,
-    actor: WireActor,
-    organisation_id: Option<String>,
-    usager: Option<String>,
-    demarche: Option<String>,
-    client_id: Option<String>,
-    target: Option<String>,
-    request_id: Option<String>,
-    details: Option<BTreeMap<String, String>>,
 }
 
 #[cfg(test)]
@@ -406,6 +349,41 @@ mod tests {
             );
         }
         Entry::from_canonical_bytes(good.as_bytes()).unwrap();
+    }
+
+    #[test]
+    fn impossible_instants_are_rejected() {
+        let good = text(&minimal());
+        for at in [
+            "2025-02-29T09:30:00.000000Z",
+            "2025-13-01T09:30:00.000000Z",
+            "2025-00-01T09:30:00.000000Z",
+            "2025-03-01T24:00:00.000000Z",
+            "2025-03-01T09:60:00.000000Z",
+            "2025-03-01T09:30:60.000000Z",
+            "2025-03-01T09:30:00.00000aZ",
+            "+025-03-01T09:30:00.000000Z",
+        ] {
+            let bad = good.replace("2025-03-01T09:30:00.000000Z", at);
+            assert_eq!(
+                Entry::from_canonical_bytes(bad.as_bytes())
+                    .unwrap_err()
+                    .code(),
+                "AUD003",
+                "{at}"
+            );
+        }
+    }
+
+    #[test]
+    fn strings_without_escapes_are_borrowed() {
+        let bytes = full().canonical_bytes().unwrap();
+        let view = EntryView::read(&bytes).unwrap();
+        assert!(matches!(
+            view.target,
+            Some(std::borrow::Cow::Borrowed("mdt_9"))
+        ));
+        assert_eq!(view.into_entry(), full());
     }
 
     #[test]
@@ -604,7 +582,32 @@ mod tests {
             prop_assume!(changed[i] != byte);
             changed[i] = byte;
             if let Ok(other) = Entry::from_canonical_bytes(&changed) {
-                prop_assert_ne!(other, e);
+                prop_assert_ne!(&other, &e);
+                // What the reader accepts is exactly what the writer writes: one spelling.
+                prop_assert_eq!(other.canonical_bytes().unwrap(), changed);
+            }
+        }
+
+        #[test]
+        fn any_insertion_or_removal_is_rejected_or_another_canonical_entry(
+            e in arb_entry(),
+            pos in any::<prop::sample::Index>(),
+            inserted in prop::sample::select(vec![
+                " ", ",", "\\", "\\u0041", "\\u001f", "\\u001F", "\\n", "\\u000a", "\\/",
+                "\"", "0", "-", ".0", "e0", "{}", "null", ":", "\"x\":\"y\"", "\u{7f}", "\u{1}",
+            ]),
+            remove in any::<bool>(),
+        ) {
+            let bytes = e.canonical_bytes().unwrap();
+            let i = pos.index(bytes.len());
+            let mut changed = bytes.clone();
+            if remove {
+                changed.remove(i);
+            } else {
+                changed.splice(i..i, inserted.bytes());
+            }
+            if let Ok(other) = Entry::from_canonical_bytes(&changed) {
+                prop_assert_eq!(other.canonical_bytes().unwrap(), changed);
             }
         }
     }

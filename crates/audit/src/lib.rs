@@ -8,6 +8,7 @@ mod jcs;
 pub mod merkle;
 pub mod note;
 pub mod proof;
+mod reader;
 
 pub use action::{Action, ActorKind};
 pub use checkpoint::Checkpoint;
@@ -16,3 +17,4 @@ pub use error::AuditError;
 pub use merkle::{Frontier, Hash};
 pub use note::{SecretKeyText, SignerKey, VerifiedNote, VerifierKey, sign_note, verify_note};
 pub use proof::{InclusionBundle, VerifiedInclusion, verify_bundle};
+pub use reader::EntryView;

@@ -5,7 +5,9 @@
 //! between it and the database.
 
 use ac_audit::merkle::{self, Hash};
-use ac_audit::{Action, Checkpoint, Entry, Frontier, InclusionBundle, SignerKey, VerifierKey};
+use ac_audit::{
+    Action, Checkpoint, Entry, EntryView, Frontier, InclusionBundle, SignerKey, VerifierKey,
+};
 use diesel::prelude::*;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -351,7 +353,7 @@ fn check_row(expected_seq: u64, row: &LogRowRead) -> Result<Hash, Tamper> {
             format!("l'entrée {expected_seq} manque (la suivante porte le numéro {seq})"),
         ));
     }
-    let entry = Entry::from_canonical_bytes(text.as_bytes()).map_err(|e| {
+    let entry = EntryView::read_str(text).map_err(|e| {
         tamper(
             here,
             format!("l'entrée {expected_seq} est illisible ou non canonique : {e}"),
@@ -375,13 +377,13 @@ fn check_row(expected_seq: u64, row: &LogRowRead) -> Result<Hash, Tamper> {
     }
     let columns_match = to_db(entry.at) == *at
         && entry.action.as_str() == action
-        && entry.actor.kind.as_str() == actor_kind
-        && entry.actor.id == *actor_id
-        && entry.organisation_id == *organisation_id
-        && entry.usager == *usager
-        && entry.demarche == *demarche
-        && entry.client_id == *client_id
-        && entry.target == *target;
+        && entry.actor_kind.as_str() == actor_kind
+        && entry.actor_id.as_deref() == actor_id.as_deref()
+        && entry.organisation_id.as_deref() == organisation_id.as_deref()
+        && entry.usager.as_deref() == usager.as_deref()
+        && entry.demarche.as_deref() == demarche.as_deref()
+        && entry.client_id.as_deref() == client_id.as_deref()
+        && entry.target.as_deref() == target.as_deref();
     if !columns_match {
         return Err(tamper(
             here,
