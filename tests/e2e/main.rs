@@ -11,4 +11,5 @@ mod auth;
 mod console;
 mod identification;
 mod provider;
+mod revocation;
 mod web;

@@ -5,13 +5,16 @@
 
 use ac_audit::Action;
 use ac_auth::Token;
-use ac_mandates::{Demarche, Mandate, MandateDuration, MandateId, Usager};
+use ac_mandates::{
+    Demarche, Mandate, MandateDuration, MandateId, Organisation, RevocationReason, Usager,
+};
 use ac_storage::journal::{self, Event};
 use ac_storage::mandate_consents::{self, PendingConsent};
-use ac_storage::sessions::{self, StepUp};
+use ac_storage::sessions::StepUp;
 use ac_storage::{StorageError, mandates, organisations, usagers, write};
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
+use time::OffsetDateTime;
 use tracing::instrument;
 
 use super::{DraftView, MandateDraft, draft_view, written_date};
@@ -216,27 +219,7 @@ async fn accord(
         )
         .await;
     }
-    let (db, session, code, keys, policy) = (
-        state.db.clone(),
-        current.session_hash(),
-        field("code").trim().to_owned(),
-        state.auth.clone(),
-        state.auth.policy,
-    );
-    let rid = current.audit_context().request_id;
-    let checked = blocking(move || {
-        sessions::step_up(
-            &mut *db.conn()?,
-            &session,
-            &code,
-            &keys.keys,
-            &policy,
-            rid,
-            now,
-        )
-    })
-    .await?;
-    match checked {
+    match current.step_up(&state, field("code"), now).await? {
         StepUp::Accepted => {}
         StepUp::Refused => {
             let message = "Le code n'est pas valide : l'aidant saisit un nouveau code.".to_owned();
@@ -290,19 +273,28 @@ async fn accord(
 
 #[derive(Serialize)]
 struct AuthorizationView {
+    id: String,
     title: &'static str,
     status: &'static str,
+    /// In force now: it may be revoked.
+    in_force: bool,
 }
 
-/// A mandate, for the aidants of its structure only. Anyone else — even with the right URL — gets
-/// 403, and the attempt is journaled.
-async fn mandate_page(
-    state: web::Data<AppState>,
-    current: CurrentAidant,
-    id: web::Path<String>,
-) -> Result<HttpResponse, WebError> {
-    let now = state.clock.now();
-    let id = MandateId::new(id.into_inner());
+/// A mandate with the person and the structure it names.
+pub(super) struct StructureMandate {
+    pub mandate: Mandate,
+    pub usager: Usager,
+    pub organisation: Organisation,
+}
+
+/// A mandate, for the aidants of its structure only. Anyone else — even with the right URL —
+/// gets 403, and the attempt is journaled.
+pub(super) async fn structure_mandate(
+    state: &AppState,
+    current: &CurrentAidant,
+    id: MandateId,
+    now: OffsetDateTime,
+) -> Result<StructureMandate, WebError> {
     let (db, wanted) = (state.db.clone(), id.clone());
     let mandate: Mandate = blocking(move || mandates::get(&mut *db.conn()?, &wanted)).await?;
     if !current.aidant.is_member_of(&mandate.organisation_id) {
@@ -310,7 +302,7 @@ async fn mandate_page(
             state.db.clone(),
             current.audit_context(),
             mandate.organisation_id.clone(),
-            id.clone(),
+            id,
         );
         blocking(move || {
             write(&mut *db.conn()?, |tx| {
@@ -340,18 +332,41 @@ async fn mandate_page(
         ))
     })
     .await?;
+    Ok(StructureMandate {
+        mandate,
+        usager,
+        organisation,
+    })
+}
+
+async fn mandate_page(
+    state: web::Data<AppState>,
+    current: CurrentAidant,
+    id: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let now = state.clock.now();
+    let StructureMandate {
+        mandate,
+        usager,
+        organisation,
+    } = structure_mandate(&state, &current, MandateId::new(id.into_inner()), now).await?;
     let authorizations: Vec<AuthorizationView> = mandate
         .authorizations
         .iter()
-        .map(|a| AuthorizationView {
-            title: a.demarche.title(),
-            status: if a.is_revoked_at(now) {
-                "révoquée"
+        .map(|a| {
+            let (status, in_force) = if a.is_revoked_at(now) {
+                ("révoquée", false)
             } else if a.is_expired_at(now) {
-                "expirée"
+                ("expirée", false)
             } else {
-                "en cours"
-            },
+                ("en cours", true)
+            };
+            AuthorizationView {
+                id: a.id.as_str().to_owned(),
+                title: a.demarche.title(),
+                status,
+                in_force,
+            }
         })
         .collect();
     let body = state.templates.render(
@@ -368,6 +383,8 @@ async fn mandate_page(
             "legal_text_version": mandate.legal_text_version,
             "content_hash": mandate.content_hash,
             "authorizations": authorizations,
+            "revocable": authorizations.iter().any(|a| a.in_force),
+            "revoked": mandate.authorizations.iter().any(|a| a.revocation.is_some_and(|r| r.reason == RevocationReason::Revoked)),
         }),
     )?;
     Ok(page(HttpResponse::Ok(), body))
