@@ -810,6 +810,7 @@ fn seed_dataset(app: &TestApp) -> Dataset {
         conn,
         &a2,
         &revoked,
+        mandates::RevocationConsent::NotRecorded,
         &AuditContext::cli(),
         now - Duration::days(5),
     )

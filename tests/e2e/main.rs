@@ -12,4 +12,5 @@ mod console;
 mod identification;
 mod mandate_document;
 mod provider;
+mod revocation;
 mod web;

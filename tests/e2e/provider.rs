@@ -15,23 +15,23 @@ use reqwest::StatusCode;
 use serde_json::{Map, Value};
 use time::Duration;
 
-const EMAIL: &str = "camille.martin@mediatheque.exemple.fr";
-const STRUCTURE: &str = "mediatheque";
+pub(crate) const EMAIL: &str = "camille.martin@mediatheque.exemple.fr";
+pub(crate) const STRUCTURE: &str = "mediatheque";
 const STATE: &str = "state-0123456789-0123456789-0123456789-abc";
 const NONCE: &str = "nonce-0123456789-0123456789-0123456789-abc";
 // RFC 7636 Appendix B.
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
-struct Setup {
-    app: TestApp,
-    aidant: AidantId,
-    mandate: MandateId,
+pub(crate) struct Setup {
+    pub(crate) app: TestApp,
+    pub(crate) aidant: AidantId,
+    pub(crate) mandate: MandateId,
 }
 
 /// An aidant signed in, FranceConnect registered, and Angela DUBOIS with a mandate of the
 /// aidant's structure for `social` and `argent`.
-async fn signed_in(app: TestApp) -> Setup {
+pub(crate) async fn signed_in(app: TestApp) -> Setup {
     let aidant = app.with_aidant(EMAIL, &[STRUCTURE]);
     app.with_client(&ClientSetup::default());
     let (_, mandate) = app.with_mandate(
@@ -97,7 +97,11 @@ async fn open(app: &TestApp, url: &str) -> reqwest::Response {
     app.client.get(url).send().await.unwrap()
 }
 
-async fn tok(app: &TestApp, code: &str, changes: &[(&str, Option<&str>)]) -> (StatusCode, Value) {
+pub(crate) async fn tok(
+    app: &TestApp,
+    code: &str,
+    changes: &[(&str, Option<&str>)],
+) -> (StatusCode, Value) {
     json(token(app, code, changes).await).await
 }
 
@@ -148,7 +152,7 @@ fn at_hash(access_token: &str) -> String {
     URL_SAFE_NO_PAD.encode(&digest.as_ref()[..16])
 }
 
-async fn userinfo_get(app: &TestApp, access_token: &str) -> reqwest::Response {
+pub(crate) async fn userinfo_get(app: &TestApp, access_token: &str) -> reqwest::Response {
     app.client
         .get(app.url("/oidc/userinfo"))
         .bearer_auth(access_token)
@@ -158,7 +162,7 @@ async fn userinfo_get(app: &TestApp, access_token: &str) -> reqwest::Response {
 }
 
 /// A code for Angela's `social` démarche.
-async fn code(s: &Setup, changes: &[(&str, Option<&str>)]) -> String {
+pub(crate) async fn code(s: &Setup, changes: &[(&str, Option<&str>)]) -> String {
     let picked = s
         .app
         .pick(

@@ -220,6 +220,7 @@ impl TestApp {
             conn,
             aidant,
             mandate,
+            mandates::RevocationConsent::NotRecorded,
             &AuditContext::cli(),
             self.clock_now(),
         )

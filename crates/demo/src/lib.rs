@@ -560,6 +560,7 @@ fn mandates_in_status(
                 conn,
                 aidant,
                 &plan.mandate.id,
+                mandates::RevocationConsent::NotRecorded,
                 context,
                 now - Duration::days(10),
             )?;
@@ -581,6 +582,7 @@ fn mandates_in_status(
                     aidant,
                     &plan.mandate.id,
                     &first.id,
+                    mandates::RevocationConsent::NotRecorded,
                     context,
                     now - Duration::days(3),
                 )?;

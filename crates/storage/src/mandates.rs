@@ -12,12 +12,12 @@ use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::error::{StorageError, corrupt};
 use crate::journal::{self, AuditContext, Event};
-use crate::schema::{authorizations, mandates, usagers};
+use crate::schema::{audit_log, audit_pending, authorizations, mandates, usagers};
 use crate::{
     DbConnection, aidants, from_db, mandate_consents, mandate_verifications, new_id, organisations,
     to_db, write,
 };
-use ac_audit::Action;
+use ac_audit::{Action, ActorKind};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = mandates)]
@@ -373,12 +373,32 @@ pub fn create_from_consent(
     })
 }
 
+/// How the aidé agreed to a revocation, written on its journal entries (`confirmation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevocationConsent {
+    /// The aidé pressed "Je confirme la révocation" themselves, and the aidant typed a TOTP
+    /// code: the web journey.
+    OnScreen,
+    /// Recorded without the aidé's on-screen confirmation (demonstration data, tests of rules).
+    NotRecorded,
+}
+
+impl RevocationConsent {
+    pub const fn key(self) -> &'static str {
+        match self {
+            RevocationConsent::OnScreen => "usager_on_screen",
+            RevocationConsent::NotRecorded => "not_recorded",
+        }
+    }
+}
+
 /// Revokes one démarche of a mandate, effective immediately.
 pub fn revoke_authorization(
     conn: &mut DbConnection,
     aidant: &AidantId,
     mandate: &MandateId,
     authorization: &AuthorizationId,
+    consent: RevocationConsent,
     context: &AuditContext,
     now: OffsetDateTime,
 ) -> Result<Revocation, StorageError> {
@@ -389,12 +409,9 @@ pub fn revoke_authorization(
         let revocation = rules::revoke_authorization(&current, authorization, &aidant, now)?;
         revoke_rows(tx, std::slice::from_ref(authorization), revocation)?;
         if let Some(a) = current.authorization(authorization) {
-            journal::record(
-                tx,
-                context,
-                authorization_event(Action::AuthorizationRevoked, a, &subject),
-                now,
-            )?;
+            let event = authorization_event(Action::AuthorizationRevoked, a, &subject)
+                .detail("confirmation", consent.key());
+            journal::record(tx, context, event, now)?;
         }
         Ok(revocation)
     })
@@ -405,6 +422,7 @@ pub fn revoke_mandate(
     conn: &mut DbConnection,
     aidant: &AidantId,
     mandate: &MandateId,
+    consent: RevocationConsent,
     context: &AuditContext,
     now: OffsetDateTime,
 ) -> Result<Vec<AuthorizationId>, StorageError> {
@@ -417,22 +435,73 @@ pub fn revoke_mandate(
         let revoked = Event::new(Action::MandateRevoked)
             .organisation(&current.organisation_id)
             .usager(&subject)
-            .target(&current.id);
+            .target(&current.id)
+            .detail("confirmation", consent.key());
         journal::record(tx, context, revoked, now)?;
         for a in current
             .authorizations
             .iter()
             .filter(|a| ids.contains(&a.id))
         {
-            journal::record(
-                tx,
-                context,
-                authorization_event(Action::AuthorizationRevoked, a, &subject),
-                now,
-            )?;
+            let event = authorization_event(Action::AuthorizationRevoked, a, &subject)
+                .detail("confirmation", consent.key());
+            journal::record(tx, context, event, now)?;
         }
         Ok(ids)
     })
+}
+
+/// Who recorded each revocation (reason [`RevocationReason::Revoked`]) of this mandate's
+/// démarches, read back from the journal: the authorization rows keep when, the journal keeps
+/// who. Pending entries are read first, then integrated ones, so an entry integrated between
+/// the two reads is found in one or the other.
+pub fn revoked_by(
+    conn: &mut DbConnection,
+    mandate: &Mandate,
+) -> Result<BTreeMap<AuthorizationId, AidantId>, StorageError> {
+    let wanted: Vec<&str> = mandate
+        .authorizations
+        .iter()
+        .filter(|a| matches!(a.revocation, Some(r) if r.reason == RevocationReason::Revoked))
+        .map(|a| a.id.as_str())
+        .collect();
+    let mut found = BTreeMap::new();
+    let mut keep = |target: Option<String>, kind: &str, actor: Option<String>| {
+        if let (Some(target), Some(actor)) = (target, actor)
+            && kind == ActorKind::Aidant.as_str()
+            && wanted.contains(&target.as_str())
+        {
+            found.insert(AuthorizationId::new(target), AidantId::new(actor));
+        }
+    };
+    for id in &wanted {
+        // Pending entries have no search columns: the text narrows them down (ids are plain
+        // ASCII), and the parsed entry decides.
+        let pending: Vec<String> = audit_pending::table
+            .filter(audit_pending::entry.like(format!("%\"target\":\"{id}\"%")))
+            .select(audit_pending::entry)
+            .load(conn)?;
+        for text in pending {
+            let entry = ac_audit::Entry::from_canonical_bytes(text.as_bytes())?;
+            if entry.action == Action::AuthorizationRevoked {
+                keep(entry.target, entry.actor.kind.as_str(), entry.actor.id);
+            }
+        }
+    }
+    let integrated: Vec<(Option<String>, String, Option<String>)> = audit_log::table
+        .filter(audit_log::organisation_id.eq(mandate.organisation_id.as_str()))
+        .filter(audit_log::action.eq(Action::AuthorizationRevoked.as_str()))
+        .filter(audit_log::target.eq_any(&wanted))
+        .select((
+            audit_log::target,
+            audit_log::actor_kind,
+            audit_log::actor_id,
+        ))
+        .load(conn)?;
+    for (target, kind, actor) in integrated {
+        keep(target, &kind, actor);
+    }
+    Ok(found)
 }
 
 /// The check made on every delegated sign-in: loads the aidant, the structure and the

@@ -312,6 +312,7 @@ fn mandate_lifecycle_create_supersede_revoke_and_can_act() {
             conn,
             &f.alice,
             &second.mandate.id,
+            mandates::RevocationConsent::NotRecorded,
             &ctx(),
             later + Duration::hours(1),
         )
@@ -383,6 +384,7 @@ fn mandate_lifecycle_create_supersede_revoke_and_can_act() {
             &f.bob,
             &first.mandate.id,
             &logement.id,
+            mandates::RevocationConsent::NotRecorded,
             &ctx(),
             later,
         )
@@ -393,6 +395,7 @@ fn mandate_lifecycle_create_supersede_revoke_and_can_act() {
                 &f.bob,
                 &first.mandate.id,
                 &logement.id,
+                mandates::RevocationConsent::NotRecorded,
                 &ctx(),
                 later
             ),
@@ -404,6 +407,50 @@ fn mandate_lifecycle_create_supersede_revoke_and_can_act() {
                 .status_at(later),
             MandateStatus::Revoked
         );
+    });
+}
+
+#[test]
+fn who_revoked_is_read_back_from_the_journal_pending_or_integrated() {
+    each(|db| {
+        let conn = &mut db.db.conn().unwrap();
+        let f = fixture(conn);
+        let plan = mandates::create(
+            conn,
+            &new_mandate(&f, &f.alice, &[Demarche::Social, Demarche::Logement]),
+            &ctx(),
+            NOW,
+        )
+        .unwrap();
+        let social = plan.mandate.authorizations[0].id.clone();
+        // Revoked by Alice with the aidé on screen; superseded ones are not revocations.
+        mandates::revoke_authorization(
+            conn,
+            &f.alice,
+            &plan.mandate.id,
+            &social,
+            mandates::RevocationConsent::OnScreen,
+            &AuditContext::aidant(&f.alice, None),
+            NOW + Duration::minutes(1),
+        )
+        .unwrap();
+        let expected = std::collections::BTreeMap::from([(social.clone(), f.alice.clone())]);
+        let mandate = mandates::get(conn, &plan.mandate.id).unwrap();
+        assert_eq!(mandates::revoked_by(conn, &mandate).unwrap(), expected);
+        ac_storage::audit::integrate_all(conn, 100, NOW + Duration::minutes(2)).unwrap();
+        assert_eq!(mandates::revoked_by(conn, &mandate).unwrap(), expected);
+        // Revoked from the command line: no aidant to name.
+        mandates::revoke_mandate(
+            conn,
+            &f.alice,
+            &plan.mandate.id,
+            mandates::RevocationConsent::NotRecorded,
+            &ctx(),
+            NOW + Duration::minutes(3),
+        )
+        .unwrap();
+        let mandate = mandates::get(conn, &plan.mandate.id).unwrap();
+        assert_eq!(mandates::revoked_by(conn, &mandate).unwrap(), expected);
     });
 }
 

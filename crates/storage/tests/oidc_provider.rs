@@ -559,6 +559,7 @@ fn the_mandate_is_checked_at_each_step() {
             &f.aidant,
             &f.mandate,
             &social.id,
+            mandates::RevocationConsent::NotRecorded,
             &ctx(),
             NOW + Duration::seconds(1),
         )
@@ -591,6 +592,7 @@ fn the_mandate_is_checked_at_each_step() {
             conn,
             &f.aidant,
             &f.mandate,
+            mandates::RevocationConsent::NotRecorded,
             &ctx(),
             NOW + Duration::seconds(5),
         )
@@ -799,7 +801,15 @@ fn the_choice_lists_usagers_with_an_authorization_in_force() {
         )
         .unwrap();
         // Revoked or expired authorizations are not offered, nor other structures'.
-        mandates::revoke_mandate(conn, &f.aidant, &f.mandate, &ctx(), NOW).unwrap();
+        mandates::revoke_mandate(
+            conn,
+            &f.aidant,
+            &f.mandate,
+            mandates::RevocationConsent::NotRecorded,
+            &ctx(),
+            NOW,
+        )
+        .unwrap();
         let found = oidc_grants::eligible_usagers(
             conn,
             &f.org,

@@ -43,6 +43,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/identification/verification_unknown.html"),
     ),
     (
+        "identification/revocation.html",
+        include_str!("../templates/identification/revocation.html"),
+    ),
+    (
+        "identification/revocation_attestation.html",
+        include_str!("../templates/identification/revocation_attestation.html"),
+    ),
+    (
         "auth/sign_in.html",
         include_str!("../templates/auth/sign_in.html"),
     ),

@@ -416,25 +416,9 @@ async fn submit_step_up(
     totp_ip_limit(&state, &auth, &req).await?;
     let form = form.into_inner();
     let suite = return_path(form.suite.as_deref());
-    let (db, hash, rid, now) = (
-        state.db.clone(),
-        current.session_hash(),
-        request_id(&req),
-        state.clock.now(),
-    );
-    let runtime = auth.clone();
-    let outcome = blocking(move || {
-        sessions::step_up(
-            &mut *db.conn()?,
-            &hash,
-            &form.code,
-            &runtime.keys,
-            &runtime.policy,
-            rid,
-            now,
-        )
-    })
-    .await?;
+    let outcome = current
+        .step_up(&state, &form.code, state.clock.now())
+        .await?;
     match outcome {
         StepUp::Accepted => Ok(see_other(&suite).finish()),
         StepUp::Refused => render_step_up(

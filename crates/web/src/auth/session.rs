@@ -4,13 +4,14 @@
 use ac_auth::{Token, TokenHash};
 use ac_mandates::Aidant;
 use ac_storage::journal::AuditContext;
-use ac_storage::sessions::{self, Authentication};
+use ac_storage::sessions::{self, Authentication, StepUp};
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use std::future::Future;
 use std::pin::Pin;
 
 use super::{SESSION_COOKIE, csrf, request_id};
+use crate::respond::blocking;
 use crate::{AppState, WebError};
 
 /// The signed-in aidant of this request. Without a valid session, the request is redirected to
@@ -49,6 +50,35 @@ impl CurrentAidant {
 
     pub(crate) fn token(&self) -> &Token {
         &self.token
+    }
+
+    /// Checks a TOTP code typed for a sensitive action (mandate consent, revocation, delegated
+    /// choice) against this session's aidant, with the usual throttling and journal entries.
+    pub(crate) async fn step_up(
+        &self,
+        state: &AppState,
+        code: &str,
+        now: time::OffsetDateTime,
+    ) -> Result<StepUp, WebError> {
+        let (db, hash, code, auth, rid) = (
+            state.db.clone(),
+            self.session_hash(),
+            code.trim().to_owned(),
+            state.auth.clone(),
+            self.request_id.clone(),
+        );
+        blocking(move || {
+            sessions::step_up(
+                &mut *db.conn()?,
+                &hash,
+                &code,
+                &auth.keys,
+                &auth.policy,
+                rid,
+                now,
+            )
+        })
+        .await
     }
 }
 

@@ -356,7 +356,7 @@ fn time_of(text: &str) -> Option<Time> {
 
 /// The rules of `[anomalies]`, in the storage layer's terms. The settings were validated at
 /// start-up, so a value that does not convert falls back to the documented default.
-fn rules(settings: &ac_config::AnomalySettings) -> Rules {
+pub(crate) fn rules(settings: &ac_config::AnomalySettings) -> Rules {
     let default_open = Time::from_hms(8, 0, 0).unwrap_or(Time::MIDNIGHT);
     let default_close = Time::from_hms(19, 0, 0).unwrap_or(Time::MIDNIGHT);
     Rules {

@@ -11,7 +11,7 @@
 //! too (`ac_storage::console`). Every page needs a recent step-up, every form a CSRF token.
 
 mod charts;
-mod coordination;
+pub(crate) mod coordination;
 mod explorer;
 mod labels;
 mod referent;

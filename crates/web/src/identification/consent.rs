@@ -5,10 +5,12 @@
 
 use ac_audit::Action;
 use ac_auth::Token;
-use ac_mandates::{Demarche, Mandate, MandateDuration, MandateId, Usager};
+use ac_mandates::{
+    Demarche, Mandate, MandateDuration, MandateId, Organisation, RevocationReason, Usager,
+};
 use ac_storage::journal::{self, Event};
 use ac_storage::mandate_consents::{self, PendingConsent};
-use ac_storage::sessions::{self, StepUp};
+use ac_storage::sessions::StepUp;
 use ac_storage::{StorageError, mandates, organisations, usagers, write};
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
@@ -217,27 +219,7 @@ async fn accord(
         )
         .await;
     }
-    let (db, session, code, keys, policy) = (
-        state.db.clone(),
-        current.session_hash(),
-        field("code").trim().to_owned(),
-        state.auth.clone(),
-        state.auth.policy,
-    );
-    let rid = current.audit_context().request_id;
-    let checked = blocking(move || {
-        sessions::step_up(
-            &mut *db.conn()?,
-            &session,
-            &code,
-            &keys.keys,
-            &policy,
-            rid,
-            now,
-        )
-    })
-    .await?;
-    match checked {
+    match current.step_up(&state, field("code"), now).await? {
         StepUp::Accepted => {}
         StepUp::Refused => {
             let message = "Le code n'est pas valide : l'aidant saisit un nouveau code.".to_owned();
@@ -292,20 +274,29 @@ async fn accord(
 /// One démarche of a mandate as every mandate page lists it.
 #[derive(Serialize)]
 pub(super) struct AuthorizationView {
+    id: String,
     title: &'static str,
     examples: &'static str,
     status: &'static str,
+    /// In force now: it may be revoked.
+    in_force: bool,
 }
 
-/// The mandate `id`, for the aidants of its structure only. Anyone else — even with the right
-/// URL — gets 403, and the attempt is journaled. Every page showing a mandate goes through here.
-pub(super) async fn mandate_of_own_structure(
+/// A mandate with the person and the structure it names.
+pub(super) struct StructureMandate {
+    pub mandate: Mandate,
+    pub usager: Usager,
+    pub organisation: Organisation,
+}
+
+/// A mandate, for the aidants of its structure only. Anyone else — even with the right URL —
+/// gets 403, and the attempt is journaled.
+pub(super) async fn structure_mandate(
     state: &AppState,
     current: &CurrentAidant,
-    id: String,
-) -> Result<Mandate, WebError> {
-    let now = state.clock.now();
-    let id = MandateId::new(id);
+    id: MandateId,
+    now: OffsetDateTime,
+) -> Result<StructureMandate, WebError> {
     let (db, wanted) = (state.db.clone(), id.clone());
     let mandate: Mandate = blocking(move || mandates::get(&mut *db.conn()?, &wanted)).await?;
     if !current.aidant.is_member_of(&mandate.organisation_id) {
@@ -313,7 +304,7 @@ pub(super) async fn mandate_of_own_structure(
             state.db.clone(),
             current.audit_context(),
             mandate.organisation_id.clone(),
-            id.clone(),
+            id,
         );
         blocking(move || {
             write(&mut *db.conn()?, |tx| {
@@ -330,39 +321,6 @@ pub(super) async fn mandate_of_own_structure(
             message: "Ce mandat appartient à une autre structure.".into(),
         });
     }
-    Ok(mandate)
-}
-
-/// The démarches of `mandate` with their state at `now`, in the words every mandate page uses.
-pub(super) fn authorization_views(
-    mandate: &Mandate,
-    now: OffsetDateTime,
-) -> Vec<AuthorizationView> {
-    mandate
-        .authorizations
-        .iter()
-        .map(|a| AuthorizationView {
-            title: a.demarche.title(),
-            examples: a.demarche.examples(),
-            status: if a.is_revoked_at(now) {
-                "révoquée"
-            } else if a.is_expired_at(now) {
-                "expirée"
-            } else {
-                "en cours"
-            },
-        })
-        .collect()
-}
-
-/// A mandate, for the aidants of its structure only.
-async fn mandate_page(
-    state: web::Data<AppState>,
-    current: CurrentAidant,
-    id: web::Path<String>,
-) -> Result<HttpResponse, WebError> {
-    let now = state.clock.now();
-    let mandate = mandate_of_own_structure(&state, &current, id.into_inner()).await?;
     let (db, usager_id, organisation_id) = (
         state.db.clone(),
         mandate.usager_id.clone(),
@@ -376,6 +334,57 @@ async fn mandate_page(
         ))
     })
     .await?;
+    Ok(StructureMandate {
+        mandate,
+        usager,
+        organisation,
+    })
+}
+
+/// The démarches of `mandate` with their state at `now`, in the words every mandate page uses.
+pub(super) fn authorization_views(
+    mandate: &Mandate,
+    now: OffsetDateTime,
+) -> Vec<AuthorizationView> {
+    mandate
+        .authorizations
+        .iter()
+        .map(|a| {
+            let (status, in_force) = if a.is_revoked_at(now) {
+                ("révoquée", false)
+            } else if a.is_expired_at(now) {
+                ("expirée", false)
+            } else {
+                ("en cours", true)
+            };
+            AuthorizationView {
+                id: a.id.as_str().to_owned(),
+                title: a.demarche.title(),
+                examples: a.demarche.examples(),
+                status,
+                in_force,
+            }
+        })
+        .collect()
+}
+
+/// A mandate, for the aidants of its structure only.
+async fn mandate_page(
+    state: web::Data<AppState>,
+    current: CurrentAidant,
+    id: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let now = state.clock.now();
+    let StructureMandate {
+        mandate,
+        usager,
+        organisation,
+    } = structure_mandate(&state, &current, MandateId::new(id.into_inner()), now).await?;
+    let authorizations = authorization_views(&mandate, now);
+    let revoked = mandate.authorizations.iter().any(|a| {
+        a.revocation
+            .is_some_and(|r| r.reason == RevocationReason::Revoked)
+    });
     let body = state.templates.render(
         "identification/mandate.html",
         &serde_json::json!({
@@ -389,7 +398,9 @@ async fn mandate_page(
             "duration": mandate.duration.label(),
             "legal_text_version": mandate.legal_text_version,
             "content_hash": mandate.content_hash,
-            "authorizations": authorization_views(&mandate, now),
+            "revocable": authorizations.iter().any(|a| a.in_force),
+            "revoked": revoked,
+            "authorizations": authorizations,
         }),
     )?;
     Ok(page(HttpResponse::Ok(), body))

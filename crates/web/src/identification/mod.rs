@@ -31,6 +31,7 @@ use crate::{AppState, WebError, security};
 
 mod consent;
 mod print;
+mod revocation;
 mod verification;
 
 /// Routes of the journey. The two return paths must match `franceconnect.redirect_uri` and
@@ -40,6 +41,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/mandats/franceconnect").post(begin))
         .service(web::resource("/mandats/franceconnect/retour").get(callback))
         .service(web::resource("/mandats/franceconnect/deconnexion").get(after_logout));
+    revocation::configure(cfg);
     consent::configure(cfg);
     print::configure(cfg);
     verification::configure(cfg);
@@ -174,11 +176,15 @@ const MONTHS: [&str; 12] = [
 
 /// A date written out, as the aidé reads it: "22 novembre 2027".
 fn written_date(at: OffsetDateTime) -> String {
+    written_day(at.date())
+}
+
+fn written_day(day: time::Date) -> String {
     let month = MONTHS
-        .get(usize::from(u8::from(at.month())).saturating_sub(1))
+        .get(usize::from(u8::from(day.month())).saturating_sub(1))
         .copied()
         .unwrap_or("");
-    format!("{} {month} {}", at.day(), at.year())
+    format!("{} {month} {}", day.day(), day.year())
 }
 
 /// The mandate choices the identification is for, kept across the provider's round trip so that

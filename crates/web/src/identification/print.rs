@@ -6,13 +6,13 @@
 //! and a reprint changes nothing. The one write it may make — a code for a mandate from before
 //! codes existed — is journaled by `ac_storage::mandate_verifications`.
 
-use ac_mandates::VerificationCode;
 use ac_mandates::legal::legal_text;
-use ac_storage::{StorageError, aidants, mandate_verifications, organisations, usagers};
+use ac_mandates::{MandateId, VerificationCode};
+use ac_storage::{StorageError, aidants, mandate_verifications};
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
-use super::consent::{authorization_views, mandate_of_own_structure};
+use super::consent::{StructureMandate, authorization_views, structure_mandate};
 use super::written_date;
 use crate::auth::CurrentAidant;
 use crate::respond::{blocking, page};
@@ -48,7 +48,11 @@ async fn print_page(
     id: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let now = state.clock.now();
-    let mandate = mandate_of_own_structure(&state, &current, id.into_inner()).await?;
+    let StructureMandate {
+        mandate,
+        usager,
+        organisation,
+    } = structure_mandate(&state, &current, MandateId::new(id.into_inner()), now).await?;
     let legal = legal_text(&mandate.legal_text_version).map_err(|e| {
         tracing::error!(code = e.code(), error = %e, "mandate not printable");
         WebError::Invalid {
@@ -60,19 +64,15 @@ async fn print_page(
             ),
         }
     })?;
-    let (db, usager_id, organisation_id, creator, mandate_id, context) = (
+    let (db, creator, mandate_id, context) = (
         state.db.clone(),
-        mandate.usager_id.clone(),
-        mandate.organisation_id.clone(),
         mandate.created_by.clone(),
         mandate.id.clone(),
         current.audit_context(),
     );
-    let (usager, organisation, aidant, code) = blocking(move || {
+    let (aidant, code) = blocking(move || {
         let conn = &mut *db.conn()?;
         Ok::<_, StorageError>((
-            usagers::get(conn, &usager_id)?,
-            organisations::get(conn, &organisation_id)?,
             aidants::get(conn, &creator)?,
             mandate_verifications::code_for_print(conn, &mandate_id, &context, now)?,
         ))

@@ -15,7 +15,7 @@ use ac_oidc::op::{
 };
 use ac_storage::oidc_grants::{self, CodeIssue, Delegation, Eligible, NewCode, Refused};
 use ac_storage::rate_limits;
-use ac_storage::sessions::{self, StepUp};
+use ac_storage::sessions::StepUp;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use serde::{Deserialize, Serialize};
@@ -674,25 +674,7 @@ async fn choose(
                     StatusCode::TOO_MANY_REQUESTS,
                 ))
             } else {
-                let (db, hash, rid, auth) = (
-                    state.db.clone(),
-                    current.session_hash(),
-                    request_id(&req),
-                    state.auth.clone(),
-                );
-                let checked = blocking(move || {
-                    sessions::step_up(
-                        &mut *db.conn()?,
-                        &hash,
-                        &code,
-                        &auth.keys,
-                        &auth.policy,
-                        rid,
-                        now,
-                    )
-                })
-                .await?;
-                match checked {
+                match current.step_up(&state, &code, now).await? {
                     StepUp::Accepted => None,
                     StepUp::Refused => Some((
                         (
