@@ -292,7 +292,13 @@ async fn the_aide_consents_the_aidant_confirms_and_the_mandate_is_stored_once() 
             )
             .await;
         assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(res.text().await.unwrap().contains("doit cocher"));
+        let html = res.text().await.unwrap();
+        assert!(html.contains("doit cocher"));
+        // The message is tied to the field it is about, and only to it.
+        assert!(html.contains(
+            "id=\"accord\" name=\"accord\" value=\"oui\" required aria-describedby=\"erreur\" aria-invalid=\"true\""
+        ));
+        assert!(html.contains("maxlength=\"6\" required>"), "{html}");
         // A wrong code: refused, nothing stored.
         let res = app
             .post_form(
@@ -306,6 +312,11 @@ async fn the_aide_consents_the_aidant_confirms_and_the_mandate_is_stored_once() 
             )
             .await;
         assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let html = res.text().await.unwrap();
+        assert!(html.contains(
+            "maxlength=\"6\" required aria-describedby=\"erreur\" aria-invalid=\"true\""
+        ));
+        assert!(html.contains("value=\"oui\" required>"), "{html}");
         assert_eq!(mandates(&app).await, 0);
 
         let form = [

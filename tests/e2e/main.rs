@@ -10,5 +10,6 @@ mod audit;
 mod auth;
 mod console;
 mod identification;
+mod mandate_journey_browser;
 mod provider;
 mod web;
