@@ -1,7 +1,7 @@
 //! The mandate creation journey in headless Chromium, on a tablet (issue 7, "A real browser"):
 //! `make run`'s demonstration data, a demo aidant, the demonstration FranceConnect. Upright
 //! (768×1024) with a refused code first, sideways (1024×768), and upright with JavaScript turned
-//! off. Every page: axe-core without violation (where scripts run), the tablet-first rules, no
+//! off; and the pages before it (home, sign-in with a refused code, the aidant's space). Every page: axe-core without violation (where scripts run), the tablet-first rules, no
 //! console error, a screenshot under `target/browser-artefacts/parcours-mandat-*/`.
 
 use ac_auth::totp::{TotpStep, code_at};
@@ -9,12 +9,13 @@ use ac_clock::Clock;
 use ac_demo::DEMO_TOTP_SEED;
 use ac_e2e::TestApp;
 use ac_e2e::browser::{
-    LANDSCAPE, MandateChoices, PORTRAIT, artefacts_dir, mandate_creation, on_tablet, run_plan,
-    session, without_javascript,
+    LANDSCAPE, MandateChoices, PORTRAIT, anonymous, artefacts_dir, mandate_creation, on_tablet,
+    run_plan, session, without_javascript,
 };
 use ac_mandates::{Aidant, Demarche, MandateDuration, Organisation};
 use ac_storage::journal::AuditContext;
 use ac_storage::{aidants, organisations};
+use reqwest::StatusCode;
 use serde_json::json;
 
 /// Demo aidants who may create mandates, each the only member of a structure that allows
@@ -90,16 +91,22 @@ async fn mandates(app: &TestApp) -> i64 {
 async fn the_creation_journey_passes_axe_and_the_tablet_rules_in_chromium() {
     for app in TestApp::each().await {
         let demarches = vec![Demarche::Social, Demarche::Argent];
-        let team = demo_aidants(&app, &demarches, 3);
+        // Three aidants for the journeys, signed in over HTTP; a fourth signs in in the browser.
+        let team = demo_aidants(&app, &demarches, 4);
         let mut cookies = Vec::new();
-        for (aidant, _) in &team {
+        for (aidant, _) in &team[..3] {
             app.sign_in_on(aidant.email.as_str(), DEMO_TOTP_SEED).await;
             cookies.push(app.cookie("ac_session").unwrap());
         }
+        let newcomer = team[3].0.email.as_str();
+        let mailed = app.sent_mail().len();
+        assert_eq!(app.request_link(newcomer).await.status(), StatusCode::OK);
+        let link = app.wait_for_link(mailed + 1).await;
         // The recap wants a code the sign-ins have not used: the next step's. The clock stays
         // there during the run.
         app.next_totp_step();
         let totp = app.totp_now_on(DEMO_TOTP_SEED);
+        let wrong = wrong_code(&app);
         let before = mandates(&app).await;
 
         let choices = |i: usize, person: &str, duration| MandateChoices {
@@ -111,7 +118,7 @@ async fn the_creation_journey_passes_axe_and_the_tablet_rules_in_chromium() {
         };
         let upright = mandate_creation(
             &MandateChoices {
-                wrong_code: Some(wrong_code(&app)),
+                wrong_code: Some(wrong.clone()),
                 ..choices(0, "Angela Claire Louise DUBOIS", MandateDuration::OneYear)
             },
             &totp,
@@ -135,41 +142,63 @@ async fn the_creation_journey_passes_axe_and_the_tablet_rules_in_chromium() {
             &totp,
             "mandat-sans-javascript",
         );
-        let counts = [
-            upright.steps.len(),
-            sideways.steps.len(),
-            no_script.steps.len(),
+        // The pages before: home, sign-in (an unknown address gets the same answer), the mailed
+        // link, a refused code, then the aidant's space.
+        let sign_in = vec![
+            json!({ "name": "accueil", "goto": "/" }),
+            json!({ "name": "connexion", "click": "Espace aidant : se connecter" }),
+            json!({ "name": "lien-envoye", "fill": { "Adresse e-mail": "personne@exemple.fr" },
+                    "press": "Recevoir un lien de connexion" }),
+            json!({ "name": "lien-ouvert", "goto": format!("/connexion/lien/{}", link.expose()) }),
+            json!({ "name": "code", "press": "Continuer la connexion" }),
+            json!({ "name": "code-refuse", "fill": { "Code à 6 chiffres": wrong }, "press": "Me connecter",
+                    "status": 422 }),
+            json!({ "name": "espace", "fill": { "Code à 6 chiffres": totp }, "press": "Me connecter",
+                    "expect": ["Créer un mandat"] }),
         ];
+
+        // Each session: its steps, its window width, whether axe-core runs.
+        let plan = [
+            ("portrait", upright.steps, PORTRAIT, true, Some(&cookies[0])),
+            (
+                "paysage",
+                sideways.steps,
+                LANDSCAPE,
+                true,
+                Some(&cookies[1]),
+            ),
+            (
+                "sans-javascript",
+                no_script.steps,
+                PORTRAIT,
+                false,
+                Some(&cookies[2]),
+            ),
+            ("connexion", sign_in, PORTRAIT, true, None),
+        ];
+        let mut expected = Vec::new();
+        let mut sessions = Vec::new();
+        for (name, steps, viewport, scripts, cookie) in plan {
+            expected.extend(std::iter::repeat_n((viewport.width, scripts), steps.len()));
+            let s = match cookie {
+                Some(cookie) => session(name, cookie, steps),
+                None => anonymous(name, steps),
+            };
+            let s = on_tablet(s, viewport);
+            sessions.push(if scripts { s } else { without_javascript(s) });
+        }
         let name = format!("parcours-mandat-{:?}", app.db.backend()).to_lowercase();
-        let run = run_plan(
-            &app,
-            &name,
-            vec![
-                on_tablet(session("portrait", &cookies[0], upright.steps), PORTRAIT),
-                on_tablet(session("paysage", &cookies[1], sideways.steps), LANDSCAPE),
-                without_javascript(on_tablet(
-                    session("sans-javascript", &cookies[2], no_script.steps),
-                    PORTRAIT,
-                )),
-            ],
-        )
-        .await;
+        let run = run_plan(&app, &name, sessions).await;
         println!("{}", run.output);
         assert!(run.success, "browser run failed:\n{}", run.output);
 
         let pages = run.report["pages"].as_array().unwrap();
-        assert_eq!(pages.len(), counts.iter().sum::<usize>(), "{}", run.output);
+        assert_eq!(pages.len(), expected.len(), "{}", run.output);
         let dir = artefacts_dir(&name);
-        for (i, page) in pages.iter().enumerate() {
-            let scripted = i < counts[0] + counts[1];
-            assert_eq!(page["axe"], scripted, "axe ran where scripts run: {page}");
+        for (page, (width, scripts)) in pages.iter().zip(expected) {
+            assert_eq!(page["axe"], scripts, "axe ran where scripts run: {page}");
             assert_eq!(page["violations"].as_array().unwrap().len(), 0, "{page}");
             assert_eq!(page["tablet"].as_array().unwrap().len(), 0, "{page}");
-            let width = if (counts[0]..counts[0] + counts[1]).contains(&i) {
-                1024
-            } else {
-                768
-            };
             assert_eq!(page["viewport"]["width"], width, "{page}");
             let shot = dir.join(format!("{}.png", page["name"].as_str().unwrap()));
             assert!(shot.metadata().unwrap().len() > 0, "{}", shot.display());

@@ -90,6 +90,11 @@ pub fn session(name: &str, cookie: &str, steps: Vec<Value>) -> Value {
     })
 }
 
+/// A session without an account: the public pages and the sign-in itself.
+pub fn anonymous(name: &str, steps: Vec<Value>) -> Value {
+    json!({ "name": name, "steps": steps })
+}
+
 /// What a run reported.
 #[derive(Debug)]
 pub struct BrowserReport {
