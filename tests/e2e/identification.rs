@@ -94,16 +94,7 @@ async fn at_provider(app: &TestApp, authorize: &str, choice: (&str, &str)) -> St
 }
 
 async fn usagers(app: &TestApp) -> i64 {
-    use diesel::RunQueryDsl;
-    #[derive(diesel::QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    diesel::sql_query("SELECT COUNT(*) AS n FROM usagers")
-        .get_result::<Count>(&mut *app.db.db.conn().unwrap())
-        .unwrap()
-        .n
+    app.count_rows("usagers")
 }
 
 #[actix_web::test]
@@ -257,16 +248,7 @@ async fn identified(app: &TestApp, identity: &str) -> String {
 }
 
 async fn mandates(app: &TestApp) -> i64 {
-    use diesel::RunQueryDsl;
-    #[derive(diesel::QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    diesel::sql_query("SELECT COUNT(*) AS n FROM mandates")
-        .get_result::<Count>(&mut *app.db.db.conn().unwrap())
-        .unwrap()
-        .n
+    app.count_rows("mandates")
 }
 
 #[actix_web::test]

@@ -74,19 +74,6 @@ fn wrong_code(app: &TestApp) -> String {
         .unwrap()
 }
 
-async fn mandates(app: &TestApp) -> i64 {
-    use diesel::RunQueryDsl;
-    #[derive(diesel::QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    diesel::sql_query("SELECT COUNT(*) AS n FROM mandates")
-        .get_result::<Count>(&mut *app.db.db.conn().unwrap())
-        .unwrap()
-        .n
-}
-
 #[actix_web::test]
 async fn the_creation_journey_passes_axe_and_the_tablet_rules_in_chromium() {
     for app in TestApp::each().await {
@@ -107,7 +94,7 @@ async fn the_creation_journey_passes_axe_and_the_tablet_rules_in_chromium() {
         app.next_totp_step();
         let totp = app.totp_now_on(DEMO_TOTP_SEED);
         let wrong = wrong_code(&app);
-        let before = mandates(&app).await;
+        let before = app.count_rows("mandates");
 
         let choices = |i: usize, person: &str, duration| MandateChoices {
             demarches: demarches.clone(),
@@ -204,7 +191,7 @@ async fn the_creation_journey_passes_axe_and_the_tablet_rules_in_chromium() {
             assert!(shot.metadata().unwrap().len() > 0, "{}", shot.display());
         }
         // Three journeys, three mandates, the one without JavaScript too.
-        assert_eq!(mandates(&app).await, before + 3);
+        assert_eq!(app.count_rows("mandates"), before + 3);
         for key in [
             "mandat-portrait",
             "mandat-paysage",
