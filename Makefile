@@ -63,10 +63,11 @@ $(INTEROP)/node_modules/.package-lock.json: $(INTEROP)/package.json $(INTEROP)/p
 
 .PHONY: browser-deps
 browser-deps: $(BROWSER)/node_modules/.package-lock.json ## Install the browser runs' npm packages (needs Node.js 20+ and Debian's chromium)
+	@# Checked on every run, not only at install: a removed Chromium fails here, clearly.
+	@[ -x "$${AC_CHROMIUM:-/usr/bin/chromium}" ] || { echo "Chromium is required for the browser tests (mandate journey, consoles) at $${AC_CHROMIUM:-/usr/bin/chromium}: apt-get install -y chromium, or set AC_CHROMIUM"; exit 1; }
 
 $(BROWSER)/node_modules/.package-lock.json: $(BROWSER)/package.json $(BROWSER)/package-lock.json
 	@command -v npm >/dev/null || { echo "npm is required for the browser tests (Node.js 20+)"; exit 1; }
-	@command -v chromium >/dev/null || [ -x "$${AC_CHROMIUM:-/usr/bin/chromium}" ] || { echo "Chromium is required for the browser tests: apt-get install -y chromium"; exit 1; }
 	npm ci --prefix $(BROWSER) --no-audit --no-fund
 
 .PHONY: bench

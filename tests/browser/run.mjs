@@ -10,17 +10,23 @@
 //     "artefacts": "target/browser-artefacts/NAME",   // screenshots and report.json
 //     "sessions": [
 //       { "name": "referent", "cookies": [{ "name": "ac_session", "value": "…" }],
+//         // Optional: the window, scripts off, and the tablet-first checks on every page.
+//         "viewport": { "width": 768, "height": 1024 }, "javaScript": false, "tablet": true,
 //         "steps": [
 //           { "name": "structure", "goto": "/referent/ID" },
 //           { "name": "new", "click": "Ajouter un aidant" },              // a link, by its name
 //           { "name": "created", "fill": { "Prénom": "Nadia" }, "select": { "Action": "mandate.created" },
-//             "press": "Créer le compte" },                                 // a button, by its name
+//             "check": ["Référent"],                                      // checkboxes and radios, by label
+//             "press": "Créer le compte",                                 // a button, by its name
+//             "expect": ["Compte créé"],                                  // text the page shows
+//             "remember": "aidant" },                                     // this page's path, as {aidant}
+//           { "name": "again", "goto": "{aidant}" },                       // in any later step or session
 //           { "name": "forbidden", "goto": "/referent/OTHER", "status": 403 }
 //         ] } ] }
 //
-// Every step ends on a page that is checked (axe, screenshot, console errors). The run prints a
-// summary, writes report.json beside the screenshots and exits non-zero on any violation,
-// console error, unexpected status or failed step.
+// Every step ends on a page that is checked (axe, tablet-first rules when asked, screenshot,
+// console errors). The run prints a summary, writes report.json beside the screenshots and exits
+// non-zero on any violation, console error, unexpected status or failed step.
 
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -30,20 +36,33 @@ import { checkPage, startBrowser } from './lib/browser.mjs';
 const plan = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 await mkdir(plan.artefacts, { recursive: true });
 
+/** Paths remembered by `remember`, substituted for `{name}` in `goto`. */
+const remembered = new Map();
+const substitute = (path) =>
+  path.replace(/\{([a-z0-9_-]+)\}/g, (whole, key) => {
+    if (!remembered.has(key)) throw new Error(`nothing remembered as {${key}}`);
+    return remembered.get(key);
+  });
+
 const browser = await startBrowser();
 const pages = [];
 const failures = [];
 let index = 0;
 try {
   for (const session of plan.sessions) {
-    const page = await browser.newPage({ baseUrl: plan.baseUrl, cookies: session.cookies || [] });
+    const page = await browser.newPage({
+      baseUrl: plan.baseUrl,
+      cookies: session.cookies || [],
+      viewport: session.viewport,
+      javaScript: session.javaScript !== false,
+    });
     for (const step of session.steps) {
       index += 1;
       const name = `${String(index).padStart(2, '0')}-${session.name}-${step.name}`;
       try {
         let response = null;
         if (step.goto) {
-          response = await page.goto(plan.baseUrl + step.goto);
+          response = await page.goto(plan.baseUrl + substitute(step.goto));
         }
         if (step.click) {
           [response] = await Promise.all([
@@ -57,6 +76,9 @@ try {
         for (const [label, value] of Object.entries(step.select || {})) {
           await page.getByLabel(label, { exact: true }).selectOption(value);
         }
+        for (const label of step.check || []) {
+          await page.getByLabel(label, { exact: true }).check();
+        }
         if (step.press) {
           [response] = await Promise.all([
             page.waitForNavigation(),
@@ -68,11 +90,24 @@ try {
         if (status !== expected) {
           failures.push(`${name}: status ${status}, expected ${expected} (${page.url()})`);
         }
-        const report = await checkPage(page, name, { artefacts: plan.artefacts });
+        for (const text of step.expect || []) {
+          if (!(await page.getByText(text, { exact: false }).first().isVisible())) {
+            failures.push(`${name}: the page does not show « ${text} » (${page.url()})`);
+          }
+        }
+        if (step.remember) {
+          const url = new URL(page.url());
+          remembered.set(step.remember, url.pathname + url.search);
+        }
+        const report = await checkPage(page, name, { artefacts: plan.artefacts, tablet: session.tablet === true });
         report.status = status;
+        report.viewport = page.viewportSize();
         pages.push(report);
         for (const v of report.violations) {
           failures.push(`${name}: axe ${v.id} (${v.impact}) ${v.help} at ${v.targets.join(', ')}`);
+        }
+        for (const t of report.tablet) {
+          failures.push(`${name}: tablet: ${t}`);
         }
         for (const p of report.problems) {
           failures.push(`${name}: console error: ${p}`);
@@ -81,7 +116,7 @@ try {
         failures.push(`${name}: step failed: ${error.message.split('\n')[0]}`);
       }
     }
-    await page.close();
+    await browser.closePage(page);
   }
 } finally {
   await browser.close();
@@ -90,10 +125,12 @@ try {
 const violations = pages.reduce((n, p) => n + p.violations.length, 0);
 await writeFile(
   join(plan.artefacts, 'report.json'),
-  JSON.stringify({ pages, violations, failures }, null, 2),
+  JSON.stringify({ pages, violations, remembered: Object.fromEntries(remembered), failures }, null, 2),
 );
 for (const p of pages) {
-  console.log(`${p.status} ${String(p.violations.length).padStart(2)} axe violation(s)  ${p.name}  ${p.url}`);
+  const axe = p.axe ? `${String(p.violations.length).padStart(2)} axe violation(s)` : ' - axe (scripts off)';
+  const size = p.viewport ? `${p.viewport.width}×${p.viewport.height}` : '';
+  console.log(`${p.status} ${axe}  ${size}  ${p.name}  ${p.url}`);
 }
 console.log(`pages: ${pages.length}, axe violations: ${violations}, failures: ${failures.length}`);
 for (const f of failures) console.log(`FAIL ${f}`);

@@ -94,16 +94,7 @@ async fn at_provider(app: &TestApp, authorize: &str, choice: (&str, &str)) -> St
 }
 
 async fn usagers(app: &TestApp) -> i64 {
-    use diesel::RunQueryDsl;
-    #[derive(diesel::QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    diesel::sql_query("SELECT COUNT(*) AS n FROM usagers")
-        .get_result::<Count>(&mut *app.db.db.conn().unwrap())
-        .unwrap()
-        .n
+    app.count_rows("usagers")
 }
 
 #[actix_web::test]
@@ -257,16 +248,7 @@ async fn identified(app: &TestApp, identity: &str) -> String {
 }
 
 async fn mandates(app: &TestApp) -> i64 {
-    use diesel::RunQueryDsl;
-    #[derive(diesel::QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    diesel::sql_query("SELECT COUNT(*) AS n FROM mandates")
-        .get_result::<Count>(&mut *app.db.db.conn().unwrap())
-        .unwrap()
-        .n
+    app.count_rows("mandates")
 }
 
 #[actix_web::test]
@@ -292,7 +274,13 @@ async fn the_aide_consents_the_aidant_confirms_and_the_mandate_is_stored_once() 
             )
             .await;
         assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(res.text().await.unwrap().contains("doit cocher"));
+        let html = res.text().await.unwrap();
+        assert!(html.contains("doit cocher"));
+        // The message is tied to the field it is about, and only to it.
+        assert!(html.contains(
+            "id=\"accord\" name=\"accord\" value=\"oui\" required aria-describedby=\"erreur\" aria-invalid=\"true\""
+        ));
+        assert!(html.contains("maxlength=\"6\" required>"), "{html}");
         // A wrong code: refused, nothing stored.
         let res = app
             .post_form(
@@ -306,6 +294,11 @@ async fn the_aide_consents_the_aidant_confirms_and_the_mandate_is_stored_once() 
             )
             .await;
         assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let html = res.text().await.unwrap();
+        assert!(html.contains(
+            "maxlength=\"6\" required aria-describedby=\"erreur\" aria-invalid=\"true\""
+        ));
+        assert!(html.contains("value=\"oui\" required>"), "{html}");
         assert_eq!(mandates(&app).await, 0);
 
         let form = [

@@ -11,6 +11,7 @@ mod auth;
 mod console;
 mod identification;
 mod mandate_document;
+mod mandate_journey_browser;
 mod provider;
 mod revocation;
 mod web;

@@ -1137,7 +1137,7 @@ async fn in_a_real_browser_the_choice_reaches_the_partner_on_another_origin() {
     let report = ac_e2e::browser::run_plan(
         &app,
         "provider",
-        vec![ac_e2e::browser::session(
+        vec![ac_e2e::browser::on_tablet(ac_e2e::browser::session(
             "aidant",
             &cookie,
             vec![
@@ -1145,7 +1145,7 @@ async fn in_a_real_browser_the_choice_reaches_the_partner_on_another_origin() {
                 serde_json::json!({ "name": "demarche", "press": "Continuer avec cette personne" }),
                 serde_json::json!({ "name": "partenaire", "press": "Transmettre l'identité" }),
             ],
-        )],
+        ), ac_e2e::browser::PORTRAIT)],
     )
     .await;
     assert!(report.success, "{}", report.output);

@@ -2,6 +2,9 @@
 //! axe-core, pinned by `tests/browser/package-lock.json`) against a [`TestApp`]. A test signs its
 //! accounts in over HTTP, hands their session cookies and a journey to [`run_plan`], and gets
 //! every page checked by axe-core, with screenshots under `target/browser-artefacts/NAME/`.
+//! Sessions can be held to the tablet-first rules in a tablet's window ([`on_tablet`]) and run
+//! without JavaScript ([`without_javascript`]); [`mandate_creation`] writes the steps of the
+//! mandate creation journey, for tests to go on from the mandate page.
 //!
 //! Missing Chromium, Node.js or npm is a failure, not a skip: `.ci/run` installs them.
 
@@ -87,6 +90,11 @@ pub fn session(name: &str, cookie: &str, steps: Vec<Value>) -> Value {
     })
 }
 
+/// A session without an account: the public pages and the sign-in itself.
+pub fn anonymous(name: &str, steps: Vec<Value>) -> Value {
+    json!({ "name": name, "steps": steps })
+}
+
 /// What a run reported.
 #[derive(Debug)]
 pub struct BrowserReport {
@@ -135,5 +143,131 @@ pub async fn run_plan(app: &TestApp, name: &str, sessions: Vec<Value>) -> Browse
         success: out.status.success(),
         output,
         report,
+    }
+}
+
+/// A tablet's window (issue 7: every page is made for 768×1024 and 1024×768 first).
+#[derive(Debug, Clone, Copy)]
+pub struct Viewport {
+    pub width: u32,
+    pub height: u32,
+}
+
+/// A tablet held upright.
+pub const PORTRAIT: Viewport = Viewport {
+    width: 768,
+    height: 1024,
+};
+
+/// A tablet held sideways.
+pub const LANDSCAPE: Viewport = Viewport {
+    width: 1024,
+    height: 768,
+};
+
+/// The session in a window of this size, every page also held to the tablet-first rules
+/// (`checkTablet` in `tests/browser/lib/browser.mjs`: text ≥ 18 px, targets ≥ 44 px, a visible
+/// focus, no horizontal scrolling).
+pub fn on_tablet(mut session: Value, viewport: Viewport) -> Value {
+    set(
+        &mut session,
+        "viewport",
+        json!({ "width": viewport.width, "height": viewport.height }),
+    );
+    set(&mut session, "tablet", json!(true));
+    session
+}
+
+/// The session in a browser with JavaScript turned off. axe-core cannot run there (it is a
+/// script), so its pages get the other checks only.
+pub fn without_javascript(mut session: Value) -> Value {
+    set(&mut session, "javaScript", json!(false));
+    session
+}
+
+/// An option of a session made by [`session`].
+fn set(session: &mut Value, key: &str, value: Value) {
+    session
+        .as_object_mut()
+        .expect("a session is a JSON object")
+        .insert(key.to_owned(), value);
+}
+
+/// What the aidant and the aidé choose in the creation journey.
+#[derive(Debug, Clone)]
+pub struct MandateChoices {
+    pub demarches: Vec<ac_mandates::Demarche>,
+    pub duration: ac_mandates::MandateDuration,
+    /// The person the aidé signs in as at the demonstration FranceConnect (the end of the
+    /// provider's button, e.g. "Karim BENALI").
+    pub person: String,
+    /// The structure that receives the mandate, as its pages name it.
+    pub structure: String,
+    /// A wrong code typed first at the recap, to see the refusal, when set.
+    pub wrong_code: Option<String>,
+}
+
+/// The creation journey as browser steps, and where they end.
+#[derive(Debug)]
+pub struct Journey {
+    pub steps: Vec<Value>,
+    /// The mandate page, as a plan placeholder (`{name}`): later steps of the run can `goto`
+    /// it, or a path under it (revocation, printing), in any session.
+    pub mandate_page: String,
+}
+
+/// The mandate creation journey of PRODUCT.md §4.2 in the browser, from the aidant's space:
+/// the choices (the `argent` warning checked when chosen), the aidé's screen, « Je m'identifie
+/// avec FranceConnect », the demonstration provider's choice of a person, the recap, the aidé's
+/// « Je donne mon accord » and the aidant's `totp` code, and the mandate page, remembered as
+/// `remember`. Append steps to `steps` to go on from the mandate page.
+pub fn mandate_creation(choices: &MandateChoices, totp: &str, remember: &str) -> Journey {
+    use ac_mandates::Demarche;
+    let titles: Vec<&str> = choices.demarches.iter().map(|d| d.title()).collect();
+    let mut ticked = titles.clone();
+    ticked.push(choices.duration.label());
+    // Both the aidant's form and the aidé's screen carry the warning when `argent` is chosen.
+    let warning: Vec<&str> = if choices.demarches.contains(&Demarche::Argent) {
+        vec!["surendettement"]
+    } else {
+        vec![]
+    };
+    let mut aide_screen = vec![
+        choices.structure.as_str(),
+        "révoquer le mandat à tout moment",
+    ];
+    aide_screen.extend(&titles);
+    aide_screen.extend(&warning);
+    let mut steps = vec![
+        json!({ "name": "espace", "goto": "/espace" }),
+        json!({ "name": "choix", "click": "Créer un mandat", "expect": warning }),
+        json!({ "name": "ecran-de-la-personne", "check": ticked,
+                "press": "Continuer : la personne lit le résumé", "expect": aide_screen }),
+        json!({ "name": "franceconnect", "press": "Je m'identifie avec FranceConnect",
+                "expect": ["DÉMONSTRATION"] }),
+        json!({ "name": "recapitulatif", "press": format!("Se connecter en tant que {}", choices.person),
+                "expect": ["Récapitulatif du mandat", "Je donne mon accord"] }),
+    ];
+    const CODE: &str = "Code de votre application d'authentification (6 chiffres)";
+    if let Some(wrong) = &choices.wrong_code {
+        steps.push(
+            json!({ "name": "code-refuse", "check": ["Je donne mon accord"],
+            "fill": { CODE: wrong }, "press": "Enregistrer le mandat", "status": 422,
+            "expect": ["Le code n'est pas valide"] }),
+        );
+    }
+    let mut mandate = vec![
+        "Mandat",
+        choices.structure.as_str(),
+        choices.person.as_str(),
+    ];
+    mandate.extend(&titles);
+    steps.push(
+        json!({ "name": "mandat", "check": ["Je donne mon accord"], "fill": { CODE: totp },
+        "press": "Enregistrer le mandat", "expect": mandate, "remember": remember }),
+    );
+    Journey {
+        steps,
+        mandate_page: format!("{{{remember}}}"),
     }
 }

@@ -108,6 +108,20 @@ impl TestApp {
         self.client.get(self.url(path)).send().await.unwrap()
     }
 
+    /// How many rows `table` holds (a fixed table name of the schema, never user input).
+    pub fn count_rows(&self, table: &str) -> i64 {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
+            .get_result::<Count>(&mut *self.db.db.conn().unwrap())
+            .unwrap()
+            .n
+    }
+
     pub async fn stop(self) {
         self.server.stop(true).await;
     }

@@ -81,12 +81,12 @@ impl TestApp {
 
     /// The code the aidant's app shows now.
     pub fn totp_now(&self) -> String {
-        code_at(
-            TOTP_SEED,
-            TotpStep::App,
-            self.clock_now().unix_timestamp(),
-            6,
-        )
+        self.totp_now_on(TOTP_SEED)
+    }
+
+    /// The code an app on `seed` shows now (the demo's accounts use `ac_demo::DEMO_TOTP_SEED`).
+    pub fn totp_now_on(&self, seed: &[u8]) -> String {
+        code_at(seed, TotpStep::App, self.clock_now().unix_timestamp(), 6)
     }
 
     /// Moves the clock to the next 30-second step, so a fresh code exists.
@@ -155,11 +155,16 @@ impl TestApp {
 
     /// The whole journey for an aidant made by [`Self::with_aidant`]; returns the link token.
     pub async fn sign_in(&self, email: &str) -> Token {
+        self.sign_in_on(email, TOTP_SEED).await
+    }
+
+    /// The whole journey for an aidant whose app is on `seed`; returns the link token.
+    pub async fn sign_in_on(&self, email: &str, seed: &[u8]) -> Token {
         let before = self.sent_mail().len();
         assert_eq!(self.request_link(email).await.status(), StatusCode::OK);
         let link = self.wait_for_link(before + 1).await;
         self.open_link(link.expose()).await;
-        let res = self.submit_code(&self.totp_now()).await;
+        let res = self.submit_code(&self.totp_now_on(seed)).await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER, "sign-in refused");
         assert_eq!(res.headers()["location"], "/espace");
         link

@@ -5,7 +5,7 @@
 use ac_audit::Action;
 use ac_clock::Clock;
 use ac_e2e::TestApp;
-use ac_e2e::browser::{run_plan, session};
+use ac_e2e::browser::{LANDSCAPE, on_tablet, run_plan, session};
 use ac_mandates::Demarche;
 use ac_storage::journal::{self, AuditContext, Event};
 use ac_storage::write;
@@ -56,38 +56,44 @@ async fn both_consoles_pass_axe_in_chromium() {
     let coordinator = app.cookie("ac_session").unwrap();
 
     let sessions = vec![
-        session(
-            "referent",
-            &referent,
-            vec![
-                json!({ "name": "structure", "goto": format!("/referent/{q}") }),
-                json!({ "name": "nouvel-aidant", "click": "Ajouter un aidant" }),
-                // An address already in use: the form comes back with its message.
-                json!({ "name": "adresse-deja-prise", "fill": { "Adresse e-mail professionnelle": pilot.quimper_aidant.email.as_str(), "Prénom": "Inès", "Nom": "Garnier", "Profession": "Médiatrice" }, "press": "Créer le compte", "status": 422 }),
-                json!({ "name": "aidant-cree", "fill": { "Adresse e-mail professionnelle": "ines.garnier@quimper.example" }, "press": "Créer le compte" }),
-                json!({ "name": "qr-code", "press": "Afficher un nouveau QR code" }),
-                json!({ "name": "aidant", "click": "J'ai terminé" }),
-                json!({ "name": "journal", "goto": format!("/referent/{q}/journal") }),
-                json!({ "name": "journal-filtre", "select": { "Action": "aidant.created" }, "press": "Filtrer" }),
-                json!({ "name": "entree", "goto": format!("/referent/{q}/journal/{own_entry}") }),
-                json!({ "name": "hors-perimetre", "goto": format!("/referent/{}", pilot.chateaulin), "status": 403 }),
-            ],
+        on_tablet(
+            session(
+                "referent",
+                &referent,
+                vec![
+                    json!({ "name": "structure", "goto": format!("/referent/{q}") }),
+                    json!({ "name": "nouvel-aidant", "click": "Ajouter un aidant" }),
+                    // An address already in use: the form comes back with its message.
+                    json!({ "name": "adresse-deja-prise", "fill": { "Adresse e-mail professionnelle": pilot.quimper_aidant.email.as_str(), "Prénom": "Inès", "Nom": "Garnier", "Profession": "Médiatrice" }, "press": "Créer le compte", "status": 422 }),
+                    json!({ "name": "aidant-cree", "fill": { "Adresse e-mail professionnelle": "ines.garnier@quimper.example" }, "press": "Créer le compte" }),
+                    json!({ "name": "qr-code", "press": "Afficher un nouveau QR code" }),
+                    json!({ "name": "aidant", "click": "J'ai terminé" }),
+                    json!({ "name": "journal", "goto": format!("/referent/{q}/journal") }),
+                    json!({ "name": "journal-filtre", "select": { "Action": "aidant.created" }, "press": "Filtrer" }),
+                    json!({ "name": "entree", "goto": format!("/referent/{q}/journal/{own_entry}") }),
+                    json!({ "name": "hors-perimetre", "goto": format!("/referent/{}", pilot.chateaulin), "status": 403 }),
+                ],
+            ),
+            LANDSCAPE,
         ),
-        session(
-            "coordination",
-            &coordinator,
-            vec![
-                json!({ "name": "tableau-de-bord", "goto": "/coordination" }),
-                json!({ "name": "structure", "click": "Médiathèque des Ursulines" }),
-                json!({ "name": "journal", "goto": "/coordination/journal" }),
-                json!({ "name": "journal-plus-anciennes", "click": "Entrées plus anciennes" }),
-                json!({ "name": "journal-par-nom", "goto": "/coordination/journal", "fill": { "Nom de naissance de l'usager": "Dubois" }, "press": "Filtrer" }),
-                json!({ "name": "entree", "goto": format!("/coordination/journal/{own_entry}") }),
-                json!({ "name": "signalements", "goto": "/coordination/anomalies" }),
-                json!({ "name": "integrite", "goto": "/coordination/integrite" }),
-                json!({ "name": "verification-lancee", "press": "Lancer une vérification complète" }),
-                json!({ "name": "hors-perimetre", "goto": format!("/coordination/structures/{}", pilot.lorient), "status": 403 }),
-            ],
+        on_tablet(
+            session(
+                "coordination",
+                &coordinator,
+                vec![
+                    json!({ "name": "tableau-de-bord", "goto": "/coordination" }),
+                    json!({ "name": "structure", "click": "Médiathèque des Ursulines" }),
+                    json!({ "name": "journal", "goto": "/coordination/journal" }),
+                    json!({ "name": "journal-plus-anciennes", "click": "Entrées plus anciennes" }),
+                    json!({ "name": "journal-par-nom", "goto": "/coordination/journal", "fill": { "Nom de naissance de l'usager": "Dubois" }, "press": "Filtrer" }),
+                    json!({ "name": "entree", "goto": format!("/coordination/journal/{own_entry}") }),
+                    json!({ "name": "signalements", "goto": "/coordination/anomalies" }),
+                    json!({ "name": "integrite", "goto": "/coordination/integrite" }),
+                    json!({ "name": "verification-lancee", "press": "Lancer une vérification complète" }),
+                    json!({ "name": "hors-perimetre", "goto": format!("/coordination/structures/{}", pilot.lorient), "status": 403 }),
+                ],
+            ),
+            LANDSCAPE,
         ),
     ];
     let run = run_plan(&app, "consoles", sessions).await;

@@ -503,6 +503,8 @@ async fn space(
             // Links to the consoles (issue 8); each console checks the roles again.
             "referent": !aidant.referent_of.is_empty(),
             "coordinator": !aidant.coordinator_scopes.is_empty(),
+            // The start of the creation journey (issue 7), for aidants who may create mandates.
+            "mandates": aidant.can_create_mandates,
         }),
     )?;
     Ok(page(HttpResponse::Ok(), body))

@@ -93,14 +93,20 @@ struct RecapView {
     until: String,
     draft: DraftView,
     error: Option<String>,
+    /// The field the error is about (`accord`, `code`), tied to the message by
+    /// `aria-describedby`; none for an error about the whole mandate.
+    error_field: Option<&'static str>,
 }
+
+/// An error shown on the recap, and the field it is about (see [`RecapView::error_field`]).
+type RecapError = (String, Option<&'static str>);
 
 async fn recap_response(
     state: &AppState,
     current: &CurrentAidant,
     token: &Token,
     pending: PendingConsent,
-    error: Option<String>,
+    error: Option<RecapError>,
     status: actix_web::HttpResponseBuilder,
 ) -> Result<HttpResponse, WebError> {
     let draft: MandateDraft = serde_json::from_str(&pending.draft).map_err(WebError::internal)?;
@@ -118,6 +124,7 @@ async fn recap_response(
         .map(|d| written_date(d.expiry(state.clock.now())))
         .unwrap_or_default();
     let identity = &usager.identity;
+    let (error, error_field) = error.map_or((None, None), |(m, f)| (Some(m), f));
     let view = RecapView {
         csrf: current.csrf_token(),
         token: token.expose().to_owned(),
@@ -132,6 +139,7 @@ async fn recap_response(
         until,
         draft: draft_view(&draft),
         error,
+        error_field,
     };
     Ok(page(
         status,
@@ -214,7 +222,7 @@ async fn accord(
             &current,
             &token,
             pending,
-            Some(message),
+            Some((message, Some("accord"))),
             HttpResponse::UnprocessableEntity(),
         )
         .await;
@@ -228,7 +236,7 @@ async fn accord(
                 &current,
                 &token,
                 pending,
-                Some(message),
+                Some((message, Some("code"))),
                 HttpResponse::UnprocessableEntity(),
             )
             .await;
@@ -262,7 +270,7 @@ async fn accord(
                 &current,
                 &token,
                 pending,
-                Some(message),
+                Some((message, None)),
                 HttpResponse::UnprocessableEntity(),
             )
             .await

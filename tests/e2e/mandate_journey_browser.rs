@@ -1,0 +1,212 @@
+//! The mandate creation journey in headless Chromium, on a tablet (issue 7, "A real browser"):
+//! `make run`'s demonstration data, a demo aidant, the demonstration FranceConnect. Upright
+//! (768×1024) with a refused code first, sideways (1024×768), and upright with JavaScript turned
+//! off; and the pages before it (home, sign-in with a refused code, the aidant's space). Every page: axe-core without violation (where scripts run), the tablet-first rules, no
+//! console error, a screenshot under `target/browser-artefacts/parcours-mandat-*/`.
+
+use ac_auth::totp::{TotpStep, code_at};
+use ac_clock::Clock;
+use ac_demo::DEMO_TOTP_SEED;
+use ac_e2e::TestApp;
+use ac_e2e::browser::{
+    LANDSCAPE, MandateChoices, PORTRAIT, anonymous, artefacts_dir, mandate_creation, on_tablet,
+    run_plan, session, without_javascript,
+};
+use ac_mandates::{Aidant, Demarche, MandateDuration, Organisation};
+use ac_storage::journal::AuditContext;
+use ac_storage::{aidants, organisations};
+use reqwest::StatusCode;
+use serde_json::json;
+
+/// Demo aidants who may create mandates, each the only member of a structure that allows
+/// `demarches`, one per structure: the journeys do not share anything but the data.
+fn demo_aidants(
+    app: &TestApp,
+    demarches: &[Demarche],
+    count: usize,
+) -> Vec<(Aidant, Organisation)> {
+    let conn = &mut *app.db.db.conn().unwrap();
+    let outcome = ac_demo::load(
+        conn,
+        &app.state.auth.keys,
+        &AuditContext::cli(),
+        app.clock.now(),
+    )
+    .unwrap();
+    assert!(matches!(outcome, ac_demo::Outcome::Loaded(_)));
+    let structures = organisations::list(conn).unwrap();
+    let mut chosen: Vec<(Aidant, Organisation)> = Vec::new();
+    for aidant in aidants::list(conn, None).unwrap() {
+        let Some(structure) = structures
+            .iter()
+            .find(|o| o.id == aidant.current_organisation)
+        else {
+            continue;
+        };
+        if aidant.can_create_mandates
+            && aidant.organisations.len() == 1
+            && demarches
+                .iter()
+                .all(|d| structure.allowed_demarches.contains(d))
+            && chosen.iter().all(|(_, o)| o.id != structure.id)
+        {
+            chosen.push((aidant, structure.clone()));
+        }
+    }
+    assert!(
+        chosen.len() >= count,
+        "the demo has {} such aidants",
+        chosen.len()
+    );
+    chosen.truncate(count);
+    chosen
+}
+
+/// A six-digit code the demo app shows at none of the steps around now.
+fn wrong_code(app: &TestApp) -> String {
+    let now = app.clock_now().unix_timestamp();
+    let near: Vec<String> = (-3..=3)
+        .map(|step| code_at(DEMO_TOTP_SEED, TotpStep::App, now + step * 30, 6))
+        .collect();
+    (0..10)
+        .map(|d| d.to_string().repeat(6))
+        .find(|c| !near.contains(c))
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn the_creation_journey_passes_axe_and_the_tablet_rules_in_chromium() {
+    for app in TestApp::each().await {
+        let demarches = vec![Demarche::Social, Demarche::Argent];
+        // Three aidants for the journeys, signed in over HTTP; a fourth signs in in the browser.
+        let team = demo_aidants(&app, &demarches, 4);
+        let mut cookies = Vec::new();
+        for (aidant, _) in &team[..3] {
+            app.sign_in_on(aidant.email.as_str(), DEMO_TOTP_SEED).await;
+            cookies.push(app.cookie("ac_session").unwrap());
+        }
+        let newcomer = team[3].0.email.as_str();
+        let mailed = app.sent_mail().len();
+        assert_eq!(app.request_link(newcomer).await.status(), StatusCode::OK);
+        let link = app.wait_for_link(mailed + 1).await;
+        // The recap wants a code the sign-ins have not used: the next step's. The clock stays
+        // there during the run.
+        app.next_totp_step();
+        let totp = app.totp_now_on(DEMO_TOTP_SEED);
+        let wrong = wrong_code(&app);
+        let before = app.count_rows("mandates");
+
+        let choices = |i: usize, person: &str, duration| MandateChoices {
+            demarches: demarches.clone(),
+            duration,
+            person: person.to_owned(),
+            structure: team[i].1.name.clone(),
+            wrong_code: None,
+        };
+        let upright = mandate_creation(
+            &MandateChoices {
+                wrong_code: Some(wrong.clone()),
+                ..choices(0, "Angela Claire Louise DUBOIS", MandateDuration::OneYear)
+            },
+            &totp,
+            "mandat-portrait",
+        );
+        let mut sideways = mandate_creation(
+            &choices(1, "Karim BENALI", MandateDuration::SixMonths),
+            &totp,
+            "mandat-paysage",
+        );
+        // Another structure's mandate, reached by its address: refused, on a page as usable.
+        sideways
+            .steps
+            .push(json!({ "name": "mandat-d-une-autre-structure",
+            "goto": upright.mandate_page, "status": 403, "expect": ["Accès refusé"] }));
+        let no_script = mandate_creation(
+            &MandateChoices {
+                demarches: vec![Demarche::Papiers, Demarche::Logement],
+                ..choices(2, "Mai Thi NGUYEN", MandateDuration::OneMonth)
+            },
+            &totp,
+            "mandat-sans-javascript",
+        );
+        // The pages before: home, sign-in (an unknown address gets the same answer), the mailed
+        // link, a refused code, then the aidant's space.
+        let sign_in = vec![
+            json!({ "name": "accueil", "goto": "/" }),
+            json!({ "name": "connexion", "click": "Espace aidant : se connecter" }),
+            json!({ "name": "lien-envoye", "fill": { "Adresse e-mail": "personne@exemple.fr" },
+                    "press": "Recevoir un lien de connexion" }),
+            json!({ "name": "lien-ouvert", "goto": format!("/connexion/lien/{}", link.expose()) }),
+            json!({ "name": "code", "press": "Continuer la connexion" }),
+            json!({ "name": "code-refuse", "fill": { "Code à 6 chiffres": wrong }, "press": "Me connecter",
+                    "status": 422 }),
+            json!({ "name": "espace", "fill": { "Code à 6 chiffres": totp }, "press": "Me connecter",
+                    "expect": ["Créer un mandat"] }),
+        ];
+
+        // Each session: its steps, its window width, whether axe-core runs.
+        let plan = [
+            ("portrait", upright.steps, PORTRAIT, true, Some(&cookies[0])),
+            (
+                "paysage",
+                sideways.steps,
+                LANDSCAPE,
+                true,
+                Some(&cookies[1]),
+            ),
+            (
+                "sans-javascript",
+                no_script.steps,
+                PORTRAIT,
+                false,
+                Some(&cookies[2]),
+            ),
+            ("connexion", sign_in, PORTRAIT, true, None),
+        ];
+        let mut expected = Vec::new();
+        let mut sessions = Vec::new();
+        for (name, steps, viewport, scripts, cookie) in plan {
+            expected.extend(std::iter::repeat_n((viewport.width, scripts), steps.len()));
+            let s = match cookie {
+                Some(cookie) => session(name, cookie, steps),
+                None => anonymous(name, steps),
+            };
+            let s = on_tablet(s, viewport);
+            sessions.push(if scripts { s } else { without_javascript(s) });
+        }
+        let name = format!("parcours-mandat-{:?}", app.db.backend()).to_lowercase();
+        let run = run_plan(&app, &name, sessions).await;
+        println!("{}", run.output);
+        assert!(run.success, "browser run failed:\n{}", run.output);
+
+        let pages = run.report["pages"].as_array().unwrap();
+        assert_eq!(pages.len(), expected.len(), "{}", run.output);
+        let dir = artefacts_dir(&name);
+        for (page, (width, scripts)) in pages.iter().zip(expected) {
+            assert_eq!(page["axe"], scripts, "axe ran where scripts run: {page}");
+            assert_eq!(page["violations"].as_array().unwrap().len(), 0, "{page}");
+            assert_eq!(page["tablet"].as_array().unwrap().len(), 0, "{page}");
+            assert_eq!(page["viewport"]["width"], width, "{page}");
+            let shot = dir.join(format!("{}.png", page["name"].as_str().unwrap()));
+            assert!(shot.metadata().unwrap().len() > 0, "{}", shot.display());
+        }
+        // Three journeys, three mandates, the one without JavaScript too.
+        assert_eq!(app.count_rows("mandates"), before + 3);
+        for key in [
+            "mandat-portrait",
+            "mandat-paysage",
+            "mandat-sans-javascript",
+        ] {
+            let path = run.report["remembered"][key].as_str().unwrap();
+            assert!(path.starts_with("/mandats/"), "{key}: {path}");
+        }
+        // The refused look at another structure's mandate is in the journal.
+        let denied = app
+            .journal()
+            .into_iter()
+            .filter(|e| e["action"] == "access.denied")
+            .count();
+        assert_eq!(denied, 1);
+        app.stop().await;
+    }
+}
