@@ -11,4 +11,6 @@ mod auth;
 mod console;
 mod identification;
 mod provider;
+mod renewal;
+mod usagers;
 mod web;

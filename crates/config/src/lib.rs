@@ -103,6 +103,14 @@ pub struct LogSettings {
 pub struct MandateSettings {
     /// Version of the legal text shown and printed for new mandates.
     pub legal_text_version: String,
+    /// The usagers list marks "Expire bientôt" a person whose authorization in force ends within
+    /// this many days (1–365); optional in the file.
+    #[serde(default = "default_expiring_soon_days")]
+    pub expiring_soon_days: u16,
+}
+
+fn default_expiring_soon_days() -> u16 {
+    30
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -297,6 +305,9 @@ impl Settings {
         if version.is_empty() || version.len() > 40 {
             return invalid("mandates.legal_text_version doit faire de 1 à 40 caractères");
         }
+        if !(1..=365).contains(&self.mandates.expiring_soon_days) {
+            return invalid("mandates.expiring_soon_days doit être entre 1 et 365");
+        }
         Ok(())
     }
 }
@@ -427,6 +438,13 @@ mod tests {
     #[test]
     fn shipped_files_are_valid() {
         let dev = load(DEFAULT, &Overrides::default()).unwrap();
+        assert_eq!(dev.mandates.expiring_soon_days, 30);
+        let without = DEFAULT.replace("expiring_soon_days = 30", "");
+        let defaulted = load(&without, &Overrides::default()).unwrap();
+        assert_eq!(
+            defaulted.mandates.expiring_soon_days, 30,
+            "optional, 30 days"
+        );
         assert!(dev.server.dev_mode);
         assert!(dev.database.url.starts_with("sqlite://var/"));
         let production = load(PRODUCTION, &Overrides::default()).unwrap();
@@ -543,6 +561,8 @@ mod tests {
             ),
             ("dev_mode = true", "dev_mode = false"), // http:// public URL outside dev mode
             ("max_connections = 8", "max_connections = 0"),
+            ("expiring_soon_days = 30", "expiring_soon_days = 0"),
+            ("expiring_soon_days = 30", "expiring_soon_days = 366"),
         ] {
             assert!(DEFAULT.contains(from), "{from}");
             let text = DEFAULT.replace(from, to);

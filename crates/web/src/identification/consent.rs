@@ -5,9 +5,9 @@
 
 use ac_audit::Action;
 use ac_auth::Token;
-use ac_mandates::{Demarche, Mandate, MandateDuration, MandateId, Usager};
+use ac_mandates::{Demarche, Mandate, MandateDuration, MandateId, Organisation, Usager};
 use ac_storage::journal::{self, Event};
-use ac_storage::mandate_consents::{self, PendingConsent};
+use ac_storage::mandate_consents::{self, Identification, PendingConsent};
 use ac_storage::sessions::{self, StepUp};
 use ac_storage::{StorageError, mandates, organisations, usagers, write};
 use actix_web::{HttpResponse, web};
@@ -35,12 +35,14 @@ struct ChoiceView {
     title: &'static str,
     examples: &'static str,
     dictation_warning: bool,
+    checked: bool,
 }
 
 #[derive(Serialize)]
 struct DurationView {
     days: u16,
     label: &'static str,
+    checked: bool,
 }
 
 /// Step 1: the aidant chooses démarches (those the structure allows) and a duration.
@@ -54,6 +56,16 @@ async fn new_mandate_page(
         current.aidant.current_organisation.clone(),
     );
     let organisation = blocking(move || organisations::get(&mut *db.conn()?, &id)).await?;
+    choices_page(&state, &organisation, &MandateDraft::default())
+}
+
+/// The choices form, with `prefill`'s choices ticked (a renewal's). Only démarches the
+/// structure allows are offered, so a démarche it withdrew is not renewed.
+pub(super) fn choices_page(
+    state: &AppState,
+    organisation: &Organisation,
+    prefill: &MandateDraft,
+) -> Result<HttpResponse, WebError> {
     let choices: Vec<ChoiceView> = organisation
         .allowed_demarches
         .iter()
@@ -62,6 +74,7 @@ async fn new_mandate_page(
             title: d.title(),
             examples: d.examples(),
             dictation_warning: d.needs_dictation_warning(),
+            checked: prefill.demarches.contains(d),
         })
         .collect();
     let durations: Vec<DurationView> = MandateDuration::ALL
@@ -69,11 +82,22 @@ async fn new_mandate_page(
         .map(|d| DurationView {
             days: d.days(),
             label: d.label(),
+            checked: prefill.duration == Some(*d),
         })
         .collect();
+    let action = match &prefill.renewal_of {
+        Some(id) => format!("/mandats/{id}/renouveler/resume"),
+        None => "/mandats/identification".to_owned(),
+    };
     let body = state.templates.render(
         "identification/new.html",
-        &serde_json::json!({ "organisation": organisation.name, "choices": choices, "durations": durations }),
+        &serde_json::json!({
+            "organisation": organisation.name,
+            "choices": choices,
+            "durations": durations,
+            "action": action,
+            "renewal": prefill.renewal_of.is_some(),
+        }),
     )?;
     Ok(page(HttpResponse::Ok(), body))
 }
@@ -90,6 +114,9 @@ struct RecapView {
     until: String,
     draft: DraftView,
     error: Option<String>,
+    /// The aidé identified through FranceConnect for this consent (else: a renewal without).
+    identified: bool,
+    renewal: bool,
 }
 
 async fn recap_response(
@@ -129,6 +156,8 @@ async fn recap_response(
         until,
         draft: draft_view(&draft),
         error,
+        identified: pending.identification == Identification::FranceConnect,
+        renewal: pending.renewal_of.is_some(),
     };
     Ok(page(
         status,
@@ -136,20 +165,28 @@ async fn recap_response(
     ))
 }
 
-/// After identification: the identified person and the choices wait for consent; the recap is
-/// shown to both people.
+/// After identification (or, for a renewal, without it when the structure allows): the person,
+/// the choices and the mandate renewed wait for consent; the recap is shown to both people.
 pub(super) async fn show_recap(
     state: &AppState,
     current: &CurrentAidant,
     usager: ac_mandates::UsagerId,
     draft: &MandateDraft,
+    identification: Identification,
 ) -> Result<HttpResponse, WebError> {
     let now = state.clock.now();
     let token = Token::generate(state.auth.rng()).map_err(WebError::internal)?;
+    // The mandate renewed has its own column; the draft keeps the choices only.
+    let choices = MandateDraft {
+        renewal_of: None,
+        ..draft.clone()
+    };
     let pending = PendingConsent {
         organisation: current.aidant.current_organisation.clone(),
         usager,
-        draft: serde_json::to_string(draft).map_err(WebError::internal)?,
+        draft: serde_json::to_string(&choices).map_err(WebError::internal)?,
+        renewal_of: draft.renewal_of.clone(),
+        identification,
     };
     let (db, hash, aidant, stored) = (
         state.db.clone(),
@@ -302,31 +339,7 @@ async fn mandate_page(
     id: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let now = state.clock.now();
-    let id = MandateId::new(id.into_inner());
-    let (db, wanted) = (state.db.clone(), id.clone());
-    let mandate: Mandate = blocking(move || mandates::get(&mut *db.conn()?, &wanted)).await?;
-    if !current.aidant.is_member_of(&mandate.organisation_id) {
-        let (db, context, organisation, target) = (
-            state.db.clone(),
-            current.audit_context(),
-            mandate.organisation_id.clone(),
-            id.clone(),
-        );
-        blocking(move || {
-            write(&mut *db.conn()?, |tx| {
-                let event = Event::new(Action::AccessDenied)
-                    .organisation(&organisation)
-                    .target(&target)
-                    .detail("reason", "mandate_of_another_structure");
-                journal::record(tx, &context, event, now)
-            })
-        })
-        .await?;
-        return Err(WebError::Forbidden {
-            code: "MND021",
-            message: "Ce mandat appartient à une autre structure.".into(),
-        });
-    }
+    let mandate = structure_mandate(&state, &current, MandateId::new(id.into_inner())).await?;
     let (db, usager_id, organisation_id) = (
         state.db.clone(),
         mandate.usager_id.clone(),
@@ -371,4 +384,39 @@ async fn mandate_page(
         }),
     )?;
     Ok(page(HttpResponse::Ok(), body))
+}
+
+/// The mandate `id`, if it belongs to one of the aidant's structures: anyone else — even with the right
+/// URL — gets 403, and the attempt is journaled.
+pub(super) async fn structure_mandate(
+    state: &AppState,
+    current: &CurrentAidant,
+    id: MandateId,
+) -> Result<Mandate, WebError> {
+    let now = state.clock.now();
+    let (db, wanted) = (state.db.clone(), id.clone());
+    let mandate: Mandate = blocking(move || mandates::get(&mut *db.conn()?, &wanted)).await?;
+    if !current.aidant.is_member_of(&mandate.organisation_id) {
+        let (db, context, organisation, target) = (
+            state.db.clone(),
+            current.audit_context(),
+            mandate.organisation_id.clone(),
+            id.clone(),
+        );
+        blocking(move || {
+            write(&mut *db.conn()?, |tx| {
+                let event = Event::new(Action::AccessDenied)
+                    .organisation(&organisation)
+                    .target(&target)
+                    .detail("reason", "mandate_of_another_structure");
+                journal::record(tx, &context, event, now)
+            })
+        })
+        .await?;
+        return Err(WebError::Forbidden {
+            code: "MND021",
+            message: "Ce mandat appartient à une autre structure.".into(),
+        });
+    }
+    Ok(mandate)
 }
