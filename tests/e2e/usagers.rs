@@ -139,11 +139,13 @@ async fn the_expiring_soon_window_is_a_setting() {
         let mut settings = ac_e2e::test_settings();
         settings.mandates.expiring_soon_days = 28;
         let app = TestApp::spawn(db, settings).await;
-        people(&app).await;
+        let people = people(&app).await;
         // Jean-Pierre's démarche ends in 29 days: outside a 28-day window.
         let (_, html) = page(&app, "/usagers").await;
         assert!(html.contains("DUBOIS") && !html.contains("Expire bientôt</strong>"));
         assert!(html.contains("dans les 28 jours"));
+        let (_, html) = page(&app, &format!("/usagers/{}", people.jean)).await;
+        assert!(html.contains("<td>Actif</td>"), "{html}");
         app.stop().await;
     }
 }
@@ -237,9 +239,10 @@ async fn the_usager_page_shows_mandates_and_the_delegated_uses_from_the_journal(
         assert!(history.contains("Social - Santé"), "the démarche");
         assert!(history.contains("FranceConnect (tests)"), "the website");
         assert_eq!(history.matches("<tr><td>").count(), 1, "one use");
-        // Jean-Pierre had no use.
+        // Jean-Pierre had no use; his mandate ends within the default 30 days.
         let (_, html) = page(&app, &format!("/usagers/{}", people.jean)).await;
         assert!(html.contains("Aucune utilisation enregistrée"));
+        assert!(html.contains("<td>Actif, expire bientôt</td>"), "{html}");
         let (status, _) = page(&app, &format!("/usagers/{}?avant=x", people.jean)).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         app.stop().await;

@@ -5,7 +5,7 @@
 //! Everything is read for the aidant's *current* structure only: a person known to another
 //! structure is neither listed nor reachable by URL (403, journaled).
 
-use ac_mandates::{Demarche, OrganisationId, Usager, UsagerId};
+use ac_mandates::{Demarche, MandateStatus, OrganisationId, Usager, UsagerId};
 use ac_storage::console::journal::Cursor;
 use ac_storage::console::{self, OutOfScope, Scope};
 use ac_storage::structure_usagers::{self, MAX_PAGE, Search, SearchError, Tab};
@@ -34,6 +34,11 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/usagers/usager.html"),
     ),
 ];
+
+/// The "Expire bientôt" window (`mandates.expiring_soon_days`).
+fn expiring_window(state: &AppState) -> time::Duration {
+    time::Duration::days(i64::from(state.settings.mandates.expiring_soon_days))
+}
 
 #[derive(Deserialize)]
 struct ListQuery {
@@ -116,7 +121,7 @@ async fn list(
         state.db.clone(),
         current.aidant.current_organisation.clone(),
         state.clock.now(),
-        time::Duration::days(i64::from(state.settings.mandates.expiring_soon_days)),
+        expiring_window(&state),
     );
     let (listing, organisation) = blocking(move || {
         let conn = &mut *db.conn()?;
@@ -277,6 +282,7 @@ async fn render_usager(
     cursor: Cursor,
 ) -> Result<HttpResponse, WebError> {
     let now = state.clock.now();
+    let window = expiring_window(state);
     let (db, organisation, usager_id, subject) = (
         state.db.clone(),
         organisation.clone(),
@@ -307,7 +313,14 @@ async fn render_usager(
             renew_href: format!("/mandats/{}/renouveler", m.id),
             created: date(m.created_at.date()),
             until: date(m.expires_at.date()),
-            status: m.status_at(now).label(),
+            // "Expire bientôt" with the list's window, not the domain's default.
+            status: match m.status_at(now) {
+                MandateStatus::Active { .. } => MandateStatus::Active {
+                    expiring_soon: m.expires_at - now <= window,
+                },
+                other => other,
+            }
+            .label(),
             demarches: m
                 .authorizations
                 .iter()
