@@ -634,6 +634,7 @@ fn structure(
         siret: "13002526500013".parse().unwrap(),
         allowed_demarches: Demarche::ALL.into_iter().collect(),
         is_active: true,
+        renewal_requires_identification: true,
     };
     organisations::insert(conn, &organisation, &AuditContext::cli(), now).unwrap();
     organisation.id

@@ -1,37 +1,23 @@
 //! Identifying the aidé through the FranceConnect-style demonstration provider, as a browser
 //! would: every redirect followed by hand, the provider's choice page submitted like a person.
 
-use ac_e2e::TestApp;
+use ac_e2e::{TestApp, between, location};
 use reqwest::StatusCode;
 
 const EMAIL: &str = "camille.martin@exemple.fr";
 
-fn location(res: &reqwest::Response) -> String {
-    res.headers()["location"].to_str().unwrap().to_owned()
-}
-
-fn between(text: &str, start: &str, end: &str) -> String {
-    let from = text.find(start).unwrap() + start.len();
-    let to = text[from..].find(end).unwrap() + from;
-    text[from..to].to_owned()
-}
-
-/// Starts an identification for the social and argent démarches over one year; returns the
-/// provider's authorize URL.
+/// Starts an identification for the social and argent démarches over one year, checking the
+/// aidé's screen; returns the provider's authorize URL.
 async fn start(app: &TestApp) -> String {
-    let page = app
-        .get("/mandats/identification?demarche=social&demarche=argent&duree=365")
-        .await;
-    assert_eq!(page.status(), StatusCode::OK);
-    let csp = page.headers()["content-security-policy"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let started = app.start_identification(&["social", "argent"], "365").await;
     assert!(
-        csp.contains(&format!("form-action 'self' {}", app.base_url)),
-        "{csp}"
+        started
+            .csp
+            .contains(&format!("form-action 'self' {}", app.base_url)),
+        "{}",
+        started.csp
     );
-    let html = page.text().await.unwrap();
+    let html = started.html;
     assert!(
         html.contains("Je m&#x27;identifie avec FranceConnect")
             || html.contains("Je m'identifie avec FranceConnect")
@@ -46,54 +32,10 @@ async fn start(app: &TestApp) -> String {
         "the end, as a written date (365 days after 22 November 2026)"
     );
     assert!(html.contains("révoquer le mandat à tout moment"));
-    let csrf = ac_e2e::extract_csrf(&html);
-    let res = app
-        .post_form(
-            "/mandats/franceconnect",
-            &[
-                ("csrf", &csrf),
-                ("demarche", "social"),
-                ("demarche", "argent"),
-                ("duree", "365"),
-            ],
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let to = location(&res);
-    assert!(
-        to.starts_with(&format!("{}/demo/franceconnect/authorize?", app.base_url)),
-        "{to}"
-    );
-    to
+    started.next
 }
 
-/// At the demonstration provider: choose a person (or cancel); returns our callback URL.
-async fn at_provider(app: &TestApp, authorize: &str, choice: (&str, &str)) -> String {
-    let page = app.client.get(authorize).send().await.unwrap();
-    assert_eq!(page.status(), StatusCode::OK);
-    let html = page.text().await.unwrap();
-    assert!(html.contains("DÉMONSTRATION"));
-    let interaction = between(&html, "name=\"interaction\" value=\"", "\"");
-    let res = app
-        .client
-        .post(format!(
-            "{}/demo/franceconnect/authorize/choix",
-            app.base_url
-        ))
-        .form(&[("interaction", interaction.as_str()), choice])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let to = location(&res);
-    assert!(
-        to.starts_with(&format!("{}/mandats/franceconnect/retour?", app.base_url)),
-        "{to}"
-    );
-    to
-}
-
-async fn usagers(app: &TestApp) -> i64 {
+fn usagers(app: &TestApp) -> i64 {
     app.count_rows("usagers")
 }
 
@@ -103,7 +45,7 @@ async fn the_aide_is_identified_stored_under_a_pseudonym_and_signed_out_of_franc
         app.with_aidant(EMAIL, &["org-a"]);
         app.sign_in(EMAIL).await;
         let authorize = start(&app).await;
-        let callback = at_provider(&app, &authorize, ("identity", "0")).await;
+        let callback = app.at_provider(&authorize, ("identity", "0")).await;
 
         let res = app.client.get(&callback).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::SEE_OTHER);
@@ -138,7 +80,7 @@ async fn the_aide_is_identified_stored_under_a_pseudonym_and_signed_out_of_franc
             "the choices came back"
         );
 
-        assert_eq!(usagers(&app).await, 1);
+        assert_eq!(usagers(&app), 1);
         let journal = app.journal();
         let identified = journal
             .iter()
@@ -162,7 +104,7 @@ async fn the_aide_is_identified_stored_under_a_pseudonym_and_signed_out_of_franc
         // So is the logout return.
         let replay = app.client.get(&back).send().await.unwrap();
         assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
-        assert_eq!(usagers(&app).await, 1);
+        assert_eq!(usagers(&app), 1);
         app.stop().await;
     }
 }
@@ -173,7 +115,7 @@ async fn a_cancelled_identification_brings_the_aidant_back_with_the_choices_kept
         app.with_aidant(EMAIL, &["org-a"]);
         app.sign_in(EMAIL).await;
         let authorize = start(&app).await;
-        let callback = at_provider(&app, &authorize, ("cancel", "1")).await;
+        let callback = app.at_provider(&authorize, ("cancel", "1")).await;
         assert!(callback.contains("error=access_denied"), "{callback}");
         let res = app.client.get(&callback).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::BAD_REQUEST);
@@ -194,7 +136,7 @@ async fn a_cancelled_identification_brings_the_aidant_back_with_the_choices_kept
                 || html.contains("Je m'identifie avec FranceConnect"),
             "can start again"
         );
-        assert_eq!(usagers(&app).await, 0);
+        assert_eq!(usagers(&app), 0);
         app.stop().await;
     }
 }
@@ -205,7 +147,7 @@ async fn a_return_without_state_or_from_another_browser_is_refused() {
         app.with_aidant(EMAIL, &["org-a"]);
         app.sign_in(EMAIL).await;
         let authorize = start(&app).await;
-        let callback = at_provider(&app, &authorize, ("identity", "1")).await;
+        let callback = app.at_provider(&authorize, ("identity", "1")).await;
 
         // Another browser, with no session: sent to sign in, nothing happens.
         let other = reqwest::Client::builder()
@@ -222,7 +164,7 @@ async fn a_return_without_state_or_from_another_browser_is_refused() {
             .await;
         assert_eq!(res.status(), StatusCode::BAD_REQUEST);
         assert!(res.text().await.unwrap().contains("OIDC010"));
-        assert_eq!(usagers(&app).await, 0);
+        assert_eq!(usagers(&app), 0);
 
         // A form without its CSRF token starts nothing.
         let res = app
@@ -236,18 +178,7 @@ async fn a_return_without_state_or_from_another_browser_is_refused() {
     }
 }
 
-/// The whole identification, up to the recap page; returns its HTML.
-async fn identified(app: &TestApp, identity: &str) -> String {
-    let authorize = start(app).await;
-    let callback = at_provider(app, &authorize, ("identity", identity)).await;
-    let logout = location(&app.client.get(&callback).send().await.unwrap());
-    let back = location(&app.client.get(&logout).send().await.unwrap());
-    let recap = app.client.get(&back).send().await.unwrap();
-    assert_eq!(recap.status(), StatusCode::OK);
-    recap.text().await.unwrap()
-}
-
-async fn mandates(app: &TestApp) -> i64 {
+fn mandates(app: &TestApp) -> i64 {
     app.count_rows("mandates")
 }
 
@@ -260,7 +191,7 @@ async fn the_aide_consents_the_aidant_confirms_and_the_mandate_is_stored_once() 
         assert!(
             new.contains("name=\"demarche\" value=\"social\"") && new.contains("value=\"365\"")
         );
-        let recap = identified(&app, "0").await;
+        let recap = app.identified("0").await;
         let csrf = ac_e2e::extract_csrf(&recap);
         let token = between(&recap, "name=\"token\" value=\"", "\"");
         app.next_totp_step();
@@ -299,7 +230,7 @@ async fn the_aide_consents_the_aidant_confirms_and_the_mandate_is_stored_once() 
             "maxlength=\"6\" required aria-describedby=\"erreur\" aria-invalid=\"true\""
         ));
         assert!(html.contains("value=\"oui\" required>"), "{html}");
-        assert_eq!(mandates(&app).await, 0);
+        assert_eq!(mandates(&app), 0);
 
         let form = [
             ("csrf", csrf.as_str()),
@@ -334,7 +265,7 @@ async fn the_aide_consents_the_aidant_confirms_and_the_mandate_is_stored_once() 
         let res = app.post_form("/mandats/accord", &form).await;
         assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert!(res.text().await.unwrap().contains("MND020"));
-        assert_eq!(mandates(&app).await, 1);
+        assert_eq!(mandates(&app), 1);
 
         let journal = app.journal_actions();
         assert!(
@@ -355,23 +286,7 @@ async fn another_structures_mandate_is_refused_by_url_and_the_attempt_journaled(
     for app in TestApp::each().await {
         app.with_aidant(EMAIL, &["org-a"]);
         app.sign_in(EMAIL).await;
-        let recap = identified(&app, "2").await;
-        let csrf = ac_e2e::extract_csrf(&recap);
-        let token = between(&recap, "name=\"token\" value=\"", "\"");
-        app.next_totp_step();
-        let code = app.totp_now();
-        let res = app
-            .post_form(
-                "/mandats/accord",
-                &[
-                    ("csrf", &csrf),
-                    ("token", &token),
-                    ("accord", "oui"),
-                    ("code", &code),
-                ],
-            )
-            .await;
-        let mandate_url = location(&res);
+        let mandate_url = app.mandate_through_journey("2").await;
 
         let other = "dominique.leroy@exemple.fr";
         app.with_aidant(other, &["org-b"]);

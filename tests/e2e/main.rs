@@ -13,5 +13,7 @@ mod identification;
 mod mandate_document;
 mod mandate_journey_browser;
 mod provider;
+mod renewal;
 mod revocation;
+mod usagers;
 mod web;

@@ -14,8 +14,10 @@ use time::macros::datetime;
 
 pub mod browser;
 pub mod interop;
+mod journey;
 mod provider;
 mod sign_in;
+pub use journey::{Started, between, location};
 pub use provider::{
     CLIENT_ID, CLIENT_SECRET, ClientSetup, POST_LOGOUT_URI, Picked, REDIRECT_URI, hidden, links,
     person_path, query_param,

@@ -12,6 +12,7 @@ use ac_storage::mandates::{self, NewMandate};
 use ac_storage::oidc_clients::{self, NewClient};
 use ac_storage::usagers;
 use reqwest::StatusCode;
+use time::Date;
 use time::macros::date;
 
 use crate::{TestApp, extract_csrf};
@@ -159,14 +160,26 @@ impl TestApp {
         family_name: &str,
         demarches: &[Demarche],
     ) -> (UsagerId, MandateId) {
-        self.with_mandate_under(
-            "2026-01",
+        self.with_mandate_of(
             aidant,
             organisation,
-            given_name,
-            family_name,
+            (given_name, family_name, date!(1962 - 08 - 24)),
             demarches,
+            MandateDuration::OneYear,
         )
+    }
+
+    /// A usager (given name, family name, birth date; found again by the two names) with a
+    /// mandate of `organisation` for `demarches` over `duration`, created now by `aidant`.
+    pub fn with_mandate_of(
+        &self,
+        aidant: &AidantId,
+        organisation: &str,
+        person: (&str, &str, Date),
+        demarches: &[Demarche],
+        duration: MandateDuration,
+    ) -> (UsagerId, MandateId) {
+        self.mandate_given("2026-01", aidant, organisation, person, demarches, duration)
     }
 
     /// [`Self::with_mandate`], given under the legal text `legal_text_version`.
@@ -179,13 +192,32 @@ impl TestApp {
         family_name: &str,
         demarches: &[Demarche],
     ) -> (UsagerId, MandateId) {
+        self.mandate_given(
+            legal_text_version,
+            aidant,
+            organisation,
+            (given_name, family_name, date!(1962 - 08 - 24)),
+            demarches,
+            MandateDuration::OneYear,
+        )
+    }
+
+    fn mandate_given(
+        &self,
+        legal_text_version: &str,
+        aidant: &AidantId,
+        organisation: &str,
+        (given_name, family_name, birthdate): (&str, &str, Date),
+        demarches: &[Demarche],
+        duration: MandateDuration,
+    ) -> (UsagerId, MandateId) {
         let conn = &mut *self.db.db.conn().unwrap();
         let now = self.clock_now();
         let subject = hex_of(&format!("{given_name}|{family_name}"));
         let identity = PivotIdentity {
             given_name: given_name.into(),
             family_name: family_name.into(),
-            birthdate: date!(1962 - 08 - 24),
+            birthdate,
             gender: Gender::Female,
             birthplace: Some("75107".into()),
             birthcountry: FRANCE_INSEE_CODE.into(),
@@ -202,7 +234,7 @@ impl TestApp {
                 organisation: &OrganisationId::new(organisation),
                 usager: &usager.id,
                 demarches,
-                duration: MandateDuration::OneYear,
+                duration,
                 legal_text_version,
                 renewal_of: None,
             },

@@ -42,6 +42,7 @@ impl TestApp {
                     siret: "13002526500013".parse().unwrap(),
                     allowed_demarches: Demarche::ALL.into_iter().collect(),
                     is_active: true,
+                    renewal_requires_identification: true,
                 };
                 organisations::insert(conn, &organisation, &AuditContext::cli(), now).unwrap();
             }

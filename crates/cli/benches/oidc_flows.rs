@@ -251,6 +251,7 @@ fn seed(db: &Database, aidants_wanted: usize) -> Seeded {
                 siret: "13002526500013".parse().unwrap(),
                 allowed_demarches: Demarche::ALL.into_iter().collect(),
                 is_active: true,
+                renewal_requires_identification: true,
             },
             &ctx,
             now,

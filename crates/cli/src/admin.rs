@@ -45,6 +45,14 @@ pub enum StructureCommand {
         #[command(flatten)]
         demarches: DemarcheArgs,
     },
+    /// Fixe si renouveler un mandat demande une nouvelle identification FranceConnect.
+    SetRenewal {
+        /// Identifiant de la structure.
+        id: String,
+        /// `oui` (par défaut des structures) ou `non`.
+        #[arg(long, value_parser = ["oui", "non"])]
+        identification: String,
+    },
 }
 
 #[derive(Args)]
@@ -306,6 +314,7 @@ pub fn structure(
                 siret: siret.parse()?,
                 allowed_demarches: demarches.parse()?,
                 is_active: true,
+                renewal_requires_identification: true,
             };
             organisations::insert(conn, &organisation, &AuditContext::cli(), now)?;
             println!("Structure ajoutée : {}", organisation.id);
@@ -316,13 +325,18 @@ pub fn structure(
                 let allowed: Vec<&str> = o.allowed_demarches.iter().map(|d| d.key()).collect();
                 writeln!(
                     out,
-                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
                     o.id,
                     o.departement,
                     o.kind.label(),
                     o.name,
                     if o.is_active { "active" } else { "inactive" },
-                    allowed.join(",")
+                    allowed.join(","),
+                    if o.renewal_requires_identification {
+                        "renouvellement:franceconnect"
+                    } else {
+                        "renouvellement:sans-identification"
+                    }
                 )?;
             }
         }
@@ -335,6 +349,16 @@ pub fn structure(
                 now,
             )?;
             println!("Démarches permises mises à jour.");
+        }
+        StructureCommand::SetRenewal { id, identification } => {
+            organisations::set_renewal_requires_identification(
+                conn,
+                &OrganisationId::new(id),
+                identification == "oui",
+                &AuditContext::cli(),
+                now,
+            )?;
+            println!("Réglage du renouvellement mis à jour.");
         }
     }
     Ok(())

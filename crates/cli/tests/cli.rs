@@ -176,6 +176,30 @@ fn structures_and_aidants_are_administered_from_the_command_line() {
         );
         assert!(out.status.success(), "{}", stderr(&out));
         assert!(stdout(&run(&url, &["structure", "list"])).contains("\targent"));
+        assert!(
+            stdout(&run(&url, &["structure", "list"])).contains("\trenouvellement:franceconnect"),
+            "re-identification to renew by default"
+        );
+        let out = run(
+            &url,
+            &["structure", "set-renewal", &id, "--identification", "non"],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(
+            stdout(&run(&url, &["structure", "list"]))
+                .contains("\trenouvellement:sans-identification")
+        );
+        let out = run(
+            &url,
+            &[
+                "structure",
+                "set-renewal",
+                &id,
+                "--identification",
+                "peut-etre",
+            ],
+        );
+        assert!(!out.status.success(), "only oui or non");
         let out = run(
             &url,
             &["structure", "set-allowed", &id, "--demarche", "impots"],

@@ -109,6 +109,10 @@ pub struct MandateSettings {
     pub verification_lookups_per_ip: u32,
     #[serde(default = "default_verification_window")]
     pub verification_window_secs: u64,
+    /// The usagers list marks "Expire bientôt" a person whose authorization in force ends within
+    /// this many days (1–365); optional in the file.
+    #[serde(default = "default_expiring_soon_days")]
+    pub expiring_soon_days: u16,
 }
 
 /// A person checks one or two printed mandates; a few dozen lookups in ten minutes from one
@@ -119,6 +123,10 @@ fn default_verification_lookups() -> u32 {
 
 fn default_verification_window() -> u64 {
     600
+}
+
+fn default_expiring_soon_days() -> u16 {
+    30
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -328,6 +336,9 @@ impl Settings {
                 "mandates.verification_lookups_per_ip (1–10000) ou mandates.verification_window_secs (60–86400) hors limites",
             );
         }
+        if !(1..=365).contains(&mandates.expiring_soon_days) {
+            return invalid("mandates.expiring_soon_days doit être entre 1 et 365");
+        }
         Ok(())
     }
 }
@@ -458,6 +469,13 @@ mod tests {
     #[test]
     fn shipped_files_are_valid() {
         let dev = load(DEFAULT, &Overrides::default()).unwrap();
+        assert_eq!(dev.mandates.expiring_soon_days, 30);
+        let without = DEFAULT.replace("expiring_soon_days = 30", "");
+        let defaulted = load(&without, &Overrides::default()).unwrap();
+        assert_eq!(
+            defaulted.mandates.expiring_soon_days, 30,
+            "optional, 30 days"
+        );
         assert!(dev.server.dev_mode);
         assert!(dev.database.url.starts_with("sqlite://var/"));
         let production = load(PRODUCTION, &Overrides::default()).unwrap();
@@ -597,6 +615,8 @@ mod tests {
                 "verification_lookups_per_ip = 20",
                 "verification_lookups_per_ip = 0",
             ),
+            ("expiring_soon_days = 30", "expiring_soon_days = 0"),
+            ("expiring_soon_days = 30", "expiring_soon_days = 366"),
         ] {
             assert!(DEFAULT.contains(from), "{from}");
             let text = DEFAULT.replace(from, to);

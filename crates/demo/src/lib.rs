@@ -358,6 +358,7 @@ pub fn load(
             siret: parse(place.siret)?,
             allowed_demarches: allowed,
             is_active: true,
+            renewal_requires_identification: true,
         };
         organisations::insert(conn, &organisation, context, now)?;
         summary.organisations += 1;

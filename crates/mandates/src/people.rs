@@ -84,6 +84,9 @@ pub struct Organisation {
     /// The démarches this structure's aidants may be mandated for (default: all).
     pub allowed_demarches: BTreeSet<Demarche>,
     pub is_active: bool,
+    /// Whether renewing a mandate asks the aidé to identify again through FranceConnect
+    /// (default: yes). Without it, the aidé's consent on screen is the only proof of presence.
+    pub renewal_requires_identification: bool,
 }
 
 /// What a coordinator may audit.

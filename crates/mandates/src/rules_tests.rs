@@ -21,6 +21,7 @@ fn organisation(id: &str) -> Organisation {
             .filter(|d| *d != Demarche::Justice)
             .collect(),
         is_active: true,
+        renewal_requires_identification: true,
     }
 }
 

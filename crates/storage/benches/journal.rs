@@ -284,6 +284,7 @@ fn seed(conn: &mut DbConnection) {
             siret: siret(n).parse().unwrap(),
             allowed_demarches: Demarche::ALL.into_iter().collect(),
             is_active: true,
+            renewal_requires_identification: true,
         };
         organisations::insert(conn, &organisation, &context, NOW).unwrap();
     }

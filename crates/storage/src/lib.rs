@@ -20,6 +20,7 @@ pub mod organisations;
 pub mod rate_limits;
 pub mod sessions;
 pub mod sign_in;
+pub mod structure_usagers;
 pub mod totp_devices;
 pub mod usagers;
 

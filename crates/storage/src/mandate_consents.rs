@@ -1,7 +1,7 @@
 //! The step between identification and consent (see the migration): single use, bound to the
 //! aidant, expiring.
 
-use ac_mandates::{AidantId, OrganisationId, UsagerId};
+use ac_mandates::{AidantId, MandateId, OrganisationId, UsagerId};
 use diesel::prelude::*;
 use time::OffsetDateTime;
 
@@ -16,6 +16,35 @@ pub struct PendingConsent {
     pub usager: UsagerId,
     /// The mandate choices, as the web layer serialised them.
     pub draft: String,
+    /// Set for a renewal: the mandate renewed.
+    pub renewal_of: Option<MandateId>,
+    pub identification: Identification,
+}
+
+/// How the aidé was identified for this consent: recorded with the mandate, so the journal
+/// tells a fresh FranceConnect identification from a renewal the structure lets go without one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identification {
+    FranceConnect,
+    /// A renewal, where the structure's setting does not ask for a new identification.
+    NotRequired,
+}
+
+impl Identification {
+    pub fn key(self) -> &'static str {
+        match self {
+            Identification::FranceConnect => "franceconnect",
+            Identification::NotRequired => "not_required",
+        }
+    }
+
+    fn from_key(key: &str) -> Option<Self> {
+        match key {
+            "franceconnect" => Some(Identification::FranceConnect),
+            "not_required" => Some(Identification::NotRequired),
+            _ => None,
+        }
+    }
 }
 
 /// Stores a pending consent; expired ones are swept on the way.
@@ -39,6 +68,8 @@ pub fn insert(
                 mandate_consents::draft.eq(&pending.draft),
                 mandate_consents::created_at.eq(to_db(now)),
                 mandate_consents::expires_at.eq(to_db(expires_at)),
+                mandate_consents::renewal_of.eq(pending.renewal_of.as_ref().map(MandateId::as_str)),
+                mandate_consents::identification.eq(pending.identification.key()),
             ))
             .execute(tx)
             .map_err(StorageError::from_query)?;
@@ -53,27 +84,42 @@ pub fn peek(
     aidant: &AidantId,
     now: OffsetDateTime,
 ) -> Result<Option<PendingConsent>, StorageError> {
-    let row: Option<(String, String, String, String, time::PrimitiveDateTime)> =
-        mandate_consents::table
-            .find(token_hash)
-            .select((
-                mandate_consents::aidant_id,
-                mandate_consents::organisation_id,
-                mandate_consents::usager_id,
-                mandate_consents::draft,
-                mandate_consents::expires_at,
-            ))
-            .first(conn)
-            .optional()?;
-    Ok(
-        row.and_then(|(owner, organisation, usager, draft, expires_at)| {
-            (owner == aidant.as_str() && from_db(expires_at) > now).then(|| PendingConsent {
-                organisation: OrganisationId::new(organisation),
-                usager: UsagerId::new(usager),
-                draft,
-            })
-        }),
-    )
+    #[derive(Queryable)]
+    struct Row {
+        aidant_id: String,
+        organisation_id: String,
+        usager_id: String,
+        draft: String,
+        expires_at: time::PrimitiveDateTime,
+        renewal_of: Option<String>,
+        identification: String,
+    }
+    let row: Option<Row> = mandate_consents::table
+        .find(token_hash)
+        .select((
+            mandate_consents::aidant_id,
+            mandate_consents::organisation_id,
+            mandate_consents::usager_id,
+            mandate_consents::draft,
+            mandate_consents::expires_at,
+            mandate_consents::renewal_of,
+            mandate_consents::identification,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some(row) = row else { return Ok(None) };
+    if row.aidant_id != aidant.as_str() || from_db(row.expires_at) <= now {
+        return Ok(None);
+    }
+    let identification = Identification::from_key(&row.identification)
+        .ok_or_else(|| StorageError::Corrupt("mandate_consents.identification".into()))?;
+    Ok(Some(PendingConsent {
+        organisation: OrganisationId::new(row.organisation_id),
+        usager: UsagerId::new(row.usager_id),
+        draft: row.draft,
+        renewal_of: row.renewal_of.map(MandateId::new),
+        identification,
+    }))
 }
 
 /// Uses a pending consent inside the caller's transaction (the one that creates the mandate):

@@ -12,6 +12,7 @@ use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::error::{StorageError, corrupt};
 use crate::journal::{self, AuditContext, Event};
+use crate::mandate_consents::Identification;
 use crate::schema::{audit_log, audit_pending, authorizations, mandates, usagers};
 use crate::{
     DbConnection, aidants, from_db, mandate_consents, mandate_verifications, new_id, organisations,
@@ -96,12 +97,20 @@ impl MandateRow {
 
 fn assemble(conn: &mut DbConnection, rows: Vec<MandateRow>) -> Result<Vec<Mandate>, StorageError> {
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-    let mut by_mandate: BTreeMap<String, Vec<Authorization>> = BTreeMap::new();
-    for row in authorizations::table
+    let authorizations = authorizations::table
         .filter(authorizations::mandate_id.eq_any(&ids))
         .select(AuthorizationRow::as_select())
-        .load(conn)?
-    {
+        .load(conn)?;
+    assemble_with(rows, authorizations)
+}
+
+/// Mandate rows with their authorization rows (any superset: the others are ignored).
+fn assemble_with(
+    rows: Vec<MandateRow>,
+    authorizations: Vec<AuthorizationRow>,
+) -> Result<Vec<Mandate>, StorageError> {
+    let mut by_mandate: BTreeMap<String, Vec<Authorization>> = BTreeMap::new();
+    for row in authorizations {
         by_mandate
             .entry(row.mandate_id.clone())
             .or_default()
@@ -140,6 +149,24 @@ pub fn for_usager(
         .select(MandateRow::as_select())
         .load(conn)?;
     assemble(conn, rows)
+}
+
+/// Every mandate of a structure with its authorizations, newest first: two queries on the
+/// structure's indexes, whatever the number of people.
+pub fn for_organisation(
+    conn: &mut DbConnection,
+    organisation: &OrganisationId,
+) -> Result<Vec<Mandate>, StorageError> {
+    let rows = mandates::table
+        .filter(mandates::organisation_id.eq(organisation.as_str()))
+        .order(mandates::created_at.desc())
+        .select(MandateRow::as_select())
+        .load(conn)?;
+    let authorizations = authorizations::table
+        .filter(authorizations::organisation_id.eq(organisation.as_str()))
+        .select(AuthorizationRow::as_select())
+        .load(conn)?;
+    assemble_with(rows, authorizations)
 }
 
 /// The structure's not-yet-revoked authorizations for one person (expired ones included).
@@ -234,13 +261,15 @@ pub fn create(
     context: &AuditContext,
     now: OffsetDateTime,
 ) -> Result<MandatePlan, StorageError> {
-    write(conn, |tx| create_in(tx, new, context, now))
+    write(conn, |tx| create_in(tx, new, None, context, now))
 }
 
-/// [`create`] inside the caller's write transaction.
+/// [`create`] inside the caller's write transaction. `consent`: how the aidé, present, was
+/// identified before consenting on screen (`None` for records made outside the journey).
 fn create_in(
     tx: &mut DbConnection,
     new: &NewMandate<'_>,
+    consent: Option<Identification>,
     context: &AuditContext,
     now: OffsetDateTime,
 ) -> Result<MandatePlan, StorageError> {
@@ -317,6 +346,12 @@ fn create_in(
     if let Some(previous) = &m.renewal_of {
         created = created.detail("renewal_of", previous);
     }
+    if let Some(identification) = consent {
+        // The aidé's own "Je donne mon accord" on the recap, and how they were identified.
+        created = created
+            .detail("consent", "aide_on_screen")
+            .detail("identification", identification.key());
+    }
     journal::record(tx, context, created, now)?;
     if let Some(previous) = &m.renewal_of {
         let renewed = Event::new(Action::MandateRenewed)
@@ -342,8 +377,8 @@ fn create_in(
     Ok(plan)
 }
 
-/// Creates the mandate the aidé consented to on screen: the pending consent (identified usager
-/// and choices) is used in the same transaction as the creation, so a double submission creates
+/// Creates (or renews) the mandate the aidé consented to on screen: the pending consent
+/// (identified usager, choices, the mandate renewed if any) is used in the same transaction as the creation, so a double submission creates
 /// one mandate, and a refused creation leaves the consent usable. `NotFound` when the consent
 /// is unknown, used, expired or another aidant's.
 pub fn create_from_consent(
@@ -367,9 +402,9 @@ pub fn create_from_consent(
             demarches: &demarches,
             duration,
             legal_text_version,
-            renewal_of: None,
+            renewal_of: pending.renewal_of.as_ref(),
         };
-        create_in(tx, &new, context, now)
+        create_in(tx, &new, Some(pending.identification), context, now)
     })
 }
 

@@ -21,6 +21,7 @@ struct OrganisationRow {
     departement: String,
     siret: String,
     is_active: bool,
+    renewal_requires_identification: bool,
 }
 
 impl OrganisationRow {
@@ -40,6 +41,7 @@ impl OrganisationRow {
             siret: self.siret.parse().map_err(corrupt("organisations.siret"))?,
             allowed_demarches,
             is_active: self.is_active,
+            renewal_requires_identification: self.renewal_requires_identification,
         })
     }
 }
@@ -66,6 +68,8 @@ pub fn insert(
                 organisations::siret.eq(organisation.siret.as_str()),
                 organisations::is_active.eq(organisation.is_active),
                 organisations::created_at.eq(to_db(now)),
+                organisations::renewal_requires_identification
+                    .eq(organisation.renewal_requires_identification),
             ))
             .execute(tx)
             .map_err(StorageError::from_query)?;
@@ -183,6 +187,33 @@ pub fn set_allowed_demarches(
                 .organisation(id)
                 .target(id)
                 .detail("demarches", demarche_list(demarches)),
+            now,
+        )
+    })
+}
+
+/// Sets whether renewing a mandate asks the aidé to identify again through FranceConnect.
+pub fn set_renewal_requires_identification(
+    conn: &mut DbConnection,
+    id: &OrganisationId,
+    required: bool,
+    context: &AuditContext,
+    now: OffsetDateTime,
+) -> Result<(), StorageError> {
+    write(conn, |tx| {
+        let updated = diesel::update(organisations::table.find(id.as_str()))
+            .set(organisations::renewal_requires_identification.eq(required))
+            .execute(tx)?;
+        if updated == 0 {
+            return Err(StorageError::NotFound);
+        }
+        journal::record(
+            tx,
+            context,
+            Event::new(Action::OrganisationUpdated)
+                .organisation(id)
+                .target(id)
+                .detail("renewal_requires_identification", required),
             now,
         )
     })

@@ -11,6 +11,7 @@ diesel::table! {
         siret -> Text,
         is_active -> Bool,
         created_at -> Timestamp,
+        renewal_requires_identification -> Bool,
     }
 }
 
@@ -335,6 +336,8 @@ diesel::table! {
         draft -> Text,
         created_at -> Timestamp,
         expires_at -> Timestamp,
+        renewal_of -> Nullable<Text>,
+        identification -> Text,
     }
 }
 

@@ -77,6 +77,7 @@ fn world(conn: &mut DbConnection) -> World {
         siret: "13002526500013".parse().unwrap(),
         allowed_demarches: Demarche::ALL.into_iter().collect(),
         is_active: true,
+        renewal_requires_identification: true,
     };
     organisations::insert(conn, &org, &ctx, NOW).unwrap();
     let aidant = Aidant {

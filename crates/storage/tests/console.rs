@@ -36,6 +36,7 @@ fn org(conn: &mut DbConnection, id: &str, departement: &str) -> OrganisationId {
         siret: "13002526500013".parse().unwrap(),
         allowed_demarches: Demarche::ALL.into_iter().collect(),
         is_active: true,
+        renewal_requires_identification: true,
     };
     organisations::insert(conn, &o, &AuditContext::cli(), NOW).unwrap();
     o.id

@@ -49,6 +49,7 @@ fn organisation(id: &str, departement: &str) -> Organisation {
             .filter(|d| *d != Demarche::Justice)
             .collect(),
         is_active: true,
+        renewal_requires_identification: true,
     }
 }
 

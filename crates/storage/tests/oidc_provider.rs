@@ -122,6 +122,7 @@ fn fixture(conn: &mut DbConnection) -> Fixture {
             .filter(|d| *d != Demarche::Justice)
             .collect(),
         is_active: true,
+        renewal_requires_identification: true,
     };
     organisations::insert(conn, &org, &ctx(), NOW).unwrap();
     let aidant = Aidant {

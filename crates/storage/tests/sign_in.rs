@@ -65,6 +65,7 @@ fn setup(conn: &mut DbConnection, keys: &KeyRing) -> (AidantId, Email) {
                 siret: "13002526500013".parse().unwrap(),
                 allowed_demarches: Demarche::ALL.into_iter().collect(),
                 is_active: true,
+                renewal_requires_identification: true,
             },
             &AuditContext::cli(),
             NOW,

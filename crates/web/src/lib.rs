@@ -10,6 +10,7 @@ mod respond;
 mod routes;
 mod security;
 mod templates;
+mod usagers;
 
 use ac_audit::{SignerKey, VerifierKey};
 use ac_clock::Clock;

@@ -20,6 +20,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     crate::console::configure(cfg);
     crate::identification::configure(cfg);
     crate::provider::configure(cfg);
+    crate::usagers::configure(cfg);
 }
 
 pub async fn not_found() -> Result<HttpResponse, WebError> {

@@ -93,6 +93,7 @@ impl Templates {
                 .iter()
                 .chain(crate::console::TEMPLATES)
                 .chain(crate::provider::TEMPLATES)
+                .chain(crate::usagers::TEMPLATES)
                 .copied(),
         )?;
         Ok(Self { tera })

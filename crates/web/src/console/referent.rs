@@ -25,6 +25,7 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/referent").get(index))
         .service(web::resource("/referent/{org}").get(structure))
         .service(web::resource("/referent/{org}/demarches").post(set_demarches))
+        .service(web::resource("/referent/{org}/renouvellement").post(set_renewal))
         .service(
             web::resource("/referent/{org}/aidants/nouveau")
                 .get(new_aidant_page)
@@ -217,6 +218,7 @@ fn done_message(done: Option<&str>) -> Option<&'static str> {
         "carte" => "Carte remise à l'aidant.",
         "retire" => "Second facteur retiré.",
         "demarches" => "Démarches permises enregistrées.",
+        "renouvellement" => "Réglage du renouvellement enregistré.",
         _ => return None,
     })
 }
@@ -293,6 +295,7 @@ async fn structure(
                 "kind": here.organisation.kind.label(),
                 "address": here.organisation.address,
                 "departement": here.organisation.departement.to_string(),
+                "renewal_requires_identification": here.organisation.renewal_requires_identification,
             },
             "members": members,
             "demarches": demarches,
@@ -807,6 +810,53 @@ async fn set_demarches(
     record_activity(&state, &current).await?;
     Ok(see_other(&format!(
         "/referent/{}?fait=demarches",
+        here.organisation.id
+    ))
+    .finish())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Renewal setting
+
+#[derive(Deserialize)]
+struct RenewalForm {
+    csrf: String,
+    /// `oui`: the aidé identifies again through FranceConnect to renew; `non`: they do not.
+    identification: String,
+}
+
+async fn set_renewal(
+    state: web::Data<AppState>,
+    RecentStepUp(current): RecentStepUp,
+    org: web::Path<String>,
+    form: web::Form<RenewalForm>,
+) -> Result<HttpResponse, WebError> {
+    current.check_csrf(&form.csrf)?;
+    let required = match form.identification.as_str() {
+        "oui" => true,
+        "non" => false,
+        _ => return Err(invalid("Choisissez « oui » ou « non ».")),
+    };
+    let here = here(&state, &current, &org, "").await?;
+    let (db, id, context, now) = (
+        state.db.clone(),
+        here.organisation.id.clone(),
+        current.audit_context(),
+        state.clock.now(),
+    );
+    blocking(move || {
+        organisations::set_renewal_requires_identification(
+            &mut *db.conn()?,
+            &id,
+            required,
+            &context,
+            now,
+        )
+    })
+    .await?;
+    record_activity(&state, &current).await?;
+    Ok(see_other(&format!(
+        "/referent/{}?fait=renouvellement",
         here.organisation.id
     ))
     .finish())

@@ -9,7 +9,7 @@ use ac_mandates::{
     Demarche, Mandate, MandateDuration, MandateId, Organisation, RevocationReason, Usager,
 };
 use ac_storage::journal::{self, Event};
-use ac_storage::mandate_consents::{self, PendingConsent};
+use ac_storage::mandate_consents::{self, Identification, PendingConsent};
 use ac_storage::sessions::StepUp;
 use ac_storage::{StorageError, mandates, organisations, usagers, write};
 use actix_web::{HttpResponse, web};
@@ -38,12 +38,14 @@ struct ChoiceView {
     title: &'static str,
     examples: &'static str,
     dictation_warning: bool,
+    checked: bool,
 }
 
 #[derive(Serialize)]
 struct DurationView {
     days: u16,
     label: &'static str,
+    checked: bool,
 }
 
 /// Step 1: the aidant chooses démarches (those the structure allows) and a duration.
@@ -57,6 +59,16 @@ async fn new_mandate_page(
         current.aidant.current_organisation.clone(),
     );
     let organisation = blocking(move || organisations::get(&mut *db.conn()?, &id)).await?;
+    choices_page(&state, &organisation, &MandateDraft::default())
+}
+
+/// The choices form, with `prefill`'s choices ticked (a renewal's). Only démarches the
+/// structure allows are offered, so a démarche it withdrew is not renewed.
+pub(super) fn choices_page(
+    state: &AppState,
+    organisation: &Organisation,
+    prefill: &MandateDraft,
+) -> Result<HttpResponse, WebError> {
     let choices: Vec<ChoiceView> = organisation
         .allowed_demarches
         .iter()
@@ -65,6 +77,7 @@ async fn new_mandate_page(
             title: d.title(),
             examples: d.examples(),
             dictation_warning: d.needs_dictation_warning(),
+            checked: prefill.demarches.contains(d),
         })
         .collect();
     let durations: Vec<DurationView> = MandateDuration::ALL
@@ -72,11 +85,22 @@ async fn new_mandate_page(
         .map(|d| DurationView {
             days: d.days(),
             label: d.label(),
+            checked: prefill.duration == Some(*d),
         })
         .collect();
+    let action = match &prefill.renewal_of {
+        Some(id) => format!("/mandats/{id}/renouveler/resume"),
+        None => "/mandats/identification".to_owned(),
+    };
     let body = state.templates.render(
         "identification/new.html",
-        &serde_json::json!({ "organisation": organisation.name, "choices": choices, "durations": durations }),
+        &serde_json::json!({
+            "organisation": organisation.name,
+            "choices": choices,
+            "durations": durations,
+            "action": action,
+            "renewal": prefill.renewal_of.is_some(),
+        }),
     )?;
     Ok(page(HttpResponse::Ok(), body))
 }
@@ -96,6 +120,9 @@ struct RecapView {
     /// The field the error is about (`accord`, `code`), tied to the message by
     /// `aria-describedby`; none for an error about the whole mandate.
     error_field: Option<&'static str>,
+    /// The aidé identified through FranceConnect for this consent (else: a renewal without).
+    identified: bool,
+    renewal: bool,
 }
 
 /// An error shown on the recap, and the field it is about (see [`RecapView::error_field`]).
@@ -140,6 +167,8 @@ async fn recap_response(
         draft: draft_view(&draft),
         error,
         error_field,
+        identified: pending.identification == Identification::FranceConnect,
+        renewal: pending.renewal_of.is_some(),
     };
     Ok(page(
         status,
@@ -147,20 +176,28 @@ async fn recap_response(
     ))
 }
 
-/// After identification: the identified person and the choices wait for consent; the recap is
-/// shown to both people.
+/// After identification (or, for a renewal, without it when the structure allows): the person,
+/// the choices and the mandate renewed wait for consent; the recap is shown to both people.
 pub(super) async fn show_recap(
     state: &AppState,
     current: &CurrentAidant,
     usager: ac_mandates::UsagerId,
     draft: &MandateDraft,
+    identification: Identification,
 ) -> Result<HttpResponse, WebError> {
     let now = state.clock.now();
     let token = Token::generate(state.auth.rng()).map_err(WebError::internal)?;
+    // The mandate renewed has its own column; the draft keeps the choices only.
+    let choices = MandateDraft {
+        renewal_of: None,
+        ..draft.clone()
+    };
     let pending = PendingConsent {
         organisation: current.aidant.current_organisation.clone(),
         usager,
-        draft: serde_json::to_string(draft).map_err(WebError::internal)?,
+        draft: serde_json::to_string(&choices).map_err(WebError::internal)?,
+        renewal_of: draft.renewal_of.clone(),
+        identification,
     };
     let (db, hash, aidant, stored) = (
         state.db.clone(),

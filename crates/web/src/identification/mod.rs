@@ -8,13 +8,14 @@
 
 use ac_auth::Secret;
 use ac_config::{FranceConnectVersion, Settings, secret_file};
-use ac_mandates::{Demarche, MandateDuration, UsagerId};
+use ac_mandates::{Demarche, MandateDuration, MandateId, UsagerId};
 use ac_oidc::rp::{
     CallbackParams, HttpSettings, PendingLogin, PendingLogout, ProtocolVersion, RelyingParty,
     RpConfig, state_key,
 };
 use ac_oidc::{Acr, OidcError, PseudonymKey, SigningAlg};
 use ac_storage::franceconnect_logins::{self, Kind};
+use ac_storage::mandate_consents::Identification;
 use ac_storage::usagers;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -31,6 +32,7 @@ use crate::{AppState, WebError, security};
 
 mod consent;
 mod print;
+mod renewal;
 mod revocation;
 mod verification;
 
@@ -42,6 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/mandats/franceconnect/retour").get(callback))
         .service(web::resource("/mandats/franceconnect/deconnexion").get(after_logout));
     revocation::configure(cfg);
+    renewal::configure(cfg);
     consent::configure(cfg);
     print::configure(cfg);
     verification::configure(cfg);
@@ -193,6 +196,10 @@ fn written_day(day: time::Date) -> String {
 pub struct MandateDraft {
     pub demarches: Vec<Demarche>,
     pub duration: Option<MandateDuration>,
+    /// For a renewal, the mandate renewed: set by the server once it checked the mandate is the
+    /// structure's, never read from a form ([`Self::from_pairs`] ignores it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renewal_of: Option<MandateId>,
 }
 
 impl MandateDraft {
@@ -290,6 +297,19 @@ struct StartView<'a> {
     organisation: &'a str,
     /// The mandate's end, written out as the aidé reads it.
     until: Option<String>,
+    /// Where the button posts the choices.
+    action: String,
+    /// The button leads to FranceConnect (else, a renewal the structure lets go without a new
+    /// identification, straight to the recap).
+    identify: bool,
+    renewal: bool,
+}
+
+/// A refusal shown on the aidé's screen: its code and its French message.
+type ScreenError = (&'static str, String);
+
+fn oidc_refusal(e: &OidcError) -> ScreenError {
+    (e.code(), e.to_string())
 }
 
 /// The page with the "Je m'identifie avec FranceConnect" button. Its form ends in a redirect to
@@ -299,7 +319,7 @@ async fn start_response(
     state: &AppState,
     current: &CurrentAidant,
     draft: &MandateDraft,
-    error: Option<&OidcError>,
+    error: Option<ScreenError>,
     status: actix_web::HttpResponseBuilder,
 ) -> Result<HttpResponse, WebError> {
     let (db, id) = (
@@ -312,11 +332,17 @@ async fn start_response(
         csrf: current.csrf_token(),
         draft: draft_view(draft),
         complete: draft.is_complete(),
-        error: error.map(|e| (e.code(), e.to_string())),
+        error,
         organisation: &organisation.name,
         until: draft
             .duration
             .map(|d| written_date(d.expiry(state.clock.now()))),
+        action: match &draft.renewal_of {
+            Some(id) => format!("/mandats/{id}/renouveler"),
+            None => "/mandats/franceconnect".to_owned(),
+        },
+        identify: draft.renewal_of.is_none() || organisation.renewal_requires_identification,
+        renewal: draft.renewal_of.is_some(),
     };
     let body = state.templates.render("identification/start.html", &view)?;
     let mut response = page(status, body);
@@ -352,7 +378,13 @@ async fn begin(
     body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
     let current = current.0;
-    let pairs: Vec<_> = url::form_urlencoded::parse(&body).collect();
+    let draft = posted_draft(&current, &body)?;
+    begin_identification(&state, &current, draft).await
+}
+
+/// The choices posted from the aidé's screen, with their CSRF token checked.
+fn posted_draft(current: &CurrentAidant, body: &[u8]) -> Result<MandateDraft, WebError> {
+    let pairs: Vec<_> = url::form_urlencoded::parse(body).collect();
     let csrf = pairs
         .iter()
         .find(|(k, _)| k == "csrf")
@@ -366,28 +398,38 @@ async fn begin(
             message: "Choisissez au moins une démarche et une durée.".into(),
         });
     }
+    Ok(draft)
+}
+
+/// Sends the aidé to FranceConnect; the choices (and the mandate renewed, if any) wait
+/// server-side for the return.
+async fn begin_identification(
+    state: &AppState,
+    current: &CurrentAidant,
+    draft: MandateDraft,
+) -> Result<HttpResponse, WebError> {
     let now = state.clock.now();
     let rp = match state.franceconnect.relying_party(now).await {
         Ok(rp) => rp,
         Err(e) => {
             return start_response(
-                &state,
-                &current,
+                state,
+                current,
                 &draft,
-                Some(&e),
+                Some(oidc_refusal(&e)),
                 HttpResponse::ServiceUnavailable(),
             )
             .await;
         }
     };
-    let (authorize, pending) = match rp.begin(None, &binding(&current), now) {
+    let (authorize, pending) = match rp.begin(None, &binding(current), now) {
         Ok(started) => started,
         Err(e) => {
             return start_response(
-                &state,
-                &current,
+                state,
+                current,
                 &draft,
-                Some(&e),
+                Some(oidc_refusal(&e)),
                 HttpResponse::ServiceUnavailable(),
             )
             .await;
@@ -456,7 +498,7 @@ async fn callback(
             state_ref,
             current_ref,
             draft_ref,
-            Some(&e),
+            Some(oidc_refusal(&e)),
             HttpResponse::BadRequest(),
         )
         .await
@@ -557,7 +599,7 @@ async fn after_logout(
             &state,
             &current,
             &draft,
-            Some(&e),
+            Some(oidc_refusal(&e)),
             HttpResponse::BadRequest(),
         )
         .await;
@@ -567,10 +609,30 @@ async fn after_logout(
             &state,
             &current,
             &MandateDraft::default(),
-            Some(&OidcError::LogoutState),
+            Some(oidc_refusal(&OidcError::LogoutState)),
             HttpResponse::BadRequest(),
         )
         .await;
     };
-    consent::show_recap(&state, &current, stored.usager, &stored.draft).await
+    if let Some(renewed) = &stored.draft.renewal_of
+        && let Err(refusal) =
+            renewal::check_same_person(&state, &current, renewed, &stored.usager).await?
+    {
+        return start_response(
+            &state,
+            &current,
+            &stored.draft,
+            Some(refusal),
+            HttpResponse::Conflict(),
+        )
+        .await;
+    }
+    consent::show_recap(
+        &state,
+        &current,
+        stored.usager,
+        &stored.draft,
+        Identification::FranceConnect,
+    )
+    .await
 }

@@ -1,0 +1,373 @@
+//! The aidant's usagers (issue 7): the people their current structure holds or held mandates
+//! for — searched, in tabs, in pages — and each person's page with their mandates and the
+//! delegated uses made for them, read from the journal.
+//!
+//! Everything is read for the aidant's *current* structure only: a person known to another
+//! structure is neither listed nor reachable by URL (403, journaled).
+
+use ac_mandates::{Demarche, MandateStatus, OrganisationId, Usager, UsagerId};
+use ac_storage::console::journal::Cursor;
+use ac_storage::console::{self, OutOfScope, Scope};
+use ac_storage::structure_usagers::{self, MAX_PAGE, Search, SearchError, Tab};
+use ac_storage::{StorageError, mandates, usagers};
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+use crate::auth::CurrentAidant;
+use crate::console::{date, datetime, refuse};
+use crate::respond::{blocking, page};
+use crate::{AppState, WebError};
+
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/usagers").get(list))
+        .service(web::resource("/usagers/{id}").get(usager_page));
+}
+
+pub(crate) const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "usagers/list.html",
+        include_str!("../templates/usagers/list.html"),
+    ),
+    (
+        "usagers/usager.html",
+        include_str!("../templates/usagers/usager.html"),
+    ),
+];
+
+/// The "Expire bientôt" window (`mandates.expiring_soon_days`).
+fn expiring_window(state: &AppState) -> time::Duration {
+    time::Duration::days(i64::from(state.settings.mandates.expiring_soon_days))
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    q: Option<String>,
+    onglet: Option<String>,
+    page: Option<String>,
+}
+
+#[derive(Serialize)]
+struct TabView {
+    label: &'static str,
+    count: usize,
+    href: String,
+    current: bool,
+}
+
+#[derive(Serialize)]
+struct PersonView {
+    href: String,
+    given_name: String,
+    family_name: String,
+    birthdate: String,
+    until: Option<String>,
+    expiring_soon: bool,
+}
+
+/// The list's URL for a search, tab and page (the search is percent-encoded).
+fn list_href(q: &str, tab: Tab, page: usize) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    if !q.is_empty() {
+        query.append_pair("q", q);
+    }
+    query.append_pair("onglet", tab.key());
+    if page > 1 {
+        query.append_pair("page", &page.to_string());
+    }
+    format!("/usagers?{}", query.finish())
+}
+
+fn bad_input(message: &str) -> WebError {
+    WebError::Invalid {
+        code: "USG001",
+        message: message.into(),
+    }
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    current: CurrentAidant,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, WebError> {
+    let query = query.into_inner();
+    let tab = match query.onglet.as_deref() {
+        None | Some("") => Tab::Active,
+        Some(key) => Tab::from_key(key).ok_or_else(|| bad_input("Cet onglet n'existe pas."))?,
+    };
+    let requested_page = match query.page.as_deref() {
+        None | Some("") => 1,
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE).contains(n))
+            .ok_or_else(|| bad_input("Ce numéro de page n'existe pas."))?,
+    };
+    let q = query.q.unwrap_or_default();
+    let (search, search_error) = match Search::parse(&q) {
+        Ok(search) => (search, None),
+        Err(SearchError::TooLong) => (
+            Search::Everyone,
+            Some("La recherche est trop longue : 100 caractères au plus."),
+        ),
+        Err(SearchError::BadDate) => (
+            Search::Everyone,
+            Some("Écrivez la date de naissance sous la forme JJ/MM/AAAA, par exemple 24/08/1962."),
+        ),
+    };
+    // A search that cannot run shows nothing rather than everyone.
+    let run = search_error.is_none();
+    let (db, organisation, now, window) = (
+        state.db.clone(),
+        current.aidant.current_organisation.clone(),
+        state.clock.now(),
+        expiring_window(&state),
+    );
+    let (listing, organisation) = blocking(move || {
+        let conn = &mut *db.conn()?;
+        let listing = run
+            .then(|| {
+                structure_usagers::list(
+                    conn,
+                    &organisation,
+                    &search,
+                    tab,
+                    requested_page,
+                    now,
+                    window,
+                )
+            })
+            .transpose()?;
+        Ok((
+            listing,
+            ac_storage::organisations::get(conn, &organisation)?,
+        ))
+    })
+    .await?;
+    let tabs: Vec<TabView> = Tab::ALL
+        .into_iter()
+        .map(|t| TabView {
+            label: t.label(),
+            count: listing
+                .as_ref()
+                .and_then(|l| l.counts.get(&t).copied())
+                .unwrap_or(0),
+            href: list_href(&q, t, 1),
+            current: t == tab,
+        })
+        .collect();
+    let (people, page_number, pages) = match &listing {
+        Some(l) => (
+            l.people
+                .iter()
+                .map(|p| PersonView {
+                    href: format!("/usagers/{}", p.id),
+                    given_name: p.given_name.clone(),
+                    family_name: p.family_name.clone(),
+                    birthdate: date(p.birthdate),
+                    until: p.next_end.map(|e| date(e.date())),
+                    expiring_soon: p.expiring_soon,
+                })
+                .collect(),
+            l.page,
+            l.pages,
+        ),
+        None => (Vec::new(), 1, 1),
+    };
+    let body = state.templates.render(
+        "usagers/list.html",
+        &serde_json::json!({
+            "organisation": organisation.name,
+            "q": q,
+            "tab": tab.key(),
+            "tab_label": tab.label(),
+            "tabs": tabs,
+            "people": people,
+            "page": page_number,
+            "pages": pages,
+            "previous_href": (page_number > 1).then(|| list_href(&q, tab, page_number - 1)),
+            "next_href": (page_number < pages).then(|| list_href(&q, tab, page_number + 1)),
+            "search_error": search_error,
+            "expiring_soon_days": state.settings.mandates.expiring_soon_days,
+        }),
+    )?;
+    let status = if search_error.is_some() {
+        HttpResponse::UnprocessableEntity()
+    } else {
+        HttpResponse::Ok()
+    };
+    Ok(page(status, body))
+}
+
+#[derive(Deserialize)]
+struct UsagerQuery {
+    /// The history page: uses older than this journal position.
+    avant: Option<String>,
+}
+
+#[derive(Serialize)]
+struct MandateView {
+    href: String,
+    renew_href: String,
+    created: String,
+    until: String,
+    status: &'static str,
+    demarches: String,
+}
+
+#[derive(Serialize)]
+struct UseView {
+    at: String,
+    aidant: String,
+    demarche: String,
+    website: String,
+}
+
+/// A person of the aidant's current structure: 403 (journaled) for anyone the structure never
+/// held a mandate for, whether they exist elsewhere or not at all — the answer is the same, so
+/// it tells nothing.
+async fn usager_page(
+    state: web::Data<AppState>,
+    current: CurrentAidant,
+    id: web::Path<String>,
+    query: web::Query<UsagerQuery>,
+) -> Result<HttpResponse, WebError> {
+    let requested = id.into_inner();
+    let cursor = match query.avant.as_deref() {
+        None | Some("") => Cursor::Newest,
+        Some(text) => Cursor::Before(
+            text.parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| bad_input("Cette page de l'historique n'existe pas."))?,
+        ),
+    };
+    let organisation = current.aidant.current_organisation.clone();
+    let (db, wanted, scope_of) = (
+        state.db.clone(),
+        UsagerId::new(requested.clone()),
+        organisation.clone(),
+    );
+    let found: Option<Usager> = blocking(move || {
+        let conn = &mut *db.conn()?;
+        let usager = match usagers::get(conn, &wanted) {
+            Ok(u) => u,
+            Err(StorageError::NotFound) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let scope = Scope::Organisations(BTreeSet::from([scope_of]));
+        Ok(scope
+            .check_usager(conn, &usager.subject)?
+            .ok()
+            .map(|_| usager))
+    })
+    .await?;
+    let Some(usager) = found else {
+        return Err(refuse(
+            &state,
+            &current,
+            OutOfScope::new("usager", &requested),
+            None,
+            "usagers.usager",
+        )
+        .await);
+    };
+    render_usager(&state, &organisation, usager, cursor).await
+}
+
+async fn render_usager(
+    state: &AppState,
+    organisation: &OrganisationId,
+    usager: Usager,
+    cursor: Cursor,
+) -> Result<HttpResponse, WebError> {
+    let now = state.clock.now();
+    let window = expiring_window(state);
+    let (db, organisation, usager_id, subject) = (
+        state.db.clone(),
+        organisation.clone(),
+        usager.id.clone(),
+        usager.subject.clone(),
+    );
+    let (mandates, uses, names, websites, organisation_name) = blocking(move || {
+        let conn = &mut *db.conn()?;
+        let mandates = mandates::for_usager(conn, &organisation, &usager_id)?;
+        let uses = structure_usagers::delegated_uses(conn, &organisation, &subject, cursor)?;
+        let names = console::names(
+            conn,
+            uses.rows.iter().filter_map(|r| r.actor_id.as_deref()),
+            [],
+        )?;
+        let websites = structure_usagers::client_names(
+            conn,
+            uses.rows.iter().filter_map(|r| r.client_id.as_deref()),
+        )?;
+        let name = ac_storage::organisations::get(conn, &organisation)?.name;
+        Ok((mandates, uses, names, websites, name))
+    })
+    .await?;
+    let mandate_views: Vec<MandateView> = mandates
+        .iter()
+        .map(|m| MandateView {
+            href: format!("/mandats/{}", m.id),
+            renew_href: format!("/mandats/{}/renouveler", m.id),
+            created: date(m.created_at.date()),
+            until: date(m.expires_at.date()),
+            // "Expire bientôt" with the list's window, not the domain's default.
+            status: match m.status_at(now) {
+                MandateStatus::Active { .. } => MandateStatus::Active {
+                    expiring_soon: m.expires_at - now <= window,
+                },
+                other => other,
+            }
+            .label(),
+            demarches: m
+                .authorizations
+                .iter()
+                .map(|a| a.demarche.title())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+        .collect();
+    let use_views: Vec<UseView> = uses
+        .rows
+        .iter()
+        .map(|r| {
+            let aidant = r.actor_id.as_deref().unwrap_or_default();
+            let website = r.client_id.as_deref().unwrap_or_default();
+            UseView {
+                at: datetime(r.at()),
+                aidant: names
+                    .aidants
+                    .get(aidant)
+                    .cloned()
+                    .unwrap_or_else(|| aidant.to_owned()),
+                demarche: r
+                    .demarche
+                    .as_deref()
+                    .and_then(|d| d.parse::<Demarche>().ok())
+                    .map(|d| d.title().to_owned())
+                    .unwrap_or_default(),
+                website: websites
+                    .get(website)
+                    .cloned()
+                    .unwrap_or_else(|| website.to_owned()),
+            }
+        })
+        .collect();
+    let base = format!("/usagers/{}", usager.id);
+    let body = state.templates.render(
+        "usagers/usager.html",
+        &serde_json::json!({
+            "organisation": organisation_name,
+            "given_name": usager.identity.given_name,
+            "family_name": usager.identity.family_name,
+            "birthdate": date(usager.identity.birthdate),
+            "mandates": mandate_views,
+            "uses": use_views,
+            "newest_href": (!matches!(cursor, Cursor::Newest)).then(|| base.clone()),
+            "older_href": uses.older.map(|seq| format!("{base}?avant={seq}")),
+        }),
+    )?;
+    Ok(page(HttpResponse::Ok(), body))
+}
