@@ -231,13 +231,27 @@ async fn the_creation_journey_passes_axe_and_the_tablet_rules_in_chromium() {
             .as_str()
             .unwrap();
         assert!(code.len() >= 32, "{code}");
-        // One démarche revoked, then the whole mandate: the other démarche.
-        let revoked = app
-            .journal()
-            .into_iter()
-            .filter(|e| e["action"] == "mandate.revoked" || e["action"] == "authorization.revoked")
-            .count();
-        assert!(revoked >= 2, "{revoked} revocation entries");
+        // One démarche revoked, then the whole mandate, which stopped the other one: each
+        // confirmed by the aidé on screen.
+        let revoked = run.report["remembered"]["mandat-portrait"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("/mandats/")
+            .to_owned();
+        let journal = app.journal();
+        let of_mandate = |action: &str| -> Vec<&Value> {
+            journal
+                .iter()
+                .filter(|e| e["action"] == action)
+                .filter(|e| {
+                    e["target"] == revoked.as_str() || e["details"]["mandate"] == revoked.as_str()
+                })
+                .collect()
+        };
+        let whole = of_mandate("mandate.revoked");
+        assert_eq!(whole.len(), 1, "{journal:?}");
+        assert_eq!(whole[0]["details"]["confirmation"], "usager_on_screen");
+        assert_eq!(of_mandate("authorization.revoked").len(), 2, "{journal:?}");
         // The refused look at another structure's mandate is in the journal.
         let denied = app
             .journal()
@@ -301,7 +315,7 @@ fn after_creation(choices: &MandateChoices, mandate: &str, codes: [&str; 2]) -> 
             json!({ "name": format!("{name}-attestation"), "check": ["Je confirme la révocation"],
                     "fill": { CODE: code }, "press": "Révoquer",
                     "expect": ["Attestation de révocation de mandat", expect],
-                    "print": { "visible": [".document"],
+                    "print": { "visible": [".document", ".signature-block"],
                                "hidden": [".no-print", ".site-header", ".site-footer"] } }),
         ]
     };

@@ -269,7 +269,7 @@ export async function checkPage(page, name, { artefacts, tags = AXE_TAGS, tablet
 
 /**
  * The page as printed: under print media, saves `<name>.pdf` (A4, the stylesheets' `@page`
- * rules applying) under `artefacts`, and checks that every selector of `visible` matches a shown
+ * rules applying) and `<name>-papier.png` under `artefacts`, and checks that every selector of `visible` matches a shown
  * element and that no element of `hidden` shows on paper. Screen media is restored afterwards.
  * Returns `{ pdf, problems }`.
  */
@@ -291,6 +291,8 @@ export async function checkPrint(page, name, { artefacts, visible = [], hidden =
     const pdf = join(artefacts, `${name}.pdf`);
     await mkdir(artefacts, { recursive: true });
     await page.pdf({ path: pdf, format: 'A4', preferCSSPageSize: true, printBackground: true });
+    // The same layout as an image, to look at without a PDF reader.
+    await page.screenshot({ path: join(artefacts, `${name}-papier.png`), fullPage: true });
     return { pdf, problems };
   } finally {
     await page.emulateMedia({ media: null });
