@@ -4,7 +4,8 @@
 //! screen, then as printed: an A4 PDF), its verification by an anonymous visitor, the usagers
 //! list, the usager's page and the renewal's first page, the revocation of one démarche then of
 //! the whole mandate with their attestations, and the verification again (« Révoqué »).
-//! Sideways (1024×768), and upright with JavaScript turned off; and the pages before it (home,
+//! Sideways (1024×768, with the printable mandate, the revocation's confirmation and the
+//! verification form), and upright with JavaScript turned off; and the pages before it (home,
 //! sign-in with a refused code, the aidant's space). Every page: axe-core without violation
 //! (where scripts run), the tablet-first rules, no console error, a screenshot under
 //! `target/browser-artefacts/parcours-mandat-*/`.
@@ -134,6 +135,15 @@ async fn the_creation_journey_passes_axe_and_the_tablet_rules_in_chromium() {
             .steps
             .push(json!({ "name": "mandat-d-une-autre-structure",
             "goto": upright.mandate_page, "status": 403, "expect": ["Accès refusé"] }));
+        // Sideways too, the pages after the creation that the aidé reads: the printable mandate,
+        // the revocation's confirmation (not submitted), and the public verification form.
+        sideways.steps.extend([
+            json!({ "name": "mandat-a-imprimer", "goto": format!("{}/imprimer", sideways.mandate_page),
+                    "expect": ["Mandat pour des démarches en ligne"] }),
+            json!({ "name": "revocation-confirmation", "goto": format!("{}/revocation", sideways.mandate_page),
+                    "expect": ["Je confirme la révocation"] }),
+            json!({ "name": "verification-formulaire", "goto": "/verification" }),
+        ]);
         let no_script = mandate_creation(
             &MandateChoices {
                 demarches: vec![Demarche::Papiers, Demarche::Logement],
