@@ -21,6 +21,11 @@
 //             "expect": ["Compte créé"],                                  // text the page shows
 //             "remember": "aidant" },                                     // this page's path, as {aidant}
 //           { "name": "again", "goto": "{aidant}" },                       // in any later step or session
+//           { "name": "print", "click": "Imprimer",
+//             "read": { "code": ".verification-code" },                   // an element's text, as {code}
+//             "print": { "visible": [".qr-code"], "hidden": [".no-print"] }, // print media: PDF, checks
+//             "absent": ["DUBOIS"] },                                     // text the page must not hold
+//           { "name": "check", "fill": { "Code": "{code}" }, "press": "Vérifier" },
 //           { "name": "forbidden", "goto": "/referent/OTHER", "status": 403 }
 //         ] } ] }
 //
@@ -31,7 +36,7 @@
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checkPage, startBrowser } from './lib/browser.mjs';
+import { checkPage, checkPrint, startBrowser } from './lib/browser.mjs';
 
 const plan = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 await mkdir(plan.artefacts, { recursive: true });
@@ -71,7 +76,7 @@ try {
           ]);
         }
         for (const [label, value] of Object.entries(step.fill || {})) {
-          await page.getByLabel(label, { exact: true }).fill(value);
+          await page.getByLabel(label, { exact: true }).fill(substitute(value));
         }
         for (const [label, value] of Object.entries(step.select || {})) {
           await page.getByLabel(label, { exact: true }).selectOption(value);
@@ -95,9 +100,21 @@ try {
             failures.push(`${name}: the page does not show « ${text} » (${page.url()})`);
           }
         }
+        // The whole document, attributes and title included: what must not be there at all.
+        const html = step.absent ? (await page.content()).toLowerCase() : '';
+        for (const text of step.absent || []) {
+          if (html.includes(text.toLowerCase())) {
+            failures.push(`${name}: the page holds « ${text} », which it must not (${page.url()})`);
+          }
+        }
         if (step.remember) {
           const url = new URL(page.url());
           remembered.set(step.remember, url.pathname + url.search);
+        }
+        for (const [key, selector] of Object.entries(step.read || {})) {
+          const text = (await page.locator(selector).first().textContent()).trim();
+          if (text === '') failures.push(`${name}: ${selector} is empty, nothing to remember as {${key}}`);
+          remembered.set(key, text);
         }
         const report = await checkPage(page, name, { artefacts: plan.artefacts, tablet: session.tablet === true });
         report.status = status;
@@ -111,6 +128,10 @@ try {
         }
         for (const p of report.problems) {
           failures.push(`${name}: console error: ${p}`);
+        }
+        if (step.print) {
+          report.print = await checkPrint(page, name, { artefacts: plan.artefacts, ...step.print });
+          for (const p of report.print.problems) failures.push(`${name}: print: ${p}`);
         }
       } catch (error) {
         failures.push(`${name}: step failed: ${error.message.split('\n')[0]}`);

@@ -1,7 +1,7 @@
 //! Aidant sign-in through HTTP (issue 4): e-mail link + TOTP, sessions, step-up, CSRF, rate
 //! limits, lockout. Each test runs on SQLite and, when AC_TEST_DATABASE_URL is set, PostgreSQL.
 
-use ac_e2e::{TestApp, extract_csrf, test_settings};
+use ac_e2e::{TestApp, browser, extract_csrf, test_settings};
 use ac_storage::journal::AuditContext;
 use ac_storage::testing::TestDatabase;
 use ac_storage::{aidants, totp_devices};
@@ -582,6 +582,22 @@ async fn the_dev_outbox_lists_the_mailed_link() {
         }
         assert!(body.contains("Votre lien de connexion"), "{body}");
         assert!(body.contains("connexion&#x2F;lien&#x2F;"), "{body}");
+        // The page a demo starts from, on the tablet too: axe-core and the tablet-first rules.
+        let name = format!("courriels-{:?}", app.db.backend()).to_lowercase();
+        let steps = vec![
+            serde_json::json!({ "name": "courriels", "goto": "/dev/courriels",
+            "expect": ["Votre lien de connexion"] }),
+        ];
+        let run = browser::run_plan(
+            &app,
+            &name,
+            vec![browser::on_tablet(
+                browser::anonymous("developpement", steps),
+                browser::PORTRAIT,
+            )],
+        )
+        .await;
+        assert!(run.success, "{}", run.output);
         app.stop().await;
     }
 }

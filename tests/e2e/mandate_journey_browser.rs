@@ -1,8 +1,14 @@
 //! The mandate creation journey in headless Chromium, on a tablet (issue 7, "A real browser"):
 //! `make run`'s demonstration data, a demo aidant, the demonstration FranceConnect. Upright
-//! (768×1024) with a refused code first, sideways (1024×768), and upright with JavaScript turned
-//! off; and the pages before it (home, sign-in with a refused code, the aidant's space). Every page: axe-core without violation (where scripts run), the tablet-first rules, no
-//! console error, a screenshot under `target/browser-artefacts/parcours-mandat-*/`.
+//! (768×1024) with a refused code first, then on from the mandate: the printable mandate (on
+//! screen, then as printed: an A4 PDF), its verification by an anonymous visitor, the usagers
+//! list, the usager's page and the renewal's first page, the revocation of one démarche then of
+//! the whole mandate with their attestations, and the verification again (« Révoqué »).
+//! Sideways (1024×768, with the printable mandate, the revocation's confirmation and the
+//! verification form), and upright with JavaScript turned off; and the pages before it (home,
+//! sign-in with a refused code, the aidant's space). Every page: axe-core without violation
+//! (where scripts run), the tablet-first rules, no console error, a screenshot under
+//! `target/browser-artefacts/parcours-mandat-*/`.
 
 use ac_auth::totp::{TotpStep, code_at};
 use ac_clock::Clock;
@@ -16,7 +22,7 @@ use ac_mandates::{Aidant, Demarche, MandateDuration, Organisation};
 use ac_storage::journal::AuditContext;
 use ac_storage::{aidants, organisations};
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// Demo aidants who may create mandates, each the only member of a structure that allows
 /// `demarches`, one per structure: the journeys do not share anything but the data.
@@ -89,10 +95,15 @@ async fn the_creation_journey_passes_axe_and_the_tablet_rules_in_chromium() {
         let mailed = app.sent_mail().len();
         assert_eq!(app.request_link(newcomer).await.status(), StatusCode::OK);
         let link = app.wait_for_link(mailed + 1).await;
-        // The recap wants a code the sign-ins have not used: the next step's. The clock stays
-        // there during the run.
+        // Each step-up wants a code of a 30-second step the aidant has not used yet, and the
+        // service takes the steps next to now: the clock moves two steps on from the sign-ins
+        // and stays there during the run. The recaps take the previous step's code, the two
+        // revocations the current and the next step's.
         app.next_totp_step();
-        let totp = app.totp_now_on(DEMO_TOTP_SEED);
+        app.next_totp_step();
+        let now = app.clock_now().unix_timestamp();
+        let [totp, revoke_one, revoke_all] =
+            [-1, 0, 1].map(|step| code_at(DEMO_TOTP_SEED, TotpStep::App, now + step * 30, 6));
         let wrong = wrong_code(&app);
         let before = app.count_rows("mandates");
 
@@ -103,14 +114,17 @@ async fn the_creation_journey_passes_axe_and_the_tablet_rules_in_chromium() {
             structure: team[i].1.name.clone(),
             wrong_code: None,
         };
-        let upright = mandate_creation(
-            &MandateChoices {
-                wrong_code: Some(wrong.clone()),
-                ..choices(0, "Angela Claire Louise DUBOIS", MandateDuration::OneYear)
-            },
-            &totp,
-            "mandat-portrait",
+        let upright_choices = MandateChoices {
+            wrong_code: Some(wrong.clone()),
+            ..choices(0, "Angela Claire Louise DUBOIS", MandateDuration::OneYear)
+        };
+        let mut upright = mandate_creation(&upright_choices, &totp, "mandat-portrait");
+        let after = after_creation(
+            &upright_choices,
+            &upright.mandate_page,
+            [&revoke_one, &revoke_all],
         );
+        upright.steps.extend(after.printing);
         let mut sideways = mandate_creation(
             &choices(1, "Karim BENALI", MandateDuration::SixMonths),
             &totp,
@@ -121,6 +135,15 @@ async fn the_creation_journey_passes_axe_and_the_tablet_rules_in_chromium() {
             .steps
             .push(json!({ "name": "mandat-d-une-autre-structure",
             "goto": upright.mandate_page, "status": 403, "expect": ["Accès refusé"] }));
+        // Sideways too, the pages after the creation that the aidé reads: the printable mandate,
+        // the revocation's confirmation (not submitted), and the public verification form.
+        sideways.steps.extend([
+            json!({ "name": "mandat-a-imprimer", "goto": format!("{}/imprimer", sideways.mandate_page),
+                    "expect": ["Mandat pour des démarches en ligne"] }),
+            json!({ "name": "revocation-confirmation", "goto": format!("{}/revocation", sideways.mandate_page),
+                    "expect": ["Je confirme la révocation"] }),
+            json!({ "name": "verification-formulaire", "goto": "/verification" }),
+        ]);
         let no_script = mandate_creation(
             &MandateChoices {
                 demarches: vec![Demarche::Papiers, Demarche::Logement],
@@ -161,6 +184,15 @@ async fn the_creation_journey_passes_axe_and_the_tablet_rules_in_chromium() {
                 false,
                 Some(&cookies[2]),
             ),
+            ("verification", after.verification, PORTRAIT, true, None),
+            (
+                "revocation",
+                after.revocation,
+                PORTRAIT,
+                true,
+                Some(&cookies[0]),
+            ),
+            ("verification-revoque", after.revoked, PORTRAIT, true, None),
             ("connexion", sign_in, PORTRAIT, true, None),
         ];
         let mut expected = Vec::new();
@@ -200,6 +232,36 @@ async fn the_creation_journey_passes_axe_and_the_tablet_rules_in_chromium() {
             let path = run.report["remembered"][key].as_str().unwrap();
             assert!(path.starts_with("/mandats/"), "{key}: {path}");
         }
+        // The printed mandate is an A4 PDF; its code, read on paper, verified it.
+        for page in pages.iter().filter(|p| !p["print"].is_null()) {
+            let pdf = std::fs::read(page["print"]["pdf"].as_str().unwrap()).unwrap();
+            assert!(pdf.starts_with(b"%PDF-"), "{page}");
+        }
+        let code = run.report["remembered"]["code-verification"]
+            .as_str()
+            .unwrap();
+        assert!(code.len() >= 32, "{code}");
+        // One démarche revoked, then the whole mandate, which stopped the other one: each
+        // confirmed by the aidé on screen.
+        let revoked = run.report["remembered"]["mandat-portrait"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("/mandats/")
+            .to_owned();
+        let journal = app.journal();
+        let of_mandate = |action: &str| -> Vec<&Value> {
+            journal
+                .iter()
+                .filter(|e| e["action"] == action)
+                .filter(|e| {
+                    e["target"] == revoked.as_str() || e["details"]["mandate"] == revoked.as_str()
+                })
+                .collect()
+        };
+        let whole = of_mandate("mandate.revoked");
+        assert_eq!(whole.len(), 1, "{journal:?}");
+        assert_eq!(whole[0]["details"]["confirmation"], "usager_on_screen");
+        assert_eq!(of_mandate("authorization.revoked").len(), 2, "{journal:?}");
         // The refused look at another structure's mandate is in the journal.
         let denied = app
             .journal()
@@ -208,5 +270,83 @@ async fn the_creation_journey_passes_axe_and_the_tablet_rules_in_chromium() {
             .count();
         assert_eq!(denied, 1);
         app.stop().await;
+    }
+}
+
+/// The steps after the upright creation: `printing` goes on in the creating session,
+/// `verification` and `revoked` are anonymous, `revocation` is the aidant's again.
+struct AfterCreation {
+    printing: Vec<Value>,
+    verification: Vec<Value>,
+    revocation: Vec<Value>,
+    revoked: Vec<Value>,
+}
+
+/// From the mandate page of `choices` (`mandate`, a plan placeholder): the printable mandate,
+/// on screen and on paper, its verification code remembered as `{code-verification}`; the
+/// usagers list searched for the aidé, their page, the renewal's first page; the anonymous
+/// verification (« Valide », the structure and démarches, none of the aidé's names); the
+/// revocation of the first démarche then of the whole mandate, each with its own TOTP code;
+/// the anonymous verification again (« Révoqué »).
+fn after_creation(choices: &MandateChoices, mandate: &str, codes: [&str; 2]) -> AfterCreation {
+    const CODE: &str = "Code de votre application d'authentification (6 chiffres)";
+    let titles: Vec<&str> = choices.demarches.iter().map(|d| d.title()).collect();
+    // "Angela Claire Louise DUBOIS": each name on its own, none may show on the public page.
+    let names: Vec<&str> = choices.person.split_whitespace().collect();
+    let (family, given) = names.split_last().unwrap();
+    let listed = format!("{family} {}", given.join(" "));
+    let mut printed = vec!["Mandat pour des démarches en ligne", "Signatures"];
+    printed.extend(&titles);
+    let printing = vec![
+        json!({ "name": "mandat-a-imprimer", "click": "Imprimer le mandat", "expect": printed,
+                "read": { "code-verification": ".verification-code" },
+                "print": { "visible": [".document", ".verification-code", ".qr-code", ".signatures"],
+                           "hidden": [".no-print", ".site-header", ".site-footer", ".skip-link"] } }),
+        json!({ "name": "usagers", "goto": "/usagers" }),
+        json!({ "name": "usagers-recherche", "fill": { "Nom, prénom ou date de naissance (JJ/MM/AAAA)": family },
+                "press": "Rechercher", "expect": [listed] }),
+        json!({ "name": "usager", "click": listed, "expect": [listed, "Ses mandats avec la structure"] }),
+        json!({ "name": "renouvellement", "goto": format!("{mandate}/renouveler"),
+                "expect": titles }),
+    ];
+    let verify = |name: &str, status: &str| {
+        let mut shown = vec![status, choices.structure.as_str()];
+        shown.extend(&titles);
+        vec![
+            json!({ "name": format!("{name}-formulaire"), "goto": "/verification" }),
+            json!({ "name": name, "fill": { "Code de vérification (32 caractères)": "{code-verification}" },
+                    "press": "Vérifier", "expect": shown, "absent": names }),
+        ]
+    };
+    let revoke = |name: &str, link: &str, code: &str, expect: &str| {
+        vec![
+            json!({ "name": format!("{name}-confirmation"), "click": link,
+                    "expect": ["Je confirme la révocation"] }),
+            json!({ "name": format!("{name}-attestation"), "check": ["Je confirme la révocation"],
+                    "fill": { CODE: code }, "press": "Révoquer",
+                    "expect": ["Attestation de révocation de mandat", expect],
+                    "print": { "visible": [".document", ".signature-block"],
+                               "hidden": [".no-print", ".site-header", ".site-footer"] } }),
+        ]
+    };
+    let mut revocation = vec![json!({ "name": "mandat", "goto": mandate })];
+    revocation.extend(revoke(
+        "revocation-demarche",
+        &format!("Révoquer cette démarche : {}", titles[0]),
+        codes[0],
+        "Démarches toujours couvertes par ce mandat",
+    ));
+    revocation.push(json!({ "name": "mandat-revoque-en-partie", "goto": mandate }));
+    revocation.extend(revoke(
+        "revocation-mandat",
+        "Révoquer tout le mandat",
+        codes[1],
+        "Plus aucune démarche n'est couverte par ce mandat",
+    ));
+    AfterCreation {
+        printing,
+        verification: verify("verification", "Valide"),
+        revocation,
+        revoked: verify("verification-revoque", "Révoqué"),
     }
 }

@@ -1,7 +1,8 @@
 // Reusable pieces of the browser runs: start Debian's headless Chromium through playwright-core
 // (a browser download by the test tool does not work here, see BUILD-NOTES.md), run axe-core on
 // a page, check the tablet-first rules (text size, target size, visible focus, no horizontal
-// scrolling), save a screenshot, and collect what the page's console says about the CSP.
+// scrolling), save a screenshot, collect what the page's console says about the CSP, and lay a
+// printable page out for paper (`checkPrint`: A4 PDF, what shows and what does not).
 //
 //   import { startBrowser, checkPage } from './lib/browser.mjs';
 //   const browser = await startBrowser();
@@ -264,4 +265,36 @@ export async function checkPage(page, name, { artefacts, tags = AXE_TAGS, tablet
   const tabletProblems = tablet ? await checkTablet(page) : [];
   const problems = page.problems.splice(0);
   return { name, url: page.url(), axe, violations, tablet: tabletProblems, problems };
+}
+
+/**
+ * The page as printed: under print media, saves `<name>.pdf` (A4, the stylesheets' `@page`
+ * rules applying) and `<name>-papier.png` under `artefacts`, and checks that every selector of `visible` matches a shown
+ * element and that no element of `hidden` shows on paper. Screen media is restored afterwards.
+ * Returns `{ pdf, problems }`.
+ */
+export async function checkPrint(page, name, { artefacts, visible = [], hidden = [] } = {}) {
+  const problems = [];
+  await page.emulateMedia({ media: 'print' });
+  try {
+    for (const selector of visible) {
+      const found = page.locator(selector);
+      if ((await found.count()) === 0 || !(await found.first().isVisible())) {
+        problems.push(`${selector} does not show on paper`);
+      }
+    }
+    for (const selector of hidden) {
+      for (const el of await page.locator(selector).all()) {
+        if (await el.isVisible()) problems.push(`${selector} shows on paper`);
+      }
+    }
+    const pdf = join(artefacts, `${name}.pdf`);
+    await mkdir(artefacts, { recursive: true });
+    await page.pdf({ path: pdf, format: 'A4', preferCSSPageSize: true, printBackground: true });
+    // The same layout as an image, to look at without a PDF reader.
+    await page.screenshot({ path: join(artefacts, `${name}-papier.png`), fullPage: true });
+    return { pdf, problems };
+  } finally {
+    await page.emulateMedia({ media: null });
+  }
 }
