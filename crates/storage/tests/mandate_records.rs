@@ -411,6 +411,96 @@ fn mandate_lifecycle_create_supersede_revoke_and_can_act() {
     });
 }
 
+/// `mandates::can_act` reads the aidant's and the structure's standing in one statement; it must
+/// decide exactly as the pure rule does on the fully loaded aidant and structure, refusal by
+/// refusal.
+#[test]
+fn can_act_in_one_statement_decides_as_the_rule_on_the_loaded_records() {
+    each(|db| {
+        let conn = &mut db.db.conn().unwrap();
+        let f = fixture(conn);
+        let closed = Organisation {
+            is_active: false,
+            ..organisation("org-c", "35")
+        };
+        organisations::insert(conn, &closed, &ctx(), NOW).unwrap();
+        let inactive = Aidant {
+            is_active: false,
+            ..aidant("inactive", &["org-a"])
+        };
+        let not_habilitated = Aidant {
+            can_create_mandates: false,
+            ..aidant("nohab", &["org-a"])
+        };
+        for a in [inactive, not_habilitated, aidant("carol", &["org-c"])] {
+            aidants::insert(conn, &a, &ctx(), NOW).unwrap();
+        }
+        mandates::create(
+            conn,
+            &new_mandate(&f, &f.alice, &[Demarche::Social]),
+            &ctx(),
+            NOW,
+        )
+        .unwrap();
+        let later = NOW + Duration::days(1);
+        let cases = [
+            ("alice", "org-a", Demarche::Social),    // permitted
+            ("alice", "org-a", Demarche::Famille),   // not covered
+            ("alice", "org-a", Demarche::Justice),   // not allowed by the structure
+            ("alice", "org-b", Demarche::Social),    // not a member
+            ("bob", "org-b", Demarche::Social),      // member, but no mandate there
+            ("inactive", "org-a", Demarche::Social), // aidant deactivated
+            ("nohab", "org-a", Demarche::Social),    // aidant without mandates
+            ("carol", "org-c", Demarche::Social),    // structure closed
+        ];
+        let mut refusals = BTreeSet::new();
+        for (aidant_id, org_id, demarche) in cases {
+            let (aidant_id, org_id) = (AidantId::new(aidant_id), OrganisationId::new(org_id));
+            let fast =
+                mandates::can_act(conn, &aidant_id, &org_id, &f.usager, demarche, later).unwrap();
+            let aidant = aidants::get(conn, &aidant_id).unwrap();
+            let organisation = organisations::get(conn, &org_id).unwrap();
+            let candidates: Vec<Authorization> = mandates::for_usager(conn, &org_id, &f.usager)
+                .unwrap()
+                .into_iter()
+                .flat_map(|m| m.authorizations)
+                .collect();
+            let reference = rules::can_act(
+                &aidant,
+                &organisation,
+                &f.usager,
+                demarche,
+                &candidates,
+                later,
+            )
+            .cloned();
+            assert_eq!(fast, reference, "{aidant_id} {org_id} {demarche:?}");
+            if let Err(refusal) = fast {
+                refusals.insert(format!("{refusal:?}"));
+            }
+        }
+        assert_eq!(
+            refusals.len(),
+            6,
+            "every refusal is exercised: {refusals:?}"
+        );
+        for (aidant_id, org_id) in [("nobody", "org-a"), ("alice", "org-z")] {
+            let missing = mandates::can_act(
+                conn,
+                &AidantId::new(aidant_id),
+                &OrganisationId::new(org_id),
+                &f.usager,
+                Demarche::Social,
+                later,
+            );
+            assert!(
+                matches!(missing, Err(StorageError::NotFound)),
+                "{missing:?}"
+            );
+        }
+    });
+}
+
 #[test]
 fn who_revoked_is_read_back_from_the_journal_pending_or_integrated() {
     each(|db| {
