@@ -81,7 +81,7 @@ fn wrong_code(app: &TestApp) -> String {
 }
 
 #[actix_web::test]
-async fn the_creation_journey_passes_axe_and_the_tablet_rules_in_chromium() {
+async fn the_mandate_journeys_pass_axe_and_the_tablet_rules_in_chromium() {
     for app in TestApp::each().await {
         let demarches = vec![Demarche::Social, Demarche::Argent];
         // Three aidants for the journeys, signed in over HTTP; a fourth signs in in the browser.
