@@ -1209,39 +1209,20 @@ async fn a_referent_manages_the_team_with_step_up_csrf_and_journal() {
             )
             .unwrap();
         }
-        let res = app
-            .post_form(
-                &format!("{base}/carte"),
-                &[
-                    ("serial", "GALT-9999"),
-                    ("reason", "first_card"),
-                    ("csrf", &csrf),
-                ],
-            )
-            .await;
-        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-        let res = app
-            .post_form(
-                &format!("{base}/carte"),
-                &[
-                    ("serial", "GALT-0042"),
-                    ("reason", "texte libre"),
-                    ("csrf", &csrf),
-                ],
-            )
-            .await;
-        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-        let res = app
-            .post_form(
-                &format!("{base}/carte"),
-                &[
-                    ("serial", "GALT-0042"),
-                    ("reason", "first_card"),
-                    ("csrf", &csrf),
-                ],
-            )
-            .await;
-        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        // An unknown card, a reason outside the list, then the card with a listed reason.
+        for (serial, reason, status) in [
+            ("GALT-9999", "first_card", StatusCode::UNPROCESSABLE_ENTITY),
+            ("GALT-0042", "texte libre", StatusCode::UNPROCESSABLE_ENTITY),
+            ("GALT-0042", "first_card", StatusCode::SEE_OTHER),
+        ] {
+            let res = app
+                .post_form(
+                    &format!("{base}/carte"),
+                    &[("serial", serial), ("reason", reason), ("csrf", &csrf)],
+                )
+                .await;
+            assert_eq!(res.status(), status, "{serial} {reason}");
+        }
         let added = app
             .journal()
             .into_iter()

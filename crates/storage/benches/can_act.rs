@@ -15,18 +15,24 @@
 
 use ac_mandates::{AidantId, Demarche, OrganisationId, UsagerId};
 use ac_storage::schema::{aidant_organisations, authorizations};
-use ac_storage::{Backend, Database, DatabaseUrl, DbConnection, OpenMode, PoolOptions, mandates};
+use ac_storage::{Backend, Database, DatabaseUrl, DbConnection, OpenMode, mandates};
 use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel::sql_types::Text;
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::io::Read;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use time::macros::datetime;
 use time::{OffsetDateTime, PrimitiveDateTime};
+
+#[path = "support/mod.rs"]
+mod support;
+use support::{
+    Count, PgBench, Prepared, id, pg_bench_database, run, schema_key, single_connection, siret,
+    workspace_root,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Data shape
@@ -57,15 +63,6 @@ const K_ORGANISATION: u64 = 3;
 const K_MANDATE: u64 = 4;
 const K_AUTHORIZATION: u64 = 5;
 const K_SCOPE: u64 = 6;
-
-/// Ids look like the service's random UUIDs: same length, and the leading 32 bits are a bijective
-/// scramble of the index, so B-tree inserts and lookups land all over the index as in production.
-fn id(kind: u64, n: u64) -> String {
-    format!(
-        "{:08x}-{kind:04x}-4000-8000-{n:012x}",
-        n.wrapping_mul(2_654_435_761) % (1 << 32)
-    )
-}
 
 fn main() {
     // `cargo test --benches` runs this binary without `--bench`: do not seed a million rows then.
@@ -111,54 +108,10 @@ fn main() {
 // ---------------------------------------------------------------------------------------------
 // Seeding
 
-struct Prepared {
-    url: DatabaseUrl,
-    seeded_in: Option<Duration>,
-}
-
-/// FNV-1a over both migration trees and the seed version: any schema change gets a new database.
-fn schema_key() -> u64 {
-    fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                files(&path, out);
-            } else {
-                out.push(path);
-            }
-        }
-    }
-    let root = workspace_root().join("migrations");
-    let mut paths = Vec::new();
-    files(&root, &mut paths);
-    paths.sort();
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |bytes: &[u8]| {
-        for b in bytes {
-            hash = (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    };
-    eat(&SEED_VERSION.to_le_bytes());
-    for path in paths {
-        eat(path
-            .strip_prefix(&root)
-            .unwrap()
-            .to_string_lossy()
-            .as_bytes());
-        eat(&std::fs::read(&path).unwrap());
-    }
-    hash
-}
-
-fn workspace_root() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    root.canonicalize().unwrap_or(root)
-}
-
 fn prepare_sqlite() -> Prepared {
     let dir = workspace_root().join("target/bench-data");
     std::fs::create_dir_all(&dir).unwrap();
-    let name = format!("can_act-{:016x}.sqlite", schema_key());
+    let name = format!("can_act-{:016x}.sqlite", schema_key(SEED_VERSION));
     let path = dir.join(&name);
     let url = DatabaseUrl::Sqlite(path.clone());
     if path.exists() {
@@ -210,107 +163,31 @@ fn prepare_sqlite() -> Prepared {
     }
 }
 
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-#[derive(QueryableByName)]
-struct Comment {
-    #[diesel(sql_type = Nullable<Text>)]
-    comment: Option<String>,
-}
-
 /// Creates the dedicated database if missing and (re)seeds it when its schema key differs.
 /// Errors are notices: PostgreSQL is optional here.
 fn prepare_postgres(url: &str) -> Result<Prepared, String> {
-    let parsed: DatabaseUrl = url.parse().map_err(|e| format!("{e}"))?;
-    let (without_query, query) = url.split_once('?').unwrap_or((url, ""));
-    let (server, name) = without_query
-        .rsplit_once('/')
-        .ok_or_else(|| format!("no database name in {parsed}"))?;
-    // The schema is dropped and rebuilt on a key change: never do that to a database that is
-    // not obviously a bench database.
-    if !name.contains("bench")
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-    {
-        return Err(format!(
-            "database name {name:?} must contain \"bench\" and only [a-z0-9_]: the bench wipes it"
-        ));
-    }
-    let suffix = if query.is_empty() {
-        String::new()
-    } else {
-        format!("?{query}")
+    let (url, marker) = match pg_bench_database(url, "can_act", SEED_VERSION)? {
+        PgBench::Cached(prepared) => return Ok(prepared),
+        PgBench::Empty { url, marker } => (url, marker),
     };
-    let admin_url = format!("{server}/postgres{suffix}");
-    let mut admin = PgConnection::establish(&admin_url).map_err(|e| {
-        let e = e.to_string();
-        format!(
-            "cannot reach {parsed} (via the postgres database): {}",
-            e.trim_end()
-        )
-    })?;
-    let exists = diesel::sql_query("SELECT count(*) AS n FROM pg_database WHERE datname = $1")
-        .bind::<Text, _>(name)
-        .get_result::<Count>(&mut admin)
-        .map_err(|e| e.to_string())?
-        .n
-        > 0;
-    if !exists {
-        println!("postgres: creating database {name}");
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .map_err(|e| e.to_string())?;
-    }
-    drop(admin);
-
-    let key = format!("ac-bench can_act seed {:016x}", schema_key());
-    let mut conn = PgConnection::establish(url).map_err(|e| e.to_string())?;
-    let current = diesel::sql_query(
-        "SELECT obj_description('public'::regnamespace, 'pg_namespace') AS comment",
-    )
-    .get_result::<Comment>(&mut conn)
-    .map_err(|e| e.to_string())?
-    .comment;
-    if current.as_deref() == Some(key.as_str()) {
-        println!("postgres: using cached database {name}");
-        return Ok(Prepared {
-            url: parsed,
-            seeded_in: None,
-        });
-    }
-    println!("postgres: seeding database {name} (takes a few minutes)");
+    println!("postgres: seeding database (takes a few minutes)");
     let started = Instant::now();
-    conn.batch_execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
-        .map_err(|e| e.to_string())?;
-    drop(conn);
     {
-        let db = Database::open(&parsed, OpenMode::MustExist, &single_connection())
+        let db = Database::open(&url, OpenMode::MustExist, &single_connection())
             .map_err(|e| e.to_string())?;
         let mut conn = db.conn().unwrap();
         ac_storage::migrations::run_pending(&mut conn).unwrap();
-        // The key is written in the seeding transaction: it exists only if the seed committed.
-        seed_with_marker(&mut conn, Backend::Postgres, &key);
+        // The marker is written in the seeding transaction: it exists only if the seed committed.
+        seed_with_marker(&mut conn, Backend::Postgres, &marker);
         // What autovacuum would do soon after a bulk load in production.
         conn.batch_execute("VACUUM ANALYZE").unwrap();
     }
     let seeded_in = started.elapsed();
     println!("postgres: seeded in {:.1} s", seeded_in.as_secs_f64());
     Ok(Prepared {
-        url: parsed,
+        url,
         seeded_in: Some(seeded_in),
     })
-}
-
-fn single_connection() -> PoolOptions {
-    PoolOptions {
-        max_connections: 1,
-        ..PoolOptions::default()
-    }
 }
 
 fn seed(conn: &mut DbConnection, backend: Backend) {
@@ -378,43 +255,10 @@ impl Dialect {
     }
 }
 
-/// A Luhn-valid SIRET (organisations::get parses it).
-fn siret(n: u64) -> String {
-    let body = format!("{:013}", 1_300_252_650_000 + n * 10);
-    for check in 0..10 {
-        let candidate = format!("{body}{check}");
-        let sum: u32 = candidate
-            .chars()
-            .rev()
-            .enumerate()
-            .map(|(i, c)| {
-                let d = c.to_digit(10).unwrap();
-                if i % 2 == 1 {
-                    let x = d * 2;
-                    if x > 9 { x - 9 } else { x }
-                } else {
-                    d
-                }
-            })
-            .sum();
-        if sum.is_multiple_of(10) {
-            return candidate;
-        }
-    }
-    unreachable!("one check digit always fits")
-}
-
 /// 01–95 without 20 (Corsica is 2A/2B).
 fn departement(org: u64) -> String {
     let n = 1 + org % 94;
     format!("{:02}", if n >= 20 { n + 1 } else { n })
-}
-
-fn run(conn: &mut DbConnection, step: &str, sql: &str) {
-    let started = Instant::now();
-    conn.batch_execute(sql)
-        .unwrap_or_else(|e| panic!("seeding {step}: {e}\n{sql}"));
-    println!("  {step:<32} {:>6.1} s", started.elapsed().as_secs_f64());
 }
 
 /// Inserts the whole data set in one transaction. Every constraint and trigger of the migrations

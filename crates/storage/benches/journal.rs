@@ -15,21 +15,24 @@
 )]
 
 use ac_audit::Action;
-use ac_mandates::{AidantId, Demarche, Organisation, OrganisationId, OrganisationKind, Siret};
+use ac_mandates::{AidantId, Demarche, Organisation, OrganisationId, OrganisationKind};
 use ac_storage::console::Scope;
 use ac_storage::console::dashboard;
 use ac_storage::console::export::{self, Format};
 use ac_storage::console::journal::{self, Cursor, JournalFilter};
 use ac_storage::journal::AuditContext;
-use ac_storage::{Database, DatabaseUrl, DbConnection, OpenMode, PoolOptions, organisations};
+use ac_storage::{Database, DbConnection, OpenMode, organisations};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel::sql_types::Text;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use time::macros::datetime;
+
+#[path = "support/mod.rs"]
+mod support;
+use support::{PgBench, Prepared, id, pg_bench_database, run, single_connection, siret};
 
 /// Entries in the log.
 const ENTRIES: u64 = 10_000_000;
@@ -53,14 +56,6 @@ const WARMUP: usize = 5;
 
 const K_AIDANT: u64 = 2;
 const K_ORGANISATION: u64 = 3;
-
-/// Ids shaped like the service's UUIDs (same scramble as the `can_act` bench).
-fn id(kind: u64, n: u64) -> String {
-    format!(
-        "{:08x}-{kind:04x}-4000-8000-{n:012x}",
-        n.wrapping_mul(2_654_435_761) % (1 << 32)
-    )
-}
 
 /// The same id in SQL, for an integer expression `n`.
 fn sql_id(kind: u64, n: &str) -> String {
@@ -94,38 +89,13 @@ fn main() {
             return;
         }
     };
-    let db = Database::open(
-        &prepared.url,
-        OpenMode::MustExist,
-        &PoolOptions {
-            max_connections: 1,
-            ..PoolOptions::default()
-        },
-    )
-    .unwrap();
+    let db = Database::open(&prepared.url, OpenMode::MustExist, &single_connection()).unwrap();
     let conn = &mut *db.conn().unwrap();
     measure(conn, prepared.seeded_in);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Seeding
-
-struct Prepared {
-    url: DatabaseUrl,
-    seeded_in: Option<Duration>,
-}
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-#[derive(QueryableByName)]
-struct Comment {
-    #[diesel(sql_type = Nullable<Text>)]
-    comment: Option<String>,
-}
 
 #[derive(QueryableByName)]
 struct IndexDef {
@@ -135,127 +105,28 @@ struct IndexDef {
     indexdef: String,
 }
 
-fn workspace_root() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    root.canonicalize().unwrap_or(root)
-}
-
-/// FNV-1a over the PostgreSQL migrations and the seed version.
-fn schema_key() -> u64 {
-    let root = workspace_root().join("migrations/postgresql");
-    let mut paths = Vec::new();
-    for dir in std::fs::read_dir(&root).unwrap() {
-        for file in std::fs::read_dir(dir.unwrap().path()).unwrap() {
-            paths.push(file.unwrap().path());
-        }
-    }
-    paths.sort();
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |bytes: &[u8]| {
-        for b in bytes {
-            hash = (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    };
-    eat(&SEED_VERSION.to_le_bytes());
-    for path in paths {
-        eat(path
-            .strip_prefix(&root)
-            .unwrap()
-            .to_string_lossy()
-            .as_bytes());
-        eat(&std::fs::read(&path).unwrap());
-    }
-    hash
-}
-
+/// Creates the dedicated database if missing and (re)seeds it when its schema key differs.
 fn prepare(url: &str) -> Result<Prepared, String> {
-    let parsed: DatabaseUrl = url.parse().map_err(|e| format!("{e}"))?;
-    let (without_query, _) = url.split_once('?').unwrap_or((url, ""));
-    let (server, name) = without_query
-        .rsplit_once('/')
-        .ok_or_else(|| format!("no database name in {parsed}"))?;
-    // The schema is dropped and rebuilt on a key change: only ever in an obvious bench database.
-    if !name.contains("bench")
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-    {
-        return Err(format!(
-            "database name {name:?} must contain \"bench\" and only [a-z0-9_]: the bench wipes it"
-        ));
-    }
-    let mut admin = PgConnection::establish(&format!("{server}/postgres"))
-        .map_err(|e| format!("cannot reach {parsed}: {}", e.to_string().trim_end()))?;
-    let exists = diesel::sql_query("SELECT count(*) AS n FROM pg_database WHERE datname = $1")
-        .bind::<Text, _>(name)
-        .get_result::<Count>(&mut admin)
-        .map_err(|e| e.to_string())?
-        .n
-        > 0;
-    if !exists {
-        println!("postgres: creating database {name}");
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .map_err(|e| e.to_string())?;
-    }
-    drop(admin);
-    let key = format!("ac-bench journal seed {:016x}", schema_key());
-    let mut conn = PgConnection::establish(url).map_err(|e| e.to_string())?;
-    let current = diesel::sql_query(
-        "SELECT obj_description('public'::regnamespace, 'pg_namespace') AS comment",
-    )
-    .get_result::<Comment>(&mut conn)
-    .map_err(|e| e.to_string())?
-    .comment;
-    if current.as_deref() == Some(key.as_str()) {
-        println!("postgres: using cached database {name}");
-        return Ok(Prepared {
-            url: parsed,
-            seeded_in: None,
-        });
-    }
-    println!("postgres: seeding {name} with {ENTRIES} entries (about 10 minutes)");
+    let (url, marker) = match pg_bench_database(url, "journal", SEED_VERSION)? {
+        PgBench::Cached(prepared) => return Ok(prepared),
+        PgBench::Empty { url, marker } => (url, marker),
+    };
+    println!("postgres: seeding with {ENTRIES} entries (about 10 minutes)");
     let started = Instant::now();
-    conn.batch_execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
+    let db = Database::open(&url, OpenMode::MustExist, &single_connection())
         .map_err(|e| e.to_string())?;
-    drop(conn);
-    let db = Database::open(
-        &parsed,
-        OpenMode::MustExist,
-        &PoolOptions {
-            max_connections: 1,
-            ..PoolOptions::default()
-        },
-    )
-    .map_err(|e| e.to_string())?;
     let conn = &mut *db.conn().unwrap();
     ac_storage::migrations::run_pending(conn).unwrap();
     seed(conn);
-    // The key is written last: it exists only if the whole seed went through.
-    conn.batch_execute(&format!("COMMENT ON SCHEMA public IS '{key}'"))
+    // The marker is written last: it exists only if the whole seed went through.
+    conn.batch_execute(&format!("COMMENT ON SCHEMA public IS '{marker}'"))
         .unwrap();
     let seeded_in = started.elapsed();
     println!("postgres: seeded in {:.0} s", seeded_in.as_secs_f64());
     Ok(Prepared {
-        url: parsed,
+        url,
         seeded_in: Some(seeded_in),
     })
-}
-
-fn run(conn: &mut DbConnection, step: &str, sql: &str) {
-    let started = Instant::now();
-    conn.batch_execute(sql)
-        .unwrap_or_else(|e| panic!("seeding {step}: {e}\n{sql}"));
-    println!("  {step:<40} {:>7.1} s", started.elapsed().as_secs_f64());
-}
-
-/// A Luhn-valid SIRET.
-fn siret(n: u64) -> String {
-    let body = format!("{:013}", 1_300_252_650_000 + n * 10);
-    (0..10)
-        .map(|check| format!("{body}{check}"))
-        .find(|c| c.parse::<Siret>().is_ok())
-        .unwrap()
 }
 
 /// 100 valid département codes: 01–95 without 20, 2A, 2B, 971–974.

@@ -9,9 +9,7 @@ use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::error::StorageError;
 use crate::journal::{self, AuditContext, Event};
-use crate::schema::{
-    aidant_organisations, aidants, auth_sessions, auth_sign_in_links, organisations,
-};
+use crate::schema::{aidant_organisations, aidants, auth_sessions, organisations};
 use crate::totp_devices::{self, CodeCheck};
 use crate::{DbConnection, aidants as aidant_records, from_db, to_db, write};
 
@@ -131,13 +129,7 @@ fn end_in(
         let aidant = AidantId::new(row.aidant_id);
         if reason == EndReason::Logout {
             // Links sent before the logout must not open a new session on this computer later.
-            diesel::update(
-                auth_sign_in_links::table
-                    .filter(auth_sign_in_links::aidant_id.eq(aidant.as_str()))
-                    .filter(auth_sign_in_links::used_at.is_null()),
-            )
-            .set(auth_sign_in_links::used_at.eq(to_db(now)))
-            .execute(tx)?;
+            crate::sign_in::void_unused_links(tx, &aidant, now)?;
         }
         journal::record(
             tx,

@@ -271,13 +271,7 @@ pub fn complete_with_totp(
             now,
         )?;
         // Other links sent meanwhile are void: one sign-in per link request burst.
-        diesel::update(
-            auth_sign_in_links::table
-                .filter(auth_sign_in_links::aidant_id.eq(aidant.as_str()))
-                .filter(auth_sign_in_links::used_at.is_null()),
-        )
-        .set(auth_sign_in_links::used_at.eq(to_db(now)))
-        .execute(tx)?;
+        void_unused_links(tx, &aidant, now)?;
         journal::record(
             tx,
             &context,
@@ -289,4 +283,20 @@ pub fn complete_with_totp(
         )?;
         Ok(SignIn::SignedIn { aidant })
     })
+}
+
+/// Marks every link the aidant has not used yet as used, so none of them can open a session.
+pub(crate) fn void_unused_links(
+    tx: &mut DbConnection,
+    aidant: &AidantId,
+    now: OffsetDateTime,
+) -> Result<(), StorageError> {
+    diesel::update(
+        auth_sign_in_links::table
+            .filter(auth_sign_in_links::aidant_id.eq(aidant.as_str()))
+            .filter(auth_sign_in_links::used_at.is_null()),
+    )
+    .set(auth_sign_in_links::used_at.eq(to_db(now)))
+    .execute(tx)?;
+    Ok(())
 }

@@ -123,6 +123,22 @@ async fn member(
     }
 }
 
+/// What a référent's action on one aidant (a form posted to `/referent/{org}/aidants/{id}/…`)
+/// acts on: the form's CSRF token checked, the structure in the référent's scope, and the aidant
+/// a member of it (403, journaled, otherwise).
+async fn acted_on(
+    state: &AppState,
+    current: &CurrentAidant,
+    path: web::Path<(String, String)>,
+    csrf: &str,
+) -> Result<(Here, Aidant), WebError> {
+    current.check_csrf(csrf)?;
+    let (org, aidant) = path.into_inner();
+    let here = here(state, current, &org, "").await?;
+    let aidant = member(state, current, &here, &aidant).await?;
+    Ok((here, aidant))
+}
+
 /// Restarts the step-up clock after an audited change, as audited handlers do.
 async fn record_activity(state: &AppState, current: &CurrentAidant) -> Result<(), WebError> {
     let (db, hash, now) = (state.db.clone(), current.session_hash(), state.clock.now());
@@ -509,10 +525,7 @@ async fn deactivate(
     path: web::Path<(String, String)>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, WebError> {
-    current.check_csrf(&form.csrf)?;
-    let (org, aidant) = path.into_inner();
-    let here = here(&state, &current, &org, "").await?;
-    let aidant = member(&state, &current, &here, &aidant).await?;
+    let (here, aidant) = acted_on(&state, &current, path, &form.csrf).await?;
     if !team::may_deactivate(&current.aidant, &aidant) {
         return Err(WebError::Invalid {
             code: "CON423",
@@ -540,10 +553,7 @@ async fn unlock(
     path: web::Path<(String, String)>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, WebError> {
-    current.check_csrf(&form.csrf)?;
-    let (org, aidant) = path.into_inner();
-    let here = here(&state, &current, &org, "").await?;
-    let aidant = member(&state, &current, &here, &aidant).await?;
+    let (here, aidant) = acted_on(&state, &current, path, &form.csrf).await?;
     let (db, id, organisation, context, now) = (
         state.db.clone(),
         aidant.id.clone(),
@@ -567,10 +577,7 @@ async fn enrol_app(
     path: web::Path<(String, String)>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, WebError> {
-    current.check_csrf(&form.csrf)?;
-    let (org, aidant) = path.into_inner();
-    let here = here(&state, &current, &org, "").await?;
-    let aidant = member(&state, &current, &here, &aidant).await?;
+    let (here, aidant) = acted_on(&state, &current, path, &form.csrf).await?;
     if !aidant.is_active {
         return Err(invalid("Ce compte est désactivé."));
     }
@@ -649,10 +656,7 @@ async fn assign_card(
     path: web::Path<(String, String)>,
     form: web::Form<CardForm>,
 ) -> Result<HttpResponse, WebError> {
-    current.check_csrf(&form.csrf)?;
-    let (org, aidant) = path.into_inner();
-    let here = here(&state, &current, &org, "").await?;
-    let aidant = member(&state, &current, &here, &aidant).await?;
+    let (here, aidant) = acted_on(&state, &current, path, &form.csrf).await?;
     let form = form.into_inner();
     let Some((reason, _)) = CARD_ASSIGN_REASONS.iter().find(|(k, _)| *k == form.reason) else {
         return Err(invalid("Choisissez un motif dans la liste."));
@@ -714,10 +718,7 @@ async fn remove_device(
     path: web::Path<(String, String)>,
     form: web::Form<RemoveForm>,
 ) -> Result<HttpResponse, WebError> {
-    current.check_csrf(&form.csrf)?;
-    let (org, aidant) = path.into_inner();
-    let here = here(&state, &current, &org, "").await?;
-    let aidant = member(&state, &current, &here, &aidant).await?;
+    let (here, aidant) = acted_on(&state, &current, path, &form.csrf).await?;
     let form = form.into_inner();
     let Some((reason, _, removal)) = DEVICE_REMOVE_REASONS
         .iter()
