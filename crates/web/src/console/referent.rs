@@ -7,12 +7,14 @@ use ac_mandates::{Aidant, AidantId, Demarche, Email, Organisation, OrganisationI
 use ac_storage::console::export::Format;
 use ac_storage::console::team::{self, CARD_ASSIGN_REASONS, DEVICE_REMOVE_REASONS, Invitation};
 use ac_storage::console::{OutOfScope, Scope};
+use ac_storage::journal::AuditContext;
 use ac_storage::totp_devices::{self, Device, DeviceKind};
-use ac_storage::{StorageError, aidants, organisations, sessions};
+use ac_storage::{DbConnection, StorageError, aidants, organisations, sessions};
 use actix_web::{HttpResponse, HttpResponseBuilder, web};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
+use time::OffsetDateTime;
 
 use super::explorer::{self, Space};
 use super::{Frame, datetime, invalid, refuse};
@@ -519,6 +521,36 @@ fn back_to(here: &Here, aidant: &Aidant, done: &str) -> HttpResponse {
     .finish()
 }
 
+/// A journaled change to one aidant of the structure, attributed to the structure; then the
+/// step-up clock restarts and the référent is back on the aidant's page, told what was `done`.
+async fn change_member<T: Send + 'static>(
+    state: &AppState,
+    current: &CurrentAidant,
+    here: &Here,
+    aidant: &Aidant,
+    done: &str,
+    change: impl FnOnce(
+        &mut DbConnection,
+        &AidantId,
+        Option<&OrganisationId>,
+        &AuditContext,
+        OffsetDateTime,
+    ) -> Result<T, StorageError>
+    + Send
+    + 'static,
+) -> Result<HttpResponse, WebError> {
+    let (db, id, organisation, context, now) = (
+        state.db.clone(),
+        aidant.id.clone(),
+        here.organisation.id.clone(),
+        current.audit_context(),
+        state.clock.now(),
+    );
+    blocking(move || change(&mut *db.conn()?, &id, Some(&organisation), &context, now)).await?;
+    record_activity(state, current).await?;
+    Ok(back_to(here, aidant, done))
+}
+
 async fn deactivate(
     state: web::Data<AppState>,
     RecentStepUp(current): RecentStepUp,
@@ -532,19 +564,15 @@ async fn deactivate(
             message: "Ce compte ne peut pas être désactivé d'ici : c'est le vôtre, ou il exerce aussi dans une structure dont vous n'êtes pas référent. Adressez-vous à l'administrateur du service.".into(),
         });
     }
-    let (db, id, organisation, context, now) = (
-        state.db.clone(),
-        aidant.id.clone(),
-        here.organisation.id.clone(),
-        current.audit_context(),
-        state.clock.now(),
-    );
-    blocking(move || {
-        aidants::deactivate_in(&mut *db.conn()?, &id, Some(&organisation), &context, now)
-    })
-    .await?;
-    record_activity(&state, &current).await?;
-    Ok(back_to(&here, &aidant, "desactive"))
+    change_member(
+        &state,
+        &current,
+        &here,
+        &aidant,
+        "desactive",
+        aidants::deactivate_in,
+    )
+    .await
 }
 
 async fn unlock(
@@ -554,19 +582,15 @@ async fn unlock(
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, WebError> {
     let (here, aidant) = acted_on(&state, &current, path, &form.csrf).await?;
-    let (db, id, organisation, context, now) = (
-        state.db.clone(),
-        aidant.id.clone(),
-        here.organisation.id.clone(),
-        current.audit_context(),
-        state.clock.now(),
-    );
-    blocking(move || {
-        totp_devices::unlock_in(&mut *db.conn()?, &id, Some(&organisation), &context, now)
-    })
-    .await?;
-    record_activity(&state, &current).await?;
-    Ok(back_to(&here, &aidant, "deverrouille"))
+    change_member(
+        &state,
+        &current,
+        &here,
+        &aidant,
+        "deverrouille",
+        totp_devices::unlock_in,
+    )
+    .await
 }
 
 /// Enrols a new authenticator app and shows its QR code once, in this response only (never
