@@ -86,12 +86,12 @@ async fn the_worker_integrates_within_a_second_and_signs_on_its_interval() {
         let worker = ac_web::audit_worker::spawn(app.state.clone()).unwrap();
         record(&app, "x");
         let started = Instant::now();
-        let conn = &mut app.db.db.conn().unwrap();
         let mut integrated = 0;
         while started.elapsed() < Duration::from_secs(3) {
-            integrated = ac_storage::audit::verify(conn, &[app.state.audit_key.verifier()], &[])
-                .unwrap()
-                .entries;
+            integrated =
+                ac_storage::audit::verify(&app.db.db, &[app.state.audit_key.verifier()], &[])
+                    .unwrap()
+                    .entries;
             if integrated >= 1 {
                 break;
             }

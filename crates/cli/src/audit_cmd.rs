@@ -137,7 +137,7 @@ pub fn run(
             let run = verifications::start(conn, None, clock.now())
                 .map_err(|e| tracing::warn!(code = e.code(), "verification run not recorded"))
                 .ok();
-            let result = audit::verify(conn, &verifiers, &published);
+            let result = audit::verify(&db, &verifiers, &published);
             if let Some(id) = run
                 && let Err(e) = verifications::finish(conn, &id, &result, clock.now())
             {

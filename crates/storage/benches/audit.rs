@@ -104,10 +104,11 @@ fn backlog(db: &TestDatabase, n: usize) {
     );
 }
 
-fn verification(conn: &mut DbConnection) {
+fn verification(db: &TestDatabase) {
+    let conn = &mut db.db.conn().unwrap();
     audit::sign_checkpoint(conn, &key(), true, NOW).unwrap();
     let started = Instant::now();
-    let report = audit::verify(conn, &[key().verifier()], &[]).unwrap();
+    let report = audit::verify(&db.db, &[key().verifier()], &[]).unwrap();
     let elapsed = started.elapsed().as_secs_f64();
     assert_eq!(report.problem, None);
     println!(
@@ -227,7 +228,7 @@ fn run(db: &TestDatabase, writers: usize) {
     println!("{:?}:", db.backend());
     appends(db, writers, 500);
     backlog(db, BACKLOG);
-    verification(&mut db.db.conn().unwrap());
+    verification(db);
 }
 
 fn main() {

@@ -16,7 +16,7 @@ use time::{OffsetDateTime, PrimitiveDateTime};
 use crate::error::StorageError;
 use crate::journal::{self, AuditContext, Event};
 use crate::schema::{audit_checkpoints, audit_heads, audit_log, audit_pending};
-use crate::{DbConnection, from_db, to_db, write};
+use crate::{Database, DbConnection, from_db, to_db, write};
 
 /// Rows read per round trip when streaming the log.
 const PAGE: i64 = 10_000;
@@ -395,11 +395,15 @@ fn check_row(expected_seq: u64, row: &LogRowRead) -> Result<Hash, Tamper> {
     Ok(computed)
 }
 
-fn load_page(conn: &mut DbConnection, from: i64) -> Result<Vec<LogRowRead>, StorageError> {
+/// The rows from `seq >= from`, in order, as many as `from..to` should hold. The query has no
+/// upper bound on purpose: with one, PostgreSQL may plan a bitmap scan and a sort that spills to
+/// disk (five times slower, seen on a freshly loaded log); with a `LIMIT` only, it walks the
+/// primary key. A row missing in the page shows as a later one in its place.
+fn load_page(conn: &mut DbConnection, from: u64, to: u64) -> Result<Vec<LogRowRead>, StorageError> {
     Ok(audit_log::table
-        .filter(audit_log::seq.ge(from))
+        .filter(audit_log::seq.ge(to_i64(from)?))
         .order(audit_log::seq)
-        .limit(PAGE)
+        .limit(to_i64(to.saturating_sub(from))?)
         .select((
             audit_log::seq,
             audit_log::entry,
@@ -419,59 +423,122 @@ fn load_page(conn: &mut DbConnection, from: i64) -> Result<Vec<LogRowRead>, Stor
         .load(conn)?)
 }
 
-/// Sends the log page by page, in `seq` order, until it ends, a read fails, or the receiver
-/// stops listening (verification found a problem).
-fn read_pages(
-    conn: &mut DbConnection,
-    out: &std::sync::mpsc::SyncSender<Result<Vec<LogRowRead>, StorageError>>,
-) {
-    let mut next = 0i64;
-    loop {
-        match load_page(conn, next) {
-            Ok(page) if page.is_empty() => return,
-            Ok(page) => {
-                next = page.last().map_or(next, |last| last.0.saturating_add(1));
-                if out.send(Ok(page)).is_err() {
-                    return;
-                }
-            }
-            Err(e) => {
-                let _ = out.send(Err(e));
-                return;
+/// A page of the log once checked: the leaf hashes of its rows up to the first problem, and
+/// that problem. The leaves before it still go into the tree, so that a root which disagrees
+/// earlier is reported first.
+struct CheckedPage {
+    leaves: Vec<Hash>,
+    problem: Option<Tamper>,
+}
+
+/// Checks the rows of the page `from..to`, in order, stopping at the first problem. A row
+/// missing at the end of the page is reported here; one missing before another shows as a
+/// sequence number out of place in [`check_row`].
+fn check_page(from: u64, to: u64, rows: &[LogRowRead]) -> CheckedPage {
+    let mut leaves = Vec::with_capacity(rows.len());
+    for (row, seq) in rows.iter().zip(from..) {
+        match check_row(seq, row) {
+            Ok(leaf) => leaves.push(leaf),
+            Err(problem) => {
+                return CheckedPage {
+                    leaves,
+                    problem: Some(problem),
+                };
             }
         }
     }
+    let next = from + leaves.len() as u64;
+    let problem = (next < to).then(|| tamper(Some(next), format!("l'entrée {next} manque")));
+    CheckedPage { leaves, problem }
 }
 
-/// Checks a page of rows on every core: parsing and hashing dominate verification, and each
-/// row is independent. Results come back in row order.
-fn check_page(first_seq: u64, page: &[LogRowRead]) -> Vec<Result<Hash, Tamper>> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .clamp(1, 8);
-    let chunk = page.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = page
-            .chunks(chunk)
-            .enumerate()
-            .map(|(i, rows)| {
-                let start = first_seq + (i * chunk) as u64;
-                scope.spawn(move || {
-                    rows.iter()
-                        .zip(start..)
-                        .map(|(row, seq)| check_row(seq, row))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| {
-                w.join()
-                    .unwrap_or_else(|_| vec![Err(tamper(None, "vérification interrompue".into()))])
-            })
-            .collect()
-    })
+/// One of verification's reading threads: on its own connection, reads and checks the pages
+/// `first`, `first + stride`, … of the log's first `size` entries and sends them on, in order.
+/// Each row is read, checked and dropped on this thread. Stops after the last page, a problem
+/// or a failed read, or when verification stops listening.
+fn read_and_check(
+    conn: &mut DbConnection,
+    size: u64,
+    first: u64,
+    stride: u64,
+    out: &std::sync::mpsc::SyncSender<Result<CheckedPage, StorageError>>,
+) {
+    let page = PAGE.unsigned_abs();
+    let mut from = first * page;
+    while from < size {
+        let to = from.saturating_add(page).min(size);
+        let checked = load_page(conn, from, to).map(|rows| check_page(from, to, &rows));
+        let last = !matches!(&checked, Ok(page) if page.problem.is_none());
+        if out.send(checked).is_err() || last {
+            return;
+        }
+        from = from.saturating_add(stride * page);
+    }
+}
+
+/// The tree as verification rebuilds it, held against every known root as it grows.
+struct Rebuilt<'a> {
+    expected_roots: &'a BTreeMap<u64, (Hash, &'static str)>,
+    frontier: Frontier,
+    leaves: Vec<Hash>,
+    last_good_checkpoint: u64,
+}
+
+impl<'a> Rebuilt<'a> {
+    fn new(expected_roots: &'a BTreeMap<u64, (Hash, &'static str)>) -> Self {
+        Self {
+            expected_roots,
+            frontier: Frontier::new(),
+            leaves: Vec::new(),
+            last_good_checkpoint: 0,
+        }
+    }
+
+    /// Takes the checked pages back in order, one reader after the other, until a problem or
+    /// the first reader with nothing more to send (it hangs up after its last page).
+    fn grow(
+        &mut self,
+        readers: &[std::sync::mpsc::Receiver<Result<CheckedPage, StorageError>>],
+    ) -> Result<Option<Tamper>, StorageError> {
+        for reader in readers.iter().cycle() {
+            let Ok(page) = reader.recv() else {
+                break;
+            };
+            let page = page?;
+            for leaf in page.leaves {
+                if let Some(problem) = self.push(leaf)? {
+                    return Ok(Some(problem));
+                }
+            }
+            if page.problem.is_some() {
+                return Ok(page.problem);
+            }
+        }
+        Ok(None)
+    }
+
+    fn push(&mut self, leaf: Hash) -> Result<Option<Tamper>, StorageError> {
+        self.frontier.push(leaf)?;
+        self.leaves.push(leaf);
+        let size = self.frontier.size();
+        let Some((root, source)) = self.expected_roots.get(&size) else {
+            return Ok(None);
+        };
+        if *root != self.frontier.root() {
+            let good = self.last_good_checkpoint;
+            return Ok(Some(tamper(
+                Some(good),
+                format!(
+                    "la racine recalculée des {size} premières entrées diffère de la {source} : une entrée entre {good} et {} a été modifiée",
+                    size - 1
+                ),
+            )));
+        }
+        if *source == "point de contrôle signé" {
+            self.last_good_checkpoint = size;
+        }
+        Ok(None)
+    }
 }
 
 /// Recomputes everything from the stored entries: every leaf hash, the dense sequence, each tree
@@ -480,10 +547,12 @@ fn check_page(first_seq: u64, page: &[LogRowRead]) -> Vec<Result<Hash, Tamper>> 
 /// auditors): they anchor the log even if its checkpoint rows were removed. Stops at the first
 /// problem.
 pub fn verify(
-    conn: &mut DbConnection,
+    db: &Database,
     verifiers: &[VerifierKey],
     published: &[String],
 ) -> Result<Verification, StorageError> {
+    let mut first_reader = db.conn()?;
+    let conn = &mut *first_reader;
     let pending: i64 = audit_pending::table.count().get_result(conn)?;
     let mut report = Verification {
         entries: 0,
@@ -570,49 +639,61 @@ pub fn verify(
             .or_insert((to_hash(&root)?, "tête d'arbre"));
     }
 
-    let mut frontier = Frontier::new();
-    let mut leaves: Vec<Hash> = Vec::new();
-    let mut last_good_checkpoint = 0u64;
     if let Some((root, _)) = expected_roots.get(&0)
-        && *root != frontier.root()
+        && *root != merkle::empty_root()
     {
         report.problem = Some(tamper(None, "la racine de l'arbre vide est fausse".into()));
         return Ok(report);
     }
-    // The next page is read while this one is checked: reading and checking cost about the same
-    // per entry, so overlapping them nearly halves the time (docs/performance.md).
-    let (pages_out, pages_in) =
-        std::sync::mpsc::sync_channel::<Result<Vec<LogRowRead>, StorageError>>(2);
-    let reader = &mut *conn;
-    let outcome: Result<Option<Tamper>, StorageError> = std::thread::scope(|scope| {
-        scope.spawn(move || read_pages(reader, &pages_out));
-        for page in pages_in {
-            for checked in check_page(frontier.size(), &page?) {
-                let leaf = match checked {
-                    Ok(leaf) => leaf,
-                    Err(t) => return Ok(Some(t)),
-                };
-                frontier.push(leaf)?;
-                leaves.push(leaf);
-                if let Some((root, source)) = expected_roots.get(&frontier.size()) {
-                    if *root != frontier.root() {
-                        let size = frontier.size();
-                        return Ok(Some(tamper(
-                            Some(last_good_checkpoint),
-                            format!(
-                                "la racine recalculée des {size} premières entrées diffère de la {source} : une entrée entre {last_good_checkpoint} et {} a été modifiée",
-                                size - 1
-                            ),
-                        )));
-                    }
-                    if *source == "point de contrôle signé" {
-                        last_good_checkpoint = frontier.size();
-                    }
-                }
-            }
+    // The entries integrated when verification starts; later ones wait for the next run.
+    let last: Option<i64> = audit_log::table
+        .select(diesel::dsl::max(audit_log::seq))
+        .first(conn)?;
+    let size = last.map_or(Ok(0), |last| to_u64(last).map(|l| l.saturating_add(1)))?;
+
+    // Reading a row costs more than checking it (docs/performance.md), so each core gets its
+    // own connection and reads and checks every n-th page, while this thread grows the tree
+    // from the pages taken back in order.
+    let mut readers = vec![first_reader];
+    let wanted = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, 4);
+    while readers.len() < wanted
+        && let Some(reader) = db.spare_conn()
+    {
+        readers.push(reader);
+    }
+    let stride = readers.len() as u64;
+    let mut tree = Rebuilt::new(&expected_roots);
+    let outcome = std::thread::scope(|scope| {
+        let (pages, threads): (Vec<_>, Vec<_>) = readers
+            .iter_mut()
+            .zip(0u64..)
+            .map(|(reader, first)| {
+                let (out, pages) = std::sync::mpsc::sync_channel(2);
+                let reader = &mut **reader;
+                let thread = scope.spawn(move || read_and_check(reader, size, first, stride, &out));
+                (pages, thread)
+            })
+            .unzip();
+        let grown = tree.grow(&pages);
+        drop(pages);
+        // A reader that died would look like the end of the log: it must not pass for one.
+        let died = threads
+            .into_iter()
+            .map(std::thread::ScopedJoinHandle::join)
+            .filter(Result::is_err)
+            .count();
+        match grown {
+            Ok(None) if died > 0 || tree.frontier.size() < size => Err(StorageError::Corrupt(
+                "a verification reader stopped before the end of the log".into(),
+            )),
+            grown => grown,
         }
-        Ok(None)
     });
+    let Rebuilt {
+        frontier, leaves, ..
+    } = tree;
     if let Some(problem) = outcome? {
         report.entries = frontier.size();
         report.problem = Some(problem);
@@ -664,15 +745,19 @@ fn leaf_hashes(conn: &mut DbConnection, size: u64) -> Result<Vec<Hash>, StorageE
     let end = to_i64(size)?;
     let mut next = 0i64;
     while next < end {
+        // Keyset form without an upper bound, as in `load_page`.
         let page: Vec<(i64, Vec<u8>)> = audit_log::table
-            .filter(audit_log::seq.ge(next).and(audit_log::seq.lt(end)))
+            .filter(audit_log::seq.ge(next))
             .order(audit_log::seq)
-            .limit(PAGE * 10)
+            .limit((PAGE * 10).min(end - next))
             .select((audit_log::seq, audit_log::leaf_hash))
             .load(conn)?;
         let Some(last) = page.last() else { break };
         next = last.0 + 1;
-        for (_, leaf) in &page {
+        for (seq, leaf) in &page {
+            if to_u64(*seq)? != leaves.len() as u64 {
+                break;
+            }
             leaves.push(to_hash(leaf)?);
         }
     }

@@ -127,6 +127,9 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
     }
 }
 
+/// How long [`Database::spare_conn`] waits for a connection the pool said it could open.
+const SPARE_WAIT: Duration = Duration::from_millis(200);
+
 pub type Pooled = PooledConnection<ConnectionManager<DbConnection>>;
 
 /// A connection pool on one database. Cheap to clone.
@@ -189,6 +192,17 @@ impl Database {
 
     pub fn conn(&self) -> Result<Pooled, StorageError> {
         self.pool.get().map_err(StorageError::Pool)
+    }
+
+    /// One more connection for work that can also run on fewer (parallel reads): `None` when
+    /// the pool is at its size with none idle, or the connection cannot be had at once, rather
+    /// than waiting for another user to give one back.
+    pub fn spare_conn(&self) -> Option<Pooled> {
+        let state = self.pool.state();
+        if state.idle_connections == 0 && state.connections >= self.pool.max_size() {
+            return None;
+        }
+        self.pool.get_timeout(SPARE_WAIT).ok()
     }
 
     /// A cheap round trip that also proves the schema is there, for `/readyz`.

@@ -8,7 +8,7 @@ use time::{OffsetDateTime, PrimitiveDateTime};
 use crate::audit::{self, Verification};
 use crate::error::StorageError;
 use crate::schema::audit_verifications;
-use crate::{DbConnection, from_db, new_id, to_db};
+use crate::{Database, DbConnection, from_db, new_id, to_db};
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,15 +170,15 @@ pub fn finish(
 /// Runs a full verification ([`audit::verify`]) and records it from start to end. `now` is read
 /// twice, at the start and at the end.
 pub fn run(
-    conn: &mut DbConnection,
+    db: &Database,
     verifiers: &[VerifierKey],
     published: &[String],
     requested_by: Option<&AidantId>,
     now: &dyn Fn() -> OffsetDateTime,
 ) -> Result<Verification, StorageError> {
-    let id = start(conn, requested_by, now())?;
-    let result = audit::verify(conn, verifiers, published);
-    finish(conn, &id, &result, now())?;
+    let id = start(&mut *db.conn()?, requested_by, now())?;
+    let result = audit::verify(db, verifiers, published);
+    finish(&mut *db.conn()?, &id, &result, now())?;
     result
 }
 

@@ -656,11 +656,8 @@ async fn start_verification(
         std::thread::Builder::new()
             .name("audit-verification".into())
             .spawn(move || {
-                let ran = db.conn().and_then(|mut conn| {
-                    verifications::run(&mut conn, &verifiers, &published, Some(&aidant), &|| {
-                        clock.now()
-                    })
-                });
+                let ran =
+                    verifications::run(&db, &verifiers, &published, Some(&aidant), &|| clock.now());
                 match ran {
                     Ok(report) => tracing::info!(
                         entries = report.entries,
