@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use std::time::{Duration, Instant};
 
 fn record(app: &TestApp, target: &str) {
-    let conn = &mut app.db.db.conn().unwrap();
+    let conn = &mut *app.db.db.conn().unwrap();
     write(conn, |tx| {
         journal::record(
             tx,

@@ -295,7 +295,7 @@ pub fn structure(
     command: StructureCommand,
     now: OffsetDateTime,
 ) -> anyhow::Result<()> {
-    let conn = &mut db.conn()?;
+    let conn = &mut *db.conn()?;
     match command {
         StructureCommand::Add {
             name,
@@ -370,7 +370,7 @@ pub fn aidant(
     command: AidantCommand,
     now: OffsetDateTime,
 ) -> anyhow::Result<()> {
-    let conn = &mut db.conn()?;
+    let conn = &mut *db.conn()?;
     match command {
         AidantCommand::Add(args) => {
             let NewAidantArgs {

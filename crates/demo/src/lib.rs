@@ -621,7 +621,7 @@ mod tests {
         let keys =
             KeyRing::parse(&KeyRing::generate_file_text(&SystemRandom::new()).unwrap()).unwrap();
         for db in TestDatabase::each().unwrap() {
-            let conn = &mut db.db.conn().unwrap();
+            let conn = &mut *db.db.conn().unwrap();
             let Outcome::Loaded(summary) = load(conn, &keys, &AuditContext::cli(), now).unwrap()
             else {
                 panic!("not loaded")

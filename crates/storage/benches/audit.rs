@@ -83,7 +83,7 @@ fn appends(db: &TestDatabase, writers: usize, per_writer: usize) {
 
 /// Bulk-loads `n` pending entries (one transaction), then times their integration.
 fn backlog(db: &TestDatabase, n: usize) {
-    let conn = &mut db.db.conn().unwrap();
+    let conn = &mut *db.db.conn().unwrap();
     let context = AuditContext::system();
     let loaded = Instant::now();
     write(conn, |tx| {
@@ -105,7 +105,7 @@ fn backlog(db: &TestDatabase, n: usize) {
 }
 
 fn verification(db: &TestDatabase) {
-    let conn = &mut db.db.conn().unwrap();
+    let conn = &mut *db.db.conn().unwrap();
     audit::sign_checkpoint(conn, &key(), true, NOW).unwrap();
     let started = Instant::now();
     let report = audit::verify(&db.db, &[key().verifier()], &[]).unwrap();

@@ -1,12 +1,15 @@
 //! Choosing and opening the database: the URL scheme picks the backend, and nothing else does.
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::r2d2::{
+    ConnectionManager, CustomizeConnection, ManageConnection, Pool, PooledConnection,
+};
 use diesel::{Connection, PgConnection, SqliteConnection};
 use std::fmt;
+use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::error::StorageError;
 
@@ -114,9 +117,9 @@ struct SqlitePragmas {
     busy_timeout_ms: u128,
 }
 
-impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
-    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
-        if let DbConnection::Sqlite(conn) = conn {
+impl CustomizeConnection<Checked, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut Checked) -> Result<(), diesel::r2d2::Error> {
+        if let DbConnection::Sqlite(conn) = &mut conn.conn {
             conn.batch_execute(&format!(
                 "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
                 self.busy_timeout_ms
@@ -127,15 +130,73 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
     }
 }
 
+/// How long a connection that answered is trusted without asking again. diesel's manager pings
+/// (`SELECT 1`) at every checkout: a whole round trip, about one in five of a delegated flow's
+/// statements. Asking at most once per interval still finds a connection the server dropped
+/// (restart, failover): for at most this long, a request on it fails with a database error;
+/// the first checkout after that pings, fails, and r2d2 opens a new connection instead.
+const TRUSTED_FOR: Duration = Duration::from_secs(1);
+
+/// A pooled connection and when it last answered a ping (or was opened).
+struct Checked {
+    conn: DbConnection,
+    answered_at: Instant,
+}
+
+/// diesel's r2d2 manager, pinging a connection at checkout only if it has not answered within
+/// [`TRUSTED_FOR`].
+#[derive(Debug)]
+struct Manager(ConnectionManager<DbConnection>);
+
+impl ManageConnection for Manager {
+    type Connection = Checked;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<Checked, Self::Error> {
+        Ok(Checked {
+            conn: self.0.connect()?,
+            answered_at: Instant::now(),
+        })
+    }
+
+    fn is_valid(&self, checked: &mut Checked) -> Result<(), Self::Error> {
+        if checked.answered_at.elapsed() < TRUSTED_FOR {
+            return Ok(());
+        }
+        self.0.is_valid(&mut checked.conn)?;
+        checked.answered_at = Instant::now();
+        Ok(())
+    }
+
+    fn has_broken(&self, checked: &mut Checked) -> bool {
+        self.0.has_broken(&mut checked.conn)
+    }
+}
+
+/// A connection checked out of the pool; it goes back when dropped.
+pub struct Pooled(PooledConnection<Manager>);
+
+impl Deref for Pooled {
+    type Target = DbConnection;
+
+    fn deref(&self) -> &DbConnection {
+        &self.0.conn
+    }
+}
+
+impl DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.0.conn
+    }
+}
+
 /// How long [`Database::spare_conn`] waits for a connection the pool said it could open.
 const SPARE_WAIT: Duration = Duration::from_millis(200);
-
-pub type Pooled = PooledConnection<ConnectionManager<DbConnection>>;
 
 /// A connection pool on one database. Cheap to clone.
 #[derive(Clone)]
 pub struct Database {
-    pool: Pool<ConnectionManager<DbConnection>>,
+    pool: Pool<Manager>,
     backend: Backend,
 }
 
@@ -168,7 +229,7 @@ impl Database {
             ))?;
         }
         drop(first);
-        let manager = ConnectionManager::<DbConnection>::new(connection_string);
+        let manager = Manager(ConnectionManager::<DbConnection>::new(connection_string));
         let pool = Pool::builder()
             .max_size(options.max_connections)
             // Connections open on demand, never on r2d2's background thread: a command that exits
@@ -191,7 +252,7 @@ impl Database {
     }
 
     pub fn conn(&self) -> Result<Pooled, StorageError> {
-        self.pool.get().map_err(StorageError::Pool)
+        self.pool.get().map(Pooled).map_err(StorageError::Pool)
     }
 
     /// One more connection for work that can also run on fewer (parallel reads): `None` when
@@ -202,7 +263,7 @@ impl Database {
         if state.idle_connections == 0 && state.connections >= self.pool.max_size() {
             return None;
         }
-        self.pool.get_timeout(SPARE_WAIT).ok()
+        self.pool.get_timeout(SPARE_WAIT).ok().map(Pooled)
     }
 
     /// A cheap round trip that also proves the schema is there, for `/readyz`.

@@ -138,7 +138,7 @@ fn create(
 
 /// A log of `n` mandates, integrated, with a checkpoint after every 3 mandates.
 fn populated(db: &TestDatabase, n: usize) -> World {
-    let conn = &mut db.db.conn().unwrap();
+    let conn = &mut *db.db.conn().unwrap();
     let w = world(conn);
     for i in 0..n {
         let demarche = Demarche::ALL[i % 10];
@@ -168,7 +168,7 @@ fn drop_append_only_triggers(db: &TestDatabase) {
 #[test]
 fn every_change_is_journaled_in_its_own_transaction_and_a_refused_one_leaves_no_entry() {
     each(|db| {
-        let conn = &mut db.db.conn().unwrap();
+        let conn = &mut *db.db.conn().unwrap();
         let w = world(conn);
         assert_eq!(
             count(conn, "SELECT COUNT(*) AS n FROM audit_pending"),
@@ -223,7 +223,7 @@ fn every_change_is_journaled_in_its_own_transaction_and_a_refused_one_leaves_no_
 #[test]
 fn no_audit_no_action() {
     each(|db| {
-        let conn = &mut db.db.conn().unwrap();
+        let conn = &mut *db.db.conn().unwrap();
         let w = world(conn);
         // The journal cannot be written: the action must fail and leave nothing behind.
         db.execute_raw("DROP TABLE audit_pending").unwrap();
@@ -239,7 +239,7 @@ fn no_audit_no_action() {
 fn the_database_refuses_to_rewrite_the_journal() {
     each(|db| {
         populated(db, 2);
-        let conn = &mut db.db.conn().unwrap();
+        let conn = &mut *db.db.conn().unwrap();
         journal::record(
             conn,
             &AuditContext::system(),
@@ -277,7 +277,7 @@ fn an_untouched_log_verifies_and_proofs_check_offline() {
         assert!(report.entries > 20);
         assert!(report.checkpoints >= 3);
 
-        let conn = &mut db.db.conn().unwrap();
+        let conn = &mut *db.db.conn().unwrap();
         let latest = audit::latest_checkpoint(conn).unwrap().unwrap();
         assert!(latest.signed_note.starts_with(&format!("{ORIGIN}\n")));
         for seq in [0, 5, latest.tree_size - 1] {
@@ -324,7 +324,7 @@ fn an_edit_with_a_recomputed_leaf_hash_is_caught_by_the_signed_root() {
         populated(db, 4);
         drop_append_only_triggers(db);
         // Rewrite entry 1 consistently (entry, hash, search columns) as a careful attacker would.
-        let conn = &mut db.db.conn().unwrap();
+        let conn = &mut *db.db.conn().unwrap();
         #[derive(diesel::QueryableByName)]
         struct Row {
             #[diesel(sql_type = diesel::sql_types::Text)]
@@ -378,7 +378,7 @@ fn a_deleted_row_is_detected() {
 #[test]
 fn a_log_of_several_pages_verifies_and_a_row_missing_at_a_page_end_is_named() {
     each(|db| {
-        let conn = &mut db.db.conn().unwrap();
+        let conn = &mut *db.db.conn().unwrap();
         let entries = 25_000;
         write(conn, |tx| {
             for i in 0..entries {
@@ -448,7 +448,7 @@ fn two_swapped_rows_are_detected() {
 fn a_checkpoint_forged_with_another_key_is_detected() {
     each(|db| {
         populated(db, 2);
-        let conn = &mut db.db.conn().unwrap();
+        let conn = &mut *db.db.conn().unwrap();
         let latest = audit::latest_checkpoint(conn).unwrap().unwrap();
         let forger = SignerKey::from_seed(ORIGIN, [9; 32]).unwrap();
         let forged = ac_audit::Checkpoint {
@@ -487,7 +487,7 @@ fn a_proof_with_one_hash_flipped_is_refused() {
 #[test]
 fn checkpoints_are_signed_only_when_something_happened() {
     each(|db| {
-        let conn = &mut db.db.conn().unwrap();
+        let conn = &mut *db.db.conn().unwrap();
         world(conn);
         audit::integrate_all(conn, 100, NOW).unwrap();
         let first = audit::sign_checkpoint(conn, &key(), false, NOW)
@@ -556,7 +556,7 @@ fn concurrent_writers_and_integrators_on_several_pools_give_one_dense_valid_tree
                 });
             }
         });
-        let conn = &mut db.db.conn().unwrap();
+        let conn = &mut *db.db.conn().unwrap();
         audit::integrate_all(conn, 500, NOW).unwrap();
         audit::sign_checkpoint(conn, &key(), false, NOW).unwrap();
         let report = verify(db);
@@ -578,7 +578,7 @@ fn concurrent_writers_and_integrators_on_several_pools_give_one_dense_valid_tree
 fn published_checkpoints_catch_a_truncation_that_also_removed_the_checkpoint_rows() {
     each(|db| {
         populated(db, 4);
-        let conn = &mut db.db.conn().unwrap();
+        let conn = &mut *db.db.conn().unwrap();
         let published = audit::latest_checkpoint(conn).unwrap().unwrap();
         let sql = match db.backend() {
             Backend::Sqlite => {

@@ -139,7 +139,7 @@ fn count(conn: &mut DbConnection, sql: &str) -> i64 {
 #[test]
 fn organisations_round_trip_and_allowed_demarches() {
     each(|db| {
-        let conn = &mut db.db.conn().unwrap();
+        let conn = &mut *db.db.conn().unwrap();
         let org = organisation("org-a", "2A");
         organisations::insert(conn, &org, &ctx(), NOW).unwrap();
         assert_eq!(organisations::get(conn, &org.id).unwrap(), org);
@@ -170,7 +170,7 @@ fn organisations_round_trip_and_allowed_demarches() {
 #[test]
 fn aidants_round_trip_with_memberships_and_scopes() {
     each(|db| {
-        let conn = &mut db.db.conn().unwrap();
+        let conn = &mut *db.db.conn().unwrap();
         organisations::insert(conn, &organisation("org-a", "29"), &ctx(), NOW).unwrap();
         organisations::insert(conn, &organisation("org-b", "56"), &ctx(), NOW).unwrap();
         let mut coordinator = aidant("coord", &["org-a", "org-b"]);
@@ -210,7 +210,7 @@ fn aidants_round_trip_with_memberships_and_scopes() {
 #[test]
 fn an_aidant_whose_current_structure_is_not_a_membership_is_refused_whole() {
     each(|db| {
-        let conn = &mut db.db.conn().unwrap();
+        let conn = &mut *db.db.conn().unwrap();
         organisations::insert(conn, &organisation("org-a", "29"), &ctx(), NOW).unwrap();
         organisations::insert(conn, &organisation("org-b", "56"), &ctx(), NOW).unwrap();
         let mut wrong = aidant("wrong", &["org-a"]);
@@ -232,7 +232,7 @@ fn an_aidant_whose_current_structure_is_not_a_membership_is_refused_whole() {
 #[test]
 fn usager_identity_is_created_refreshed_or_left_alone() {
     each(|db| {
-        let conn = &mut db.db.conn().unwrap();
+        let conn = &mut *db.db.conn().unwrap();
         let subject = "b".repeat(64);
         let (first, change) =
             usagers::upsert_identified(conn, &subject, &identity("Angela"), &ctx(), NOW).unwrap();
@@ -264,7 +264,7 @@ fn usager_identity_is_created_refreshed_or_left_alone() {
 #[test]
 fn mandate_lifecycle_create_supersede_revoke_and_can_act() {
     each(|db| {
-        let conn = &mut db.db.conn().unwrap();
+        let conn = &mut *db.db.conn().unwrap();
         let f = fixture(conn);
         let first = mandates::create(
             conn,
@@ -417,7 +417,7 @@ fn mandate_lifecycle_create_supersede_revoke_and_can_act() {
 #[test]
 fn can_act_in_one_statement_decides_as_the_rule_on_the_loaded_records() {
     each(|db| {
-        let conn = &mut db.db.conn().unwrap();
+        let conn = &mut *db.db.conn().unwrap();
         let f = fixture(conn);
         let closed = Organisation {
             is_active: false,
@@ -504,7 +504,7 @@ fn can_act_in_one_statement_decides_as_the_rule_on_the_loaded_records() {
 #[test]
 fn who_revoked_is_read_back_from_the_journal_pending_or_integrated() {
     each(|db| {
-        let conn = &mut db.db.conn().unwrap();
+        let conn = &mut *db.db.conn().unwrap();
         let f = fixture(conn);
         let plan = mandates::create(
             conn,
@@ -548,7 +548,7 @@ fn who_revoked_is_read_back_from_the_journal_pending_or_integrated() {
 #[test]
 fn refused_creations_write_nothing() {
     each(|db| {
-        let conn = &mut db.db.conn().unwrap();
+        let conn = &mut *db.db.conn().unwrap();
         let f = fixture(conn);
         mandates::create(
             conn,
@@ -613,7 +613,7 @@ fn every_mandate_gets_its_own_unguessable_verification_code() {
     // The issue asks for ≥ 128 bits; checked at compile time.
     const { assert!(VerificationCode::BITS >= 128) };
     each(|db| {
-        let conn = &mut db.db.conn().unwrap();
+        let conn = &mut *db.db.conn().unwrap();
         let f = fixture(conn);
         let first = mandates::create(
             conn,
@@ -716,7 +716,7 @@ fn every_mandate_gets_its_own_unguessable_verification_code() {
 #[test]
 fn the_database_itself_guards_the_records() {
     each(|db| {
-        let conn = &mut db.db.conn().unwrap();
+        let conn = &mut *db.db.conn().unwrap();
         let f = fixture(conn);
         let plan = mandates::create(
             conn,
@@ -811,7 +811,7 @@ fn one_open_authorization_per_demarche_even_under_concurrent_creation() {
         for h in handles {
             h.join().unwrap();
         }
-        let conn = &mut db.db.conn().unwrap();
+        let conn = &mut *db.db.conn().unwrap();
         assert_eq!(
             count(conn, "SELECT COUNT(*) AS n FROM mandates"),
             (threads * rounds) as i64

@@ -240,7 +240,7 @@ fn redeem(
 #[test]
 fn clients_are_registered_listed_replaced_and_turned_off_with_journal() {
     each(|db| {
-        let conn = &mut db.db.conn().unwrap();
+        let conn = &mut *db.db.conn().unwrap();
         register(conn);
         let client = oidc_clients::get(conn, CLIENT).unwrap().unwrap();
         assert_eq!(client.redirect_uris, [REDIRECT]);
@@ -346,7 +346,7 @@ fn add_key(conn: &mut DbConnection, kid: &str, at: OffsetDateTime) -> oidc_keys:
 #[test]
 fn keys_are_published_before_they_sign() {
     each(|db| {
-        let conn = &mut db.db.conn().unwrap();
+        let conn = &mut *db.db.conn().unwrap();
         let k = |c: char| c.to_string().repeat(43);
         let first = add_key(conn, &k('a'), NOW);
         assert_eq!(first.added, (k('a'), KeyState::Current));
@@ -394,7 +394,7 @@ fn keys_are_published_before_they_sign() {
 #[test]
 fn a_code_is_issued_used_once_and_its_replay_revokes_the_token() {
     each(|db| {
-        let conn = &mut db.db.conn().unwrap();
+        let conn = &mut *db.db.conn().unwrap();
         let f = fixture(conn);
         let code = TokenHash::of(b"code-1");
         let CodeIssue::Issued(authorization) = issue(conn, &f, &code, Demarche::Social, NOW) else {
@@ -503,7 +503,7 @@ fn a_code_is_issued_used_once_and_its_replay_revokes_the_token() {
 #[test]
 fn an_expired_code_is_consumed_and_refused() {
     each(|db| {
-        let conn = &mut db.db.conn().unwrap();
+        let conn = &mut *db.db.conn().unwrap();
         let f = fixture(conn);
         let code = TokenHash::of(b"code");
         issue(conn, &f, &code, Demarche::Social, NOW);
@@ -531,7 +531,7 @@ fn an_expired_code_is_consumed_and_refused() {
 #[test]
 fn the_mandate_is_checked_at_each_step() {
     each(|db| {
-        let conn = &mut db.db.conn().unwrap();
+        let conn = &mut *db.db.conn().unwrap();
         let f = fixture(conn);
         // Not covered: no code, and the refusal is journaled.
         assert_eq!(
@@ -622,7 +622,7 @@ fn the_mandate_is_checked_at_each_step() {
 #[test]
 fn expired_mandates_and_tokens_stop_the_use() {
     each(|db| {
-        let conn = &mut db.db.conn().unwrap();
+        let conn = &mut *db.db.conn().unwrap();
         let f = fixture(conn);
         let code = TokenHash::of(b"c");
         issue(conn, &f, &code, Demarche::Social, NOW);
@@ -648,7 +648,7 @@ fn expired_mandates_and_tokens_stop_the_use() {
 #[test]
 fn lifetimes_are_capped_by_the_database() {
     each(|db| {
-        let conn = &mut db.db.conn().unwrap();
+        let conn = &mut *db.db.conn().unwrap();
         let f = fixture(conn);
         let scopes = strings(&["openid"]);
         let hash = TokenHash::of(b"long");
@@ -696,7 +696,7 @@ fn lifetimes_are_capped_by_the_database() {
 #[test]
 fn the_choice_lists_usagers_with_an_authorization_in_force() {
     each(|db| {
-        let conn = &mut db.db.conn().unwrap();
+        let conn = &mut *db.db.conn().unwrap();
         let f = fixture(conn);
         let mut add = |subject: char, given: &str, family: &str, demarches: &[Demarche]| {
             let (u, _) = usagers::upsert_identified(

@@ -45,7 +45,7 @@ pub fn run_once(
     state: &AppState,
     sign: bool,
 ) -> Result<Option<CheckpointRecord>, ac_storage::StorageError> {
-    let conn = &mut state.db.conn()?;
+    let conn = &mut *state.db.conn()?;
     let settings = &state.settings.audit;
     audit::integrate_all(conn, settings.integrate_batch, state.clock.now())?;
     if !sign {
