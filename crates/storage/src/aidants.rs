@@ -13,7 +13,7 @@ use ac_audit::Action;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = aidants)]
-struct AidantRow {
+pub(crate) struct AidantRow {
     id: String,
     email: String,
     first_name: String,
@@ -223,6 +223,12 @@ pub fn get(conn: &mut DbConnection, id: &AidantId) -> Result<Aidant, StorageErro
         .select(AidantRow::as_select())
         .first(conn)
         .map_err(StorageError::from_query)?;
+    complete(conn, row)
+}
+
+/// The aidant of a row read along with something else (the session that signs them in), with
+/// memberships and scopes.
+pub(crate) fn complete(conn: &mut DbConnection, row: AidantRow) -> Result<Aidant, StorageError> {
     load(conn, vec![row])?.pop().ok_or(StorageError::NotFound)
 }
 

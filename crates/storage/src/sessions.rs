@@ -193,7 +193,17 @@ pub fn authenticate(
     request_id: Option<String>,
     now: OffsetDateTime,
 ) -> Result<Authentication, StorageError> {
-    let Some(row) = find(conn, hash)? else {
+    // The session and its aidant in one round trip: this runs on every signed-in request.
+    let found: Option<(SessionRow, aidant_records::AidantRow)> = auth_sessions::table
+        .find(hash.as_str())
+        .inner_join(aidants::table)
+        .select((
+            SessionRow::as_select(),
+            aidant_records::AidantRow::as_select(),
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((row, aidant)) = found else {
         return Ok(Authentication::None);
     };
     if row.stage != STAGE_ACTIVE {
@@ -215,7 +225,7 @@ pub fn authenticate(
         end(conn, hash, reason, &context, now)?;
         return Ok(Authentication::None);
     }
-    let aidant = aidant_records::get(conn, &aidant_id)?;
+    let aidant = aidant_records::complete(conn, aidant)?;
     if !aidant.is_active {
         // Deactivation ends sessions itself; this covers a deactivation written by other means.
         write(conn, |tx| {
