@@ -373,10 +373,11 @@ fn a_deleted_row_is_detected() {
 }
 
 /// Verification reads pages of 10,000 rows over several connections at once and puts them back
-/// in order: a log of several pages must verify whole, and a row missing at the end of a page
-/// (where nothing after it in that page looks out of place) must still be named.
+/// in order: a log of several pages must verify whole, also while other entries are being
+/// integrated (each reader sees them, verification must not), and a row missing at the end of a
+/// page (where nothing after it in that page looks out of place) must still be named.
 #[test]
-fn a_log_of_several_pages_verifies_and_a_row_missing_at_a_page_end_is_named() {
+fn a_log_of_several_pages_verifies_during_integration_and_a_row_missing_at_a_page_end_is_named() {
     each(|db| {
         let conn = &mut *db.db.conn().unwrap();
         let entries = 25_000;
@@ -396,6 +397,37 @@ fn a_log_of_several_pages_verifies_and_a_row_missing_at_a_page_end_is_named() {
         assert_eq!(report.problem, None);
         assert_eq!(report.entries, entries);
         assert_eq!(report.root, signed.root);
+
+        let integrating = std::sync::atomic::AtomicBool::new(true);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let conn = &mut *db.db.conn().unwrap();
+                // Bounded, so that a failed assertion below cannot leave this thread running.
+                for i in 0..5_000 {
+                    let event = Event::new(Action::ExportMade).target(format!("late-{i}"));
+                    write(conn, |tx| {
+                        journal::record(tx, &AuditContext::system(), event, NOW)
+                    })
+                    .unwrap();
+                    audit::integrate(conn, 10, NOW).unwrap();
+                    if !integrating.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                }
+            });
+            for _ in 0..3 {
+                let report = verify(db);
+                assert_eq!(report.problem, None);
+                assert!(report.entries >= entries);
+            }
+            integrating.store(false, std::sync::atomic::Ordering::Relaxed);
+        });
+        let grown = verify(db);
+        assert_eq!(grown.problem, None);
+        assert!(
+            grown.entries > entries,
+            "integration went on during verification"
+        );
 
         drop_append_only_triggers(db);
         db.execute_raw("DELETE FROM audit_log WHERE seq = 19999")
