@@ -459,7 +459,14 @@ mod tests {
     const DEFAULT: &str = include_str!("../../../config/default.toml");
     const PRODUCTION: &str = include_str!("../../../config/production.example.toml");
 
+    /// The file alone. Tests run in parallel in one process, so only those inside a `Jail`
+    /// (which serialises them) may read the environment: see [`load_with_env`].
     fn load(text: &str, overrides: &Overrides) -> Result<Settings, ConfigError> {
+        Settings::from_figment(Figment::from(Toml::string(text)), overrides)
+    }
+
+    /// The file and the `AC__…` environment, as the service loads them. Only inside a `Jail`.
+    fn load_with_env(text: &str, overrides: &Overrides) -> Result<Settings, ConfigError> {
         Settings::from_figment(
             Figment::from(Toml::string(text)).merge(Env::prefixed(ENV_PREFIX).split("__")),
             overrides,
@@ -510,7 +517,7 @@ mod tests {
                 database_url: Some("postgres://db/ac".into()),
                 bind: Some("0.0.0.0:9000".into()),
             };
-            let settings = load(DEFAULT, &overrides).unwrap();
+            let settings = load_with_env(DEFAULT, &overrides).unwrap();
             assert_eq!(settings.server.max_body_bytes, 2048);
             assert_eq!(settings.database.url, "postgres://db/ac");
             assert_eq!(settings.server.bind, "0.0.0.0:9000");
@@ -595,7 +602,7 @@ mod tests {
 
         Jail::expect_with(|jail| {
             jail.set_env("AC__SERVER__BINDD", "x");
-            assert!(load(DEFAULT, &Overrides::default()).is_err());
+            assert!(load_with_env(DEFAULT, &Overrides::default()).is_err());
             Ok(())
         });
 
