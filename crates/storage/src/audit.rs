@@ -744,7 +744,7 @@ fn leaf_hashes(conn: &mut DbConnection, size: u64) -> Result<Vec<Hash>, StorageE
     let mut leaves = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
     let end = to_i64(size)?;
     let mut next = 0i64;
-    while next < end {
+    'pages: while next < end {
         // Keyset form without an upper bound, as in `load_page`.
         let page: Vec<(i64, Vec<u8>)> = audit_log::table
             .filter(audit_log::seq.ge(next))
@@ -755,8 +755,9 @@ fn leaf_hashes(conn: &mut DbConnection, size: u64) -> Result<Vec<Hash>, StorageE
         let Some(last) = page.last() else { break };
         next = last.0 + 1;
         for (seq, leaf) in &page {
+            // A gap: what follows cannot be the checkpoint's leaves, so stop reading.
             if to_u64(*seq)? != leaves.len() as u64 {
-                break;
+                break 'pages;
             }
             leaves.push(to_hash(leaf)?);
         }
