@@ -25,11 +25,11 @@ pub(crate) struct AidantRow {
 }
 
 #[derive(Queryable)]
-struct ScopeRow {
-    aidant_id: String,
-    kind: String,
-    departement: Option<String>,
-    organisation_id: Option<String>,
+pub(crate) struct ScopeRow {
+    pub(crate) aidant_id: String,
+    pub(crate) kind: String,
+    pub(crate) departement: Option<String>,
+    pub(crate) organisation_id: Option<String>,
 }
 
 impl ScopeRow {
@@ -53,10 +53,35 @@ impl ScopeRow {
 
 /// Memberships and scopes of a set of aidants, keyed by aidant id.
 #[derive(Default)]
-struct Relations {
+pub(crate) struct Relations {
     memberships: BTreeMap<String, BTreeSet<OrganisationId>>,
     referent_of: BTreeMap<String, BTreeSet<OrganisationId>>,
     scopes: BTreeMap<String, Vec<CoordinatorScope>>,
+}
+
+impl Relations {
+    pub(crate) fn add_membership(&mut self, aidant: String, organisation: String, referent: bool) {
+        let organisation = OrganisationId::new(organisation);
+        if referent {
+            self.referent_of
+                .entry(aidant.clone())
+                .or_default()
+                .insert(organisation.clone());
+        }
+        self.memberships
+            .entry(aidant)
+            .or_default()
+            .insert(organisation);
+    }
+
+    pub(crate) fn add_scope(&mut self, scope: ScopeRow) -> Result<(), StorageError> {
+        let aidant = scope.aidant_id.clone();
+        self.scopes
+            .entry(aidant)
+            .or_default()
+            .push(scope.into_domain()?);
+        Ok(())
+    }
 }
 
 fn load_relations(conn: &mut DbConnection, ids: &[&str]) -> Result<Relations, StorageError> {
@@ -70,19 +95,7 @@ fn load_relations(conn: &mut DbConnection, ids: &[&str]) -> Result<Relations, St
         ))
         .load(conn)?;
     for (aidant, organisation, is_referent) in memberships {
-        let organisation = OrganisationId::new(organisation);
-        if is_referent {
-            relations
-                .referent_of
-                .entry(aidant.clone())
-                .or_default()
-                .insert(organisation.clone());
-        }
-        relations
-            .memberships
-            .entry(aidant)
-            .or_default()
-            .insert(organisation);
+        relations.add_membership(aidant, organisation, is_referent);
     }
     let scopes: Vec<ScopeRow> = coordinator_scopes::table
         .filter(coordinator_scopes::aidant_id.eq_any(ids))
@@ -94,21 +107,22 @@ fn load_relations(conn: &mut DbConnection, ids: &[&str]) -> Result<Relations, St
         ))
         .load(conn)?;
     for scope in scopes {
-        let aidant = scope.aidant_id.clone();
-        relations
-            .scopes
-            .entry(aidant)
-            .or_default()
-            .push(scope.into_domain()?);
+        relations.add_scope(scope)?;
     }
     Ok(relations)
 }
 
-fn assemble(rows: Vec<AidantRow>, mut relations: Relations) -> Result<Vec<Aidant>, StorageError> {
+/// Aidants from their rows and relations. Scopes are sorted and deduplicated: a caller that
+/// read them joined with the memberships sees each scope once per membership.
+pub(crate) fn assemble(
+    rows: Vec<AidantRow>,
+    mut relations: Relations,
+) -> Result<Vec<Aidant>, StorageError> {
     rows.into_iter()
         .map(|row| {
             let mut scopes = relations.scopes.remove(&row.id).unwrap_or_default();
             scopes.sort();
+            scopes.dedup();
             Ok(Aidant {
                 email: row.email.parse().map_err(corrupt("aidants.email"))?,
                 first_name: row.first_name,
@@ -223,12 +237,6 @@ pub fn get(conn: &mut DbConnection, id: &AidantId) -> Result<Aidant, StorageErro
         .select(AidantRow::as_select())
         .first(conn)
         .map_err(StorageError::from_query)?;
-    complete(conn, row)
-}
-
-/// The aidant of a row read along with something else (the session that signs them in), with
-/// memberships and scopes.
-pub(crate) fn complete(conn: &mut DbConnection, row: AidantRow) -> Result<Aidant, StorageError> {
     load(conn, vec![row])?.pop().ok_or(StorageError::NotFound)
 }
 

@@ -13,7 +13,7 @@ use time::{OffsetDateTime, PrimitiveDateTime};
 use crate::error::{StorageError, corrupt};
 use crate::journal::{self, AuditContext, Event};
 use crate::mandate_consents::Identification;
-use crate::schema::{audit_log, audit_pending, authorizations, mandates, usagers};
+use crate::schema::{audit_log, audit_pending, authorizations, mandates};
 use crate::{
     DbConnection, aidants, from_db, mandate_consents, mandate_verifications, new_id, organisations,
     to_db, write,
@@ -196,11 +196,7 @@ fn lock_usager(conn: &mut DbConnection, usager: &UsagerId) -> Result<String, Sto
             .bind::<diesel::sql_types::Text, _>(usager.as_str())
             .execute(pg)?;
     }
-    usagers::table
-        .find(usager.as_str())
-        .select(usagers::subject)
-        .first::<String>(conn)
-        .map_err(StorageError::from_query)
+    crate::usagers::subject(conn, usager)?.ok_or(StorageError::NotFound)
 }
 
 fn revoke_rows(
@@ -539,15 +535,30 @@ pub fn revoked_by(
     Ok(found)
 }
 
-/// The aidant's and the structure's [`Standing`] for `demarche`, in one statement: this runs
-/// three times per delegated sign-in, where loading the whole aidant and structure took six.
+/// What `can_act` reads per row: the aidant is active, is habilitated, the structure is active
+/// (`None`: no such structure), the aidant is a member, the structure allows the démarche; and
+/// one authorization of the triple.
+type CanActRow = (
+    bool,
+    bool,
+    Option<bool>,
+    bool,
+    bool,
+    Option<AuthorizationRow>,
+);
+
+/// The check made on every delegated sign-in (three times each: code, token, userinfo), in one
+/// statement: the aidant's and the structure's [`Standing`] for `demarche`, with the
+/// authorizations for the (structure, usager, démarche) triple, then `rules::can_act_with`.
 /// `NotFound` when the aidant or the structure does not exist.
-fn standing(
+pub fn can_act(
     conn: &mut DbConnection,
     aidant: &AidantId,
     organisation: &OrganisationId,
+    usager: &UsagerId,
     demarche: Demarche,
-) -> Result<Standing, StorageError> {
+    at: OffsetDateTime,
+) -> Result<Result<Authorization, Refusal>, StorageError> {
     use crate::schema::{aidant_organisations, aidants, organisation_demarches, organisations};
     use diesel::dsl::exists;
     let organisation_active = organisations::table
@@ -564,52 +575,42 @@ fn standing(
             .filter(organisation_demarches::organisation_id.eq(organisation.as_str()))
             .filter(organisation_demarches::demarche.eq(demarche.key())),
     );
-    let (aidant_active, habilitated, organisation_active, member, demarche_allowed) =
-        aidants::table
-            .find(aidant.as_str())
-            .select((
-                aidants::is_active,
-                aidants::can_create_mandates,
-                organisation_active,
-                member,
-                demarche_allowed,
-            ))
-            .first::<(bool, bool, Option<bool>, bool, bool)>(conn)
-            .map_err(StorageError::from_query)?;
-    Ok(Standing {
-        aidant_active,
-        organisation_active: organisation_active.ok_or(StorageError::NotFound)?,
-        member,
-        habilitated,
-        demarche_allowed,
-    })
-}
-
-/// The check made on every delegated sign-in: the aidant's and the structure's standing, and the
-/// authorizations for the (structure, usager, démarche) triple, then `rules::can_act_with`.
-pub fn can_act(
-    conn: &mut DbConnection,
-    aidant: &AidantId,
-    organisation: &OrganisationId,
-    usager: &UsagerId,
-    demarche: Demarche,
-    at: OffsetDateTime,
-) -> Result<Result<Authorization, Refusal>, StorageError> {
-    let standing = standing(conn, aidant, organisation, demarche)?;
-    // The open authorization if any (unique index), else the most recent ones, so a refusal can
-    // say "expired" or "revoked" rather than "not covered".
-    let candidates: Vec<Authorization> = authorizations::table
-        .filter(authorizations::organisation_id.eq(organisation.as_str()))
-        .filter(authorizations::usager_id.eq(usager.as_str()))
-        .filter(authorizations::demarche.eq(demarche.key()))
+    // The aidant's row, joined with the open authorization if any (unique index), else the most
+    // recent ones, so a refusal can say "expired" or "revoked" rather than "not covered". No
+    // authorization: one row whose authorization is `None`.
+    let rows: Vec<CanActRow> = aidants::table
+        .find(aidant.as_str())
+        .left_join(
+            authorizations::table.on(authorizations::organisation_id
+                .eq(organisation.as_str())
+                .and(authorizations::usager_id.eq(usager.as_str()))
+                .and(authorizations::demarche.eq(demarche.key()))),
+        )
         .order((
             authorizations::revoked_at.is_null().desc(),
             authorizations::expires_at.desc(),
         ))
         .limit(2)
-        .select(AuthorizationRow::as_select())
-        .load(conn)?
+        .select((
+            aidants::is_active,
+            aidants::can_create_mandates,
+            organisation_active,
+            member,
+            demarche_allowed,
+            Option::<AuthorizationRow>::as_select(),
+        ))
+        .load(conn)?;
+    let first = rows.first().ok_or(StorageError::NotFound)?;
+    let standing = Standing {
+        aidant_active: first.0,
+        habilitated: first.1,
+        organisation_active: first.2.ok_or(StorageError::NotFound)?,
+        member: first.3,
+        demarche_allowed: first.4,
+    };
+    let candidates: Vec<Authorization> = rows
         .into_iter()
+        .filter_map(|row| row.5)
         .map(AuthorizationRow::into_domain)
         .collect::<Result<_, _>>()?;
     Ok(rules::can_act_with(standing, organisation, usager, demarche, &candidates, at).cloned())

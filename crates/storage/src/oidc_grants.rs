@@ -16,10 +16,10 @@ use time::{Date, OffsetDateTime, PrimitiveDateTime};
 use crate::error::{StorageError, corrupt};
 use crate::journal::{self, AuditContext, Event};
 use crate::schema::{
-    auth_sessions, authorizations, oidc_access_tokens, oidc_authorization_codes,
-    organisation_demarches, organisations, usagers,
+    authorizations, oidc_access_tokens, oidc_authorization_codes, organisation_demarches, usagers,
 };
-use crate::{DbConnection, from_db, mandates, sessions, to_db, usagers as usager_records, write};
+use crate::usagers::{self as usager_records, UsagerRow};
+use crate::{DbConnection, from_db, mandates, sessions, to_db, write};
 
 /// Who acts at the token and userinfo endpoints: the client, for the journal.
 pub fn client_context(client_id: &str, request_id: Option<String>) -> AuditContext {
@@ -216,32 +216,6 @@ pub fn eligible_usagers(
     Ok(out)
 }
 
-/// The structure's name, for the choice page.
-pub fn structure_name(
-    conn: &mut DbConnection,
-    organisation: &OrganisationId,
-) -> Result<String, StorageError> {
-    organisations::table
-        .find(organisation.as_str())
-        .select(organisations::name)
-        .first(conn)
-        .map_err(StorageError::from_query)
-}
-
-/// When the session's sign-in completed (its TOTP) and its last audited activity (sign-in,
-/// step-up or audited action): the web layer derives `auth_time` from them.
-pub fn session_times(
-    conn: &mut DbConnection,
-    session: &TokenHash,
-) -> Result<Option<(OffsetDateTime, OffsetDateTime)>, StorageError> {
-    Ok(auth_sessions::table
-        .find(session.as_str())
-        .select((auth_sessions::created_at, auth_sessions::last_activity_at))
-        .first::<(PrimitiveDateTime, PrimitiveDateTime)>(conn)
-        .optional()?
-        .map(|(created, activity)| (from_db(created), from_db(activity))))
-}
-
 // ---------------------------------------------------------------------------------------------
 // The code.
 
@@ -304,7 +278,7 @@ pub fn issue_code(
     now: OffsetDateTime,
 ) -> Result<CodeIssue, StorageError> {
     write(conn, |tx| {
-        let subject = usager_records::get(tx, who.usager)?.subject;
+        let subject = usager_records::subject(tx, who.usager)?.ok_or(StorageError::NotFound)?;
         let event = |action| {
             delegation_event(
                 action,
@@ -386,11 +360,7 @@ pub fn record_refusal(
             .detail("step", "selection")
             .detail("reason", refused.reason);
         let subject = match refused.usager {
-            Some(usager) => usagers::table
-                .find(usager.as_str())
-                .select(usagers::subject)
-                .first::<String>(tx)
-                .optional()?,
+            Some(usager) => usager_records::subject(tx, usager)?,
             None => None,
         };
         if let Some(subject) = subject {
@@ -482,17 +452,23 @@ impl CodeRow {
     }
 }
 
+/// A code with the usager's pseudonym (`usagers.subject`), which the token names.
 fn find_code(
     conn: &mut DbConnection,
     code_hash: &TokenHash,
-) -> Result<Option<CodeRecord>, StorageError> {
+) -> Result<Option<(CodeRecord, String)>, StorageError> {
     oidc_authorization_codes::table
         .inner_join(authorizations::table)
+        .inner_join(usagers::table.on(usagers::id.eq(oidc_authorization_codes::usager_id)))
         .filter(oidc_authorization_codes::code_hash.eq(code_hash.as_str()))
-        .select((CodeRow::as_select(), authorizations::organisation_id))
-        .first::<(CodeRow, String)>(conn)
+        .select((
+            CodeRow::as_select(),
+            authorizations::organisation_id,
+            usagers::subject,
+        ))
+        .first::<(CodeRow, String, String)>(conn)
         .optional()?
-        .map(|(row, organisation)| row.into_record(organisation))
+        .map(|(row, organisation, subject)| Ok((row.into_record(organisation)?, subject)))
         .transpose()
 }
 
@@ -540,15 +516,16 @@ pub fn redeem_code<E: std::fmt::Display>(
     // transaction below costs the same to find nothing).
     if matches!(conn, DbConnection::Sqlite(_)) {
         match find_code(conn, code_hash)? {
-            Some(code) if code.client_id == client_id => {}
+            Some((code, _)) if code.client_id == client_id => {}
             _ => return Ok(Redemption::Unknown),
         }
     }
     write(conn, |tx| {
-        let Some(code) = find_code(tx, code_hash)?.filter(|c| c.client_id == client_id) else {
+        let Some((code, subject)) =
+            find_code(tx, code_hash)?.filter(|(c, _)| c.client_id == client_id)
+        else {
             return Ok(Redemption::Unknown);
         };
-        let subject = usager_records::get(tx, &code.usager_id)?.subject;
         let event = |action| {
             delegation_event(
                 action,
@@ -638,20 +615,28 @@ pub enum UserinfoGrant {
     MandateRefused { client_id: String, refusal: Refusal },
 }
 
+/// The grant behind a live access token, with its usager.
 fn live_code(
     conn: &mut DbConnection,
     token_hash: &TokenHash,
     now: OffsetDateTime,
-) -> Result<Option<CodeRecord>, StorageError> {
+) -> Result<Option<(CodeRecord, Usager)>, StorageError> {
     oidc_access_tokens::table
         .inner_join(oidc_authorization_codes::table.inner_join(authorizations::table))
+        .inner_join(usagers::table.on(usagers::id.eq(oidc_authorization_codes::usager_id)))
         .filter(oidc_access_tokens::token_hash.eq(token_hash.as_str()))
         .filter(oidc_access_tokens::revoked_at.is_null())
         .filter(oidc_access_tokens::expires_at.gt(to_db(now)))
-        .select((CodeRow::as_select(), authorizations::organisation_id))
-        .first::<(CodeRow, String)>(conn)
+        .select((
+            CodeRow::as_select(),
+            authorizations::organisation_id,
+            UsagerRow::as_select(),
+        ))
+        .first::<(CodeRow, String, UsagerRow)>(conn)
         .optional()?
-        .map(|(row, organisation)| row.into_record(organisation))
+        .map(|(row, organisation, usager)| {
+            Ok((row.into_record(organisation)?, usager.into_domain()?))
+        })
         .transpose()
 }
 
@@ -668,11 +653,10 @@ pub fn userinfo(
         return Ok(UserinfoGrant::InvalidToken);
     }
     write(conn, |tx| {
-        let Some(code) = live_code(tx, token_hash, now)? else {
+        let Some((code, usager)) = live_code(tx, token_hash, now)? else {
             return Ok(UserinfoGrant::InvalidToken);
         };
         let context = client_context(&code.client_id, request_id);
-        let usager = usager_records::get(tx, &code.usager_id)?;
         let event = |action| {
             delegation_event(
                 action,

@@ -225,6 +225,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     auth_sessions,
     auth_rate_limits,
 );
+// `sessions::authenticate` reads a session with its aidant's structure, memberships and scopes.
+diesel::allow_tables_to_appear_in_same_query!(auth_sessions, organisations);
+diesel::allow_tables_to_appear_in_same_query!(auth_sessions, aidant_organisations);
+diesel::allow_tables_to_appear_in_same_query!(auth_sessions, coordinator_scopes);
 
 diesel::table! {
     franceconnect_logins (state_hash) {
@@ -326,6 +330,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     oidc_access_tokens,
     authorizations,
 );
+// The token and userinfo endpoints read a grant with its usager.
+diesel::allow_tables_to_appear_in_same_query!(oidc_authorization_codes, usagers);
+diesel::allow_tables_to_appear_in_same_query!(oidc_access_tokens, usagers);
 
 diesel::table! {
     mandate_consents (token_hash) {

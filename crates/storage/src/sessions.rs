@@ -7,11 +7,28 @@ use ac_mandates::{Aidant, AidantId, OrganisationId};
 use diesel::prelude::*;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
+use crate::aidants::{self as aidant_records, AidantRow, Relations, ScopeRow};
 use crate::error::StorageError;
 use crate::journal::{self, AuditContext, Event};
-use crate::schema::{aidant_organisations, aidants, auth_sessions, organisations};
+use crate::schema::{
+    aidant_organisations, aidants, auth_sessions, coordinator_scopes, organisations,
+};
 use crate::totp_devices::{self, CodeCheck};
-use crate::{DbConnection, aidants as aidant_records, from_db, to_db, write};
+use crate::{DbConnection, from_db, to_db, write};
+
+/// A membership as read with the session: structure id, référent.
+type Membership = (String, bool);
+/// A coordinator scope as read with the session: kind, département, structure id.
+type Scope = (String, Option<String>, Option<String>);
+/// A row of `authenticate`'s read: the session, its aidant, the current structure's name, one
+/// membership and one scope.
+type SessionRead = (
+    SessionRow,
+    AidantRow,
+    String,
+    Option<Membership>,
+    Option<Scope>,
+);
 
 pub(crate) const STAGE_TOTP: &str = "totp";
 pub(crate) const STAGE_ACTIVE: &str = "active";
@@ -63,8 +80,14 @@ impl EndReason {
 #[derive(Debug, Clone)]
 pub struct ActiveSession {
     pub aidant: Aidant,
+    /// The name of the aidant's current structure.
+    pub structure_name: String,
     /// The TOTP must be typed again (15 minutes without audited activity).
     pub needs_step_up: bool,
+    /// When the sign-in completed (its TOTP): the default `auth_time` of a delegated use.
+    pub signed_in_at: OffsetDateTime,
+    /// The last audited activity (sign-in, step-up or audited action).
+    pub last_activity_at: OffsetDateTime,
 }
 
 /// What a session token is worth right now.
@@ -193,17 +216,48 @@ pub fn authenticate(
     request_id: Option<String>,
     now: OffsetDateTime,
 ) -> Result<Authentication, StorageError> {
-    // The session and its aidant in one round trip: this runs on every signed-in request.
-    let found: Option<(SessionRow, aidant_records::AidantRow)> = auth_sessions::table
+    // One round trip, as this runs on every signed-in request: the session, its aidant, the
+    // current structure's name, and the memberships and scopes (one row per pair of them).
+    let rows: Vec<SessionRead> = auth_sessions::table
         .find(hash.as_str())
         .inner_join(aidants::table)
+        .inner_join(organisations::table.on(organisations::id.eq(aidants::current_organisation_id)))
+        .left_join(aidant_organisations::table.on(aidant_organisations::aidant_id.eq(aidants::id)))
+        .left_join(coordinator_scopes::table.on(coordinator_scopes::aidant_id.eq(aidants::id)))
         .select((
             SessionRow::as_select(),
-            aidant_records::AidantRow::as_select(),
+            AidantRow::as_select(),
+            organisations::name,
+            (
+                aidant_organisations::organisation_id,
+                aidant_organisations::is_referent,
+            )
+                .nullable(),
+            (
+                coordinator_scopes::kind,
+                coordinator_scopes::departement,
+                coordinator_scopes::organisation_id,
+            )
+                .nullable(),
         ))
-        .first(conn)
-        .optional()?;
-    let Some((row, aidant)) = found else {
+        .load(conn)?;
+    let mut relations = Relations::default();
+    let mut found = None;
+    for (session, aidant, structure_name, membership, scope) in rows {
+        if let Some((organisation, referent)) = membership {
+            relations.add_membership(session.aidant_id.clone(), organisation, referent);
+        }
+        if let Some((kind, departement, organisation_id)) = scope {
+            relations.add_scope(ScopeRow {
+                aidant_id: session.aidant_id.clone(),
+                kind,
+                departement,
+                organisation_id,
+            })?;
+        }
+        found.get_or_insert((session, aidant, structure_name));
+    }
+    let Some((row, aidant, structure_name)) = found else {
         return Ok(Authentication::None);
     };
     if row.stage != STAGE_ACTIVE {
@@ -225,7 +279,9 @@ pub fn authenticate(
         end(conn, hash, reason, &context, now)?;
         return Ok(Authentication::None);
     }
-    let aidant = aidant_records::complete(conn, aidant)?;
+    let aidant = aidant_records::assemble(vec![aidant], relations)?
+        .pop()
+        .ok_or(StorageError::NotFound)?;
     if !aidant.is_active {
         // Deactivation ends sessions itself; this covers a deactivation written by other means.
         write(conn, |tx| {
@@ -241,7 +297,10 @@ pub fn authenticate(
     }
     Ok(Authentication::Active(Box::new(ActiveSession {
         aidant,
+        structure_name,
         needs_step_up: state == SessionState::NeedsStepUp,
+        signed_in_at: from_db(row.created_at),
+        last_activity_at: from_db(row.last_activity_at),
     })))
 }
 

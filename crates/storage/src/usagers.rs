@@ -12,7 +12,7 @@ use ac_audit::Action;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = usagers)]
-struct UsagerRow {
+pub(crate) struct UsagerRow {
     id: String,
     subject: String,
     given_name: String,
@@ -26,7 +26,7 @@ struct UsagerRow {
 }
 
 impl UsagerRow {
-    fn into_domain(self) -> Result<Usager, StorageError> {
+    pub(crate) fn into_domain(self) -> Result<Usager, StorageError> {
         Ok(Usager {
             id: UsagerId::new(self.id),
             subject: self.subject,
@@ -63,6 +63,15 @@ pub fn get(conn: &mut DbConnection, id: &UsagerId) -> Result<Usager, StorageErro
         .first(conn)
         .map_err(StorageError::from_query)?
         .into_domain()
+}
+
+/// A usager's pseudonym alone (what journal entries name).
+pub fn subject(conn: &mut DbConnection, id: &UsagerId) -> Result<Option<String>, StorageError> {
+    Ok(usagers::table
+        .find(id.as_str())
+        .select(usagers::subject)
+        .first(conn)
+        .optional()?)
 }
 
 pub fn find_by_subject(

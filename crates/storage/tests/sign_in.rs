@@ -20,7 +20,6 @@ use ac_storage::totp_devices::{self, CardSeed};
 use ac_storage::{DbConnection, aidants, organisations};
 use diesel::prelude::*;
 use ring::rand::SystemRandom;
-use std::collections::BTreeSet;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
@@ -83,8 +82,12 @@ fn setup(conn: &mut DbConnection, keys: &KeyRing) -> (AidantId, Email) {
             .collect(),
         current_organisation: OrganisationId::new("o1"),
         can_create_mandates: true,
-        referent_of: BTreeSet::new(),
-        coordinator_scopes: vec![],
+        // Two memberships and two scopes: the session reads them joined (one row per pair).
+        referent_of: [OrganisationId::new("o2")].into_iter().collect(),
+        coordinator_scopes: vec![
+            CoordinatorScope::Departement("29".parse().unwrap()),
+            CoordinatorScope::Organisation(OrganisationId::new("o2")),
+        ],
         is_active: true,
     };
     aidants::insert(conn, &aidant, &AuditContext::cli(), NOW).unwrap();
@@ -161,7 +164,13 @@ fn full_sign_in_then_logout() {
         else {
             panic!("signed in");
         };
-        assert_eq!(active.aidant.id, id);
+        // The same aidant as read on its own, memberships and scopes once each.
+        assert_eq!(active.aidant, aidants::get(conn, &id).unwrap());
+        assert_eq!(active.aidant.organisations.len(), 2);
+        assert_eq!(active.aidant.coordinator_scopes.len(), 2);
+        assert_eq!(active.structure_name, "Structure o1");
+        assert_eq!(active.signed_in_at, NOW);
+        assert_eq!(active.last_activity_at, NOW);
         assert!(!active.needs_step_up);
         let actions = journal_actions(conn);
         assert!(actions.ends_with(&["auth.link.requested".into(), "auth.signin.succeeded".into()]));

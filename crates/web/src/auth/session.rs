@@ -20,8 +20,14 @@ use crate::{AppState, WebError};
 #[derive(Debug, Clone)]
 pub struct CurrentAidant {
     pub aidant: Aidant,
+    /// The name of the aidant's current structure.
+    pub structure_name: String,
     /// The TOTP must be typed again before anything but logout.
     pub needs_step_up: bool,
+    /// When this session's sign-in completed (its TOTP).
+    pub signed_in_at: time::OffsetDateTime,
+    /// The session's last audited activity (sign-in, step-up or audited action).
+    pub last_activity_at: time::OffsetDateTime,
     token: Token,
     request_id: Option<String>,
 }
@@ -119,7 +125,10 @@ impl FromRequest for CurrentAidant {
             match found {
                 Authentication::Active(active) => Ok(CurrentAidant {
                     aidant: active.aidant,
+                    structure_name: active.structure_name,
                     needs_step_up: active.needs_step_up,
+                    signed_in_at: active.signed_in_at,
+                    last_activity_at: active.last_activity_at,
                     token,
                     request_id,
                 }),

@@ -124,11 +124,10 @@ async fn authorize(
     let now = state.clock.now();
     match current {
         Some(current) if !current.needs_step_up => {
-            let (signed_in, _) = session_times(&state, &current).await?;
             let interaction = Interaction {
                 request,
                 created_at: now.unix_timestamp(),
-                signed_in_at: signed_in.unix_timestamp(),
+                signed_in_at: current.signed_in_at.unix_timestamp(),
                 fresh_auth_at: None,
             };
             usagers_response(&state, &current, &interaction, None, now).await
@@ -201,12 +200,12 @@ async fn resume(
     let mut response = match check_request(&state, &params).await? {
         Err(response) => response,
         Ok(request) => {
-            let (signed_in, activity) = session_times(&state, &current).await?;
-            let fresh_auth_at = Some(activity.unix_timestamp()).filter(|at| *at >= arrived);
+            let fresh_auth_at =
+                Some(current.last_activity_at.unix_timestamp()).filter(|at| *at >= arrived);
             let interaction = Interaction {
                 request,
                 created_at: arrived,
-                signed_in_at: signed_in.unix_timestamp(),
+                signed_in_at: current.signed_in_at.unix_timestamp(),
                 fresh_auth_at,
             };
             usagers_response(&state, &current, &interaction, None, now).await?
@@ -348,8 +347,6 @@ async fn usagers_response(
         );
     };
     let organisation = current.aidant.current_organisation.clone();
-    let (db, id) = (state.db.clone(), organisation.clone());
-    let structure = blocking(move || oidc_grants::structure_name(&mut *db.conn()?, &id)).await?;
     let demarches = offered_demarches(request);
     let search = search.map(|s| s.trim().chars().take(100).collect::<String>());
     let people = if current.aidant.can_create_mandates {
@@ -376,7 +373,7 @@ async fn usagers_response(
         "provider/usagers.html",
         &serde_json::json!({
             "client_name": record.name,
-            "structure": structure,
+            "structure": current.structure_name,
             "usagers": usagers,
             "search": search.unwrap_or_default(),
             "i": sealed,
@@ -433,17 +430,6 @@ fn proof_needed(
         .max_age
         .is_some_and(|max| now - signed_in_at > time::Duration::seconds(i64::from(max)));
     (!(current.needs_step_up || request.prompt_login || too_old)).then_some(signed_in_at)
-}
-
-/// When the session's sign-in completed and its last audited activity.
-async fn session_times(
-    state: &AppState,
-    current: &CurrentAidant,
-) -> Result<(OffsetDateTime, OffsetDateTime), WebError> {
-    let (db, hash) = (state.db.clone(), current.session_hash());
-    blocking(move || oidc_grants::session_times(&mut *db.conn()?, &hash))
-        .await?
-        .ok_or_else(|| WebError::Redirect("/connexion".into()))
 }
 
 #[derive(Serialize)]
