@@ -132,7 +132,8 @@ impl Event {
     }
 }
 
-/// Appends an entry to the pending journal, inside the caller's transaction.
+/// Appends an entry to the pending journal, inside the caller's transaction (or alone, when the
+/// entry is the operation's only write: the statement then commits by itself).
 pub fn record(
     tx: &mut DbConnection,
     context: &AuditContext,

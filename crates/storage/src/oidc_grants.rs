@@ -1,7 +1,8 @@
 //! Delegated uses through the identity provider: the usagers an aidant may pick, the single-use
 //! authorization code, its exchange for an access token, and userinfo. **The mandate is checked
 //! again (`mandates::can_act`) at each of the three steps**, inside the transaction that writes
-//! the step and its journal entry: a mandate revoked or expired between two steps stops the use.
+//! the step and its journal entry (at userinfo, the entry alone, in its own statement): a mandate
+//! revoked or expired between two steps stops the use.
 //!
 //! Codes and tokens are stored by their SHA-256 only; the protocol decisions (what a valid
 //! request is) are `ac_oidc::op`'s and reach this module as closures or plain values.
@@ -642,54 +643,53 @@ fn live_code(
 
 /// The identity behind an access token, if the token is live and the mandate still covers the
 /// use at `now`.
+///
+/// No explicit transaction: the journal entry is the step's only write, and a single statement
+/// commits alone. The reads before it see what is committed at their own start, as they would
+/// inside a read-committed transaction (PostgreSQL's level here), so a transaction would add
+/// two round trips and no guarantee. If the entry cannot be written, nothing is served.
 pub fn userinfo(
     conn: &mut DbConnection,
     token_hash: &TokenHash,
     request_id: Option<String>,
     now: OffsetDateTime,
 ) -> Result<UserinfoGrant, StorageError> {
-    // On SQLite, dead tokens end here without taking the write lock.
-    if matches!(conn, DbConnection::Sqlite(_)) && live_code(conn, token_hash, now)?.is_none() {
+    let Some((code, usager)) = live_code(conn, token_hash, now)? else {
         return Ok(UserinfoGrant::InvalidToken);
-    }
-    write(conn, |tx| {
-        let Some((code, usager)) = live_code(tx, token_hash, now)? else {
-            return Ok(UserinfoGrant::InvalidToken);
-        };
-        let context = client_context(&code.client_id, request_id);
-        let event = |action| {
-            delegation_event(
-                action,
-                &code.client_id,
-                code.aidant_id.as_str(),
-                &code.organisation_id,
-                &usager.subject,
-                code.demarche,
-            )
-            .target(&code.authorization_id)
-        };
-        if let Err(refusal) = mandates::can_act(
-            tx,
-            &code.aidant_id,
+    };
+    let context = client_context(&code.client_id, request_id);
+    let event = |action| {
+        delegation_event(
+            action,
+            &code.client_id,
+            code.aidant_id.as_str(),
             &code.organisation_id,
-            &code.usager_id,
+            &usager.subject,
             code.demarche,
-            now,
-        )? {
-            let refused = event(Action::DelegationRefused)
-                .detail("step", "userinfo")
-                .detail("reason", refusal.code());
-            journal::record(tx, &context, refused, now)?;
-            return Ok(UserinfoGrant::MandateRefused {
-                client_id: code.client_id.clone(),
-                refusal,
-            });
-        }
-        journal::record(tx, &context, event(Action::DelegationCompleted), now)?;
-        Ok(UserinfoGrant::Served {
-            code: Box::new(code),
-            usager: Box::new(usager),
-        })
+        )
+        .target(&code.authorization_id)
+    };
+    if let Err(refusal) = mandates::can_act(
+        conn,
+        &code.aidant_id,
+        &code.organisation_id,
+        &code.usager_id,
+        code.demarche,
+        now,
+    )? {
+        let refused = event(Action::DelegationRefused)
+            .detail("step", "userinfo")
+            .detail("reason", refusal.code());
+        journal::record(conn, &context, refused, now)?;
+        return Ok(UserinfoGrant::MandateRefused {
+            client_id: code.client_id.clone(),
+            refusal,
+        });
+    }
+    journal::record(conn, &context, event(Action::DelegationCompleted), now)?;
+    Ok(UserinfoGrant::Served {
+        code: Box::new(code),
+        usager: Box::new(usager),
     })
 }
 
