@@ -11,6 +11,8 @@ use ac_audit::{Action, Actor, ActorKind};
 use ac_auth::TokenHash;
 use ac_mandates::{AidantId, AuthorizationId, Demarche, OrganisationId, Refusal, Usager, UsagerId};
 use diesel::prelude::*;
+use diesel::serialize::ToSql;
+use diesel::sql_types::{HasSqlType, Text, Timestamp};
 use std::collections::BTreeMap;
 use time::{Date, OffsetDateTime, PrimitiveDateTime};
 
@@ -64,82 +66,110 @@ fn like_pattern(search: &str) -> String {
 /// birth date, démarche.
 type EligibleRow = (String, String, String, Date, String);
 
-/// A row of the structure-wide list, read by name.
-#[derive(QueryableByName)]
-struct ListRow {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    id: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    given_name: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    family_name: String,
-    #[diesel(sql_type = diesel::sql_types::Date)]
-    birthdate: Date,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    demarche: String,
-}
+/// Most usagers a structure-wide list returns; a search narrows it.
+pub const LIST_MAX: usize = 50;
+
+/// Rows the structure-wide list reads at most: one per open authorization, at most ten per
+/// usager (one per démarche).
+const LIST_ROWS: usize = LIST_MAX * 10;
 
 /// The structure-wide list (the person page, with or without a search), in name order.
 ///
-/// Written in SQL so that its `LIMIT` is a constant rather than a bound parameter. PostgreSQL
-/// keeps a prepared statement's generic plan, made without the parameters' values; with a
-/// parameter as the limit, it expects to stop after a row or two, walks every usager in name
-/// order and joins each with the structure's authorizations: 2–7 ms per list in the bench, and
-/// growing with the whole usagers table. With the limit written out, the same statement joins the
-/// structure's authorizations to their usagers and sorts them: 0.25 ms (docs/performance.md).
+/// A statement of its own, rather than diesel's DSL or `sql_query`, for two reasons measured on
+/// PostgreSQL (docs/performance.md):
+/// - its `LIMIT` is written out. PostgreSQL keeps a prepared statement's generic plan, made
+///   without the parameters' values; with a bound limit, it expects to stop after a row or two,
+///   walks every usager in name order and joins each with the structure's authorizations (2–7 ms
+///   per list in the bench, growing with the whole usagers table). With the limit written out,
+///   it joins the structure's authorizations to their usagers and sorts them.
+/// - its text is fixed, one per `SEARCH`, so diesel prepares it once per connection, as it
+///   does its DSL statements. `sql_query` is never cached: PostgreSQL planned the list again at
+///   every call, which took longer (about 0.5–1 ms) than running it.
+struct StructureList<'a, const SEARCH: bool> {
+    organisation: &'a str,
+    at: PrimitiveDateTime,
+    /// The LIKE pattern (with `SEARCH` only).
+    pattern: &'a str,
+}
+
+/// The prepared-statement cache key of [`StructureList`]: one statement per form.
+struct StructureListId<const SEARCH: bool>;
+
+impl<const SEARCH: bool> diesel::query_builder::QueryId for StructureList<'_, SEARCH> {
+    type QueryId = StructureListId<SEARCH>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<const SEARCH: bool> diesel::query_builder::Query for StructureList<'_, SEARCH> {
+    type SqlType = (Text, Text, Text, diesel::sql_types::Date, Text);
+}
+
+impl<Conn, const SEARCH: bool> RunQueryDsl<Conn> for StructureList<'_, SEARCH> {}
+
+impl<DB, const SEARCH: bool> diesel::query_builder::QueryFragment<DB> for StructureList<'_, SEARCH>
+where
+    DB: diesel::backend::Backend + HasSqlType<Text> + HasSqlType<Timestamp>,
+    str: ToSql<Text, DB>,
+    PrimitiveDateTime: ToSql<Timestamp, DB>,
+{
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> QueryResult<()> {
+        out.push_sql(
+            "SELECT usagers.id, usagers.given_name, usagers.family_name, usagers.birthdate, \
+             authorizations.demarche \
+             FROM authorizations \
+             JOIN usagers ON usagers.id = authorizations.usager_id \
+             JOIN organisation_demarches \
+             ON organisation_demarches.organisation_id = authorizations.organisation_id \
+             AND organisation_demarches.demarche = authorizations.demarche \
+             WHERE authorizations.organisation_id = ",
+        );
+        out.push_bind_param::<Text, _>(self.organisation)?;
+        out.push_sql(" AND authorizations.revoked_at IS NULL AND authorizations.expires_at > ");
+        out.push_bind_param::<Timestamp, _>(&self.at)?;
+        if SEARCH {
+            out.push_sql(" AND (lower(usagers.family_name) LIKE ");
+            out.push_bind_param::<Text, _>(self.pattern)?;
+            out.push_sql(" ESCAPE '\\' OR lower(usagers.given_name) LIKE ");
+            out.push_bind_param::<Text, _>(self.pattern)?;
+            out.push_sql(" ESCAPE '\\')");
+        }
+        out.push_sql(" ORDER BY usagers.family_name, usagers.given_name, usagers.id LIMIT ");
+        out.push_sql(&LIST_ROWS.to_string());
+        Ok(())
+    }
+}
+
 fn structure_list(
     conn: &mut DbConnection,
     organisation: &OrganisationId,
     search: Option<&str>,
     now: OffsetDateTime,
-    rows_limit: usize,
 ) -> Result<Vec<EligibleRow>, StorageError> {
-    // Numbered parameters: `$n` on PostgreSQL, `?n` on SQLite; the pattern is used twice.
-    let p = match conn {
-        DbConnection::Pg(_) => '$',
-        DbConnection::Sqlite(_) => '?',
-    };
-    let search_filter = if search.is_some() {
-        format!(
-            " AND (lower(usagers.family_name) LIKE {p}3 ESCAPE '\\' \
-             OR lower(usagers.given_name) LIKE {p}3 ESCAPE '\\')"
-        )
-    } else {
-        String::new()
-    };
-    let sql = format!(
-        "SELECT usagers.id, usagers.given_name, usagers.family_name, usagers.birthdate, \
-         authorizations.demarche \
-         FROM authorizations \
-         JOIN usagers ON usagers.id = authorizations.usager_id \
-         JOIN organisation_demarches \
-         ON organisation_demarches.organisation_id = authorizations.organisation_id \
-         AND organisation_demarches.demarche = authorizations.demarche \
-         WHERE authorizations.organisation_id = {p}1 \
-         AND authorizations.revoked_at IS NULL \
-         AND authorizations.expires_at > {p}2{search_filter} \
-         ORDER BY usagers.family_name, usagers.given_name, usagers.id \
-         LIMIT {rows_limit}"
-    );
-    let query = diesel::sql_query(sql)
-        .bind::<diesel::sql_types::Text, _>(organisation.as_str())
-        .bind::<diesel::sql_types::Timestamp, _>(to_db(now));
-    let rows: Vec<ListRow> = match search {
-        Some(search) => query
-            .bind::<diesel::sql_types::Text, _>(like_pattern(search))
-            .load(conn)?,
-        None => query.load(conn)?,
-    };
-    Ok(rows
-        .into_iter()
-        .map(|r| (r.id, r.given_name, r.family_name, r.birthdate, r.demarche))
-        .collect())
+    let (organisation, at) = (organisation.as_str(), to_db(now));
+    Ok(match search {
+        Some(search) => StructureList::<true> {
+            organisation,
+            at,
+            pattern: &like_pattern(search),
+        }
+        .load(conn)?,
+        None => StructureList::<false> {
+            organisation,
+            at,
+            pattern: "",
+        }
+        .load(conn)?,
+    })
 }
 
 /// The usagers with an authorization of `organisation` in force at `now` for one of `demarches`
 /// (what the client may receive) that the structure still allows, optionally only those whose
-/// name contains `search` (case-insensitive), sorted by name, at most `limit`. `only` restricts
-/// the search to one usager (the démarche page). One statement.
+/// name contains `search` (case-insensitive), sorted by name, at most `limit` (and never more
+/// than [`LIST_MAX`]). `only` restricts the search to one usager (the démarche page). One
+/// statement.
 pub fn eligible_usagers(
     conn: &mut DbConnection,
     organisation: &OrganisationId,
@@ -149,6 +179,7 @@ pub fn eligible_usagers(
     now: OffsetDateTime,
     limit: usize,
 ) -> Result<Vec<Eligible>, StorageError> {
+    let limit = limit.min(LIST_MAX);
     // At most ten open authorizations per usager (one per démarche).
     let rows_limit = limit.saturating_mul(10);
     let search = search.map(str::trim).filter(|s| !s.is_empty());
@@ -178,7 +209,7 @@ pub fn eligible_usagers(
             .order((usagers::family_name, usagers::given_name, usagers::id))
             .limit(i64::try_from(rows_limit).unwrap_or(i64::MAX))
             .load(conn)?,
-        None => structure_list(conn, organisation, search, now, rows_limit)?,
+        None => structure_list(conn, organisation, search, now)?,
     };
     let wanted: Vec<&str> = demarches.iter().map(|d| d.key()).collect();
     let rows = rows

@@ -33,8 +33,6 @@ const SELECTION_PATH: &str = "/oidc/selection";
 const DEMARCHE_PATH: &str = "/oidc/selection/demarche";
 const CHOICE_PATH: &str = "/oidc/choix";
 const CANCEL_PATH: &str = "/oidc/annuler";
-/// Most people listed at once; the search narrows the list on the server.
-const LIST_LIMIT: usize = 50;
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -300,7 +298,11 @@ async fn eligible(
     now: OffsetDateTime,
 ) -> Result<Vec<Eligible>, WebError> {
     let (db, organisation) = (state.db.clone(), organisation.clone());
-    let limit = if only.is_some() { 1 } else { LIST_LIMIT };
+    let limit = if only.is_some() {
+        1
+    } else {
+        oidc_grants::LIST_MAX
+    };
     blocking(move || {
         oidc_grants::eligible_usagers(
             &mut *db.conn()?,
