@@ -501,6 +501,22 @@ fn a_code_is_issued_used_once_and_its_replay_revokes_the_token() {
 }
 
 #[test]
+fn userinfo_is_not_served_without_its_journal_entry() {
+    each(|db| {
+        let conn = &mut *db.db.conn().unwrap();
+        let f = fixture(conn);
+        let code = TokenHash::of(b"code-1");
+        issue(conn, &f, &code, Demarche::Social, NOW);
+        let token = TokenHash::of(b"token-1");
+        redeem(conn, &code, &token, NOW + Duration::seconds(5));
+        // Userinfo writes nothing but its entry (no transaction of its own): if the entry cannot
+        // be written, the identity is not served.
+        db.execute_raw("DROP TABLE audit_pending").unwrap();
+        assert!(oidc_grants::userinfo(conn, &token, None, NOW + Duration::seconds(6)).is_err());
+    });
+}
+
+#[test]
 fn an_expired_code_is_consumed_and_refused() {
     each(|db| {
         let conn = &mut *db.db.conn().unwrap();
