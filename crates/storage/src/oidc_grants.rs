@@ -9,7 +9,9 @@
 
 use ac_audit::{Action, Actor, ActorKind};
 use ac_auth::TokenHash;
-use ac_mandates::{AidantId, AuthorizationId, Demarche, OrganisationId, Refusal, Usager, UsagerId};
+use ac_mandates::{
+    AidantId, Authorization, AuthorizationId, Demarche, OrganisationId, Refusal, Usager, UsagerId,
+};
 use diesel::prelude::*;
 use diesel::serialize::ToSql;
 use diesel::sql_types::{HasSqlType, Text, Timestamp};
@@ -432,6 +434,37 @@ pub struct CodeRecord {
     pub used_at: Option<OffsetDateTime>,
 }
 
+impl CodeRecord {
+    /// A journal entry about this grant's delegated use (the token and userinfo steps).
+    fn event(&self, action: Action, subject: &str) -> Event {
+        delegation_event(
+            action,
+            &self.client_id,
+            self.aidant_id.as_str(),
+            &self.organisation_id,
+            subject,
+            self.demarche,
+        )
+        .target(&self.authorization_id)
+    }
+
+    /// `can_act` again, for this grant's aidant, structure, usager and démarche.
+    fn can_act_now(
+        &self,
+        conn: &mut DbConnection,
+        now: OffsetDateTime,
+    ) -> Result<Result<Authorization, Refusal>, StorageError> {
+        mandates::can_act(
+            conn,
+            &self.aidant_id,
+            &self.organisation_id,
+            &self.usager_id,
+            self.demarche,
+            now,
+        )
+    }
+}
+
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = oidc_authorization_codes)]
 struct CodeRow {
@@ -558,17 +591,7 @@ pub fn redeem_code<E: std::fmt::Display>(
         else {
             return Ok(Redemption::Unknown);
         };
-        let event = |action| {
-            delegation_event(
-                action,
-                &code.client_id,
-                code.aidant_id.as_str(),
-                &code.organisation_id,
-                &subject,
-                code.demarche,
-            )
-            .target(&code.authorization_id)
-        };
+        let event = |action| code.event(action, &subject);
         let first_use = diesel::update(
             oidc_authorization_codes::table
                 .find(code_hash.as_str())
@@ -600,14 +623,7 @@ pub fn redeem_code<E: std::fmt::Display>(
             journal::record(tx, context, refused, now)?;
             return Ok(Redemption::Refused(refusal));
         }
-        if let Err(refusal) = mandates::can_act(
-            tx,
-            &code.aidant_id,
-            &code.organisation_id,
-            &code.usager_id,
-            code.demarche,
-            now,
-        )? {
+        if let Err(refusal) = code.can_act_now(tx, now)? {
             let refused = event(Action::DelegationRefused)
                 .detail("step", "token")
                 .detail("reason", refusal.code());
@@ -689,25 +705,8 @@ pub fn userinfo(
         return Ok(UserinfoGrant::InvalidToken);
     };
     let context = client_context(&code.client_id, request_id);
-    let event = |action| {
-        delegation_event(
-            action,
-            &code.client_id,
-            code.aidant_id.as_str(),
-            &code.organisation_id,
-            &usager.subject,
-            code.demarche,
-        )
-        .target(&code.authorization_id)
-    };
-    if let Err(refusal) = mandates::can_act(
-        conn,
-        &code.aidant_id,
-        &code.organisation_id,
-        &code.usager_id,
-        code.demarche,
-        now,
-    )? {
+    let event = |action| code.event(action, &usager.subject);
+    if let Err(refusal) = code.can_act_now(conn, now)? {
         let refused = event(Action::DelegationRefused)
             .detail("step", "userinfo")
             .detail("reason", refusal.code());
