@@ -101,6 +101,11 @@ pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<Server> 
         0 => std::thread::available_parallelism().map_or(2, usize::from),
         n => n,
     };
+    // Blocking tasks are database work holding a pooled connection (the development outbox
+    // page aside), so more threads than connections only wait on the pool: actix's default
+    // (512 per server) let 64 concurrent aidants park dozens of threads there, and the wake-ups
+    // cost about a tenth of the OIDC flows' throughput (`docs/performance.md`).
+    let blocking_threads = (state.settings.database.max_connections as usize).div_ceil(workers);
     let server = HttpServer::new(move || {
         let max_body = state.settings.server.max_body_bytes;
         let dev_mode = state.settings.server.dev_mode;
@@ -139,6 +144,7 @@ pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<Server> 
             .wrap(TracingLogger::<auth::RedactingRootSpan>::new())
     })
     .workers(workers)
+    .worker_max_blocking_threads(blocking_threads)
     .listen(listener)?
     .run();
     Ok(server)
