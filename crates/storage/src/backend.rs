@@ -319,6 +319,23 @@ where
     }
 }
 
+/// Runs `f` in the caller's transaction if one is open, else in a write transaction of its own
+/// ([`write`]): for writes that must commit together whether the step around them holds a
+/// transaction (SQLite) or writes statement by statement (PostgreSQL, `oidc_writes`).
+pub(crate) fn write_or_join<T, E>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    let open =
+        <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+            .transaction_depth()?
+            .is_some();
+    if open { f(conn) } else { write(conn, f) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -132,6 +132,18 @@ impl Event {
     }
 }
 
+/// The pending entry's text (canonical JSON), for a statement that writes it along with the step
+/// (`oidc_writes`).
+pub(crate) fn entry_text(
+    context: &AuditContext,
+    event: Event,
+    at: OffsetDateTime,
+) -> Result<String, StorageError> {
+    let bytes = event.into_entry(context, at)?.canonical_bytes()?;
+    String::from_utf8(bytes)
+        .map_err(|_| StorageError::Corrupt("canonical entry is not UTF-8".into()))
+}
+
 /// Appends an entry to the pending journal, inside the caller's transaction (or alone, when the
 /// entry is the operation's only write: the statement then commits by itself).
 pub fn record(
@@ -140,10 +152,15 @@ pub fn record(
     event: Event,
     at: OffsetDateTime,
 ) -> Result<(), StorageError> {
-    let entry = event.into_entry(context, at)?;
-    let bytes = entry.canonical_bytes()?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| StorageError::Corrupt("canonical entry is not UTF-8".into()))?;
+    append(tx, &entry_text(context, event, at)?, at)
+}
+
+/// Appends an entry's text (from [`entry_text`]) to the pending journal.
+pub(crate) fn append(
+    tx: &mut DbConnection,
+    text: &str,
+    at: OffsetDateTime,
+) -> Result<(), StorageError> {
     diesel::insert_into(audit_pending::table)
         .values((
             audit_pending::entry.eq(text),

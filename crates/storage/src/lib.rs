@@ -16,6 +16,7 @@ pub mod mandates;
 pub mod oidc_clients;
 pub mod oidc_grants;
 pub mod oidc_keys;
+mod oidc_writes;
 pub mod organisations;
 pub mod rate_limits;
 pub mod sessions;

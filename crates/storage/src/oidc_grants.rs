@@ -1,8 +1,9 @@
 //! Delegated uses through the identity provider: the usagers an aidant may pick, the single-use
 //! authorization code, its exchange for an access token, and userinfo. **The mandate is checked
-//! again (`mandates::can_act`) at each of the three steps**, inside the transaction that writes
-//! the step and its journal entry (at userinfo, the entry alone, in its own statement): a mandate
-//! revoked or expired between two steps stops the use.
+//! again (`mandates::can_act`) at each of the three steps**, just before the step's writes, which
+//! commit together with its journal entry (a write transaction on SQLite; one statement on
+//! PostgreSQL, see `oidc_writes`; at userinfo, the entry alone): a mandate revoked or expired
+//! between two steps stops the use.
 //!
 //! Codes and tokens are stored by their SHA-256 only; the protocol decisions (what a valid
 //! request is) are `ac_oidc::op`'s and reach this module as closures or plain values.
@@ -18,13 +19,15 @@ use diesel::sql_types::{HasSqlType, Text, Timestamp};
 use std::collections::BTreeMap;
 use time::{Date, OffsetDateTime, PrimitiveDateTime};
 
+use crate::backend::write_or_join;
 use crate::error::{StorageError, corrupt};
 use crate::journal::{self, AuditContext, Event};
+use crate::oidc_writes::{self, CodeValues, TokenValues};
 use crate::schema::{
     authorizations, oidc_access_tokens, oidc_authorization_codes, organisation_demarches, usagers,
 };
 use crate::usagers::{self as usager_records, UsagerRow};
-use crate::{DbConnection, from_db, mandates, sessions, to_db, write};
+use crate::{DbConnection, from_db, mandates, to_db, write};
 
 /// Who acts at the token and userinfo endpoints: the client, for the journal.
 pub fn client_context(client_id: &str, request_id: Option<String>) -> AuditContext {
@@ -302,7 +305,8 @@ fn delegation_event(
 }
 
 /// Issues a code for a delegated use, if `can_act` allows it at `now`. The aidant's session
-/// records audited activity (restarting its step-up clock) in the same transaction.
+/// records audited activity (restarting its step-up clock) with the code, and the code its
+/// `delegation.started` entry: all three commit together (`oidc_writes`).
 pub fn issue_code(
     conn: &mut DbConnection,
     who: &Delegation<'_>,
@@ -311,8 +315,8 @@ pub fn issue_code(
     context: &AuditContext,
     now: OffsetDateTime,
 ) -> Result<CodeIssue, StorageError> {
-    write(conn, |tx| {
-        let subject = usager_records::subject(tx, who.usager)?.ok_or(StorageError::NotFound)?;
+    oidc_writes::step(conn, |conn| {
+        let subject = usager_records::subject(conn, who.usager)?.ok_or(StorageError::NotFound)?;
         let event = |action| {
             delegation_event(
                 action,
@@ -324,7 +328,7 @@ pub fn issue_code(
             )
         };
         let authorization = match mandates::can_act(
-            tx,
+            conn,
             who.aidant,
             who.organisation,
             who.usager,
@@ -336,35 +340,36 @@ pub fn issue_code(
                 let refused = event(Action::DelegationRefused)
                     .detail("step", "authorize")
                     .detail("reason", refusal.code());
-                journal::record(tx, context, refused, now)?;
+                journal::record(conn, context, refused, now)?;
                 return Ok(CodeIssue::Refused(refusal));
             }
         };
-        diesel::insert_into(oidc_authorization_codes::table)
-            .values((
-                oidc_authorization_codes::code_hash.eq(code.code_hash.as_str()),
-                oidc_authorization_codes::client_id.eq(code.client_id),
-                oidc_authorization_codes::redirect_uri.eq(code.redirect_uri),
-                oidc_authorization_codes::code_challenge.eq(code.code_challenge),
-                oidc_authorization_codes::nonce.eq(code.nonce),
-                oidc_authorization_codes::scopes.eq(code.scopes.join(" ")),
-                oidc_authorization_codes::aidant_id.eq(who.aidant.as_str()),
-                oidc_authorization_codes::usager_id.eq(who.usager.as_str()),
-                oidc_authorization_codes::authorization_id.eq(authorization.id.as_str()),
-                oidc_authorization_codes::demarche.eq(who.demarche.key()),
-                oidc_authorization_codes::rep_scope_claim.eq(code.rep_scope_claim),
-                oidc_authorization_codes::auth_time.eq(to_db(code.auth_time)),
-                oidc_authorization_codes::acr.eq(code.acr),
-                oidc_authorization_codes::created_at.eq(to_db(now)),
-                oidc_authorization_codes::expires_at.eq(to_db(code.expires_at)),
-            ))
-            .execute(tx)
-            .map_err(StorageError::from_query)?;
-        sessions::record_activity(tx, session, now)?;
         let started = event(Action::DelegationStarted)
             .target(&authorization.id)
             .detail("mandate", &authorization.mandate_id);
-        journal::record(tx, context, started, now)?;
+        oidc_writes::store_code(
+            conn,
+            &CodeValues {
+                code_hash: code.code_hash.as_str(),
+                client_id: code.client_id,
+                redirect_uri: code.redirect_uri,
+                code_challenge: code.code_challenge,
+                nonce: code.nonce,
+                scopes: code.scopes.join(" "),
+                aidant_id: who.aidant.as_str(),
+                usager_id: who.usager.as_str(),
+                authorization_id: authorization.id.as_str(),
+                demarche: who.demarche.key(),
+                rep_scope_claim: code.rep_scope_claim,
+                auth_time: to_db(code.auth_time),
+                acr: code.acr,
+                created_at: to_db(now),
+                expires_at: to_db(code.expires_at),
+            },
+            session,
+            &journal::entry_text(context, started, now)?,
+            now,
+        )?;
         Ok(CodeIssue::Issued(authorization.id))
     })
 }
@@ -565,9 +570,9 @@ pub struct NewAccessToken<'a> {
     pub expires_at: OffsetDateTime,
 }
 
-/// Exchanges a code, in one write transaction. Single use is a conditional update
-/// (`used_at IS NULL`), atomic across nodes: of two concurrent requests, one wins, and the other
-/// is a replay.
+/// Exchanges a code. Single use is a conditional update (`used_at IS NULL`), atomic across
+/// nodes: of two concurrent requests, one wins, and the other is a replay. The mark, the access
+/// token and the journal entry commit together (`oidc_writes`).
 pub fn redeem_code<E: std::fmt::Display>(
     conn: &mut DbConnection,
     code_hash: &TokenHash,
@@ -577,72 +582,92 @@ pub fn redeem_code<E: std::fmt::Display>(
     context: &AuditContext,
     now: OffsetDateTime,
 ) -> Result<Redemption<E>, StorageError> {
-    // On SQLite, unknown codes end here without taking the write lock (on PostgreSQL the
-    // transaction below costs the same to find nothing).
-    if matches!(conn, DbConnection::Sqlite(_)) {
-        match find_code(conn, code_hash)? {
-            Some((code, _)) if code.client_id == client_id => {}
-            _ => return Ok(Redemption::Unknown),
-        }
+    // Unknown codes end here, without a write (on SQLite, without taking the write lock).
+    let Some(found) = find_code(conn, code_hash)?.filter(|(c, _)| c.client_id == client_id) else {
+        return Ok(Redemption::Unknown);
+    };
+    oidc_writes::step(conn, |tx| {
+        redeem(tx, code_hash, found, check, token, context, now)
+    })
+}
+
+/// What the checks decided about a code's first use.
+enum Verdict<E> {
+    Granted,
+    Refused(E),
+    MandateRefused(Refusal),
+}
+
+fn redeem<E: std::fmt::Display>(
+    conn: &mut DbConnection,
+    code_hash: &TokenHash,
+    (code, subject): (CodeRecord, String),
+    check: impl FnOnce(&CodeRecord) -> Result<(), E>,
+    token: &NewAccessToken<'_>,
+    context: &AuditContext,
+    now: OffsetDateTime,
+) -> Result<Redemption<E>, StorageError> {
+    let event = |action| code.event(action, &subject);
+    let refused = |reason: &dyn std::fmt::Display| {
+        event(Action::DelegationRefused)
+            .detail("step", "token")
+            .detail("reason", reason)
+    };
+    if code.used_at.is_some() {
+        return replayed(conn, code_hash, refused(&"code_replayed"), context, now);
     }
-    write(conn, |tx| {
-        let Some((code, subject)) =
-            find_code(tx, code_hash)?.filter(|(c, _)| c.client_id == client_id)
-        else {
-            return Ok(Redemption::Unknown);
-        };
-        let event = |action| code.event(action, &subject);
-        let first_use = diesel::update(
-            oidc_authorization_codes::table
-                .find(code_hash.as_str())
-                .filter(oidc_authorization_codes::used_at.is_null()),
-        )
-        .set(oidc_authorization_codes::used_at.eq(Some(to_db(now))))
-        .execute(tx)?;
-        if first_use == 0 {
-            let revoked = diesel::update(
-                oidc_access_tokens::table
-                    .filter(oidc_access_tokens::code_hash.eq(code_hash.as_str()))
-                    .filter(oidc_access_tokens::revoked_at.is_null()),
-            )
-            .set(oidc_access_tokens::revoked_at.eq(Some(to_db(now))))
-            .execute(tx)?;
-            let replayed = event(Action::DelegationRefused)
-                .detail("step", "token")
-                .detail("reason", "code_replayed")
-                .detail("revoked_tokens", revoked);
-            journal::record(tx, context, replayed, now)?;
-            return Ok(Redemption::Replayed {
-                revoked_tokens: revoked,
-            });
-        }
-        if let Err(refusal) = check(&code) {
-            let refused = event(Action::DelegationRefused)
-                .detail("step", "token")
-                .detail("reason", &refusal);
-            journal::record(tx, context, refused, now)?;
-            return Ok(Redemption::Refused(refusal));
-        }
-        if let Err(refusal) = code.can_act_now(tx, now)? {
-            let refused = event(Action::DelegationRefused)
-                .detail("step", "token")
-                .detail("reason", refusal.code());
-            journal::record(tx, context, refused, now)?;
-            return Ok(Redemption::MandateRefused(refusal));
-        }
-        diesel::insert_into(oidc_access_tokens::table)
-            .values((
-                oidc_access_tokens::token_hash.eq(token.token_hash.as_str()),
-                oidc_access_tokens::code_hash.eq(code_hash.as_str()),
-                oidc_access_tokens::created_at.eq(to_db(now)),
-                oidc_access_tokens::expires_at.eq(to_db(token.expires_at)),
-            ))
-            .execute(tx)
-            .map_err(StorageError::from_query)?;
-        journal::record(tx, context, event(Action::DelegationTokenIssued), now)?;
-        Ok(Redemption::Granted {
+    // A refused first use consumes the code all the same, journaled.
+    let (entry, verdict) = if let Err(refusal) = check(&code) {
+        (refused(&refusal), Verdict::Refused(refusal))
+    } else if let Err(refusal) = code.can_act_now(conn, now)? {
+        (refused(&refusal.code()), Verdict::MandateRefused(refusal))
+    } else {
+        (event(Action::DelegationTokenIssued), Verdict::Granted)
+    };
+    let new_token = TokenValues {
+        token_hash: token.token_hash.as_str(),
+        expires_at: to_db(token.expires_at),
+    };
+    let first = oidc_writes::first_use(
+        conn,
+        code_hash,
+        matches!(verdict, Verdict::Granted).then_some(&new_token),
+        &journal::entry_text(context, entry, now)?,
+        now,
+    )?;
+    if !first {
+        // Another exchange of the same code won the conditional update since it was read.
+        return replayed(conn, code_hash, refused(&"code_replayed"), context, now);
+    }
+    Ok(match verdict {
+        Verdict::Granted => Redemption::Granted {
             code: Box::new(code),
             subject,
+        },
+        Verdict::Refused(refusal) => Redemption::Refused(refusal),
+        Verdict::MandateRefused(refusal) => Redemption::MandateRefused(refusal),
+    })
+}
+
+/// A replayed code: the tokens issued from it are revoked, with the refusal's entry, together.
+fn replayed<E>(
+    conn: &mut DbConnection,
+    code_hash: &TokenHash,
+    entry: Event,
+    context: &AuditContext,
+    now: OffsetDateTime,
+) -> Result<Redemption<E>, StorageError> {
+    write_or_join(conn, |tx| {
+        let revoked = diesel::update(
+            oidc_access_tokens::table
+                .filter(oidc_access_tokens::code_hash.eq(code_hash.as_str()))
+                .filter(oidc_access_tokens::revoked_at.is_null()),
+        )
+        .set(oidc_access_tokens::revoked_at.eq(Some(to_db(now))))
+        .execute(tx)?;
+        journal::record(tx, context, entry.detail("revoked_tokens", revoked), now)?;
+        Ok(Redemption::Replayed {
+            revoked_tokens: revoked,
         })
     })
 }

@@ -19,7 +19,7 @@ use ac_storage::oidc_grants::{
 };
 use ac_storage::oidc_keys::{self, KeyState, NewKey};
 use ac_storage::testing::TestDatabase;
-use ac_storage::{DbConnection, StorageError, aidants, mandates, organisations, usagers};
+use ac_storage::{Backend, DbConnection, StorageError, aidants, mandates, organisations, usagers};
 use std::collections::BTreeSet;
 use time::macros::{date, datetime};
 use time::{Duration, OffsetDateTime};
@@ -513,6 +513,173 @@ fn userinfo_is_not_served_without_its_journal_entry() {
         // be written, the identity is not served.
         db.execute_raw("DROP TABLE audit_pending").unwrap();
         assert!(oidc_grants::userinfo(conn, &token, None, NOW + Duration::seconds(6)).is_err());
+    });
+}
+
+/// Makes every journal entry fail when it is written (a trigger), so a test can see what a step
+/// leaves behind when its entry cannot be stored.
+fn refuse_journal_entries(db: &TestDatabase, refuse: bool) {
+    let sql = match (db.backend(), refuse) {
+        (Backend::Sqlite, true) => {
+            "CREATE TRIGGER refuse_entries BEFORE INSERT ON audit_pending \
+             BEGIN SELECT RAISE(ABORT, 'journal refused'); END;"
+        }
+        (Backend::Sqlite, false) => "DROP TRIGGER refuse_entries;",
+        (Backend::Postgres, true) => {
+            "CREATE OR REPLACE FUNCTION refuse_entries() RETURNS trigger LANGUAGE plpgsql \
+             AS $$ BEGIN RAISE EXCEPTION 'journal refused'; END $$; \
+             CREATE TRIGGER refuse_entries BEFORE INSERT ON audit_pending \
+             FOR EACH ROW EXECUTE FUNCTION refuse_entries();"
+        }
+        (Backend::Postgres, false) => "DROP TRIGGER refuse_entries ON audit_pending;",
+    };
+    db.execute_raw(sql).unwrap();
+}
+
+fn last_activity(conn: &mut DbConnection, session: &TokenHash) -> time::PrimitiveDateTime {
+    use ac_storage::schema::auth_sessions as s;
+    use diesel::prelude::*;
+    s::table
+        .find(session.as_str())
+        .select(s::last_activity_at)
+        .first(conn)
+        .unwrap()
+}
+
+#[test]
+fn code_and_token_are_stored_with_their_journal_entry_or_not_at_all() {
+    use ac_storage::schema::{auth_sessions as s, oidc_access_tokens, oidc_authorization_codes};
+    use diesel::prelude::*;
+    each(|db| {
+        let conn = &mut *db.db.conn().unwrap();
+        let f = fixture(conn);
+        // The aidant's session, last active ten minutes ago.
+        let session = TokenHash::of(b"session");
+        let before = time::PrimitiveDateTime::new(NOW.date(), NOW.time()) - Duration::minutes(10);
+        diesel::insert_into(s::table)
+            .values((
+                s::id_hash.eq(session.as_str()),
+                s::aidant_id.eq(f.aidant.as_str()),
+                s::stage.eq("active"),
+                s::created_at.eq(before),
+                s::expires_at.eq(before + Duration::hours(10)),
+                s::last_seen_at.eq(before),
+                s::last_activity_at.eq(before),
+            ))
+            .execute(conn)
+            .unwrap();
+        let code = TokenHash::of(b"code-1");
+        let codes = |conn: &mut DbConnection| -> i64 {
+            oidc_authorization_codes::table
+                .count()
+                .get_result(conn)
+                .unwrap()
+        };
+
+        // The choice: no entry, so no code and no session activity either.
+        refuse_journal_entries(db, true);
+        let scopes = strings(&["openid"]);
+        let attempt = oidc_grants::issue_code(
+            conn,
+            &Delegation {
+                aidant: &f.aidant,
+                organisation: &f.org,
+                usager: &f.usager,
+                demarche: Demarche::Social,
+            },
+            &new_code(&code, &scopes, NOW),
+            &session,
+            &AuditContext::aidant(&f.aidant, None),
+            NOW,
+        );
+        assert!(attempt.is_err(), "{attempt:?}");
+        assert_eq!(codes(conn), 0);
+        assert_eq!(last_activity(conn, &session), before);
+        refuse_journal_entries(db, false);
+        assert!(matches!(
+            issue(conn, &f, &code, Demarche::Social, NOW),
+            CodeIssue::Issued(_)
+        ));
+        assert_eq!(codes(conn), 1);
+        assert!(last_activity(conn, &session) > before);
+
+        // The exchange: no entry, so the code is not consumed and no token exists.
+        refuse_journal_entries(db, true);
+        let token = TokenHash::of(b"token-1");
+        let attempt = oidc_grants::redeem_code(
+            conn,
+            &code,
+            CLIENT,
+            |_| Ok::<(), &str>(()),
+            &NewAccessToken {
+                token_hash: &token,
+                expires_at: NOW + Duration::seconds(60),
+            },
+            &oidc_grants::client_context(CLIENT, None),
+            NOW + Duration::seconds(1),
+        );
+        assert!(attempt.is_err(), "{attempt:?}");
+        let used: Option<time::PrimitiveDateTime> = oidc_authorization_codes::table
+            .find(code.as_str())
+            .select(oidc_authorization_codes::used_at)
+            .first(conn)
+            .unwrap();
+        assert_eq!(used, None);
+        let tokens: i64 = oidc_access_tokens::table.count().get_result(conn).unwrap();
+        assert_eq!(tokens, 0);
+        refuse_journal_entries(db, false);
+        assert!(matches!(
+            redeem(conn, &code, &token, NOW + Duration::seconds(2)),
+            Redemption::Granted { .. }
+        ));
+    });
+}
+
+#[test]
+fn of_concurrent_exchanges_of_one_code_one_wins_and_its_token_is_revoked() {
+    each(|db| {
+        let f = fixture(&mut db.db.conn().unwrap());
+        for round in 0..5u8 {
+            let code = TokenHash::of(&[b'c', round]);
+            issue(&mut db.db.conn().unwrap(), &f, &code, Demarche::Social, NOW);
+            let start = std::sync::Barrier::new(4);
+            let outcomes: Vec<Redemption<&str>> = std::thread::scope(|scope| {
+                let racers: Vec<_> = (0..4u8)
+                    .map(|i| {
+                        let (start, code) = (&start, &code);
+                        scope.spawn(move || {
+                            let conn = &mut *db.db.conn().unwrap();
+                            start.wait();
+                            redeem(conn, code, &TokenHash::of(&[b't', round, i]), NOW)
+                        })
+                    })
+                    .collect();
+                racers.into_iter().map(|r| r.join().unwrap()).collect()
+            });
+            let granted = outcomes
+                .iter()
+                .filter(|o| matches!(o, Redemption::Granted { .. }))
+                .count();
+            let replayed = outcomes
+                .iter()
+                .filter(|o| matches!(o, Redemption::Replayed { .. }))
+                .count();
+            assert_eq!((granted, replayed), (1, 3), "{outcomes:?}");
+            // Every replay revoked the winner's token, whichever order they came in.
+            let live = (0..4u8)
+                .filter(|i| {
+                    oidc_grants::userinfo(
+                        &mut db.db.conn().unwrap(),
+                        &TokenHash::of(&[b't', round, *i]),
+                        None,
+                        NOW,
+                    )
+                    .unwrap()
+                        != UserinfoGrant::InvalidToken
+                })
+                .count();
+            assert_eq!(live, 0);
+        }
     });
 }
 
