@@ -546,6 +546,9 @@ fn http_client(concurrency: usize) -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(concurrency * 2)
+        // Below the server's keep-alive (actix: 5 s), so the client never reuses a connection
+        // the server is closing: that race surfaced as a rare `error sending request`.
+        .pool_idle_timeout(Duration::from_secs(2))
         .build()
         .unwrap()
 }
