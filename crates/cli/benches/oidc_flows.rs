@@ -279,22 +279,9 @@ fn seed(db: &Database, aidants_wanted: usize) -> Seeded {
                 now,
             )
             .unwrap();
-            // A signed-in session, as the sign-in would leave it (its id stored as SHA-256).
+            // A signed-in session, as the sign-in would leave it.
             let token = Token::generate(&rng).unwrap();
-            use ac_storage::schema::auth_sessions as s_;
-            let at = time::PrimitiveDateTime::new(now.date(), now.time());
-            diesel::insert_into(s_::table)
-                .values((
-                    s_::id_hash.eq(token.hash().as_str()),
-                    s_::aidant_id.eq(id.as_str()),
-                    s_::stage.eq("active"),
-                    s_::created_at.eq(at),
-                    s_::expires_at.eq(at + time::Duration::hours(10)),
-                    s_::last_seen_at.eq(at),
-                    s_::last_activity_at.eq(at),
-                ))
-                .execute(conn)
-                .unwrap();
+            ac_storage::testing::signed_in_session(conn, &token.hash(), &id, now).unwrap();
             sessions.push(token.expose().to_owned());
             team.push(id);
         }

@@ -134,6 +134,8 @@ pub(crate) fn first_use(
                 }
                 .get_result(pg)
                 .map_err(StorageError::from_query)?,
+                // The token fields are not sent: the text follows `TOKEN` alone, as the
+                // prepared statement's cache key does.
                 None => FirstUse::<false> {
                     code_hash: code_hash.as_str(),
                     token_hash: "",

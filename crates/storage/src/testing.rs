@@ -6,7 +6,14 @@ use diesel::{Connection, PgConnection};
 use rand::Rng;
 use std::fmt;
 
-use crate::{Backend, Database, DatabaseUrl, OpenMode, PoolOptions, StorageError, migrations};
+use ac_auth::TokenHash;
+use ac_mandates::AidantId;
+use time::{Duration, OffsetDateTime};
+
+use crate::{
+    Backend, Database, DatabaseUrl, DbConnection, OpenMode, PoolOptions, StorageError, migrations,
+    sessions,
+};
 
 /// Environment variable naming the PostgreSQL server tests may use.
 pub const TEST_DATABASE_URL: &str = "AC_TEST_DATABASE_URL";
@@ -76,6 +83,25 @@ impl TestDatabase {
         }
         Ok(all)
     }
+}
+
+/// A session as a completed sign-in leaves it (link and TOTP done) at `at`, with the default
+/// lifetime (`auth.session_max_lifetime_secs`, 10 hours): for tests and benches that start from a
+/// signed-in aidant. `hash` is the session token's SHA-256, as sign-in stores it.
+pub fn signed_in_session(
+    conn: &mut DbConnection,
+    hash: &TokenHash,
+    aidant: &AidantId,
+    at: OffsetDateTime,
+) -> Result<(), StorageError> {
+    sessions::insert(
+        conn,
+        hash,
+        aidant,
+        sessions::STAGE_ACTIVE,
+        at + Duration::hours(10),
+        at,
+    )
 }
 
 impl TestDatabase {

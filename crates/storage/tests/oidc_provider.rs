@@ -536,38 +536,28 @@ fn refuse_journal_entries(db: &TestDatabase, refuse: bool) {
     db.execute_raw(sql).unwrap();
 }
 
-fn last_activity(conn: &mut DbConnection, session: &TokenHash) -> time::PrimitiveDateTime {
+fn last_activity(conn: &mut DbConnection, session: &TokenHash) -> OffsetDateTime {
     use ac_storage::schema::auth_sessions as s;
     use diesel::prelude::*;
     s::table
         .find(session.as_str())
         .select(s::last_activity_at)
-        .first(conn)
+        .first::<time::PrimitiveDateTime>(conn)
         .unwrap()
+        .assume_utc()
 }
 
 #[test]
 fn code_and_token_are_stored_with_their_journal_entry_or_not_at_all() {
-    use ac_storage::schema::{auth_sessions as s, oidc_access_tokens, oidc_authorization_codes};
+    use ac_storage::schema::{oidc_access_tokens, oidc_authorization_codes};
     use diesel::prelude::*;
     each(|db| {
         let conn = &mut *db.db.conn().unwrap();
         let f = fixture(conn);
-        // The aidant's session, last active ten minutes ago.
+        // The aidant's session, signed in (its last activity) ten minutes ago.
         let session = TokenHash::of(b"session");
-        let before = time::PrimitiveDateTime::new(NOW.date(), NOW.time()) - Duration::minutes(10);
-        diesel::insert_into(s::table)
-            .values((
-                s::id_hash.eq(session.as_str()),
-                s::aidant_id.eq(f.aidant.as_str()),
-                s::stage.eq("active"),
-                s::created_at.eq(before),
-                s::expires_at.eq(before + Duration::hours(10)),
-                s::last_seen_at.eq(before),
-                s::last_activity_at.eq(before),
-            ))
-            .execute(conn)
-            .unwrap();
+        let before = NOW - Duration::minutes(10);
+        ac_storage::testing::signed_in_session(conn, &session, &f.aidant, before).unwrap();
         let code = TokenHash::of(b"code-1");
         let codes = |conn: &mut DbConnection| -> i64 {
             oidc_authorization_codes::table
