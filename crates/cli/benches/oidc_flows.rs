@@ -5,7 +5,8 @@
 //!   démarche page → code (form POST) → token → userinfo, as a partner and a browser would.
 //! - **`/token` alone**: codes written straight into the database, then exchanged concurrently.
 //!
-//! Prints flows/s and per-step median and p99; see docs/performance.md ("OIDC flows").
+//! Prints flows/s, per-step median and p99, and the CPU time each flow costs the server,
+//! PostgreSQL and the load generator (from `/proc`); see docs/performance.md ("OIDC flows").
 //! Settings (environment): `AC_BENCH_OIDC_DATABASE_URL` (PostgreSQL, default
 //! `postgres://postgres@127.0.0.1:5432/ac_bench_oidc`, created if missing and wiped: its name must
 //! contain "bench"), `AC_BENCH_CONCURRENCY` (64), `AC_BENCH_SECONDS` (20), `AC_BENCH_AIDANTS`
@@ -136,6 +137,7 @@ fn main() {
             "", "whole flow", median, p99
         );
     }
+    print_cpu(&reports);
     println!(
         "\n/token alone (codes written to the database first), {concurrency} concurrent requests"
     );
@@ -207,6 +209,7 @@ struct Report {
     errors: usize,
     steps: Vec<Vec<f64>>,
     flow: Vec<f64>,
+    cpu: Option<CpuPerFlow>,
     token: TokenReport,
 }
 
@@ -559,7 +562,8 @@ fn run(
         db.conn().unwrap().batch_execute("VACUUM ANALYZE").unwrap();
     }
     let port = free_port();
-    let _server = start_server(url, &files, port, pool);
+    let server = start_server(url, &files, port, pool);
+    let server_pid = server.child.id();
     let base = format!("http://127.0.0.1:{port}");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -580,10 +584,16 @@ fn run(
         "{backend}: server ready on {base}; {concurrency} aidants for {seconds} s (+3 s warm-up)"
     );
     let sessions = Arc::new(seeded.sessions);
-    let (flows, flows_per_sec, errors, steps, flow) = runtime.block_on(async {
+    let (flows, flows_per_sec, errors, steps, flow, cpu) = runtime.block_on(async {
         let client = http_client(concurrency);
         let warm_until = Instant::now() + Duration::from_secs(3);
         let stop = warm_until + Duration::from_secs(seconds);
+        let cpu_window = tokio::spawn(async move {
+            tokio::time::sleep_until(warm_until.into()).await;
+            let start = CpuSample::now(server_pid);
+            tokio::time::sleep_until(stop.into()).await;
+            Some((start?, CpuSample::now(server_pid)?))
+        });
         let mut tasks = Vec::new();
         for w in 0..concurrency {
             let (client, base, sessions) = (client.clone(), base.clone(), sessions.clone());
@@ -641,7 +651,11 @@ fn run(
             }
         }
         let rate = all.flows as f64 / seconds as f64;
-        (all.flows, rate, all.errors, all.steps, all.flow)
+        let cpu = cpu_window
+            .await
+            .unwrap()
+            .map(|(start, end)| end.per_flow_since(&start, all.flows));
+        (all.flows, rate, all.errors, all.steps, all.flow, cpu)
     });
     println!("{backend}: {flows} flows, {flows_per_sec:.1}/s, {errors} errors");
 
@@ -656,6 +670,7 @@ fn run(
         errors,
         steps,
         flow,
+        cpu,
         token,
     }
 }
@@ -771,5 +786,136 @@ async fn token_only(base: &str, codes: Vec<String>, concurrency: usize) -> Token
         per_sec: latencies.len() as f64 / elapsed,
         errors,
         latencies,
+    }
+}
+
+/// CPU time read from `/proc`, in clock ticks (`USER_HZ`, 100 per second on Linux), to split
+/// what a flow costs between the three programs sharing the machine. PostgreSQL is every
+/// process named `postgres`, its background workers included.
+struct CpuSample {
+    server: u64,
+    postgres: u64,
+    load_generator: u64,
+    /// The whole machine, from `/proc/stat`: busy (user, nice, system, irq, softirq), idle
+    /// (idle, iowait) and stolen by the hypervisor.
+    busy: u64,
+    idle: u64,
+    steal: u64,
+    /// Context switches on the whole machine (`/proc/stat`'s `ctxt`).
+    switches: u64,
+}
+
+/// Milliseconds of CPU per complete flow, over the measured window.
+struct CpuPerFlow {
+    server: f64,
+    postgres: f64,
+    load_generator: f64,
+    rest: f64,
+    busy: f64,
+    idle: f64,
+    steal: f64,
+    /// Not milliseconds: context switches on the whole machine per flow.
+    switches: f64,
+}
+
+const MS_PER_TICK: f64 = 10.0;
+
+impl CpuSample {
+    /// `None` where `/proc` is not there to read (not Linux).
+    fn now(server_pid: u32) -> Option<Self> {
+        let machine = std::fs::read_to_string("/proc/stat").ok()?;
+        let switches = machine
+            .lines()
+            .find_map(|l| l.strip_prefix("ctxt "))?
+            .trim()
+            .parse()
+            .ok()?;
+        let cpu: Vec<u64> = machine
+            .lines()
+            .next()?
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        let field = |i: usize| cpu.get(i).copied().unwrap_or(0);
+        let mut postgres = 0;
+        for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+            let dir = entry.path();
+            if std::fs::read_to_string(dir.join("comm")).is_ok_and(|c| c.trim() == "postgres") {
+                postgres += process_ticks(&dir).unwrap_or(0);
+            }
+        }
+        Some(Self {
+            server: process_ticks(&Path::new("/proc").join(server_pid.to_string()))?,
+            postgres,
+            load_generator: process_ticks(Path::new("/proc/self"))?,
+            busy: field(0) + field(1) + field(2) + field(5) + field(6),
+            idle: field(3) + field(4),
+            steal: field(7),
+            switches,
+        })
+    }
+
+    fn per_flow_since(&self, start: &Self, flows: usize) -> CpuPerFlow {
+        let per_flow = |end: u64, start: u64| {
+            end.saturating_sub(start) as f64 * MS_PER_TICK / flows.max(1) as f64
+        };
+        let server = per_flow(self.server, start.server);
+        let postgres = per_flow(self.postgres, start.postgres);
+        let load_generator = per_flow(self.load_generator, start.load_generator);
+        let busy = per_flow(self.busy, start.busy);
+        CpuPerFlow {
+            server,
+            postgres,
+            load_generator,
+            rest: (busy - server - postgres - load_generator).max(0.0),
+            busy,
+            idle: per_flow(self.idle, start.idle),
+            steal: per_flow(self.steal, start.steal),
+            switches: self.switches.saturating_sub(start.switches) as f64 / flows.max(1) as f64,
+        }
+    }
+}
+
+/// User plus system time of a process and all its threads (`/proc/<pid>/stat` fields 14, 15).
+fn process_ticks(dir: &Path) -> Option<u64> {
+    let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
+    // The command name may hold spaces; the fields after it start with the state (field 3).
+    let fields: Vec<&str> = stat
+        .get(stat.rfind(')')? + 2..)?
+        .split_whitespace()
+        .collect();
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+fn print_cpu(reports: &[Report]) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!(
+        "\nCPU per flow, ms (/proc, measured window; rest = kernel threads and other processes)"
+    );
+    println!(
+        "backend    | server | PostgreSQL | load generator | rest | busy | idle | steal | flows/s at {cores} cores busy | context switches"
+    );
+    println!(
+        "-----------|-------:|-----------:|---------------:|-----:|-----:|-----:|------:|------:|------:"
+    );
+    for r in reports {
+        let Some(c) = &r.cpu else {
+            println!("{:<10} | /proc not readable", r.backend);
+            continue;
+        };
+        println!(
+            "{:<10} | {:>6.2} | {:>10.2} | {:>14.2} | {:>4.2} | {:>4.2} | {:>4.2} | {:>5.2} | {:>5.0} | {:>5.0}",
+            r.backend,
+            c.server,
+            c.postgres,
+            c.load_generator,
+            c.rest,
+            c.busy,
+            c.idle,
+            c.steal,
+            cores as f64 * 1000.0 / c.busy.max(f64::EPSILON),
+            c.switches
+        );
     }
 }
