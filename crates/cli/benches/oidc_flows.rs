@@ -10,7 +10,8 @@
 //! Settings (environment): `AC_BENCH_OIDC_DATABASE_URL` (PostgreSQL, default
 //! `postgres://postgres@127.0.0.1:5432/ac_bench_oidc`, created if missing and wiped: its name must
 //! contain "bench"), `AC_BENCH_CONCURRENCY` (64), `AC_BENCH_SECONDS` (20), `AC_BENCH_AIDANTS`
-//! (200), `AC_BENCH_POOL` (server pool size, 16), `AC_BENCH_BACKENDS` (`sqlite,postgres`).
+//! (200), `AC_BENCH_POOL` (server pool size, 16), `AC_BENCH_WORKERS` (server HTTP workers, 2),
+//! `AC_BENCH_BACKENDS` (`sqlite,postgres`).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -379,7 +380,10 @@ fn start_server(url: &DatabaseUrl, files: &Path, port: u16, pool: usize) -> Serv
         .env("DATABASE_URL", url_string(url))
         .env("AC__SERVER__BIND", format!("127.0.0.1:{port}"))
         .env("AC__SERVER__PUBLIC_URL", &public_url)
-        .env("AC__SERVER__WORKERS", "2")
+        .env(
+            "AC__SERVER__WORKERS",
+            env_number("AC_BENCH_WORKERS", 2).to_string(),
+        )
         .env("AC__DATABASE__MAX_CONNECTIONS", pool.to_string())
         .env("AC__LOG__FILTER", "error")
         .env("RUST_LOG", "error")
