@@ -16,7 +16,7 @@ use ac_auth::TokenHash;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
+use diesel::sql_types::{BigInt, Text, Timestamp};
 use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::error::StorageError;
@@ -37,7 +37,11 @@ pub(crate) fn step<T>(
     }
 }
 
-/// A code's row, as the choice step stores it.
+/// A code's row, as the choice step stores it. `None` is written as `NULL` rather than
+/// `DEFAULT`, so the insert's text does not depend on the values: on PostgreSQL it sits inside
+/// a statement prepared once per connection.
+#[derive(Insertable)]
+#[diesel(table_name = oidc_authorization_codes, treat_none_as_default_value = false)]
 pub(crate) struct CodeValues<'a> {
     pub code_hash: &'a str,
     pub client_id: &'a str,
@@ -68,7 +72,7 @@ pub(crate) fn store_code(
     match conn {
         DbConnection::Pg(pg) => {
             StoreCode {
-                code,
+                code: diesel::insert_into(oidc_authorization_codes::table).values(code),
                 session: session.as_str(),
                 entry,
                 now: to_db(now),
@@ -77,25 +81,8 @@ pub(crate) fn store_code(
             .map_err(StorageError::from_query)?;
         }
         DbConnection::Sqlite(_) => {
-            use oidc_authorization_codes as c;
-            diesel::insert_into(c::table)
-                .values((
-                    c::code_hash.eq(code.code_hash),
-                    c::client_id.eq(code.client_id),
-                    c::redirect_uri.eq(code.redirect_uri),
-                    c::code_challenge.eq(code.code_challenge),
-                    c::nonce.eq(code.nonce),
-                    c::scopes.eq(&code.scopes),
-                    c::aidant_id.eq(code.aidant_id),
-                    c::usager_id.eq(code.usager_id),
-                    c::authorization_id.eq(code.authorization_id),
-                    c::demarche.eq(code.demarche),
-                    c::rep_scope_claim.eq(code.rep_scope_claim),
-                    c::auth_time.eq(code.auth_time),
-                    c::acr.eq(code.acr),
-                    c::created_at.eq(code.created_at),
-                    c::expires_at.eq(code.expires_at),
-                ))
+            diesel::insert_into(oidc_authorization_codes::table)
+                .values(code)
                 .execute(conn)
                 .map_err(StorageError::from_query)?;
             sessions::record_activity(conn, session, now)?;
@@ -179,60 +166,28 @@ pub(crate) fn first_use(
 // ---------------------------------------------------------------------------------------------
 // The PostgreSQL statements.
 
-/// Code, session activity and entry in one statement.
-struct StoreCode<'a> {
-    code: &'a CodeValues<'a>,
+/// Code, session activity and entry in one statement. `I` is the code's `INSERT`, built by
+/// diesel from [`CodeValues`].
+struct StoreCode<'a, I> {
+    code: I,
     session: &'a str,
     entry: &'a str,
     now: PrimitiveDateTime,
 }
 
-impl QueryId for StoreCode<'_> {
-    type QueryId = StoreCode<'static>;
+impl<I> QueryId for StoreCode<'_, I> {
+    // One text for every call (`CodeValues` never renders `DEFAULT`), hence one key.
+    type QueryId = StoreCode<'static, ()>;
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl RunQueryDsl<PgConnection> for StoreCode<'_> {}
+impl<I> RunQueryDsl<PgConnection> for StoreCode<'_, I> {}
 
-impl QueryFragment<Pg> for StoreCode<'_> {
+impl<I: QueryFragment<Pg>> QueryFragment<Pg> for StoreCode<'_, I> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        let code = self.code;
-        out.push_sql(
-            "WITH code AS (INSERT INTO oidc_authorization_codes (code_hash, client_id, \
-             redirect_uri, code_challenge, nonce, scopes, aidant_id, usager_id, \
-             authorization_id, demarche, rep_scope_claim, auth_time, acr, created_at, \
-             expires_at) VALUES (",
-        );
-        out.push_bind_param::<Text, _>(code.code_hash)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(code.client_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(code.redirect_uri)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Nullable<Text>, _>(&code.code_challenge)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Nullable<Text>, _>(&code.nonce)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&code.scopes)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(code.aidant_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(code.usager_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(code.authorization_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(code.demarche)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Bool, _>(&code.rep_scope_claim)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Timestamp, _>(&code.auth_time)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(code.acr)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Timestamp, _>(&code.created_at)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Timestamp, _>(&code.expires_at)?;
-        out.push_sql(")), activity AS (UPDATE auth_sessions SET last_activity_at = ");
+        out.push_sql("WITH code AS (");
+        self.code.walk_ast(out.reborrow())?;
+        out.push_sql("), activity AS (UPDATE auth_sessions SET last_activity_at = ");
         out.push_bind_param::<Timestamp, _>(&self.now)?;
         out.push_sql(", last_seen_at = ");
         out.push_bind_param::<Timestamp, _>(&self.now)?;

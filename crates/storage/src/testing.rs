@@ -104,6 +104,18 @@ pub fn signed_in_session(
     )
 }
 
+/// The value of a one-row, one-column query whose column is named `n` (`SELECT COUNT(*) AS n …`),
+/// for tests that check what the application wrote.
+pub fn count(conn: &mut DbConnection, sql: &str) -> Result<i64, StorageError> {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    Ok(diesel::sql_query(sql).get_result::<Count>(conn)?.n)
+}
+
 impl TestDatabase {
     /// Runs raw SQL, for tests that tamper with the database behind the application's back.
     pub fn execute_raw(&self, sql: &str) -> Result<(), StorageError> {

@@ -13,7 +13,7 @@ use ac_mandates::*;
 use ac_storage::audit::{self, Verification};
 use ac_storage::journal::{self, AuditContext, Event};
 use ac_storage::mandates::NewMandate;
-use ac_storage::testing::TestDatabase;
+use ac_storage::testing::{TestDatabase, count};
 use ac_storage::{
     Backend, Database, DbConnection, aidants, mandates, organisations, usagers, write,
 };
@@ -35,15 +35,6 @@ fn each(test: impl Fn(&TestDatabase)) {
         eprintln!("backend: {:?}", db.backend());
         test(&db);
     }
-}
-
-fn count(conn: &mut DbConnection, sql: &str) -> i64 {
-    #[derive(diesel::QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    diesel::sql_query(sql).get_result::<Count>(conn).unwrap().n
 }
 
 fn actions(conn: &mut DbConnection) -> Vec<String> {
@@ -171,7 +162,7 @@ fn every_change_is_journaled_in_its_own_transaction_and_a_refused_one_leaves_no_
         let conn = &mut *db.db.conn().unwrap();
         let w = world(conn);
         assert_eq!(
-            count(conn, "SELECT COUNT(*) AS n FROM audit_pending"),
+            count(conn, "SELECT COUNT(*) AS n FROM audit_pending").unwrap(),
             3,
             "structure, aidant, usager"
         );
@@ -193,20 +184,17 @@ fn every_change_is_journaled_in_its_own_transaction_and_a_refused_one_leaves_no_
                 "authorization.superseded",
             ]
         );
-        assert_eq!(count(conn, "SELECT COUNT(*) AS n FROM audit_pending"), 0);
+        assert_eq!(
+            count(conn, "SELECT COUNT(*) AS n FROM audit_pending").unwrap(),
+            0
+        );
         // No personal data in the log: the usager appears only as a pseudonym.
         assert_eq!(
-            count(
-                conn,
-                "SELECT COUNT(*) AS n FROM audit_log WHERE entry LIKE '%DUBOIS%' OR entry LIKE '%camille@%'"
-            ),
+            count(conn, "SELECT COUNT(*) AS n FROM audit_log WHERE entry LIKE '%DUBOIS%' OR entry LIKE '%camille@%'").unwrap(),
             0
         );
         assert_eq!(
-            count(
-                conn,
-                "SELECT COUNT(*) AS n FROM audit_log WHERE usager = 'eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee'"
-            ),
+            count(conn, "SELECT COUNT(*) AS n FROM audit_log WHERE usager = 'eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee'").unwrap(),
             7,
             "identification and the six mandate entries"
         );
@@ -214,7 +202,8 @@ fn every_change_is_journaled_in_its_own_transaction_and_a_refused_one_leaves_no_
             count(
                 conn,
                 "SELECT COUNT(*) AS n FROM audit_log WHERE entry LIKE '%\"request_id\":\"req-1\"%'"
-            ),
+            )
+            .unwrap(),
             6
         );
     });
@@ -228,8 +217,14 @@ fn no_audit_no_action() {
         // The journal cannot be written: the action must fail and leave nothing behind.
         db.execute_raw("DROP TABLE audit_pending").unwrap();
         assert!(create(conn, &w, &[Demarche::Social], NOW).is_err());
-        assert_eq!(count(conn, "SELECT COUNT(*) AS n FROM mandates"), 0);
-        assert_eq!(count(conn, "SELECT COUNT(*) AS n FROM authorizations"), 0);
+        assert_eq!(
+            count(conn, "SELECT COUNT(*) AS n FROM mandates").unwrap(),
+            0
+        );
+        assert_eq!(
+            count(conn, "SELECT COUNT(*) AS n FROM authorizations").unwrap(),
+            0
+        );
         assert!(aidants::deactivate(conn, &w.aidant, &AuditContext::cli(), NOW).is_err());
         assert!(aidants::get(conn, &w.aidant).unwrap().is_active);
     });
@@ -595,11 +590,11 @@ fn concurrent_writers_and_integrators_on_several_pools_give_one_dense_valid_tree
         assert_eq!(report.problem, None);
         assert_eq!(report.entries, (threads * per_thread) as u64);
         assert_eq!(
-            count(conn, "SELECT COUNT(DISTINCT target) AS n FROM audit_log"),
+            count(conn, "SELECT COUNT(DISTINCT target) AS n FROM audit_log").unwrap(),
             (threads * per_thread) as i64
         );
         assert_eq!(
-            count(conn, "SELECT MAX(seq) + 1 AS n FROM audit_log"),
+            count(conn, "SELECT MAX(seq) + 1 AS n FROM audit_log").unwrap(),
             (threads * per_thread) as i64,
             "dense"
         );

@@ -11,7 +11,7 @@
 use ac_mandates::*;
 use ac_storage::journal::AuditContext;
 use ac_storage::mandates::NewMandate;
-use ac_storage::testing::TestDatabase;
+use ac_storage::testing::{TestDatabase, count};
 use ac_storage::usagers::IdentityChange;
 use ac_storage::{
     Backend, DbConnection, StorageError, aidants, mandate_verifications, mandates, organisations,
@@ -126,16 +126,6 @@ fn new_mandate<'a>(
     }
 }
 
-fn count(conn: &mut DbConnection, sql: &str) -> i64 {
-    use diesel::RunQueryDsl;
-    #[derive(diesel::QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    diesel::sql_query(sql).get_result::<Count>(conn).unwrap().n
-}
-
 #[test]
 fn organisations_round_trip_and_allowed_demarches() {
     each(|db| {
@@ -221,9 +211,9 @@ fn an_aidant_whose_current_structure_is_not_a_membership_is_refused_whole() {
                    VALUES ('x', 'x@exemple.fr', 'X', 'X', 'X', 'org-b', TRUE, TRUE, '2026-01-01 00:00:00')";
         assert!(conn.batch_execute(&format!("BEGIN; {raw}; INSERT INTO aidant_organisations VALUES ('x', 'org-a', FALSE); COMMIT;")).is_err());
         let _ = conn.batch_execute("ROLLBACK");
-        assert_eq!(count(conn, "SELECT COUNT(*) AS n FROM aidants"), 0);
+        assert_eq!(count(conn, "SELECT COUNT(*) AS n FROM aidants").unwrap(), 0);
         assert_eq!(
-            count(conn, "SELECT COUNT(*) AS n FROM aidant_organisations"),
+            count(conn, "SELECT COUNT(*) AS n FROM aidant_organisations").unwrap(),
             0
         );
     });
@@ -257,7 +247,7 @@ fn usager_identity_is_created_refreshed_or_left_alone() {
             usagers::upsert_identified(conn, &"c".repeat(64), &abroad_with_place, &ctx(), NOW),
             Err(StorageError::Field(FieldError::InvalidInseeCode))
         ));
-        assert_eq!(count(conn, "SELECT COUNT(*) AS n FROM usagers"), 1);
+        assert_eq!(count(conn, "SELECT COUNT(*) AS n FROM usagers").unwrap(), 1);
     });
 }
 
@@ -560,7 +550,8 @@ fn refused_creations_write_nothing() {
         let before = count(
             conn,
             "SELECT COUNT(*) AS n FROM authorizations WHERE revoked_at IS NULL",
-        );
+        )
+        .unwrap();
         // Social is listed first, so it would be superseded before the refusal if the rule ran late.
         for (demarches, expected) in [
             (
@@ -588,12 +579,16 @@ fn refused_creations_write_nothing() {
             mandates::create(conn, &elsewhere, &ctx(), NOW),
             Err(StorageError::Rule(MandateError::NotCurrentOrganisation))
         ));
-        assert_eq!(count(conn, "SELECT COUNT(*) AS n FROM mandates"), 1);
+        assert_eq!(
+            count(conn, "SELECT COUNT(*) AS n FROM mandates").unwrap(),
+            1
+        );
         assert_eq!(
             count(
                 conn,
                 "SELECT COUNT(*) AS n FROM authorizations WHERE revoked_at IS NULL"
-            ),
+            )
+            .unwrap(),
             before
         );
         let unknown = UsagerId::new("nobody");
@@ -640,6 +635,7 @@ fn every_mandate_gets_its_own_unguessable_verification_code() {
                 "SELECT COUNT(*) AS n FROM audit_pending \
                  WHERE entry LIKE '%mandate.verification_code_created%'",
             )
+            .unwrap()
         };
         let mut codes = BTreeSet::new();
         for mandate in [&first, &renewal] {
@@ -661,8 +657,8 @@ fn every_mandate_gets_its_own_unguessable_verification_code() {
         assert_eq!(codes.len(), 2, "one code per mandate, all different");
         assert_eq!(created(conn), 0);
         assert_eq!(
-            count(conn, "SELECT COUNT(*) AS n FROM mandate_verifications"),
-            count(conn, "SELECT COUNT(*) AS n FROM mandates")
+            count(conn, "SELECT COUNT(*) AS n FROM mandate_verifications").unwrap(),
+            count(conn, "SELECT COUNT(*) AS n FROM mandates").unwrap()
         );
 
         // A mandate from before codes existed gets one on its first print, journaled once.
@@ -813,21 +809,23 @@ fn one_open_authorization_per_demarche_even_under_concurrent_creation() {
         }
         let conn = &mut *db.db.conn().unwrap();
         assert_eq!(
-            count(conn, "SELECT COUNT(*) AS n FROM mandates"),
+            count(conn, "SELECT COUNT(*) AS n FROM mandates").unwrap(),
             (threads * rounds) as i64
         );
         assert_eq!(
             count(
                 conn,
                 "SELECT COUNT(*) AS n FROM authorizations WHERE revoked_at IS NULL"
-            ),
+            )
+            .unwrap(),
             2
         );
         assert_eq!(
             count(
                 conn,
                 "SELECT COUNT(*) AS n FROM authorizations WHERE revocation_reason = 'superseded'"
-            ),
+            )
+            .unwrap(),
             (threads * rounds * 2 - 2) as i64
         );
         let open =

@@ -193,6 +193,17 @@ fn issue(
     demarche: Demarche,
     at: OffsetDateTime,
 ) -> CodeIssue {
+    try_issue(conn, f, code, demarche, at).unwrap()
+}
+
+/// The choice step for the fixture's delegation, in the session `TokenHash::of(b"session")`.
+fn try_issue(
+    conn: &mut DbConnection,
+    f: &Fixture,
+    code: &TokenHash,
+    demarche: Demarche,
+    at: OffsetDateTime,
+) -> Result<CodeIssue, StorageError> {
     let scopes = strings(&["openid", "birth"]);
     oidc_grants::issue_code(
         conn,
@@ -207,7 +218,6 @@ fn issue(
         &AuditContext::aidant(&f.aidant, None),
         at,
     )
-    .unwrap()
 }
 
 fn redeem(
@@ -216,6 +226,16 @@ fn redeem(
     token: &TokenHash,
     at: OffsetDateTime,
 ) -> Redemption<&'static str> {
+    try_redeem(conn, code, token, at).unwrap()
+}
+
+/// The token step for `CLIENT`, whose only protocol check is the code's expiry.
+fn try_redeem(
+    conn: &mut DbConnection,
+    code: &TokenHash,
+    token: &TokenHash,
+    at: OffsetDateTime,
+) -> Result<Redemption<&'static str>, StorageError> {
     oidc_grants::redeem_code(
         conn,
         code,
@@ -234,7 +254,6 @@ fn redeem(
         &oidc_grants::client_context(CLIENT, None),
         at,
     )
-    .unwrap()
 }
 
 #[test]
@@ -568,20 +587,7 @@ fn code_and_token_are_stored_with_their_journal_entry_or_not_at_all() {
 
         // The choice: no entry, so no code and no session activity either.
         refuse_journal_entries(db, true);
-        let scopes = strings(&["openid"]);
-        let attempt = oidc_grants::issue_code(
-            conn,
-            &Delegation {
-                aidant: &f.aidant,
-                organisation: &f.org,
-                usager: &f.usager,
-                demarche: Demarche::Social,
-            },
-            &new_code(&code, &scopes, NOW),
-            &session,
-            &AuditContext::aidant(&f.aidant, None),
-            NOW,
-        );
+        let attempt = try_issue(conn, &f, &code, Demarche::Social, NOW);
         assert!(attempt.is_err(), "{attempt:?}");
         assert_eq!(codes(conn), 0);
         assert_eq!(last_activity(conn, &session), before);
@@ -596,18 +602,7 @@ fn code_and_token_are_stored_with_their_journal_entry_or_not_at_all() {
         // The exchange: no entry, so the code is not consumed and no token exists.
         refuse_journal_entries(db, true);
         let token = TokenHash::of(b"token-1");
-        let attempt = oidc_grants::redeem_code(
-            conn,
-            &code,
-            CLIENT,
-            |_| Ok::<(), &str>(()),
-            &NewAccessToken {
-                token_hash: &token,
-                expires_at: NOW + Duration::seconds(60),
-            },
-            &oidc_grants::client_context(CLIENT, None),
-            NOW + Duration::seconds(1),
-        );
+        let attempt = try_redeem(conn, &code, &token, NOW + Duration::seconds(1));
         assert!(attempt.is_err(), "{attempt:?}");
         let used: Option<time::PrimitiveDateTime> = oidc_authorization_codes::table
             .find(code.as_str())
@@ -622,6 +617,35 @@ fn code_and_token_are_stored_with_their_journal_entry_or_not_at_all() {
             redeem(conn, &code, &token, NOW + Duration::seconds(2)),
             Redemption::Granted { .. }
         ));
+    });
+}
+
+#[test]
+fn on_postgresql_the_code_and_token_writes_are_prepared_once_per_connection() {
+    each(|db| {
+        if db.backend() != Backend::Postgres {
+            return;
+        }
+        let conn = &mut *db.db.conn().unwrap();
+        let f = fixture(conn);
+        for n in 0..3u8 {
+            let code = TokenHash::of(&[b'c', n]);
+            issue(conn, &f, &code, Demarche::Social, NOW);
+            let granted = redeem(conn, &code, &TokenHash::of(&[b't', n]), NOW);
+            assert!(matches!(granted, Redemption::Granted { .. }));
+        }
+        // diesel names (prepares) only the statements it caches; the others are unnamed and
+        // planned at every call, which these two hot writes must not be.
+        for start in ["WITH code AS", "WITH used AS"] {
+            let sql = format!(
+                "SELECT COUNT(*) AS n FROM pg_prepared_statements WHERE statement LIKE '{start}%'"
+            );
+            assert_eq!(
+                ac_storage::testing::count(conn, &sql).unwrap(),
+                1,
+                "{start}"
+            );
+        }
     });
 }
 
