@@ -2,7 +2,8 @@
 //! binary, started as a separate process) on SQLite and PostgreSQL.
 //!
 //! - **Delegated flows**: many signed-in aidants, each looping authorize → person list →
-//!   démarche page → code (form POST) → token → userinfo, as a partner and a browser would.
+//!   démarche page → code (form POST) → token → userinfo, as a partner and a browser would,
+//!   against a database that already holds 5,000 earlier delegations (`past_delegations`).
 //! - **`/token` alone**: codes written straight into the database, then exchanged concurrently.
 //!
 //! Prints flows/s, per-step median and p99, and the CPU time each flow costs the server,
@@ -28,10 +29,10 @@ use ac_mandates::{
 use ac_storage::journal::AuditContext;
 use ac_storage::mandates::NewMandate;
 use ac_storage::oidc_clients::NewClient;
-use ac_storage::oidc_grants::{Delegation, NewCode};
+use ac_storage::oidc_grants::{Delegation, NewAccessToken, NewCode};
 use ac_storage::{
-    Backend, Database, DatabaseUrl, OpenMode, PoolOptions, aidants, mandates, oidc_clients,
-    oidc_grants, organisations, usagers,
+    Backend, Database, DatabaseUrl, DbConnection, OpenMode, PoolOptions, aidants, mandates,
+    oidc_clients, oidc_grants, organisations, usagers,
 };
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -48,6 +49,8 @@ const CLIENT_SECRET: &str = "bench-client-secret-0123456789-0123456789-abcdef";
 const REDIRECT_URI: &str = "https://fc.example/api/v2/oidc-callback";
 const USAGERS_PER_STRUCTURE: usize = 20;
 const AIDANTS_PER_STRUCTURE: usize = 4;
+/// Delegations made before the measured window (`past_delegations`).
+const PAST_DELEGATIONS: usize = 5_000;
 const STEPS: [&str; 5] = [
     "authorize",
     "list→démarche page",
@@ -562,6 +565,7 @@ fn run(
     let db = Database::open(url, OpenMode::CreateIfMissing, &PoolOptions::default()).unwrap();
     ac_storage::migrations::run_pending(&mut db.conn().unwrap()).unwrap();
     let seeded = seed(&db, aidants);
+    past_delegations(&db, &seeded.delegations, PAST_DELEGATIONS);
     if db.backend() == Backend::Postgres {
         db.conn().unwrap().batch_execute("VACUUM ANALYZE").unwrap();
     }
@@ -679,62 +683,101 @@ fn run(
     }
 }
 
+type Delegations = [(AidantId, OrganisationId, ac_mandates::UsagerId)];
+
 /// Codes issued through storage (the same transaction the choice page runs), in parallel.
-fn codes_in_database(
+fn codes_in_database(db: &Database, delegations: &Delegations, count: usize) -> Vec<String> {
+    let scopes = ["openid", "profile", "birth", "email"].map(String::from);
+    in_threads(db, count, |conn, i| {
+        let (aidant, org, usager) = &delegations[i % delegations.len()];
+        let code = Token::generate(&ring::rand::SystemRandom::new()).unwrap();
+        let now = SystemClock.now();
+        let issued = oidc_grants::issue_code(
+            conn,
+            &Delegation {
+                aidant,
+                organisation: org,
+                usager,
+                demarche: Demarche::Social,
+            },
+            &NewCode {
+                code_hash: &code.hash(),
+                client_id: CLIENT_ID,
+                redirect_uri: REDIRECT_URI,
+                code_challenge: None,
+                nonce: Some("bench-nonce"),
+                scopes: &scopes,
+                rep_scope_claim: false,
+                auth_time: now,
+                acr: "eidas1",
+                expires_at: now + time::Duration::seconds(30),
+            },
+            &TokenHash::of(b"no-session"),
+            &AuditContext::aidant(aidant, None),
+            now,
+        )
+        .unwrap();
+        assert!(matches!(issued, oidc_grants::CodeIssue::Issued(_)));
+        code.expose().to_owned()
+    })
+}
+
+/// The delegations of a service that has been running: codes exchanged for access tokens
+/// through storage (what the token endpoint runs), and the journal integrated. Without them the
+/// flows would start on empty code and token tables, which PostgreSQL plans as such: a
+/// connection that prepares its statements then keeps scanning those tables whole as they grow,
+/// until autovacuum's next analysis, which a short run never reaches.
+fn past_delegations(db: &Database, delegations: &Delegations, count: usize) {
+    let codes = codes_in_database(db, delegations, count);
+    in_threads(db, count, |conn, i| {
+        let now = SystemClock.now();
+        let redeemed = oidc_grants::redeem_code(
+            conn,
+            &TokenHash::of(codes[i].as_bytes()),
+            CLIENT_ID,
+            |_| Ok::<(), &str>(()),
+            &NewAccessToken {
+                token_hash: &Token::generate(&ring::rand::SystemRandom::new())
+                    .unwrap()
+                    .hash(),
+                expires_at: now + time::Duration::seconds(60),
+            },
+            &oidc_grants::client_context(CLIENT_ID, None),
+            now,
+        )
+        .unwrap();
+        assert!(matches!(redeemed, oidc_grants::Redemption::Granted { .. }));
+    });
+    let conn = &mut *db.conn().unwrap();
+    ac_storage::audit::integrate_all(conn, 1000, SystemClock.now()).unwrap();
+}
+
+/// `work(connection, i)` for every `i` below `count`, spread over 4 threads with a connection
+/// each; the results come back grouped by thread.
+fn in_threads<T: Send>(
     db: &Database,
-    delegations: &[(AidantId, OrganisationId, ac_mandates::UsagerId)],
     count: usize,
-) -> Vec<String> {
-    let threads = 4;
-    let delegations = Arc::new(delegations.to_vec());
-    let handles: Vec<_> = (0..threads)
-        .map(|t| {
-            let (db, delegations) = (db.clone(), delegations.clone());
-            std::thread::spawn(move || {
-                let rng = ring::rand::SystemRandom::new();
-                let conn = &mut *db.conn().unwrap();
-                let scopes = ["openid", "profile", "birth", "email"].map(String::from);
-                let mut codes = Vec::new();
-                for i in (t..count).step_by(threads) {
-                    let (aidant, org, usager) = &delegations[i % delegations.len()];
-                    let code = Token::generate(&rng).unwrap();
-                    let now = SystemClock.now();
-                    let issued = oidc_grants::issue_code(
-                        conn,
-                        &Delegation {
-                            aidant,
-                            organisation: org,
-                            usager,
-                            demarche: Demarche::Social,
-                        },
-                        &NewCode {
-                            code_hash: &code.hash(),
-                            client_id: CLIENT_ID,
-                            redirect_uri: REDIRECT_URI,
-                            code_challenge: None,
-                            nonce: Some("bench-nonce"),
-                            scopes: &scopes,
-                            rep_scope_claim: false,
-                            auth_time: now,
-                            acr: "eidas1",
-                            expires_at: now + time::Duration::seconds(30),
-                        },
-                        &TokenHash::of(b"no-session"),
-                        &AuditContext::aidant(aidant, None),
-                        now,
-                    )
-                    .unwrap();
-                    assert!(matches!(issued, oidc_grants::CodeIssue::Issued(_)));
-                    codes.push(code.expose().to_owned());
-                }
-                codes
+    work: impl Fn(&mut DbConnection, usize) -> T + Sync,
+) -> Vec<T> {
+    const THREADS: usize = 4;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let work = &work;
+                scope.spawn(move || {
+                    let conn = &mut *db.conn().unwrap();
+                    (t..count)
+                        .step_by(THREADS)
+                        .map(|i| work(conn, i))
+                        .collect::<Vec<_>>()
+                })
             })
-        })
-        .collect();
-    handles
-        .into_iter()
-        .flat_map(|h| h.join().unwrap())
-        .collect()
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    })
 }
 
 async fn token_only(base: &str, codes: Vec<String>, concurrency: usize) -> TokenReport {
