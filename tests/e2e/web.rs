@@ -120,3 +120,36 @@ mod diesel_test_support {
             .unwrap();
     }
 }
+
+/// The node's housekeeping job: it purges at start, then waits an hour, and its handle stops it
+/// without waiting for that hour.
+#[actix_web::test]
+async fn housekeeping_purges_at_start_and_stops_at_once() {
+    for app in TestApp::each().await {
+        let aidant = app.with_aidant("camille@exemple.fr", &["structure-a"]);
+        {
+            let conn = &mut *app.db.db.conn().unwrap();
+            // Sessions last 10 hours: this one ended 38 hours ago, the other is open.
+            let (old, open) = (
+                ac_auth::TokenHash::of(b"old"),
+                ac_auth::TokenHash::of(b"open"),
+            );
+            let two_days_ago = app.clock_now() - time::Duration::days(2);
+            ac_storage::testing::signed_in_session(conn, &old, &aidant, two_days_ago).unwrap();
+            ac_storage::testing::signed_in_session(conn, &open, &aidant, app.clock_now()).unwrap();
+        }
+        let job = ac_web::housekeeping::spawn(app.state.clone()).unwrap();
+        let started = std::time::Instant::now();
+        while app.count_rows("auth_sessions") != 1 {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(5),
+                "not purged"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let stopping = std::time::Instant::now();
+        drop(job);
+        assert!(stopping.elapsed() < std::time::Duration::from_secs(1));
+        app.stop().await;
+    }
+}

@@ -227,7 +227,8 @@ fn serve(settings: Arc<Settings>, db: Database, clock: Arc<dyn Clock>) -> anyhow
     let state = ac_web::AppState::new(settings.clone(), db, clock, audit_key)?;
     // Refuse to start with a trusted key list that does not parse, rather than at first use.
     state.trusted_audit_keys()?;
-    let _worker = ac_web::audit_worker::spawn(state.clone())?;
+    let _audit_worker = ac_web::audit_worker::spawn(state.clone())?;
+    let _housekeeping = ac_web::housekeeping::spawn(state.clone())?;
     tracing::info!(%address, public_url = %settings.server.public_url, "aidants-connect écoute");
     actix_web::rt::System::new().block_on(async move { ac_web::serve(state, listener)?.await })?;
     Ok(())

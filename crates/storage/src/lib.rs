@@ -18,6 +18,7 @@ pub mod oidc_grants;
 pub mod oidc_keys;
 mod oidc_writes;
 pub mod organisations;
+pub mod purge;
 pub mod rate_limits;
 pub mod sessions;
 pub mod sign_in;

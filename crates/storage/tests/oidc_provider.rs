@@ -12,6 +12,7 @@
 use ac_auth::TokenHash;
 use ac_mandates::*;
 use ac_storage::journal::AuditContext;
+use ac_storage::mandate_consents::{self, Identification, PendingConsent};
 use ac_storage::mandates::NewMandate;
 use ac_storage::oidc_clients::{self, NewClient};
 use ac_storage::oidc_grants::{
@@ -19,7 +20,9 @@ use ac_storage::oidc_grants::{
 };
 use ac_storage::oidc_keys::{self, KeyState, NewKey};
 use ac_storage::testing::TestDatabase;
-use ac_storage::{Backend, DbConnection, StorageError, aidants, mandates, organisations, usagers};
+use ac_storage::{
+    Backend, DbConnection, StorageError, aidants, mandates, organisations, purge, usagers,
+};
 use std::collections::BTreeSet;
 use time::macros::{date, datetime};
 use time::{Duration, OffsetDateTime};
@@ -1051,5 +1054,82 @@ fn the_choice_lists_usagers_with_an_authorization_in_force() {
             .unwrap()
             .is_empty()
         );
+    });
+}
+
+#[test]
+fn expired_codes_tokens_and_consents_are_purged_a_day_after_they_expire_a_code_after_its_tokens() {
+    each(|db| {
+        let conn = &mut *db.db.conn().unwrap();
+        let f = fixture(conn);
+        let day = purge::KEPT_AFTER_EXPIRY;
+        let window = Duration::minutes(15);
+        let (exchanged, token) = (TokenHash::of(b"exchanged"), TokenHash::of(b"token"));
+        let (unused, fresh) = (TokenHash::of(b"unused"), TokenHash::of(b"fresh"));
+        // Codes expire 30 s after issue, tokens 60 s after the exchange.
+        issue(conn, &f, &exchanged, Demarche::Social, NOW);
+        assert!(matches!(
+            redeem(conn, &exchanged, &token, NOW + Duration::seconds(1)),
+            Redemption::Granted { .. }
+        ));
+        issue(conn, &f, &unused, Demarche::Social, NOW);
+        issue(conn, &f, &fresh, Demarche::Social, NOW + day);
+        // A consent waiting on the tablet for 10 minutes.
+        let consent = PendingConsent {
+            organisation: f.org.clone(),
+            usager: f.usager.clone(),
+            draft: "{}".into(),
+            renewal_of: None,
+            identification: Identification::FranceConnect,
+        };
+        let consent_ends = NOW + Duration::minutes(10);
+        mandate_consents::insert(
+            conn,
+            &"c".repeat(64),
+            &f.aidant,
+            &consent,
+            NOW,
+            consent_ends,
+        )
+        .unwrap();
+
+        // A day after the codes expired, the exchanged one waits for its token (alive 31 s more).
+        let purged = purge::expired(conn, window, NOW + day + Duration::seconds(30)).unwrap();
+        assert_eq!((purged.codes, purged.access_tokens), (1, 0));
+        // Within the day, a replay is still recognised, and journaled as one.
+        assert!(matches!(
+            redeem(
+                conn,
+                &exchanged,
+                &TokenHash::of(b"other"),
+                NOW + day + Duration::seconds(30)
+            ),
+            Redemption::Replayed { .. }
+        ));
+        assert_eq!(actions(conn).last().unwrap(), "delegation.refused");
+
+        let purged = purge::expired(conn, window, NOW + day + Duration::seconds(61)).unwrap();
+        assert_eq!((purged.codes, purged.access_tokens), (1, 1));
+        assert!(matches!(
+            redeem(
+                conn,
+                &exchanged,
+                &TokenHash::of(b"late"),
+                NOW + day + Duration::seconds(62)
+            ),
+            Redemption::Unknown
+        ));
+        let left = |conn: &mut DbConnection, table: &str| {
+            ac_storage::testing::count(conn, &format!("SELECT COUNT(*) AS n FROM {table}")).unwrap()
+        };
+        assert_eq!(
+            left(conn, "oidc_authorization_codes"),
+            1,
+            "the fresh code stays"
+        );
+        assert_eq!(left(conn, "oidc_access_tokens"), 0);
+        assert_eq!(purged.consents, 0);
+        let purged = purge::expired(conn, window, consent_ends + day).unwrap();
+        assert_eq!((purged.consents, purged.total()), (1, 1));
     });
 }

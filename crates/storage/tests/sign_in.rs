@@ -17,7 +17,7 @@ use ac_storage::sessions::{self, Authentication, EndReason, StepUp};
 use ac_storage::sign_in::{self, LinkRequest, SignIn};
 use ac_storage::testing::TestDatabase;
 use ac_storage::totp_devices::{self, CardSeed};
-use ac_storage::{DbConnection, aidants, organisations};
+use ac_storage::{DbConnection, aidants, franceconnect_logins, organisations, purge};
 use diesel::prelude::*;
 use ring::rand::SystemRandom;
 use time::macros::datetime;
@@ -473,5 +473,41 @@ fn cards_are_imported_sealed_then_assigned() {
         use ac_storage::schema::totp_devices as t;
         let sealed: Vec<String> = t::table.select(t::sealed_seed).load(conn).unwrap();
         assert!(sealed.iter().all(|s| s.starts_with("v1.")));
+    });
+}
+
+#[test]
+fn sessions_links_logins_and_rate_limit_counters_are_purged_a_day_after_they_end() {
+    each(|conn| {
+        let (aidant, email) = setup(conn, &keys());
+        let day = purge::KEPT_AFTER_EXPIRY;
+        let window = GENEROUS.window;
+        // A session for 10 hours, a link for 5 minutes, a FranceConnect login for 10 minutes,
+        // and a rate-limit counter whose window opens now.
+        ac_storage::testing::signed_in_session(conn, &token().hash(), &aidant, NOW).unwrap();
+        sign_in::request_link(conn, &email, &token().hash(), &POLICY, None, NOW).unwrap();
+        franceconnect_logins::insert(
+            conn,
+            &"s".repeat(64),
+            franceconnect_logins::Kind::Login,
+            &aidant,
+            "{}",
+            NOW,
+            NOW + Duration::minutes(10),
+        )
+        .unwrap();
+        rate_limits::hit(conn, "link:ip:192.0.2.1", GENEROUS, NOW).unwrap();
+
+        let purged = purge::expired(conn, window, NOW + day + window - Duration::seconds(1));
+        let purged = purged.unwrap();
+        assert_eq!((purged.sign_in_links, purged.franceconnect_logins), (1, 1));
+        assert_eq!((purged.sessions, purged.rate_limits), (0, 0));
+
+        let purged = purge::expired(conn, window, NOW + day + window).unwrap();
+        assert_eq!((purged.rate_limits, purged.sessions), (1, 0));
+
+        let purged = purge::expired(conn, window, NOW + Duration::hours(10) + day).unwrap();
+        assert_eq!(purged.sessions, 1);
+        assert_eq!(purged.total(), 1);
     });
 }

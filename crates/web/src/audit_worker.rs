@@ -5,28 +5,10 @@
 
 use ac_storage::audit::{self, CheckpointRecord};
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::AppState;
-
-/// Stops the worker when dropped.
-#[derive(Debug)]
-pub struct AuditWorker {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Drop for AuditWorker {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
+use crate::periodic::{self, Periodic};
 
 /// Writes `<dir>/<size>` and replaces `<dir>/latest`, each through a temporary file and a rename
 /// so a reader never sees half a note.
@@ -61,31 +43,19 @@ pub fn run_once(
     Ok(signed)
 }
 
-pub fn spawn(state: AppState) -> std::io::Result<AuditWorker> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    let thread = std::thread::Builder::new()
-        .name("audit-worker".into())
-        .spawn(move || {
-            let integrate_every = Duration::from_millis(state.settings.audit.integrate_interval_ms);
-            let sign_every = Duration::from_secs(state.settings.audit.checkpoint_interval_secs);
-            let mut last_signed = Instant::now();
-            while !flag.load(Ordering::Relaxed) {
-                let sign = last_signed.elapsed() >= sign_every;
-                match run_once(&state, sign) {
-                    Ok(_) if sign => last_signed = Instant::now(),
-                    Ok(_) => {}
-                    // Logged and retried: the entries wait safely in the pending table.
-                    Err(e) => {
-                        tracing::error!(error = ?e, code = e.code(), "audit worker round failed")
-                    }
-                }
-                std::thread::sleep(integrate_every);
-            }
-        })?;
-    Ok(AuditWorker {
-        stop,
-        thread: Some(thread),
+/// Integrates every `integrate_interval_ms` and signs every `checkpoint_interval_secs`.
+pub fn spawn(state: AppState) -> std::io::Result<Periodic> {
+    let integrate_every = Duration::from_millis(state.settings.audit.integrate_interval_ms);
+    let sign_every = Duration::from_secs(state.settings.audit.checkpoint_interval_secs);
+    let mut last_signed = Instant::now();
+    periodic::spawn("audit-worker", integrate_every, move || {
+        let sign = last_signed.elapsed() >= sign_every;
+        match run_once(&state, sign) {
+            Ok(_) if sign => last_signed = Instant::now(),
+            Ok(_) => {}
+            // Logged and retried: the entries wait safely in the pending table.
+            Err(e) => tracing::error!(error = ?e, code = e.code(), "audit worker round failed"),
+        }
     })
 }
 

@@ -1,0 +1,39 @@
+//! Each node purges what has outlived its use (`ac_storage::purge`) at start and then hourly.
+//! Several nodes may run it: a row is deleted once, whichever node gets there first.
+
+use ac_storage::StorageError;
+use ac_storage::purge::{self, Purged};
+use std::time::Duration;
+
+use crate::AppState;
+use crate::periodic::{self, Periodic};
+
+const EVERY: Duration = Duration::from_secs(3600);
+
+/// One round.
+pub fn run_once(state: &AppState) -> Result<Purged, StorageError> {
+    // Rate-limit counters outlive the longest window of any limit that writes them.
+    let longest_window = state
+        .settings
+        .auth
+        .rate_limit_window_secs
+        .max(state.settings.mandates.verification_window_secs);
+    let purged = purge::expired(
+        &mut *state.db.conn()?,
+        time::Duration::seconds(i64::try_from(longest_window).unwrap_or(i64::MAX)),
+        state.clock.now(),
+    )?;
+    if purged.total() > 0 {
+        tracing::info!(?purged, "expired rows purged");
+    }
+    Ok(purged)
+}
+
+pub fn spawn(state: AppState) -> std::io::Result<Periodic> {
+    periodic::spawn("housekeeping", EVERY, move || {
+        // Logged and retried at the next round: an expired row does no harm meanwhile.
+        if let Err(e) = run_once(&state) {
+            tracing::error!(error = ?e, code = e.code(), "housekeeping round failed");
+        }
+    })
+}
