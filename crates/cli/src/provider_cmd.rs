@@ -1,4 +1,5 @@
-//! The identity provider's administration: partner clients (`client add|list|disable|enable`)
+//! The identity provider's administration: partner clients
+//! (`client add|replace|list|disable|enable`)
 //! and signing keys (`keys keygen|rotate|list`). Parsing and printing only: the rules are
 //! `ac_oidc::op`'s, the records `ac_storage`'s.
 
@@ -9,7 +10,7 @@ use ac_oidc::op::{self, Client, ClientAuthMethod, UserinfoFormat};
 use ac_storage::journal::AuditContext;
 use ac_storage::oidc_clients::{self, NewClient};
 use ac_storage::oidc_keys::{self, KeyState};
-use ac_storage::{Database, StorageError};
+use ac_storage::{Database, DbConnection, StorageError};
 use ac_web::provider::keys::{self, PreparedKey};
 use anyhow::Context;
 use clap::{Args, Subcommand};
@@ -22,6 +23,10 @@ pub enum ClientCommand {
     /// Enregistre un site partenaire (client OIDC, par exemple FranceConnect) ; son secret est
     /// affiché une seule fois.
     Add(Box<NewClientArgs>),
+    /// Remplace tout l'enregistrement d'un client existant (adresses, méthode, algorithmes,
+    /// scopes) ; un nouveau secret est affiché une seule fois, l'ancien ne vaut plus, et le
+    /// client est réactivé.
+    Replace(Box<NewClientArgs>),
     /// Liste les clients enregistrés.
     List,
     /// Refuse désormais toute demande de ce client.
@@ -84,101 +89,9 @@ pub fn client(
     let conn = &mut *db.conn()?;
     let context = AuditContext::cli();
     match command {
-        ClientCommand::Add(args) => {
-            let scopes = if args.scopes.is_empty() {
-                op::SUPPORTED_SCOPES
-                    .iter()
-                    .map(|s| (*s).to_owned())
-                    .collect()
-            } else {
-                let mut scopes = args.scopes.clone();
-                if !scopes.iter().any(|s| s == "openid") {
-                    scopes.insert(0, "openid".into());
-                }
-                scopes
-            };
-            let userinfo = match args.userinfo.as_str() {
-                "json" => UserinfoFormat::Json,
-                other => UserinfoFormat::Signed(alg(other)?),
-            };
-            let client = Client {
-                id: args.id.clone(),
-                redirect_uris: args.redirect_uris.clone(),
-                post_logout_redirect_uris: args.post_logout_redirect_uris.clone(),
-                auth_method: args.auth_method.parse::<ClientAuthMethod>()?,
-                id_token_alg: alg(&args.id_token_alg)?,
-                userinfo,
-                allowed_scopes: scopes.clone(),
-                act_claim: args.act_claim,
-            };
-            client.validate(settings.server.dev_mode)?;
-            let name =
-                ac_mandates::fields::text(&args.name).map_err(|e| anyhow::anyhow!("nom : {e}"))?;
-            // 256 random bits: FranceConnect asks for at least 32 characters.
-            let secret = Token::generate(&SystemRandom::new())?;
-            let sealed = if client.uses_hs256() {
-                let ring = provider_key_ring(settings)?;
-                Some(
-                    ac_web::provider::seal_client_secret(&ring, &client.id, secret.expose())
-                        .map_err(anyhow::Error::msg)?,
-                )
-            } else {
-                None
-            };
-            let userinfo_alg = match client.userinfo {
-                UserinfoFormat::Json => None,
-                UserinfoFormat::Signed(alg) => Some(alg.as_str()),
-            };
-            let inserted = oidc_clients::insert(
-                conn,
-                &NewClient {
-                    id: &client.id,
-                    name: &name,
-                    secret_hash: &TokenHash::of(secret.expose().as_bytes()),
-                    sealed_secret: sealed.as_deref(),
-                    redirect_uris: &client.redirect_uris,
-                    post_logout_redirect_uris: &client.post_logout_redirect_uris,
-                    auth_method: client.auth_method.as_str(),
-                    id_token_alg: client.id_token_alg.as_str(),
-                    userinfo_alg,
-                    allowed_scopes: &scopes,
-                    act_claim: client.act_claim,
-                },
-                &context,
-                now,
-            );
-            match inserted {
-                Err(StorageError::Conflict) => {
-                    anyhow::bail!("OIDC130 un client {} existe déjà", client.id)
-                }
-                other => other?,
-            }
-            println!("Client {} enregistré.", client.id);
-            println!("Émetteur (issuer) : {}", settings.server.public_url);
-            println!(
-                "Découverte : {}{}",
-                settings.server.public_url,
-                op::DISCOVERY_PATH
-            );
-            println!("Secret du client (affiché une seule fois, à transmettre par un canal sûr) :");
-            println!("{}", secret.expose());
-            for needed in [
-                Some(client.id_token_alg),
-                userinfo_alg.and_then(|a| a.parse().ok()),
-            ]
-            .into_iter()
-            .flatten()
-            .filter(|a: &SigningAlg| !a.is_symmetric())
-            {
-                let has_key = oidc_keys::list(conn)?
-                    .iter()
-                    .any(|k| k.alg == needed.as_str() && k.state == KeyState::Current);
-                if !has_key {
-                    eprintln!(
-                        "attention : aucune clé {needed} active ; créez-en une avec `aidants-connect keys rotate --alg {needed}`"
-                    );
-                }
-            }
+        ClientCommand::Add(args) => register(settings, conn, &args, Registration::New, now)?,
+        ClientCommand::Replace(args) => {
+            register(settings, conn, &args, Registration::Replace, now)?
         }
         ClientCommand::List => {
             let clients = oidc_clients::list(conn)?;
@@ -207,6 +120,131 @@ pub fn client(
         ClientCommand::Enable { id } => {
             oidc_clients::set_active(conn, &id, true, &context, now)?;
             println!("Client {id} réactivé.");
+        }
+    }
+    Ok(())
+}
+
+/// Whether [`register`] adds a client or replaces an existing one's whole registration.
+#[derive(Clone, Copy)]
+enum Registration {
+    New,
+    Replace,
+}
+
+/// Validates the arguments, makes the secret (sealed for HS256 clients), stores the
+/// registration with its journal entry, and prints the secret once.
+fn register(
+    settings: &Settings,
+    conn: &mut DbConnection,
+    args: &NewClientArgs,
+    mode: Registration,
+    now: OffsetDateTime,
+) -> anyhow::Result<()> {
+    let scopes = if args.scopes.is_empty() {
+        op::SUPPORTED_SCOPES
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect()
+    } else {
+        let mut scopes = args.scopes.clone();
+        if !scopes.iter().any(|s| s == "openid") {
+            scopes.insert(0, "openid".into());
+        }
+        scopes
+    };
+    let userinfo = match args.userinfo.as_str() {
+        "json" => UserinfoFormat::Json,
+        other => UserinfoFormat::Signed(alg(other)?),
+    };
+    let client = Client {
+        id: args.id.clone(),
+        redirect_uris: args.redirect_uris.clone(),
+        post_logout_redirect_uris: args.post_logout_redirect_uris.clone(),
+        auth_method: args.auth_method.parse::<ClientAuthMethod>()?,
+        id_token_alg: alg(&args.id_token_alg)?,
+        userinfo,
+        allowed_scopes: scopes.clone(),
+        act_claim: args.act_claim,
+    };
+    client.validate(settings.server.dev_mode)?;
+    let name = ac_mandates::fields::text(&args.name).map_err(|e| anyhow::anyhow!("nom : {e}"))?;
+    // 256 random bits: FranceConnect asks for at least 32 characters.
+    let secret = Token::generate(&SystemRandom::new())?;
+    let sealed = if client.uses_hs256() {
+        let ring = provider_key_ring(settings)?;
+        Some(
+            ac_web::provider::seal_client_secret(&ring, &client.id, secret.expose())
+                .map_err(anyhow::Error::msg)?,
+        )
+    } else {
+        None
+    };
+    let userinfo_alg = match client.userinfo {
+        UserinfoFormat::Json => None,
+        UserinfoFormat::Signed(alg) => Some(alg.as_str()),
+    };
+    let registration = NewClient {
+        id: &client.id,
+        name: &name,
+        secret_hash: &TokenHash::of(secret.expose().as_bytes()),
+        sealed_secret: sealed.as_deref(),
+        redirect_uris: &client.redirect_uris,
+        post_logout_redirect_uris: &client.post_logout_redirect_uris,
+        auth_method: client.auth_method.as_str(),
+        id_token_alg: client.id_token_alg.as_str(),
+        userinfo_alg,
+        allowed_scopes: &scopes,
+        act_claim: client.act_claim,
+    };
+    let context = AuditContext::cli();
+    match mode {
+        Registration::New => match oidc_clients::insert(conn, &registration, &context, now) {
+            Err(StorageError::Conflict) => {
+                anyhow::bail!("OIDC130 un client {} existe déjà", client.id)
+            }
+            other => other?,
+        },
+        Registration::Replace => match oidc_clients::replace(conn, &registration, &context, now) {
+            Err(StorageError::NotFound) => anyhow::bail!(
+                "OIDC132 aucun client {} : enregistrez-le avec `client add`",
+                client.id
+            ),
+            other => other?,
+        },
+    }
+    match mode {
+        Registration::New => println!("Client {} enregistré.", client.id),
+        Registration::Replace => {
+            println!(
+                "Client {} remplacé : l'ancien secret ne vaut plus.",
+                client.id
+            )
+        }
+    }
+    println!("Émetteur (issuer) : {}", settings.server.public_url);
+    println!(
+        "Découverte : {}{}",
+        settings.server.public_url,
+        op::DISCOVERY_PATH
+    );
+    println!("Secret du client (affiché une seule fois, à transmettre par un canal sûr) :");
+    println!("{}", secret.expose());
+    for needed in [
+        Some(client.id_token_alg),
+        userinfo_alg.and_then(|a| a.parse().ok()),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|a: &SigningAlg| !a.is_symmetric())
+    {
+        let has_key = oidc_keys::list(conn)?
+            .iter()
+            .any(|k| k.alg == needed.as_str() && k.state == KeyState::Current);
+        if !has_key {
+            eprintln!(
+                "attention : aucune clé {needed} active ; créez-en une avec `aidants-connect keys rotate --alg {needed}`"
+            );
         }
     }
     Ok(())

@@ -35,7 +35,7 @@ fn text(bytes: &[u8]) -> String {
 }
 
 #[test]
-fn keys_are_created_rotated_and_listed_and_clients_registered_with_a_secret_shown_once() {
+fn keys_are_created_rotated_and_listed_and_clients_registered_and_replaced_with_a_secret_shown_once() {
     for db in TestDatabase::each().unwrap() {
         let dir = tempfile::tempdir().unwrap();
         let url = match &db.url {
@@ -173,6 +173,50 @@ fn keys_are_created_rotated_and_listed_and_clients_registered_with_a_secret_show
             oidc_clients::get_active(conn, "franceconnect")
                 .unwrap()
                 .is_none()
+        );
+
+        // A new registration for the same id: new addresses and a new secret, active again.
+        let replace = |id: &str| {
+            run(
+                dir.path(),
+                &url,
+                &[
+                    "client",
+                    "replace",
+                    "--id",
+                    id,
+                    "--name",
+                    "FranceConnect",
+                    "--redirect-uri",
+                    "https://fc.example/api/v2/new-callback",
+                ],
+            )
+        };
+        let before = oidc_clients::get(conn, "franceconnect").unwrap().unwrap();
+        let out = replace("franceconnect");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let new_secret = text(&out.stdout).lines().last().unwrap().trim().to_owned();
+        let stored = oidc_clients::get_active(conn, "franceconnect")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            stored.secret_hash,
+            TokenHash::of(new_secret.as_bytes()).as_str()
+        );
+        assert_ne!(
+            stored.secret_hash, before.secret_hash,
+            "the old secret is void"
+        );
+        assert_eq!(
+            stored.redirect_uris,
+            ["https://fc.example/api/v2/new-callback"]
+        );
+        let out = replace("nobody");
+        assert!(!out.status.success());
+        assert!(
+            text(&out.stderr).contains("client add"),
+            "{}",
+            text(&out.stderr)
         );
     }
 }
