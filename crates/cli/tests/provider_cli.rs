@@ -35,7 +35,7 @@ fn text(bytes: &[u8]) -> String {
 }
 
 #[test]
-fn keys_are_created_rotated_and_listed_and_clients_registered_and_replaced_with_a_secret_shown_once() {
+fn keys_are_rotated_and_clients_registered_and_replaced_with_secrets_shown_once() {
     for db in TestDatabase::each().unwrap() {
         let dir = tempfile::tempdir().unwrap();
         let url = match &db.url {
