@@ -103,6 +103,13 @@ pub enum AidantCommand {
     AssignCard { aidant: String, serial: String },
     /// Déverrouille les appareils TOTP d'un compte (bloqués après 10 codes faux).
     Unlock { aidant: String },
+    /// Remplace les rôles de coordination d'un compte (par identifiant ou adresse e-mail) ; sans
+    /// option, les retire tous. Effet dès la requête suivante du compte.
+    Coordination {
+        aidant: String,
+        #[command(flatten)]
+        coordination: CoordinationArgs,
+    },
 }
 
 /// The arguments of `aidant add` (boxed: far larger than the other commands').
@@ -125,6 +132,15 @@ pub struct NewAidantArgs {
     /// Compte de gestion ou de coordination, qui ne crée pas de mandats.
     #[arg(long)]
     no_mandates: bool,
+    #[command(flatten)]
+    coordination: CoordinationArgs,
+    #[command(flatten)]
+    totp: TotpArgs,
+}
+
+/// Coordinator scopes, as `aidant add` and `aidant coordination` take them.
+#[derive(Args)]
+pub struct CoordinationArgs {
     /// Coordination de tout le pilote.
     #[arg(long)]
     coordinator_national: bool,
@@ -134,8 +150,22 @@ pub struct NewAidantArgs {
     /// Coordination d'une structure (répéter pour plusieurs).
     #[arg(long = "coordinator-structure")]
     coordinator_structures: Vec<String>,
-    #[command(flatten)]
-    totp: TotpArgs,
+}
+
+impl CoordinationArgs {
+    fn scopes(self) -> anyhow::Result<Vec<CoordinatorScope>> {
+        let mut scopes = Vec::new();
+        if self.coordinator_national {
+            scopes.push(CoordinatorScope::National);
+        }
+        for d in self.coordinator_departements {
+            scopes.push(CoordinatorScope::Departement(d.parse()?));
+        }
+        for s in self.coordinator_structures {
+            scopes.push(CoordinatorScope::Organisation(OrganisationId::new(s)));
+        }
+        Ok(scopes)
+    }
 }
 
 /// Second factor given at account creation (or later with `enrol-totp` / `assign-card`).
@@ -381,9 +411,7 @@ pub fn aidant(
                 structures,
                 referent_of,
                 no_mandates,
-                coordinator_national,
-                coordinator_departements,
-                coordinator_structures,
+                coordination,
                 totp,
             } = *args;
             let organisations: Vec<OrganisationId> =
@@ -393,16 +421,7 @@ pub fn aidant(
             if !referent_of.iter().all(|r| organisations.contains(r)) {
                 anyhow::bail!("--referent-of doit désigner une structure donnée par --structure");
             }
-            let mut scopes = Vec::new();
-            if coordinator_national {
-                scopes.push(CoordinatorScope::National);
-            }
-            for d in coordinator_departements {
-                scopes.push(CoordinatorScope::Departement(d.parse()?));
-            }
-            for s in coordinator_structures {
-                scopes.push(CoordinatorScope::Organisation(OrganisationId::new(s)));
-            }
+            let scopes = coordination.scopes()?;
             let Some(current) = organisations.first().cloned() else {
                 anyhow::bail!("au moins une --structure est nécessaire");
             };
@@ -474,6 +493,19 @@ pub fn aidant(
                     other => other.into(),
                 })?;
             println!("Carte {serial} remise à {}.", aidant.id);
+        }
+        AidantCommand::Coordination {
+            aidant,
+            coordination,
+        } => {
+            let aidant = find_aidant(conn, &aidant)?;
+            let scopes = coordination.scopes()?;
+            aidants::set_coordinator_scopes(conn, &aidant.id, &scopes, &AuditContext::cli(), now)?;
+            if scopes.is_empty() {
+                println!("{} ne coordonne plus rien.", aidant.id);
+            } else {
+                println!("Rôles de coordination de {} remplacés.", aidant.id);
+            }
         }
         AidantCommand::Unlock { aidant } => {
             let aidant = find_aidant(conn, &aidant)?;

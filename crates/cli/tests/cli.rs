@@ -241,6 +241,28 @@ fn structures_and_aidants_are_administered_from_the_command_line() {
                 && listed.contains("aidant+référent\tactif"),
             "{listed}"
         );
+        // Coordination given, then taken back whole.
+        let coordination = |args: &[&str]| {
+            let mut all = vec!["aidant", "coordination", "lea.guevel@brest.example"];
+            all.extend_from_slice(args);
+            run(&url, &all)
+        };
+        let out = coordination(&["--coordinator-departement", "29"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(
+            stdout(&run(&url, &["aidant", "list"])).contains("aidant+référent+coordination\tactif")
+        );
+        assert!(
+            !coordination(&["--coordinator-departement", "999"])
+                .status
+                .success()
+        );
+        let out = coordination(&[]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(stdout(&run(&url, &["aidant", "list"])).contains("aidant+référent\tactif"));
+        let out = run(&url, &["aidant", "coordination", "personne@brest.example"]);
+        assert!(!out.status.success());
+
         let out = run(&url, &["aidant", "deactivate", "LEA.GUEVEL@brest.example"]);
         assert!(out.status.success(), "{}", stderr(&out));
         assert!(stdout(&run(&url, &["aidant", "list"])).contains("\tinactif"));

@@ -182,23 +182,7 @@ pub fn insert(
                 .execute(tx)
                 .map_err(StorageError::from_query)?;
         }
-        for scope in &aidant.coordinator_scopes {
-            let (kind, departement, organisation) = match scope {
-                CoordinatorScope::National => ("national", None, None),
-                CoordinatorScope::Departement(d) => ("departement", Some(d.as_str()), None),
-                CoordinatorScope::Organisation(o) => ("organisation", None, Some(o.as_str())),
-            };
-            diesel::insert_into(coordinator_scopes::table)
-                .values((
-                    coordinator_scopes::id.eq(new_id()),
-                    coordinator_scopes::aidant_id.eq(aidant.id.as_str()),
-                    coordinator_scopes::kind.eq(kind),
-                    coordinator_scopes::departement.eq(departement),
-                    coordinator_scopes::organisation_id.eq(organisation),
-                ))
-                .execute(tx)
-                .map_err(StorageError::from_query)?;
-        }
+        insert_scopes(tx, &aidant.id, &aidant.coordinator_scopes)?;
         // Ids and roles only: the e-mail and names stay out of the journal.
         let mut event = Event::new(Action::AidantCreated)
             .organisation(&aidant.current_organisation)
@@ -209,11 +193,73 @@ pub fn insert(
             event = event.detail("referent_of", join(&aidant.referent_of));
         }
         if !aidant.coordinator_scopes.is_empty() {
-            let scopes: Vec<String> = aidant.coordinator_scopes.iter().map(scope_label).collect();
-            event = event.detail("coordinator_scopes", scopes.join(","));
+            event = event.detail(
+                "coordinator_scopes",
+                scope_labels(&aidant.coordinator_scopes),
+            );
         }
         journal::record(tx, context, event, now)
     })
+}
+
+/// Replaces an account's coordinator scopes (none: it no longer coordinates), journaled as
+/// `aidant.updated`. Roles are read with the session at each request, so the change applies
+/// from the account's next request. `NotFound` for an unknown id.
+pub fn set_coordinator_scopes(
+    conn: &mut DbConnection,
+    id: &AidantId,
+    scopes: &[CoordinatorScope],
+    context: &AuditContext,
+    now: OffsetDateTime,
+) -> Result<(), StorageError> {
+    write(conn, |tx| {
+        let known: i64 = aidants::table
+            .filter(aidants::id.eq(id.as_str()))
+            .count()
+            .get_result(tx)?;
+        if known == 0 {
+            return Err(StorageError::NotFound);
+        }
+        diesel::delete(
+            coordinator_scopes::table.filter(coordinator_scopes::aidant_id.eq(id.as_str())),
+        )
+        .execute(tx)?;
+        insert_scopes(tx, id, scopes)?;
+        // The journal takes no empty detail: an account without scopes reads "none".
+        let labels = match scope_labels(scopes) {
+            none if none.is_empty() => "none".to_owned(),
+            labels => labels,
+        };
+        let event = Event::new(Action::AidantUpdated)
+            .target(id)
+            .detail("coordinator_scopes", labels);
+        journal::record(tx, context, event, now)
+    })
+}
+
+fn insert_scopes(
+    tx: &mut DbConnection,
+    aidant: &AidantId,
+    scopes: &[CoordinatorScope],
+) -> Result<(), StorageError> {
+    for scope in scopes {
+        let (kind, departement, organisation) = match scope {
+            CoordinatorScope::National => ("national", None, None),
+            CoordinatorScope::Departement(d) => ("departement", Some(d.as_str()), None),
+            CoordinatorScope::Organisation(o) => ("organisation", None, Some(o.as_str())),
+        };
+        diesel::insert_into(coordinator_scopes::table)
+            .values((
+                coordinator_scopes::id.eq(new_id()),
+                coordinator_scopes::aidant_id.eq(aidant.as_str()),
+                coordinator_scopes::kind.eq(kind),
+                coordinator_scopes::departement.eq(departement),
+                coordinator_scopes::organisation_id.eq(organisation),
+            ))
+            .execute(tx)
+            .map_err(StorageError::from_query)?;
+    }
+    Ok(())
 }
 
 fn join(ids: &BTreeSet<OrganisationId>) -> String {
@@ -223,12 +269,17 @@ fn join(ids: &BTreeSet<OrganisationId>) -> String {
         .join(",")
 }
 
-fn scope_label(scope: &CoordinatorScope) -> String {
-    match scope {
-        CoordinatorScope::National => "national".into(),
-        CoordinatorScope::Departement(d) => format!("departement:{d}"),
-        CoordinatorScope::Organisation(o) => format!("organisation:{o}"),
-    }
+/// The journal's form of a list of scopes: `national,departement:29,organisation:ID`.
+fn scope_labels(scopes: &[CoordinatorScope]) -> String {
+    scopes
+        .iter()
+        .map(|scope| match scope {
+            CoordinatorScope::National => "national".to_owned(),
+            CoordinatorScope::Departement(d) => format!("departement:{d}"),
+            CoordinatorScope::Organisation(o) => format!("organisation:{o}"),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 pub fn get(conn: &mut DbConnection, id: &AidantId) -> Result<Aidant, StorageError> {

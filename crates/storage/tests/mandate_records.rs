@@ -198,6 +198,63 @@ fn aidants_round_trip_with_memberships_and_scopes() {
 }
 
 #[test]
+fn coordinator_scopes_are_replaced_whole_and_journaled() {
+    each(|db| {
+        let conn = &mut *db.db.conn().unwrap();
+        organisations::insert(conn, &organisation("org-a", "29"), &ctx(), NOW).unwrap();
+        let mut coordinator = aidant("coord", &["org-a"]);
+        coordinator.coordinator_scopes = vec![CoordinatorScope::National];
+        aidants::insert(conn, &coordinator, &ctx(), NOW).unwrap();
+        let scopes = vec![
+            CoordinatorScope::Departement("56".parse().unwrap()),
+            CoordinatorScope::Organisation(OrganisationId::new("org-a")),
+        ];
+        aidants::set_coordinator_scopes(conn, &coordinator.id, &scopes, &ctx(), NOW).unwrap();
+        assert_eq!(
+            aidants::get(conn, &coordinator.id)
+                .unwrap()
+                .coordinator_scopes,
+            scopes
+        );
+        let journaled = |conn: &mut DbConnection, scopes: &str| {
+            ac_storage::testing::count(
+                conn,
+                &format!(
+                    "SELECT COUNT(*) AS n FROM audit_pending WHERE entry LIKE '%\"aidant.updated\"%' \
+                     AND entry LIKE '%\"coordinator_scopes\":\"{scopes}\"%'"
+                ),
+            )
+            .unwrap()
+        };
+        assert_eq!(journaled(conn, "departement:56,organisation:org-a"), 1);
+        // None: the account no longer coordinates.
+        aidants::set_coordinator_scopes(conn, &coordinator.id, &[], &ctx(), NOW).unwrap();
+        assert!(
+            aidants::get(conn, &coordinator.id)
+                .unwrap()
+                .coordinator_scopes
+                .is_empty()
+        );
+        assert_eq!(journaled(conn, "none"), 1);
+        assert!(matches!(
+            aidants::set_coordinator_scopes(conn, &AidantId::new("nope"), &scopes, &ctx(), NOW),
+            Err(StorageError::NotFound)
+        ));
+        // A scope on an unknown structure is refused whole: the earlier (empty) scopes stay.
+        let unknown = [CoordinatorScope::Organisation(OrganisationId::new("org-z"))];
+        assert!(
+            aidants::set_coordinator_scopes(conn, &coordinator.id, &unknown, &ctx(), NOW).is_err()
+        );
+        assert!(
+            aidants::get(conn, &coordinator.id)
+                .unwrap()
+                .coordinator_scopes
+                .is_empty()
+        );
+    });
+}
+
+#[test]
 fn an_aidant_whose_current_structure_is_not_a_membership_is_refused_whole() {
     each(|db| {
         let conn = &mut *db.db.conn().unwrap();
