@@ -89,9 +89,11 @@ pub fn client(
     let conn = &mut *db.conn()?;
     let context = AuditContext::cli();
     match command {
-        ClientCommand::Add(args) => register(settings, conn, &args, Registration::New, now)?,
+        ClientCommand::Add(args) => {
+            register(settings, conn, &args, Registration::New, &context, now)?
+        }
         ClientCommand::Replace(args) => {
-            register(settings, conn, &args, Registration::Replace, now)?
+            register(settings, conn, &args, Registration::Replace, &context, now)?
         }
         ClientCommand::List => {
             let clients = oidc_clients::list(conn)?;
@@ -139,6 +141,7 @@ fn register(
     conn: &mut DbConnection,
     args: &NewClientArgs,
     mode: Registration,
+    context: &AuditContext,
     now: OffsetDateTime,
 ) -> anyhow::Result<()> {
     let scopes = if args.scopes.is_empty() {
@@ -197,15 +200,14 @@ fn register(
         allowed_scopes: &scopes,
         act_claim: client.act_claim,
     };
-    let context = AuditContext::cli();
     match mode {
-        Registration::New => match oidc_clients::insert(conn, &registration, &context, now) {
+        Registration::New => match oidc_clients::insert(conn, &registration, context, now) {
             Err(StorageError::Conflict) => {
                 anyhow::bail!("OIDC130 un client {} existe déjà", client.id)
             }
             other => other?,
         },
-        Registration::Replace => match oidc_clients::replace(conn, &registration, &context, now) {
+        Registration::Replace => match oidc_clients::replace(conn, &registration, context, now) {
             Err(StorageError::NotFound) => anyhow::bail!(
                 "OIDC132 aucun client {} : enregistrez-le avec `client add`",
                 client.id

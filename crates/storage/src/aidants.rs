@@ -226,9 +226,10 @@ pub fn set_coordinator_scopes(
         .execute(tx)?;
         insert_scopes(tx, id, scopes)?;
         // The journal takes no empty detail: an account without scopes reads "none".
-        let labels = match scope_labels(scopes) {
-            none if none.is_empty() => "none".to_owned(),
-            labels => labels,
+        let labels = if scopes.is_empty() {
+            "none".to_owned()
+        } else {
+            scope_labels(scopes)
         };
         let event = Event::new(Action::AidantUpdated)
             .target(id)

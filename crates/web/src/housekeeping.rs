@@ -6,6 +6,7 @@ use ac_storage::purge::{self, Purged};
 use std::time::Duration;
 
 use crate::AppState;
+use crate::auth::secs;
 use crate::periodic::{self, Periodic};
 
 const EVERY: Duration = Duration::from_secs(3600);
@@ -20,7 +21,7 @@ pub fn run_once(state: &AppState) -> Result<Purged, StorageError> {
         .max(state.settings.mandates.verification_window_secs);
     let purged = purge::expired(
         &mut *state.db.conn()?,
-        time::Duration::seconds(i64::try_from(longest_window).unwrap_or(i64::MAX)),
+        secs(longest_window),
         state.clock.now(),
     )?;
     if purged.total() > 0 {

@@ -56,7 +56,8 @@ pub struct AuthRuntime {
     rng: SystemRandom,
 }
 
-fn secs(value: u64) -> Duration {
+/// A configured number of seconds as a `time` duration (saturating: the configuration bounds it).
+pub(crate) fn secs(value: u64) -> Duration {
     Duration::seconds(i64::try_from(value).unwrap_or(i64::MAX))
 }
 
