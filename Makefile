@@ -29,8 +29,15 @@ run: build ## Build, migrate, load the demo once, serve on http://127.0.0.1:8080
 	$(BIN) --config $(CONFIG) serve
 
 .PHONY: test
-test: interop-deps browser-deps ## Run every test, browser runs included (SQLite; PostgreSQL too when AC_TEST_DATABASE_URL is set)
+test: test-deps ## Run every test, browser runs included (SQLite; PostgreSQL too when AC_TEST_DATABASE_URL is set)
 	$(CARGO) test --locked --workspace
+
+.PHONY: test-deps
+test-deps: prerequisites interop-deps browser-deps ## Install what the tests need when missing (README: what `make test` may install)
+
+.PHONY: prerequisites
+prerequisites: # Debian packages and the SMTP test server; run before the npm targets (serial make keeps the order)
+	@bash tests/prerequisites.sh
 
 .PHONY: check
 check: fmt-check clippy boundaries ## Formatting, lints and crate boundaries
