@@ -4,11 +4,11 @@
 # Each prerequisite is checked first; a missing one is installed when this user can (root, or a
 # sudo that needs no password), otherwise the script stops at once and prints the exact command
 # to run. It installs nothing else, and nothing when everything is there. README.md ("What
-# `make test` may install") lists the same four items.
+# `make test` may install") lists the same items.
 #
 #   Debian packages: libpq-dev (diesel's PostgreSQL backend links libpq), chromium (the browser
 #                    runs, driven by playwright-core; a browser downloaded by a test tool does
-#                    not work on these machines)
+#                    not work on these machines), haproxy (the load balancer of the cluster test)
 #   PyPI:            aiosmtpd (the real SMTP server process of the e-mail tests)
 #   npm:             the interop peers and the browser runs' packages, pinned by their
 #                    package-lock.json files (installed by the Makefile's npm ci targets)
@@ -30,6 +30,7 @@ fi
 missing_debian=()
 [ -f /usr/include/postgresql/libpq-fe.h ] || missing_debian+=(libpq-dev)
 [ -x "$CHROMIUM" ] || missing_debian+=(chromium)
+[ -x /usr/sbin/haproxy ] || missing_debian+=(haproxy)
 
 if [ ${#missing_debian[@]} -gt 0 ]; then
   command="apt-get update && apt-get install -y ${missing_debian[*]}"
