@@ -40,7 +40,7 @@ prerequisites: # Debian packages and the SMTP test server; run before the npm ta
 	@bash tests/prerequisites.sh
 
 .PHONY: check
-check: fmt-check clippy boundaries ## Formatting, lints and crate boundaries
+check: fmt-check clippy boundaries dsfr-check ## Formatting, lints, crate boundaries, the vendored design system
 
 .PHONY: fmt-check
 fmt-check:
@@ -76,6 +76,24 @@ browser-deps: $(BROWSER)/node_modules/.package-lock.json ## Install the browser 
 $(BROWSER)/node_modules/.package-lock.json: $(BROWSER)/package.json $(BROWSER)/package-lock.json
 	@command -v npm >/dev/null || { echo "npm is required for the browser tests (Node.js 20+)"; exit 1; }
 	npm ci --prefix $(BROWSER) --no-audit --no-fund
+
+# The State design system (DSFR), pinned by crates/web/dsfr/package-lock.json; its install
+# scripts are not run (--ignore-scripts): only files are taken from the package.
+DSFR := crates/web/dsfr
+
+.PHONY: dsfr
+dsfr: ## Vendor the DSFR files the pages use into crates/web/static/dsfr (needs npm; commit the result)
+	npm ci --ignore-scripts --prefix $(DSFR) --no-audit --no-fund
+	bash $(DSFR)/vendor.sh
+
+.PHONY: dsfr-check
+dsfr-check: ## Fail when the committed DSFR files differ from the pinned package's
+	@npm ci --ignore-scripts --prefix $(DSFR) --no-audit --no-fund --silent
+	@tmp=$$(mktemp -d) && bash $(DSFR)/vendor.sh "$$tmp/dsfr" >/dev/null && \
+	  if diff -r "$$tmp/dsfr" crates/web/static/dsfr >/dev/null; then \
+	    echo "the vendored DSFR matches the pinned package"; rm -rf "$$tmp"; \
+	  else diff -rq "$$tmp/dsfr" crates/web/static/dsfr; rm -rf "$$tmp"; \
+	    echo "crates/web/static/dsfr differs from the pinned package: run make dsfr and commit"; exit 1; fi
 
 .PHONY: bench
 bench: ## Benchmarks (see docs/performance.md); PostgreSQL too when AC_TEST_DATABASE_URL is set
