@@ -708,6 +708,115 @@ async fn codes_are_single_use_short_lived_and_bound_to_their_request() {
     }
 }
 
+/// The démarche page of DUBOIS for a new request.
+async fn demarche_page(s: &Setup, changes: &[(&str, Option<&str>)]) -> String {
+    let res = open(&s.app, &authorize_url(&s.app, changes)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let list = res.text().await.unwrap();
+    let res = s.app.get(&person_path(&list, "DUBOIS").unwrap()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    res.text().await.unwrap()
+}
+
+#[actix_web::test]
+async fn one_request_yields_one_code_even_when_its_choice_is_submitted_twice_at_once() {
+    for app in TestApp::each().await {
+        let s = signed_in(app).await;
+        let app = &s.app;
+        for round in 0..3 {
+            let page = demarche_page(&s, &[]).await;
+            let form = |demarche: Demarche| {
+                vec![
+                    ("csrf", extract_csrf(&page)),
+                    ("i", hidden(&page, "i")),
+                    ("usager", hidden(&page, "usager")),
+                    ("demarche", demarche.key().to_owned()),
+                ]
+            };
+            // A double click, and the same request's form for another démarche, at once.
+            let (social, argent) = (form(Demarche::Social), form(Demarche::Argent));
+            let (a, b) = tokio::join!(
+                app.client.post(app.url("/oidc/choix")).form(&social).send(),
+                app.client.post(app.url("/oidc/choix")).form(&argent).send(),
+            );
+            let mut answers = Vec::new();
+            for res in [a.unwrap(), b.unwrap()] {
+                let status = res.status();
+                let location = res
+                    .headers()
+                    .get("location")
+                    .map(|l| l.to_str().unwrap().to_owned());
+                answers.push((status, location, res.text().await.unwrap()));
+            }
+            let codes: Vec<String> = answers
+                .iter()
+                .filter_map(|(_, l, _)| l.as_deref().and_then(|l| query_param(l, "code")))
+                .collect();
+            assert_eq!(codes.len(), 1, "round {round}: {answers:?}");
+            let refused = answers
+                .iter()
+                .find(|(status, _, _)| *status == StatusCode::CONFLICT)
+                .unwrap_or_else(|| panic!("no refusal: {answers:?}"));
+            assert!(refused.1.is_none(), "no redirect with the refusal");
+            assert!(refused.2.contains("OIDC116"), "{}", refused.2);
+            assert!(refused.2.contains("déjà été envoyé"));
+            let (status, _) = tok(app, &codes[0], &[]).await;
+            assert_eq!(status, StatusCode::OK);
+            // The back button, later: the same form again gets the page, no code.
+            let again = app.post_form("/oidc/choix", &as_pairs(&social)).await;
+            assert_eq!(again.status(), StatusCode::CONFLICT);
+            assert!(again.headers().get("location").is_none());
+            assert!(again.text().await.unwrap().contains("OIDC116"));
+        }
+        assert_eq!(app.count_rows("oidc_authorization_codes"), 3);
+        let refusals = ac_storage::testing::count(
+            &mut app.db.db.conn().unwrap(),
+            "SELECT COUNT(*) AS n FROM audit_pending WHERE entry LIKE '%delegation.refused%' \
+             AND entry LIKE '%request_already_answered%'",
+        )
+        .unwrap();
+        assert_eq!(refusals, 6, "each second submission is journaled");
+        s.app.stop().await;
+    }
+}
+
+fn as_pairs<'a>(form: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    form.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+#[actix_web::test]
+async fn an_essential_acr_that_cannot_be_met_is_a_failed_authentication() {
+    for app in TestApp::each().await {
+        let s = signed_in(app).await;
+        let app = &s.app;
+        let essential = r#"{"id_token":{"acr":{"essential":true,"value":"eidas3"}}}"#;
+        let res = open(app, &authorize_url(app, &[("claims", Some(essential))])).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        let location = res.headers()["location"].to_str().unwrap().to_owned();
+        assert!(location.starts_with(REDIRECT_URI), "{location}");
+        assert_eq!(
+            query_param(&location, "error").as_deref(),
+            Some("unmet_authentication_requirements")
+        );
+        assert_eq!(query_param(&location, "state").as_deref(), Some(STATE));
+        assert_eq!(query_param(&location, "code"), None);
+        assert_eq!(app.count_rows("oidc_authorization_codes"), 0);
+
+        // Asked for voluntarily, eidas3 is a wish: the flow goes on and states eidas1.
+        let voluntary = r#"{"id_token":{"acr":{"essential":false,"value":"eidas3"}}}"#;
+        let issued = code(
+            &s,
+            &[("claims", Some(voluntary)), ("acr_values", Some("eidas3"))],
+        )
+        .await;
+        let (status, body) = tok(app, &issued, &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        let claims = payload(body["id_token"].as_str().unwrap());
+        assert_eq!(claims["acr"], "eidas1");
+        s.app.stop().await;
+    }
+}
+
 #[actix_web::test]
 async fn clients_authenticate_and_pkce_cannot_be_downgraded() {
     for app in TestApp::each().await {

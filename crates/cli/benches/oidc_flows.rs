@@ -711,6 +711,8 @@ fn codes_in_database(db: &Database, delegations: &Delegations, count: usize) -> 
                 auth_time: now,
                 acr: "eidas1",
                 expires_at: now + time::Duration::seconds(30),
+                interaction_id: code.hash().as_str(),
+                interaction_expires_at: now + time::Duration::minutes(10),
             },
             &TokenHash::of(b"no-session"),
             &AuditContext::aidant(aidant, None),

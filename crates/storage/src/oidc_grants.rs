@@ -22,7 +22,7 @@ use time::{Date, OffsetDateTime, PrimitiveDateTime};
 use crate::backend::write_or_join;
 use crate::error::{StorageError, corrupt};
 use crate::journal::{self, AuditContext, Event};
-use crate::oidc_writes::{self, CodeValues, TokenValues};
+use crate::oidc_writes::{self, AnsweredRequest, CodeValues, TokenValues};
 use crate::schema::{
     authorizations, oidc_access_tokens, oidc_authorization_codes, organisation_demarches, usagers,
 };
@@ -278,6 +278,11 @@ pub struct NewCode<'a> {
     pub auth_time: OffsetDateTime,
     pub acr: &'a str,
     pub expires_at: OffsetDateTime,
+    /// The id of the authorization request this code answers (random, carried by the sealed
+    /// interaction): at most one code per request.
+    pub interaction_id: &'a str,
+    /// When that request expires: its id is kept until then (and a day more, `purge`).
+    pub interaction_expires_at: OffsetDateTime,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -286,6 +291,9 @@ pub enum CodeIssue {
     Issued(AuthorizationId),
     /// `can_act` refused (journaled as `delegation.refused`).
     Refused(Refusal),
+    /// The request already has its code (a second submission of its choice: double click,
+    /// back button, replay). Nothing was written.
+    AlreadyAnswered,
 }
 
 fn delegation_event(
@@ -304,9 +312,12 @@ fn delegation_event(
         .detail("aidant", aidant)
 }
 
-/// Issues a code for a delegated use, if `can_act` allows it at `now`. The aidant's session
-/// records audited activity (restarting its step-up clock) with the code, and the code its
-/// `delegation.started` entry: all three commit together (`oidc_writes`).
+/// Issues a code for a delegated use, if `can_act` allows it at `now` and the request has no
+/// code yet. The aidant's session records audited activity (restarting its step-up clock) with
+/// the code, and the code its `delegation.started` entry: all three commit together
+/// (`oidc_writes`). A request's second code is refused by the unique index on
+/// `interaction_id`, in that same statement or transaction: of two parallel choices on any
+/// nodes, exactly one inserts, and the other writes nothing.
 pub fn issue_code(
     conn: &mut DbConnection,
     who: &Delegation<'_>,
@@ -347,7 +358,7 @@ pub fn issue_code(
         let started = event(Action::DelegationStarted)
             .target(&authorization.id)
             .detail("mandate", &authorization.mandate_id);
-        oidc_writes::store_code(
+        let stored = oidc_writes::store_code(
             conn,
             &CodeValues {
                 code_hash: code.code_hash.as_str(),
@@ -366,11 +377,21 @@ pub fn issue_code(
                 created_at: to_db(now),
                 expires_at: to_db(code.expires_at),
             },
+            &AnsweredRequest {
+                interaction_id: code.interaction_id,
+                expires_at: to_db(code.interaction_expires_at),
+            },
             session,
             &journal::entry_text(context, started, now)?,
             now,
-        )?;
-        Ok(CodeIssue::Issued(authorization.id))
+        );
+        match stored {
+            Ok(()) => Ok(CodeIssue::Issued(authorization.id)),
+            // The only unique key a fresh code can meet is its request's (the code's own hash
+            // is of 256 random bits).
+            Err(StorageError::Conflict) => Ok(CodeIssue::AlreadyAnswered),
+            Err(other) => Err(other),
+        }
     })
 }
 

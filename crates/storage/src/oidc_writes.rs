@@ -21,7 +21,7 @@ use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::error::StorageError;
 use crate::journal;
-use crate::schema::{oidc_access_tokens, oidc_authorization_codes};
+use crate::schema::{oidc_access_tokens, oidc_answered_requests, oidc_authorization_codes};
 use crate::{DbConnection, sessions, to_db, write};
 
 /// Runs a step that reads what decides it, then writes through this module: inside a write
@@ -60,11 +60,19 @@ pub(crate) struct CodeValues<'a> {
     pub expires_at: PrimitiveDateTime,
 }
 
+/// The authorization request a code answers: its id is inserted with the code, and its
+/// primary key refuses a second code for the request.
+pub(crate) struct AnsweredRequest<'a> {
+    pub interaction_id: &'a str,
+    pub expires_at: PrimitiveDateTime,
+}
+
 /// Stores a code with the session's audited activity and the journal entry (`entry`, from
 /// `journal::entry_text`). On SQLite, call it inside a write transaction.
 pub(crate) fn store_code(
     conn: &mut DbConnection,
     code: &CodeValues<'_>,
+    request: &AnsweredRequest<'_>,
     session: &TokenHash,
     entry: &str,
     now: OffsetDateTime,
@@ -73,6 +81,7 @@ pub(crate) fn store_code(
         DbConnection::Pg(pg) => {
             StoreCode {
                 code: diesel::insert_into(oidc_authorization_codes::table).values(code),
+                request,
                 session: session.as_str(),
                 entry,
                 now: to_db(now),
@@ -81,6 +90,14 @@ pub(crate) fn store_code(
             .map_err(StorageError::from_query)?;
         }
         DbConnection::Sqlite(_) => {
+            // First, so a request already answered stops the step before any other write.
+            diesel::insert_into(oidc_answered_requests::table)
+                .values((
+                    oidc_answered_requests::interaction_id.eq(request.interaction_id),
+                    oidc_answered_requests::expires_at.eq(request.expires_at),
+                ))
+                .execute(conn)
+                .map_err(StorageError::from_query)?;
             diesel::insert_into(oidc_authorization_codes::table)
                 .values(code)
                 .execute(conn)
@@ -166,10 +183,13 @@ pub(crate) fn first_use(
 // ---------------------------------------------------------------------------------------------
 // The PostgreSQL statements.
 
-/// Code, session activity and entry in one statement. `I` is the code's `INSERT`, built by
-/// diesel from [`CodeValues`].
+/// Request answered, code, session activity and entry in one statement. `I` is the code's
+/// `INSERT`, built by diesel from [`CodeValues`]. A request already answered fails the whole
+/// statement on the primary key of `oidc_answered_requests` (a unique violation), so nothing
+/// of it is written.
 struct StoreCode<'a, I> {
     code: I,
+    request: &'a AnsweredRequest<'a>,
     session: &'a str,
     entry: &'a str,
     now: PrimitiveDateTime,
@@ -185,7 +205,14 @@ impl<I> RunQueryDsl<PgConnection> for StoreCode<'_, I> {}
 
 impl<I: QueryFragment<Pg>> QueryFragment<Pg> for StoreCode<'_, I> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql("WITH code AS (");
+        out.push_sql(
+            "WITH answered AS (INSERT INTO oidc_answered_requests (interaction_id, expires_at) \
+             VALUES (",
+        );
+        out.push_bind_param::<Text, _>(self.request.interaction_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&self.request.expires_at)?;
+        out.push_sql(")), code AS (");
         self.code.walk_ast(out.reborrow())?;
         out.push_sql("), activity AS (UPDATE auth_sessions SET last_activity_at = ");
         out.push_bind_param::<Timestamp, _>(&self.now)?;

@@ -1,4 +1,4 @@
-//! Removes what has outlived its use: expired codes and access tokens, sessions, sign-in links,
+//! Removes what has outlived its use: expired codes and access tokens, answered requests' ids, sessions, sign-in links,
 //! FranceConnect logins, pending consents, and rate-limit counters whose window is over.
 //!
 //! They hold personal data (who acted for whom, from where) that the journal already keeps in
@@ -12,7 +12,7 @@ use time::{Duration, OffsetDateTime};
 use crate::error::StorageError;
 use crate::schema::{
     auth_rate_limits, auth_sessions, auth_sign_in_links, franceconnect_logins, mandate_consents,
-    oidc_access_tokens, oidc_authorization_codes,
+    oidc_access_tokens, oidc_answered_requests, oidc_authorization_codes,
 };
 use crate::{DbConnection, to_db, write};
 
@@ -24,6 +24,7 @@ pub const KEPT_AFTER_EXPIRY: Duration = Duration::days(1);
 pub struct Purged {
     pub access_tokens: usize,
     pub codes: usize,
+    pub answered_requests: usize,
     pub sessions: usize,
     pub sign_in_links: usize,
     pub franceconnect_logins: usize,
@@ -35,6 +36,7 @@ impl Purged {
     pub fn total(&self) -> usize {
         self.access_tokens
             + self.codes
+            + self.answered_requests
             + self.sessions
             + self.sign_in_links
             + self.franceconnect_logins
@@ -73,6 +75,10 @@ pub fn expired(
         Ok(Purged {
             access_tokens,
             codes,
+            answered_requests: diesel::delete(
+                oidc_answered_requests::table.filter(oidc_answered_requests::expires_at.le(before)),
+            )
+            .execute(tx)?,
             sessions: diesel::delete(
                 auth_sessions::table.filter(auth_sessions::expires_at.le(before)),
             )

@@ -335,6 +335,13 @@ diesel::allow_tables_to_appear_in_same_query!(oidc_authorization_codes, usagers)
 diesel::allow_tables_to_appear_in_same_query!(oidc_access_tokens, usagers);
 
 diesel::table! {
+    oidc_answered_requests (interaction_id) {
+        interaction_id -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     mandate_consents (token_hash) {
         token_hash -> Text,
         aidant_id -> Text,

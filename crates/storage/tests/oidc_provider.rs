@@ -186,6 +186,9 @@ fn new_code<'a>(hash: &'a TokenHash, scopes: &'a [String], at: OffsetDateTime) -
         auth_time: at - Duration::minutes(2),
         acr: "eidas1",
         expires_at: at + Duration::seconds(30),
+        // One request per code unless a test says otherwise.
+        interaction_id: hash.as_str(),
+        interaction_expires_at: at + Duration::minutes(5),
     }
 }
 
@@ -639,7 +642,7 @@ fn on_postgresql_the_code_and_token_writes_are_prepared_once_per_connection() {
         }
         // diesel names (prepares) only the statements it caches; the others are unnamed and
         // planned at every call, which these two hot writes must not be.
-        for start in ["WITH code AS", "WITH used AS"] {
+        for start in ["WITH answered AS", "WITH used AS"] {
             let sql = format!(
                 "SELECT COUNT(*) AS n FROM pg_prepared_statements WHERE statement LIKE '{start}%'"
             );
@@ -696,6 +699,74 @@ fn of_concurrent_exchanges_of_one_code_one_wins_and_its_token_is_revoked() {
                 })
                 .count();
             assert_eq!(live, 0);
+        }
+    });
+}
+
+#[test]
+fn of_parallel_choices_for_one_request_one_code_is_issued_and_the_others_write_nothing() {
+    each(|db| {
+        let f = fixture(&mut db.db.conn().unwrap());
+        let scopes = strings(&["openid", "birth"]);
+        for round in 0..3u8 {
+            let request = format!("request-{round}");
+            let before = journal(&mut db.db.conn().unwrap()).len();
+            let start = std::sync::Barrier::new(4);
+            let outcomes: Vec<CodeIssue> = std::thread::scope(|scope| {
+                let racers: Vec<_> = (0..4u8)
+                    .map(|i| {
+                        let (start, f, scopes, request) = (&start, &f, &scopes, &request);
+                        scope.spawn(move || {
+                            let conn = &mut *db.db.conn().unwrap();
+                            let hash = TokenHash::of(&[b'p', round, i]);
+                            // Another démarche each time: the request, not the choice, is
+                            // what may be answered once.
+                            let demarche =
+                                [Demarche::Social, Demarche::Logement][usize::from(i % 2)];
+                            start.wait();
+                            oidc_grants::issue_code(
+                                conn,
+                                &Delegation {
+                                    aidant: &f.aidant,
+                                    organisation: &f.org,
+                                    usager: &f.usager,
+                                    demarche,
+                                },
+                                &NewCode {
+                                    interaction_id: request,
+                                    ..new_code(&hash, scopes, NOW)
+                                },
+                                &TokenHash::of(b"session"),
+                                &AuditContext::aidant(&f.aidant, None),
+                                NOW,
+                            )
+                            .unwrap()
+                        })
+                    })
+                    .collect();
+                racers.into_iter().map(|r| r.join().unwrap()).collect()
+            });
+            let issued = outcomes
+                .iter()
+                .filter(|o| matches!(o, CodeIssue::Issued(_)))
+                .count();
+            let answered = outcomes
+                .iter()
+                .filter(|o| **o == CodeIssue::AlreadyAnswered)
+                .count();
+            assert_eq!((issued, answered), (1, 3), "{outcomes:?}");
+            // One code stored for the request, one `delegation.started` entry.
+            let stored = (0..4u8)
+                .filter(|i| {
+                    let sql = format!(
+                        "SELECT COUNT(*) AS n FROM oidc_authorization_codes WHERE code_hash = '{}'",
+                        TokenHash::of(&[b'p', round, *i]).as_str()
+                    );
+                    ac_storage::testing::count(&mut db.db.conn().unwrap(), &sql).unwrap() == 1
+                })
+                .count();
+            assert_eq!(stored, 1);
+            assert_eq!(journal(&mut db.db.conn().unwrap()).len(), before + 1);
         }
     });
 }
@@ -1128,8 +1199,14 @@ fn expired_codes_tokens_and_consents_are_purged_a_day_after_they_expire_a_code_a
             "the fresh code stays"
         );
         assert_eq!(left(conn, "oidc_access_tokens"), 0);
-        assert_eq!(purged.consents, 0);
+        assert_eq!((purged.consents, purged.answered_requests), (0, 0));
+        // The ids of the requests answered at NOW (accepted until NOW + 5 min) go with the
+        // consent; the fresh code's request stays.
         let purged = purge::expired(conn, window, consent_ends + day).unwrap();
-        assert_eq!((purged.consents, purged.total()), (1, 1));
+        assert_eq!(
+            (purged.consents, purged.answered_requests, purged.total()),
+            (1, 2, 3)
+        );
+        assert_eq!(left(conn, "oidc_answered_requests"), 1);
     });
 }

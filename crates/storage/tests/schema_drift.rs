@@ -91,6 +91,7 @@ fn schema_rs_matches_the_migrations_on_both_backends() {
         oidc_signing_keys,
         oidc_authorization_codes,
         oidc_access_tokens,
+        oidc_answered_requests,
         mandate_consents,
         mandate_verifications,
     );

@@ -220,6 +220,31 @@ fn rep_scope(claims: &str) -> Result<(bool, Option<Vec<Demarche>>), ()> {
     Ok((true, demarches))
 }
 
+/// `claims` (OIDC Core §5.5.1.1): whether an essential `acr` asks for levels of which none is
+/// the one this service reaches (`reached`). A voluntary request, or an essential one naming
+/// `reached` (or no value at all), is met by stating `reached`.
+fn unmet_essential_acr(claims: &str, reached: Acr) -> Result<bool, ()> {
+    let value: Value = serde_json::from_str(claims).map_err(|_| ())?;
+    for member in ["id_token", "userinfo"] {
+        let Some(request) = value.get(member).and_then(|m| m.get("acr")) else {
+            continue;
+        };
+        if request.get("essential") != Some(&Value::Bool(true)) {
+            continue;
+        }
+        let levels: Vec<&str> = match (request.get("values"), request.get("value")) {
+            (Some(Value::Array(values)), _) => values.iter().filter_map(Value::as_str).collect(),
+            (None, Some(Value::String(one))) => vec![one.as_str()],
+            (None, None) => continue,
+            _ => return Err(()),
+        };
+        if !levels.contains(&reached.as_str()) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Checks a request against its client (`None` when `client_id` names no registered client).
 pub fn validate(
     params: &AuthorizeParams,
@@ -361,6 +386,21 @@ pub fn validate(
             "rep_scope names no delegation scope of this service",
         );
     }
+    // This service authenticates at eIDAS low. OIDC Core §5.5.1.1: an essential `acr` that
+    // cannot be met "MUST" be treated as a failed authentication, so the client hears it now
+    // (OpenID Connect Core Error Code unmet_authentication_requirements 1.0) rather than
+    // receiving a code for a lower level than it required.
+    let acr = Acr::Eidas1;
+    match params.get("claims").map(|c| unmet_essential_acr(c, acr)) {
+        None | Some(Ok(false)) => {}
+        Some(Ok(true)) => {
+            return fail(
+                ErrorCode::UnmetAuthenticationRequirements,
+                "essential acr not reached: this service authenticates at eidas1",
+            );
+        }
+        Some(Err(())) => return fail(ErrorCode::InvalidRequest, "malformed claims parameter"),
+    }
     Ok(AuthorizationRequest {
         client_id: client.id.clone(),
         redirect_uri: redirect_uri.to_owned(),
@@ -372,9 +412,10 @@ pub fn validate(
         max_age,
         demarches,
         wants_rep_scope,
-        // `acr_values` is a voluntary request (OIDC Core §3.1.2.1); the level we reach is the
-        // one we state, and the client decides whether it is enough.
-        acr: Acr::Eidas1,
+        // `acr_values` and a voluntary `acr` claim are requests only (OIDC Core §3.1.2.1,
+        // §5.5.1.1); the level we reach is the one we state, and the client decides whether it
+        // is enough.
+        acr,
     })
 }
 
@@ -639,6 +680,45 @@ mod tests {
             )])
             .0,
             ErrorCode::AccessDenied
+        );
+    }
+
+    #[test]
+    fn an_essential_acr_that_cannot_be_met_fails_and_a_voluntary_one_gets_eidas1() {
+        for essential in [
+            r#"{"id_token":{"acr":{"essential":true,"value":"eidas3"}}}"#,
+            r#"{"id_token":{"acr":{"essential":true,"values":["eidas2","eidas3"]}}}"#,
+            r#"{"userinfo":{"acr":{"essential":true,"value":"eidas2"}}}"#,
+        ] {
+            assert_eq!(
+                redirect_error(&[("claims", Some(essential))]),
+                (
+                    ErrorCode::UnmetAuthenticationRequirements,
+                    Some("s".repeat(43))
+                ),
+                "{essential}"
+            );
+        }
+        for met in [
+            r#"{"id_token":{"acr":{"value":"eidas3"}}}"#,
+            r#"{"id_token":{"acr":{"essential":false,"values":["eidas3"]}}}"#,
+            r#"{"id_token":{"acr":{"essential":true,"values":["eidas1","eidas2"]}}}"#,
+            r#"{"id_token":{"acr":{"essential":true}}}"#,
+            r#"{"id_token":{"acr":null}}"#,
+        ] {
+            assert_eq!(
+                check(&[("claims", Some(met)), ("acr_values", Some("eidas3"))]).map(|r| r.acr),
+                Ok(Acr::Eidas1),
+                "{met}"
+            );
+        }
+        assert_eq!(
+            redirect_error(&[(
+                "claims",
+                Some(r#"{"id_token":{"acr":{"essential":true,"values":"eidas3"}}}"#)
+            )])
+            .0,
+            ErrorCode::InvalidRequest
         );
     }
 

@@ -20,6 +20,9 @@ pub enum ErrorCode {
     /// OIDC Core §3.1.2.6: `prompt=none` when the aidant must still choose.
     InteractionRequired,
     LoginRequired,
+    /// OIDC Core §5.5.1.1 with OpenID Connect Core Error Code unmet_authentication_requirements
+    /// 1.0: an essential `acr` this service cannot reach.
+    UnmetAuthenticationRequirements,
     /// OIDC Core §6: request objects are not supported.
     RequestNotSupported,
     RequestUriNotSupported,
@@ -43,6 +46,7 @@ impl ErrorCode {
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
             ErrorCode::InteractionRequired => "interaction_required",
             ErrorCode::LoginRequired => "login_required",
+            ErrorCode::UnmetAuthenticationRequirements => "unmet_authentication_requirements",
             ErrorCode::RequestNotSupported => "request_not_supported",
             ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
             ErrorCode::InvalidClient => "invalid_client",

@@ -23,6 +23,10 @@ const PURPOSE: &str = "ac-oidc-interaction-v1";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Interaction {
+    /// This request's random id: the code stores it, and the database lets a request have
+    /// one code only (a second submission of the choice, even for another démarche, is
+    /// refused), whatever node serves it.
+    pub id: String,
     pub request: AuthorizationRequest,
     /// When the request arrived (Unix seconds).
     pub created_at: i64,
@@ -38,6 +42,24 @@ fn mac_key(session: &Token) -> ring::hmac::Key {
 }
 
 impl Interaction {
+    /// A request that just arrived (or came back from the sign-in), with a fresh id.
+    pub(crate) fn new(
+        rng: &ring::rand::SystemRandom,
+        request: AuthorizationRequest,
+        created_at: i64,
+        signed_in_at: i64,
+        fresh_auth_at: Option<i64>,
+    ) -> Result<Self, WebError> {
+        let id = Token::generate(rng).map_err(WebError::internal)?;
+        Ok(Self {
+            id: id.expose().to_owned(),
+            request,
+            created_at,
+            signed_in_at,
+            fresh_auth_at,
+        })
+    }
+
     /// `BASE64URL(json) "." BASE64URL(HMAC)`.
     pub(crate) fn seal(&self, session: &Token) -> Result<String, WebError> {
         let json = serde_json::to_vec(self).map_err(WebError::internal)?;
@@ -55,6 +77,14 @@ impl Interaction {
         let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
         ring::hmac::verify(&mac_key(session), payload.as_bytes(), &tag).ok()?;
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
+    }
+
+    /// When the request stops being accepted (saturating: a stored time is in range).
+    pub(crate) fn expires_at(&self, ttl: time::Duration) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(self.created_at)
+            .ok()
+            .and_then(|at| at.checked_add(ttl))
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
     }
 
     pub(crate) fn expired(&self, now: OffsetDateTime, ttl: time::Duration) -> bool {
@@ -125,6 +155,7 @@ mod tests {
 
     fn interaction() -> Interaction {
         Interaction {
+            id: "request-1".into(),
             request: AuthorizationRequest {
                 client_id: "fc".into(),
                 redirect_uri: "https://fc.example/cb".into(),

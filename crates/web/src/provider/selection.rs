@@ -122,12 +122,13 @@ async fn authorize(
     let now = state.clock.now();
     match current {
         Some(current) if !current.needs_step_up => {
-            let interaction = Interaction {
+            let interaction = Interaction::new(
+                state.provider.rng(),
                 request,
-                created_at: now.unix_timestamp(),
-                signed_in_at: current.signed_in_at.unix_timestamp(),
-                fresh_auth_at: None,
-            };
+                now.unix_timestamp(),
+                current.signed_in_at.unix_timestamp(),
+                None,
+            )?;
             usagers_response(&state, &current, &interaction, None, now).await
         }
         // Sign in, or type the code again, then come back (`RESUME_PATH`).
@@ -200,12 +201,13 @@ async fn resume(
         Ok(request) => {
             let fresh_auth_at =
                 Some(current.last_activity_at.unix_timestamp()).filter(|at| *at >= arrived);
-            let interaction = Interaction {
+            let interaction = Interaction::new(
+                provider.rng(),
                 request,
-                created_at: arrived,
-                signed_in_at: current.signed_in_at.unix_timestamp(),
+                arrived,
+                current.signed_in_at.unix_timestamp(),
                 fresh_auth_at,
-            };
+            )?;
             usagers_response(&state, &current, &interaction, None, now).await?
         }
     };
@@ -743,6 +745,8 @@ async fn issue(
     };
     let expires_at = now + provider.code_ttl;
     let stored = request.clone();
+    let interaction_id = interaction.id.clone();
+    let interaction_expires_at = interaction.expires_at(provider.interaction_ttl);
     let issued = blocking(move || {
         oidc_grants::issue_code(
             &mut *db.conn()?,
@@ -763,6 +767,8 @@ async fn issue(
                 auth_time,
                 acr: stored.acr.as_str(),
                 expires_at,
+                interaction_id: &interaction_id,
+                interaction_expires_at,
             },
             &session,
             &context,
@@ -777,6 +783,7 @@ async fn issue(
             request.state.as_deref(),
             &provider.issuer,
         ))),
+        CodeIssue::AlreadyAnswered => already_answered(state, current, &request, usager).await,
         CodeIssue::Refused(refusal) => refused(
             state,
             StatusCode::FORBIDDEN,
@@ -789,6 +796,42 @@ async fn issue(
             )),
         ),
     }
+}
+
+/// A second submission of a request's choice (double click, back button, replay): the partner
+/// already has this request's answer, so no second code and no way back with another answer.
+/// Journaled like the other refusals of the selection.
+async fn already_answered(
+    state: &AppState,
+    current: &CurrentAidant,
+    request: &AuthorizationRequest,
+    usager: &UsagerId,
+) -> Result<HttpResponse, WebError> {
+    let (db, context, now) = (state.db.clone(), current.audit_context(), state.clock.now());
+    let organisation = current.aidant.current_organisation.clone();
+    let (client_id, usager) = (request.client_id.clone(), usager.clone());
+    blocking(move || {
+        oidc_grants::record_refusal(
+            &mut *db.conn()?,
+            &Refused {
+                client_id: Some(&client_id),
+                organisation: &organisation,
+                usager: Some(&usager),
+                demarche: None,
+                reason: "request_already_answered",
+            },
+            &context,
+            now,
+        )
+    })
+    .await?;
+    refused(
+        state,
+        StatusCode::CONFLICT,
+        "OIDC116",
+        "Ce choix a déjà été envoyé au site partenaire : une demande ne donne lieu qu'à un seul envoi. Pour une autre démarche ou une autre personne, recommencez depuis le site partenaire.",
+        None,
+    )
 }
 
 #[derive(Deserialize)]
