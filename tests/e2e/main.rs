@@ -15,5 +15,6 @@ mod mandate_journey_browser;
 mod provider;
 mod renewal;
 mod revocation;
+mod route_sweep;
 mod usagers;
 mod web;

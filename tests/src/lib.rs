@@ -40,6 +40,51 @@ pub struct TestApp {
     server: ServerHandle,
 }
 
+/// Everything the service logged in this process (every test's apps together), as text: a
+/// reference shown to a person must be found here with its cause.
+pub fn captured_log() -> String {
+    let buffer = log_buffer()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    String::from_utf8_lossy(&buffer).into_owned()
+}
+
+fn log_buffer() -> &'static std::sync::Mutex<Vec<u8>> {
+    static BUFFER: std::sync::OnceLock<std::sync::Mutex<Vec<u8>>> = std::sync::OnceLock::new();
+    BUFFER.get_or_init(Default::default)
+}
+
+struct CapturedLog;
+
+impl std::io::Write for CapturedLog {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        log_buffer()
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Sends the service's logs (spans included, so each line carries its request id) to
+/// [`captured_log`], once per process.
+fn capture_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "info,hyper=warn,hyper_util=warn,reqwest=warn,h2=warn,rustls=warn",
+            ))
+            .with_ansi(false)
+            .with_writer(|| CapturedLog)
+            .try_init();
+    });
+}
+
 pub fn test_settings() -> Settings {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/test.toml");
     Settings::load(&path, &Overrides::default()).expect("config/test.toml")
@@ -56,6 +101,7 @@ impl TestApp {
     }
 
     pub async fn spawn(db: TestDatabase, mut settings: Settings) -> TestApp {
+        capture_logs();
         let files = tempfile::tempdir().unwrap();
         settings.audit.checkpoint_dir = files.path().join("checkpoints");
         settings.audit.signing_key_file = files.path().join("keys/audit-signing.key");

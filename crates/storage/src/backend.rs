@@ -1,14 +1,13 @@
 //! Choosing and opening the database: the URL scheme picks the backend, and nothing else does.
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
-use diesel::r2d2::{
-    ConnectionManager, CustomizeConnection, ManageConnection, Pool, PooledConnection,
-};
+use diesel::r2d2::{CustomizeConnection, ManageConnection, Pool, PooledConnection, R2D2Connection};
 use diesel::{Connection, PgConnection, SqliteConnection};
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::error::StorageError;
@@ -143,33 +142,135 @@ struct Checked {
     answered_at: Instant,
 }
 
-/// diesel's r2d2 manager, pinging a connection at checkout only if it has not answered within
-/// [`TRUSTED_FOR`].
+/// How long a database that refused a connection is taken for down: meanwhile a checkout that
+/// finds no idle connection fails at once (and the web layer answers 503 with `Retry-After`)
+/// instead of every request waiting the whole connect timeout. One checkout per period tries
+/// again.
+pub const DOWN_FOR: Duration = Duration::from_secs(5);
+
+/// How often a waiting checkout looks whether the database was found down meanwhile.
+const DOWN_POLL: Duration = Duration::from_millis(50);
+
+/// What the pool knows of the database: reachable, or down since a connection attempt failed.
+#[derive(Debug, Default)]
+struct Health {
+    down: Mutex<Option<Down>>,
+}
+
 #[derive(Debug)]
-struct Manager(ConnectionManager<DbConnection>);
+struct Down {
+    cause: String,
+    /// Until then, checkouts fail fast; the first one after it tries a connection again.
+    retry_at: Instant,
+}
+
+impl Health {
+    fn state(&self) -> std::sync::MutexGuard<'_, Option<Down>> {
+        // The flag is a plain value: a thread that panicked holding it left nothing half-done.
+        self.down.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn connected(&self) {
+        if self.state().take().is_some() {
+            tracing::warn!("database reachable again");
+        }
+    }
+
+    fn failed(&self, error: &diesel::ConnectionError) {
+        let cause = error.to_string().trim().to_owned();
+        let mut down = self.state();
+        if down.is_none() {
+            // Once per outage: the attempts that follow it say nothing new.
+            tracing::error!(code = "STO011", error = %cause, "database unreachable: a connection could not be opened");
+        }
+        *down = Some(Down {
+            cause,
+            retry_at: Instant::now()
+                .checked_add(DOWN_FOR)
+                .unwrap_or_else(Instant::now),
+        });
+    }
+
+    /// The cause while the database is known down.
+    fn known_down(&self) -> Option<String> {
+        self.state()
+            .as_ref()
+            .filter(|d| Instant::now() < d.retry_at)
+            .map(|d| d.cause.clone())
+    }
+
+    /// Like [`Self::known_down`], except that once the period is over the caller is let through
+    /// to try again, alone: the others keep failing fast for another period meanwhile.
+    fn down_unless_retrying(&self) -> Option<String> {
+        let mut down = self.state();
+        let d = down.as_mut()?;
+        let now = Instant::now();
+        if now < d.retry_at {
+            return Some(d.cause.clone());
+        }
+        d.retry_at = now.checked_add(DOWN_FOR).unwrap_or(now);
+        None
+    }
+}
+
+/// Opens connections of one backend (named, so a failure says why: diesel's `MultiConnection`
+/// only reports "invalid connection url" when every backend refused), and pings a pooled
+/// connection at checkout only if it has not answered within [`TRUSTED_FOR`].
+struct Manager {
+    url: String,
+    backend: Backend,
+    health: Arc<Health>,
+}
+
+impl fmt::Debug for Manager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Manager")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+fn establish(backend: Backend, url: &str) -> Result<DbConnection, diesel::ConnectionError> {
+    match backend {
+        Backend::Sqlite => SqliteConnection::establish(url).map(DbConnection::Sqlite),
+        Backend::Postgres => PgConnection::establish(url).map(DbConnection::Pg),
+    }
+}
 
 impl ManageConnection for Manager {
     type Connection = Checked;
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> Result<Checked, Self::Error> {
-        Ok(Checked {
-            conn: self.0.connect()?,
-            answered_at: Instant::now(),
-        })
+        match establish(self.backend, &self.url) {
+            Ok(conn) => {
+                self.health.connected();
+                Ok(Checked {
+                    conn,
+                    answered_at: Instant::now(),
+                })
+            }
+            Err(error) => {
+                self.health.failed(&error);
+                Err(diesel::r2d2::Error::ConnectionError(error))
+            }
+        }
     }
 
     fn is_valid(&self, checked: &mut Checked) -> Result<(), Self::Error> {
         if checked.answered_at.elapsed() < TRUSTED_FOR {
             return Ok(());
         }
-        self.0.is_valid(&mut checked.conn)?;
+        checked
+            .conn
+            .ping()
+            .map_err(diesel::r2d2::Error::QueryError)?;
         checked.answered_at = Instant::now();
         Ok(())
     }
 
     fn has_broken(&self, checked: &mut Checked) -> bool {
-        self.0.has_broken(&mut checked.conn)
+        checked.conn.is_broken()
     }
 }
 
@@ -198,6 +299,8 @@ const SPARE_WAIT: Duration = Duration::from_millis(200);
 pub struct Database {
     pool: Pool<Manager>,
     backend: Backend,
+    health: Arc<Health>,
+    connect_timeout: Duration,
 }
 
 impl fmt::Debug for Database {
@@ -221,7 +324,7 @@ impl Database {
         // Fail fast with the real cause (r2d2 alone would only report a timeout), and switch the
         // file to WAL once, before several pooled connections race to do it.
         let mut first =
-            DbConnection::establish(&connection_string).map_err(StorageError::Connect)?;
+            establish(url.backend(), &connection_string).map_err(StorageError::Connect)?;
         if let DbConnection::Sqlite(conn) = &mut first {
             conn.batch_execute(&format!(
                 "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL;",
@@ -229,7 +332,12 @@ impl Database {
             ))?;
         }
         drop(first);
-        let manager = Manager(ConnectionManager::<DbConnection>::new(connection_string));
+        let health = Arc::new(Health::default());
+        let manager = Manager {
+            url: connection_string,
+            backend: url.backend(),
+            health: health.clone(),
+        };
         let pool = Pool::builder()
             .max_size(options.max_connections)
             // Connections open on demand, never on r2d2's background thread: a command that exits
@@ -244,6 +352,8 @@ impl Database {
         Ok(Self {
             pool,
             backend: url.backend(),
+            health,
+            connect_timeout: options.connect_timeout,
         })
     }
 
@@ -251,14 +361,40 @@ impl Database {
         self.backend
     }
 
+    /// A connection, waiting for one at most the connect timeout; at once
+    /// [`StorageError::Unreachable`] while the database is known down (a connection already
+    /// open and idle is still handed out: it may well work).
     pub fn conn(&self) -> Result<Pooled, StorageError> {
-        self.pool.get().map(Pooled).map_err(StorageError::Pool)
+        if let Some(cause) = self.health.down_unless_retrying() {
+            return self
+                .pool
+                .try_get()
+                .map(Pooled)
+                .ok_or(StorageError::Unreachable(cause));
+        }
+        let started = Instant::now();
+        loop {
+            match self.pool.get_timeout(DOWN_POLL) {
+                Ok(conn) => return Ok(Pooled(conn)),
+                Err(timeout) => {
+                    if let Some(cause) = self.health.known_down() {
+                        return Err(StorageError::Unreachable(cause));
+                    }
+                    if started.elapsed() >= self.connect_timeout {
+                        return Err(StorageError::Pool(timeout));
+                    }
+                }
+            }
+        }
     }
 
     /// One more connection for work that can also run on fewer (parallel reads): `None` when
     /// the pool is at its size with none idle, or the connection cannot be had at once, rather
     /// than waiting for another user to give one back.
     pub fn spare_conn(&self) -> Option<Pooled> {
+        if self.health.known_down().is_some() {
+            return None;
+        }
         let state = self.pool.state();
         if state.idle_connections == 0 && state.connections >= self.pool.max_size() {
             return None;

@@ -29,6 +29,9 @@ pub enum StorageError {
     Rule(#[from] MandateError),
     #[error(transparent)]
     Field(#[from] FieldError),
+    /// A connection could not be opened a moment ago: the database is down or unreachable.
+    #[error("STO011 base de données injoignable : {0}")]
+    Unreachable(String),
     #[error("STO010 impossible de créer le dossier de la base : {0}")]
     Io(#[from] std::io::Error),
     #[error(transparent)]
@@ -52,9 +55,21 @@ impl StorageError {
             StorageError::Rule(e) => e.code(),
             StorageError::Field(e) => e.code(),
             StorageError::Io(_) => "STO010",
+            StorageError::Unreachable(_) => "STO011",
             StorageError::Audit(e) => e.code(),
             StorageError::Auth(e) => e.code(),
         }
+    }
+
+    /// The database could not be reached, or closed the connection under a query: nothing the
+    /// request did is at fault, and trying again later may work.
+    pub fn is_connection_lost(&self) -> bool {
+        use diesel::result::{DatabaseErrorKind, Error};
+        matches!(
+            self,
+            StorageError::Unreachable(_)
+                | StorageError::Query(Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _))
+        )
     }
 
     /// Maps "no row" and unique violations to their own variants.

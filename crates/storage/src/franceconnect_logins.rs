@@ -6,8 +6,9 @@ use diesel::prelude::*;
 use time::OffsetDateTime;
 
 use crate::error::StorageError;
+use crate::purge::KEPT_AFTER_EXPIRY;
 use crate::schema::franceconnect_logins;
-use crate::{DbConnection, from_db, to_db, write};
+use crate::{DbConnection, to_db, write};
 
 /// Which return the row waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,8 +26,9 @@ impl Kind {
     }
 }
 
-/// Stores a pending login or logout under the hash of its `state`. Expired rows are swept on the
-/// way, so the table holds only live identifications.
+/// Stores a pending login or logout under the hash of its `state`. Rows expired for longer than
+/// [`KEPT_AFTER_EXPIRY`] are swept on the way; a row expired more recently stays, so that a
+/// return after the deadline is told "too late" rather than "unknown".
 pub fn insert(
     conn: &mut DbConnection,
     state_hash: &str,
@@ -37,8 +39,9 @@ pub fn insert(
     expires_at: OffsetDateTime,
 ) -> Result<(), StorageError> {
     write(conn, |tx| {
+        let before = now.checked_sub(KEPT_AFTER_EXPIRY).unwrap_or(now);
         diesel::delete(
-            franceconnect_logins::table.filter(franceconnect_logins::expires_at.le(to_db(now))),
+            franceconnect_logins::table.filter(franceconnect_logins::expires_at.le(to_db(before))),
         )
         .execute(tx)?;
         diesel::insert_into(franceconnect_logins::table)
@@ -56,37 +59,33 @@ pub fn insert(
     })
 }
 
-/// Takes (reads and deletes) the row for `state_hash`, if it is of this kind, belongs to this
-/// aidant and has not expired. A second call for the same state finds nothing: that is what
-/// makes a `state` single use, on every node.
+/// Takes (reads and deletes) the row for `state_hash`, if it is of this kind and belongs to this
+/// aidant. An expired row is returned too: its age is the relying party's check
+/// (`ac_oidc::rp`, OIDC012 "l'identification a pris trop de temps"), which must see it to say
+/// so. A second call for the same state finds nothing: that is what makes a `state` single use,
+/// on every node.
 pub fn take(
     conn: &mut DbConnection,
     state_hash: &str,
     kind: Kind,
     aidant: &AidantId,
-    now: OffsetDateTime,
 ) -> Result<Option<String>, StorageError> {
     write(conn, |tx| {
-        let row: Option<(String, String, String, time::PrimitiveDateTime)> =
-            franceconnect_logins::table
-                .find(state_hash)
-                .select((
-                    franceconnect_logins::kind,
-                    franceconnect_logins::aidant_id,
-                    franceconnect_logins::payload,
-                    franceconnect_logins::expires_at,
-                ))
-                .first(tx)
-                .optional()?;
-        let Some((row_kind, row_aidant, payload, expires_at)) = row else {
+        let row: Option<(String, String, String)> = franceconnect_logins::table
+            .find(state_hash)
+            .select((
+                franceconnect_logins::kind,
+                franceconnect_logins::aidant_id,
+                franceconnect_logins::payload,
+            ))
+            .first(tx)
+            .optional()?;
+        let Some((row_kind, row_aidant, payload)) = row else {
             return Ok(None);
         };
         // Deleted whatever the outcome: a state shown to the wrong session is burnt too.
         let deleted = diesel::delete(franceconnect_logins::table.find(state_hash)).execute(tx)?;
-        let valid = deleted == 1
-            && row_kind == kind.key()
-            && row_aidant == aidant.as_str()
-            && from_db(expires_at) > now;
+        let valid = deleted == 1 && row_kind == kind.key() && row_aidant == aidant.as_str();
         Ok(valid.then_some(payload))
     })
 }

@@ -30,7 +30,7 @@ pub mod usagers;
 pub mod testing;
 
 pub use backend::{
-    Backend, Database, DatabaseUrl, DbConnection, OpenMode, PoolOptions, Pooled, write,
+    Backend, DOWN_FOR, Database, DatabaseUrl, DbConnection, OpenMode, PoolOptions, Pooled, write,
 };
 pub use error::StorageError;
 

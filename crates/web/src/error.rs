@@ -21,6 +21,10 @@ pub enum WebError {
     Invalid { code: &'static str, message: String },
     #[error("WEB413 requête trop volumineuse")]
     PayloadTooLarge,
+    /// Text no field of the service may hold (a NUL or another control character): refused
+    /// where it enters, before any query sees it.
+    #[error("WEB400 caractère non permis dans la demande")]
+    ControlCharacter,
     /// Not an error page: a 303 to another page (sign-in required, step-up required).
     #[error("redirection")]
     Redirect(String),
@@ -33,6 +37,10 @@ pub enum WebError {
     #[error("WEB500 erreur interne")]
     Internal(String),
 }
+
+/// What a 503 tells clients to wait before trying again: about the time the storage layer keeps
+/// a database it could not reach marked as down (`ac_storage::DOWN_FOR`).
+pub(crate) const RETRY_AFTER_SECS: u64 = 5;
 
 /// What a 4xx page shows; attached to the response for the error page renderer.
 #[derive(Debug, Clone)]
@@ -60,6 +68,12 @@ impl WebError {
                 code: "WEB413",
                 message: "Les données envoyées sont trop volumineuses.".into(),
             },
+            WebError::ControlCharacter => ErrorInfo {
+                code: "WEB400",
+                message: "La demande contient un caractère non permis (caractère de contrôle). \
+                          Vérifiez l'adresse ou le texte saisi."
+                    .into(),
+            },
             WebError::Forbidden { code, message } | WebError::TooManyRequests { code, message } => {
                 ErrorInfo {
                     code,
@@ -80,6 +94,7 @@ impl ResponseError for WebError {
             WebError::NotFound => StatusCode::NOT_FOUND,
             WebError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             WebError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            WebError::ControlCharacter => StatusCode::BAD_REQUEST,
             WebError::Redirect(_) => StatusCode::SEE_OTHER,
             WebError::Forbidden { .. } => StatusCode::FORBIDDEN,
             WebError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -90,8 +105,16 @@ impl ResponseError for WebError {
 
     fn error_response(&self) -> HttpResponse {
         match self {
-            WebError::Internal(cause) | WebError::Unavailable(cause) => {
+            WebError::Internal(cause) => {
                 tracing::error!(error = %cause, "request failed");
+            }
+            WebError::Unavailable(cause) => {
+                tracing::error!(error = %cause, "request failed: a dependency is unavailable");
+                let mut response = HttpResponse::ServiceUnavailable()
+                    .insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS.to_string()))
+                    .finish();
+                response.extensions_mut().insert(self.info());
+                return response;
             }
             WebError::Redirect(location) => {
                 return HttpResponse::SeeOther()
@@ -119,6 +142,11 @@ impl From<StorageError> for WebError {
                 code: e.code(),
                 message: e.to_string(),
             },
+            StorageError::Unreachable(cause) => WebError::Unavailable(format!("STO011 {cause}")),
+            // The server went away under an open connection (restart, outage): the same 503.
+            lost if lost.is_connection_lost() => {
+                WebError::Unavailable(format!("{} {lost:?}", lost.code()))
+            }
             other => WebError::Internal(format!("{} {other:?}", other.code())),
         }
     }
@@ -166,20 +194,70 @@ fn html(res: ServiceResponse, body: String) -> ServiceResponse<EitherBody<BoxBod
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct KeepBody;
 
-/// Protocol endpoints (OIDC token, userinfo…) answer RFC 6749 JSON errors, which must reach the
-/// client as they are.
-fn is_protocol_error(res: &ServiceResponse) -> bool {
+/// Endpoints whose every answer, success or failure, is for a program: the OIDC back channel
+/// and metadata, and the audit log's public files. Whatever fails there (the framework's own
+/// 405/413/415 and a 500 included) is answered in JSON, never with an HTML page.
+pub(crate) fn is_protocol_path(path: &str) -> bool {
+    use ac_oidc::op::{DISCOVERY_PATH, JWKS_PATH, TOKEN_PATH, USERINFO_PATH};
+    matches!(
+        path,
+        DISCOVERY_PATH | JWKS_PATH | TOKEN_PATH | USERINFO_PATH
+    ) || path.starts_with("/audit/")
+}
+
+fn is_json(res: &ServiceResponse) -> bool {
     res.response()
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"))
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/json"))
+}
+
+/// RFC 6749 §5.2 (and RFC 6750 §3 for userinfo): `error` and `error_description`, never
+/// cached. A body the endpoint already wrote in JSON is kept; only `no-store` is made sure of.
+fn protocol_error(res: ServiceResponse) -> ServiceResponse<EitherBody<BoxBody>> {
+    if is_json(&res) {
+        let mut res = res;
+        no_store(res.headers_mut());
+        return res.map_into_left_body();
+    }
+    let status = res.status();
+    let (error, description) = match status {
+        StatusCode::SERVICE_UNAVAILABLE => (
+            "temporarily_unavailable",
+            "the service is temporarily unavailable",
+        ),
+        s if s.is_server_error() => ("server_error", "internal error"),
+        StatusCode::METHOD_NOT_ALLOWED => ("invalid_request", "method not allowed"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("invalid_request", "request body too large"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("invalid_request", "unsupported media type"),
+        StatusCode::NOT_FOUND => ("invalid_request", "not found"),
+        _ => ("invalid_request", "malformed request"),
+    };
+    let body = serde_json::json!({ "error": error, "error_description": description });
+    let (req, mut res) = res.into_parts();
+    let headers = res.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    no_store(headers);
+    let res = res.set_body(body.to_string()).map_into_boxed_body();
+    ServiceResponse::new(req, res).map_into_right_body()
+}
+
+fn no_store(headers: &mut header::HeaderMap) {
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
 }
 
 /// Renders every 4xx as the French error page, except bodies that are already the answer: a
-/// re-displayed form (`KeepBody`) or a protocol error in JSON.
+/// re-displayed form (`KeepBody`), or any answer of a protocol endpoint (JSON).
 pub fn client_error_page(res: ServiceResponse) -> actix_web::Result<ErrorHandlerResponse<BoxBody>> {
-    if res.response().extensions().get::<KeepBody>().is_some() || is_protocol_error(&res) {
+    if is_protocol_path(res.request().path()) {
+        return Ok(ErrorHandlerResponse::Response(protocol_error(res)));
+    }
+    if res.response().extensions().get::<KeepBody>().is_some() || is_json(&res) {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();
@@ -214,16 +292,32 @@ pub fn client_error_page(res: ServiceResponse) -> actix_web::Result<ErrorHandler
     )))
 }
 
-/// Every 5xx gets the same body, with only the request id: the cause is in the logs.
+/// Every 5xx gets the same body, with only the request id: the cause is in the logs. Two
+/// exceptions: a page the handler built itself (`KeepBody`, e.g. the identification page saying
+/// FranceConnect cannot be reached, with the aidant's choices kept), and protocol endpoints
+/// (JSON).
 pub fn constant_server_error(
     res: ServiceResponse,
 ) -> actix_web::Result<ErrorHandlerResponse<BoxBody>> {
+    if is_protocol_path(res.request().path()) {
+        return Ok(ErrorHandlerResponse::Response(protocol_error(res)));
+    }
     let request_id = res
         .request()
         .extensions()
         .get::<RequestId>()
         .map(ToString::to_string)
         .unwrap_or_default();
+    // The reference a person may quote, next to the status: the cause was logged where it
+    // happened, in the same request's span.
+    tracing::error!(
+        status = res.status().as_u16(),
+        reference = %request_id,
+        "server error answered"
+    );
+    if res.response().extensions().get::<KeepBody>().is_some() {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
     let body = crate::templates::server_error_page(&request_id);
     Ok(ErrorHandlerResponse::Response(html(res, body)))
 }

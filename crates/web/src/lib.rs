@@ -97,6 +97,22 @@ impl AppState {
     }
 }
 
+/// Every route the server serves with these settings: the service's own table
+/// (`routes::configure`), and the development-only ones when enabled. Tests enumerate the
+/// routes from here (actix's route introspection), so a route sweep never misses a new one.
+pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
+    routes::configure(cfg);
+    if let Some(idp) = &state.demo_idp {
+        ac_demo_idp::configure(cfg, idp);
+    }
+    if let Some(partner) = &state.demo_partner {
+        ac_demo_partner::configure(cfg, partner);
+    }
+    if state.settings.server.dev_mode {
+        auth::configure_dev(cfg);
+    }
+}
+
 /// Starts the HTTP server on an already bound listener (tests bind port 0).
 pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<Server> {
     let workers = match state.settings.server.workers {
@@ -110,7 +126,6 @@ pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<Server> 
     let blocking_threads = (state.settings.database.max_connections as usize).div_ceil(workers);
     let server = HttpServer::new(move || {
         let max_body = state.settings.server.max_body_bytes;
-        let dev_mode = state.settings.server.dev_mode;
         App::new()
             .app_data(web::Data::new(state.clone()))
             .app_data(web::PayloadConfig::new(max_body))
@@ -120,21 +135,11 @@ pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<Server> 
                     .error_handler(error::form_error),
             )
             .app_data(web::JsonConfig::default().limit(max_body))
-            .configure(routes::configure)
-            .configure(|cfg| {
-                if let Some(idp) = &state.demo_idp {
-                    ac_demo_idp::configure(cfg, idp);
-                }
-                if let Some(partner) = &state.demo_partner {
-                    ac_demo_partner::configure(cfg, partner);
-                }
-            })
-            .configure(|cfg| {
-                if dev_mode {
-                    auth::configure_dev(cfg);
-                }
-            })
+            .configure(|cfg| configure(cfg, &state))
             .default_service(web::to(routes::not_found))
+            .wrap(actix_web::middleware::from_fn(
+                security::refuse_control_characters,
+            ))
             .wrap(
                 ErrorHandlers::new()
                     .default_handler_client(error::client_error_page)

@@ -10,8 +10,8 @@ use ac_storage::{DbConnection, StorageError, audit};
 use actix_web::HttpResponse;
 use actix_web::http::header;
 use serde::{Deserialize, Serialize};
+use time::Date;
 use time::macros::format_description;
-use time::{Date, Duration};
 
 use super::stream::channel;
 use super::{Frame, datetime, invalid, labels, refuse};
@@ -67,9 +67,21 @@ struct Parsed {
     cursor: Cursor,
 }
 
+/// The dates a filter may name: the journal starts with the service, and nothing is dated after
+/// this century. Bounding them keeps every date arithmetic below (and the databases' own
+/// timestamp ranges) far from overflow.
+const FIRST_DAY: Date = time::macros::date!(2000 - 01 - 01);
+const LAST_DAY: Date = time::macros::date!(2099 - 12 - 31);
+
 fn parse_date(text: &str) -> Result<Date, WebError> {
-    Date::parse(text, format_description!("[year]-[month]-[day]"))
-        .map_err(|_| invalid("Date illisible : utilisez le format AAAA-MM-JJ."))
+    let day = Date::parse(text, format_description!("[year]-[month]-[day]"))
+        .map_err(|_| invalid("Date illisible : utilisez le format AAAA-MM-JJ."))?;
+    if !(FIRST_DAY..=LAST_DAY).contains(&day) {
+        return Err(invalid(
+            "Date hors limites : choisissez une date entre le 01/01/2000 et le 31/12/2099.",
+        ));
+    }
+    Ok(day)
 }
 
 fn parse_seq(text: &str) -> Result<i64, WebError> {
@@ -77,6 +89,17 @@ fn parse_seq(text: &str) -> Result<i64, WebError> {
         .ok()
         .filter(|s| *s >= 0)
         .ok_or_else(|| invalid("Position de page illisible."))
+}
+
+/// An id or a site typed in a filter: no stored one is longer than a journal entry's strings
+/// (an export journals its filters), so a longer one is refused here rather than failing there.
+fn parse_id<'a>(value: &'a Option<String>, what: &str) -> Result<Option<&'a str>, WebError> {
+    match clean(value) {
+        Some(id) if id.len() > ac_audit::entry::MAX_STRING_BYTES => {
+            Err(invalid(&format!("{what} trop long.")))
+        }
+        other => Ok(other),
+    }
 }
 
 fn parse(query: &Query) -> Result<Parsed, WebError> {
@@ -87,18 +110,15 @@ fn parse(query: &Query) -> Result<Parsed, WebError> {
     {
         return Err(invalid("La date de début doit précéder la date de fin."));
     }
-    let site = clean(&query.site).map(str::to_owned);
-    if site.as_ref().is_some_and(|s| s.len() > 200) {
-        return Err(invalid("Identifiant de site trop long."));
-    }
+    let site = parse_id(&query.site, "Identifiant de site")?.map(str::to_owned);
     let nom = clean(&query.nom).map(str::to_owned);
     if nom.as_ref().is_some_and(|n| n.chars().count() > 200) {
         return Err(invalid("Nom trop long."));
     }
     Ok(Parsed {
-        structure: clean(&query.structure).map(OrganisationId::new),
-        aidant: clean(&query.aidant).map(AidantId::new),
-        usager: clean(&query.usager).map(str::to_owned),
+        structure: parse_id(&query.structure, "Identifiant de structure")?.map(OrganisationId::new),
+        aidant: parse_id(&query.aidant, "Identifiant d'aidant")?.map(AidantId::new),
+        usager: parse_id(&query.usager, "Identifiant d'usager")?.map(str::to_owned),
         nom,
         action: clean(&query.action)
             .map(|a| a.parse::<Action>())
@@ -190,6 +210,8 @@ fn resolve(
         (None, None) => (Vec::new(), None),
     };
     let midnight = |d: Date| d.midnight().assume_utc();
+    // The end of the last day asked for: the next midnight (bounded dates always have one).
+    let end = |d: Date| d.next_day().map(midnight);
     Ok(Ok(Resolved {
         filter: JournalFilter {
             organisation: parsed.structure.clone(),
@@ -199,7 +221,7 @@ fn resolve(
             demarche: parsed.demarche,
             client_id: parsed.site.clone(),
             from: parsed.from.map(midnight),
-            to: parsed.to.map(|d| midnight(d) + Duration::days(1)),
+            to: parsed.to.and_then(end),
         },
         usagers,
     }))

@@ -294,6 +294,8 @@ struct StartView<'a> {
     draft: DraftView,
     complete: bool,
     error: Option<(&'static str, String)>,
+    /// The request id, shown with a refusal and logged with its cause, so a person can quote it.
+    reference: Option<String>,
     organisation: &'a str,
     /// The mandate's end, written out as the aidé reads it.
     until: Option<String>,
@@ -328,11 +330,24 @@ async fn start_response(
     );
     let organisation =
         blocking(move || ac_storage::organisations::get(&mut *db.conn()?, &id)).await?;
+    let reference = current
+        .audit_context()
+        .request_id
+        .filter(|_| error.is_some());
+    if let Some((code, message)) = &error {
+        tracing::warn!(
+            code,
+            message = %message,
+            reference = reference.as_deref().unwrap_or_default(),
+            "identification page shown with a refusal"
+        );
+    }
     let view = StartView {
         csrf: current.csrf_token(),
         draft: draft_view(draft),
         complete: draft.is_complete(),
         error,
+        reference,
         organisation: &organisation.name,
         until: draft
             .duration
@@ -412,6 +427,8 @@ async fn begin_identification(
     let rp = match state.franceconnect.relying_party(now).await {
         Ok(rp) => rp,
         Err(e) => {
+            // The cause (which step, which error) goes to the log only; the page says OIDC002.
+            tracing::error!(code = e.code(), error = ?e, "FranceConnect discovery failed");
             return start_response(
                 state,
                 current,
@@ -425,6 +442,7 @@ async fn begin_identification(
     let (authorize, pending) = match rp.begin(None, &binding(current), now) {
         Ok(started) => started,
         Err(e) => {
+            tracing::error!(code = e.code(), error = ?e, "FranceConnect request not built");
             return start_response(
                 state,
                 current,
@@ -458,22 +476,21 @@ async fn begin_identification(
     Ok(see_other(authorize.as_str()).finish())
 }
 
-/// Takes the pending login or logout that `state` names, if it is this aidant's and alive. Read
-/// and deleted in one transaction: a `state` works once, on whichever node receives it.
+/// Takes the pending login or logout that `state` names, if it is this aidant's, expired or not
+/// (the relying party's checks tell "too late" from "unknown"). Read and deleted in one
+/// transaction: a `state` works once, on whichever node receives it.
 async fn take_pending<T: serde::de::DeserializeOwned>(
     state: &AppState,
     current: &CurrentAidant,
     returned_state: Option<&str>,
     kind: Kind,
-    now: OffsetDateTime,
 ) -> Result<Option<T>, WebError> {
     let Some(key) = returned_state.and_then(state_key) else {
         return Ok(None);
     };
     let (db, aidant) = (state.db.clone(), current.aidant.id.clone());
     let text =
-        blocking(move || franceconnect_logins::take(&mut *db.conn()?, &key, kind, &aidant, now))
-            .await?;
+        blocking(move || franceconnect_logins::take(&mut *db.conn()?, &key, kind, &aidant)).await?;
     Ok(text.and_then(|text| serde_json::from_str(&text).ok()))
 }
 
@@ -489,7 +506,7 @@ async fn callback(
     let params = params.into_inner();
     let now = state.clock.now();
     let stored: Option<LoginPayload> =
-        take_pending(&state, &current, params.state.as_deref(), Kind::Login, now).await?;
+        take_pending(&state, &current, params.state.as_deref(), Kind::Login).await?;
     let draft = stored.as_ref().map(|s| s.draft.clone()).unwrap_or_default();
     let (state_ref, current_ref, draft_ref) = (&state, &current, &draft);
     let refuse = |e: OidcError| async move {
@@ -582,7 +599,7 @@ async fn after_logout(
     let now = state.clock.now();
     let returned = query.into_inner().state;
     let stored: Option<LogoutPayload> =
-        take_pending(&state, &current, returned.as_deref(), Kind::Logout, now).await?;
+        take_pending(&state, &current, returned.as_deref(), Kind::Logout).await?;
     let rp = state
         .franceconnect
         .relying_party(now)

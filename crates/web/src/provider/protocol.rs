@@ -86,10 +86,7 @@ impl fmt::Display for CodeRefused {
 }
 
 fn is_form(req: &HttpRequest) -> bool {
-    req.headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+    crate::security::is_form(req.headers())
 }
 
 /// The token endpoint (RFC 6749 §4.1.3–4.1.4, OIDC Core §3.1.3). Neither the code, the secret
