@@ -9,6 +9,7 @@
 mod audit;
 mod auth;
 mod console;
+mod forms;
 mod identification;
 mod mandate_document;
 mod mandate_journey_browser;
@@ -16,5 +17,6 @@ mod provider;
 mod renewal;
 mod revocation;
 mod route_sweep;
+mod step_up;
 mod usagers;
 mod web;

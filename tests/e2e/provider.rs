@@ -49,7 +49,7 @@ pub(crate) async fn signed_in(app: TestApp) -> Setup {
     }
 }
 
-fn authorize_url(app: &TestApp, changes: &[(&str, Option<&str>)]) -> String {
+pub(crate) fn authorize_url(app: &TestApp, changes: &[(&str, Option<&str>)]) -> String {
     let mut pairs: Vec<(&str, &str)> = vec![
         ("client_id", CLIENT_ID),
         ("redirect_uri", REDIRECT_URI),
@@ -709,7 +709,7 @@ async fn codes_are_single_use_short_lived_and_bound_to_their_request() {
 }
 
 /// The démarche page of DUBOIS for a new request.
-async fn demarche_page(s: &Setup, changes: &[(&str, Option<&str>)]) -> String {
+pub(crate) async fn demarche_page(s: &Setup, changes: &[(&str, Option<&str>)]) -> String {
     let res = open(&s.app, &authorize_url(&s.app, changes)).await;
     assert_eq!(res.status(), StatusCode::OK);
     let list = res.text().await.unwrap();

@@ -3,7 +3,8 @@
 //! delegated uses made for them, read from the journal.
 //!
 //! Everything is read for the aidant's *current* structure only: a person known to another
-//! structure is neither listed nor reachable by URL (403, journaled).
+//! structure is neither listed nor reachable by URL (403, journaled). Both pages show personal
+//! data, so both take [`PersonalDataAccess`]: the second factor typed within the step-up window.
 
 use ac_mandates::{Demarche, MandateStatus, OrganisationId, Usager, UsagerId};
 use ac_storage::console::journal::Cursor;
@@ -14,7 +15,7 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
-use crate::auth::CurrentAidant;
+use crate::auth::PersonalDataAccess;
 use crate::console::{date, datetime, refuse};
 use crate::respond::{blocking, page};
 use crate::{AppState, WebError};
@@ -87,7 +88,7 @@ fn bad_input(message: &str) -> WebError {
 
 async fn list(
     state: web::Data<AppState>,
-    current: CurrentAidant,
+    current: PersonalDataAccess,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, WebError> {
     let query = query.into_inner();
@@ -228,7 +229,7 @@ struct UseView {
 /// it tells nothing.
 async fn usager_page(
     state: web::Data<AppState>,
-    current: CurrentAidant,
+    current: PersonalDataAccess,
     id: web::Path<String>,
     query: web::Query<UsagerQuery>,
 ) -> Result<HttpResponse, WebError> {

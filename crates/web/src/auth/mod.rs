@@ -19,7 +19,8 @@ use std::path::Path;
 use time::Duration;
 use tracing_actix_web::RequestId;
 
-pub use session::{CurrentAidant, RecentStepUp};
+pub(crate) use session::StepUpCheck;
+pub use session::{CurrentAidant, PersonalDataAccess, RecentStepUp};
 pub use span::RedactingRootSpan;
 
 use crate::WebError;
@@ -174,6 +175,43 @@ impl AuthRuntime {
 pub(crate) const SESSION_COOKIE: &str = "ac_session";
 /// Purpose label of the CSRF token derived from a session token.
 pub(crate) const CSRF_PURPOSE: &str = "ac-csrf-v1";
+
+/// 429 `AUTH003`: too many attempts from this address or at this account.
+pub(crate) fn too_many() -> WebError {
+    WebError::TooManyRequests {
+        code: "AUTH003",
+        message:
+            "Trop de tentatives en peu de temps. Patientez quelques minutes avant de réessayer."
+                .into(),
+    }
+}
+
+/// The per-IP limit on second-factor attempts (`auth.totp_attempts_per_ip`), one counter for the
+/// sign-in and every step-up; its first refusal in a window is journaled.
+pub(crate) async fn totp_ip_allowed(
+    state: &crate::AppState,
+    req: &HttpRequest,
+) -> Result<bool, WebError> {
+    let auth = &state.auth;
+    let (db, key, limit, rid, now) = (
+        state.db.clone(),
+        format!("totp:ip:{}", auth.client_ip(req)),
+        auth.limits.totp_per_ip,
+        request_id(req),
+        state.clock.now(),
+    );
+    crate::respond::blocking(move || {
+        ac_storage::rate_limits::enforce(
+            &mut *db.conn()?,
+            &key,
+            "totp_per_ip",
+            limit,
+            &ac_storage::sign_in::anonymous(rid),
+            now,
+        )
+    })
+    .await
+}
 
 pub(crate) fn request_id(req: &HttpRequest) -> Option<String> {
     req.extensions().get::<RequestId>().map(ToString::to_string)

@@ -4,7 +4,7 @@
 
 use ac_auth::{Token, TokenHash};
 use ac_mandates::{Email, OrganisationId};
-use ac_storage::sessions::{self, EndReason, StepUp};
+use ac_storage::sessions::{self, EndReason};
 use ac_storage::sign_in::{self, LinkRequest, SignIn};
 use ac_storage::{organisations, rate_limits};
 use actix_web::cookie::SameSite;
@@ -14,7 +14,10 @@ use serde::{Deserialize, Serialize};
 use tracing::instrument;
 
 use super::session::safe_return_path;
-use super::{AuthRuntime, CurrentAidant, RecentStepUp, SESSION_COOKIE, csrf, request_id};
+use super::{
+    CurrentAidant, RecentStepUp, SESSION_COOKIE, StepUpCheck, csrf, request_id, too_many,
+    totp_ip_allowed,
+};
 use crate::respond::{blocking, page, see_other};
 use crate::{AppState, WebError};
 
@@ -43,15 +46,6 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
 
 /// One message for every failed sign-in, whichever factor failed (PRODUCT.md §4.1).
 const SIGN_IN_REFUSED: &str = "Connexion impossible : le lien a peut-être expiré ou déjà servi, ou le code n'est pas le bon. Demandez un nouveau lien et réessayez. Si cela se reproduit, contactez votre référent.";
-const TOO_MANY: &str =
-    "Trop de tentatives en peu de temps. Patientez quelques minutes avant de réessayer.";
-
-fn too_many() -> WebError {
-    WebError::TooManyRequests {
-        code: "AUTH003",
-        message: TOO_MANY.into(),
-    }
-}
 
 /// Sign-in pages are never cached: they carry CSRF tokens and, for one, a link token.
 /// A 4xx here is a form shown again with its error, not an error page.
@@ -272,33 +266,6 @@ async fn code_page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpR
     render_code(&state, &stage, HttpResponse::Ok(), None)
 }
 
-/// Per-IP limit on TOTP attempts, journaled on its first refusal.
-async fn totp_ip_limit(
-    state: &AppState,
-    auth: &AuthRuntime,
-    req: &HttpRequest,
-) -> Result<(), WebError> {
-    let (db, key, limit, rid, now) = (
-        state.db.clone(),
-        format!("totp:ip:{}", auth.client_ip(req)),
-        auth.limits.totp_per_ip,
-        request_id(req),
-        state.clock.now(),
-    );
-    let allowed = blocking(move || {
-        rate_limits::enforce(
-            &mut *db.conn()?,
-            &key,
-            "totp_per_ip",
-            limit,
-            &sign_in::anonymous(rid),
-            now,
-        )
-    })
-    .await?;
-    if allowed { Ok(()) } else { Err(too_many()) }
-}
-
 /// On success the session id changes: the stage token is dropped and a new token is set, so a
 /// token planted in the browser before sign-in (fixation) is never a signed-in session.
 #[instrument(skip_all)]
@@ -312,7 +279,9 @@ async fn submit_code(
         return Err(csrf::refused());
     };
     csrf::check_session(&stage, &form.csrf)?;
-    totp_ip_limit(&state, &auth, &req).await?;
+    if !totp_ip_allowed(&state, &req).await? {
+        return Err(too_many());
+    }
     let session = Token::generate(auth.rng()).map_err(WebError::internal)?;
     let (db, stage_hash, session_hash, code, rid, now) = (
         state.db.clone(),
@@ -413,15 +382,15 @@ async fn submit_step_up(
 ) -> Result<HttpResponse, WebError> {
     let auth = state.auth.clone();
     current.check_csrf(&form.csrf)?;
-    totp_ip_limit(&state, &auth, &req).await?;
     let form = form.into_inner();
     let suite = return_path(form.suite.as_deref());
     let outcome = current
-        .step_up(&state, &form.code, state.clock.now())
+        .step_up(&state, &req, &form.code, state.clock.now())
         .await?;
     match outcome {
-        StepUp::Accepted => Ok(see_other(&suite).finish()),
-        StepUp::Refused => render_step_up(
+        StepUpCheck::Accepted => Ok(see_other(&suite).finish()),
+        StepUpCheck::RateLimited => Err(too_many()),
+        StepUpCheck::Refused => render_step_up(
             &state,
             &current,
             &suite,
@@ -431,7 +400,7 @@ async fn submit_step_up(
                 "Ce code n'a pas été accepté. Saisissez le code affiché en ce moment.",
             )),
         ),
-        StepUp::SessionEnded => Ok(see_other("/connexion")
+        StepUpCheck::SessionEnded => Ok(see_other("/connexion")
             .cookie(auth.removal(SESSION_COOKIE))
             .finish()),
     }

@@ -1,5 +1,7 @@
-//! Extractors for handlers behind sign-in: [`CurrentAidant`] (a valid session) and
-//! [`RecentStepUp`] (a valid session whose TOTP was typed within the step-up window).
+//! Extractors for handlers behind sign-in: [`CurrentAidant`] (a valid session),
+//! [`PersonalDataAccess`] (a valid session whose TOTP was typed within the step-up window: what
+//! every page showing people's personal data takes) and [`RecentStepUp`] (the same check, for
+//! the coordination and référent pages).
 
 use ac_auth::{Token, TokenHash};
 use ac_mandates::Aidant;
@@ -8,9 +10,10 @@ use ac_storage::sessions::{self, Authentication, StepUp};
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use std::future::Future;
+use std::ops::Deref;
 use std::pin::Pin;
 
-use super::{SESSION_COOKIE, csrf, request_id};
+use super::{SESSION_COOKIE, csrf, request_id, totp_ip_allowed};
 use crate::respond::blocking;
 use crate::{AppState, WebError};
 
@@ -58,14 +61,21 @@ impl CurrentAidant {
         &self.token
     }
 
-    /// Checks a TOTP code typed for a sensitive action (mandate consent, revocation, delegated
-    /// choice) against this session's aidant, with the usual throttling and journal entries.
+    /// The step-up, the only one: a TOTP code typed again during the session (the step-up page,
+    /// mandate consent, revocation, delegated choice), checked against this session's aidant
+    /// after the per-IP limit on second-factor attempts (shared with the sign-in), with the
+    /// per-aidant lockout and the journal entries of `ac_storage::sessions::step_up`. Accepted,
+    /// it restarts the step-up clock.
     pub(crate) async fn step_up(
         &self,
         state: &AppState,
+        req: &HttpRequest,
         code: &str,
         now: time::OffsetDateTime,
-    ) -> Result<StepUp, WebError> {
+    ) -> Result<StepUpCheck, WebError> {
+        if !totp_ip_allowed(state, req).await? {
+            return Ok(StepUpCheck::RateLimited);
+        }
         let (db, hash, code, auth, rid) = (
             state.db.clone(),
             self.session_hash(),
@@ -73,7 +83,7 @@ impl CurrentAidant {
             state.auth.clone(),
             self.request_id.clone(),
         );
-        blocking(move || {
+        let outcome = blocking(move || {
             sessions::step_up(
                 &mut *db.conn()?,
                 &hash,
@@ -84,7 +94,61 @@ impl CurrentAidant {
                 now,
             )
         })
-        .await
+        .await?;
+        Ok(match outcome {
+            StepUp::Accepted => StepUpCheck::Accepted,
+            StepUp::Refused => StepUpCheck::Refused,
+            StepUp::SessionEnded => StepUpCheck::SessionEnded,
+        })
+    }
+
+    /// Access to personal data, if the second factor is recent; otherwise the redirect to the
+    /// step-up page, which comes back to `back_to` (a local path, else `/espace`).
+    pub(crate) fn personal_data(self, back_to: &str) -> Result<PersonalDataAccess, WebError> {
+        if self.needs_step_up {
+            let path = safe_return_path(back_to).unwrap_or("/espace");
+            return Err(WebError::Redirect(format!(
+                "/connexion/verification?suite={path}"
+            )));
+        }
+        Ok(PersonalDataAccess(self))
+    }
+}
+
+/// What a step-up concluded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StepUpCheck {
+    Accepted,
+    Refused,
+    /// Too many second-factor attempts from this address: nothing was checked.
+    RateLimited,
+    /// The device locked on this attempt: every session of the aidant is over.
+    SessionEnded,
+}
+
+/// Access to the personal data of the people helped (names, birth dates, mandates, delegated
+/// uses): a signed-in aidant whose second factor is recent (typed within
+/// `auth.step_up_after_secs` of the session's last audited activity). Only this module makes one — its extractor redirects to the step-up page otherwise —
+/// and the functions that read personal data for a page take it, so a new page showing such
+/// data cannot skip the step-up (docs/security/threat-model.md, "Protocol, step-up and forms").
+#[derive(Debug, Clone)]
+pub struct PersonalDataAccess(CurrentAidant);
+
+impl Deref for PersonalDataAccess {
+    type Target = CurrentAidant;
+    fn deref(&self) -> &CurrentAidant {
+        &self.0
+    }
+}
+
+impl FromRequest for PersonalDataAccess {
+    type Error = WebError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, WebError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let current = CurrentAidant::from_request(req, payload);
+        let path = req.path().to_owned();
+        Box::pin(async move { current.await?.personal_data(&path) })
     }
 }
 
@@ -139,9 +203,9 @@ impl FromRequest for CurrentAidant {
 }
 
 /// A signed-in aidant who typed their TOTP within the step-up window (15 minutes without
-/// audited activity). Otherwise the request is redirected to the step-up page, which comes back
-/// to this path. Handlers of sensitive actions (mandate recap, revocation) additionally ask for
-/// a code in their own form and check it with `ac_storage::sessions::step_up`.
+/// audited activity), as [`PersonalDataAccess`] checks it. Otherwise the request is redirected
+/// to the step-up page, which comes back to this path. Handlers of sensitive actions (mandate
+/// recap, revocation) additionally ask for a code in their own form ([`CurrentAidant::step_up`]).
 #[derive(Debug, Clone)]
 pub struct RecentStepUp(pub CurrentAidant);
 
@@ -163,15 +227,10 @@ impl FromRequest for RecentStepUp {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let current = CurrentAidant::from_request(req, payload);
-        let path = safe_return_path(req.path()).unwrap_or("/espace").to_owned();
+        let path = req.path().to_owned();
         Box::pin(async move {
-            let current = current.await?;
-            if current.needs_step_up {
-                return Err(WebError::Redirect(format!(
-                    "/connexion/verification?suite={path}"
-                )));
-            }
-            Ok(RecentStepUp(current))
+            let access = current.await?.personal_data(&path)?;
+            Ok(RecentStepUp(access.0))
         })
     }
 }

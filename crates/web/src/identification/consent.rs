@@ -10,15 +10,14 @@ use ac_mandates::{
 };
 use ac_storage::journal::{self, Event};
 use ac_storage::mandate_consents::{self, Identification, PendingConsent};
-use ac_storage::sessions::StepUp;
 use ac_storage::{StorageError, mandates, organisations, usagers, write};
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 use time::OffsetDateTime;
 use tracing::instrument;
 
 use super::{DraftView, MandateDraft, draft_view, written_date};
-use crate::auth::{CurrentAidant, RecentStepUp};
+use crate::auth::{CurrentAidant, PersonalDataAccess, RecentStepUp, StepUpCheck, too_many};
 use crate::respond::{blocking, page, see_other};
 use crate::{AppState, WebError};
 
@@ -229,6 +228,7 @@ fn read_draft(text: &str) -> Option<(Vec<Demarche>, MandateDuration)> {
 #[instrument(skip_all)]
 async fn accord(
     state: web::Data<AppState>,
+    req: HttpRequest,
     current: CurrentAidant,
     body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
@@ -264,9 +264,10 @@ async fn accord(
         )
         .await;
     }
-    match current.step_up(&state, field("code"), now).await? {
-        StepUp::Accepted => {}
-        StepUp::Refused => {
+    match current.step_up(&state, &req, field("code"), now).await? {
+        StepUpCheck::Accepted => {}
+        StepUpCheck::RateLimited => return Err(too_many()),
+        StepUpCheck::Refused => {
             let message = "Le code n'est pas valide : l'aidant saisit un nouveau code.".to_owned();
             return recap_response(
                 &state,
@@ -278,7 +279,7 @@ async fn accord(
             )
             .await;
         }
-        StepUp::SessionEnded => return Err(WebError::Redirect("/connexion".into())),
+        StepUpCheck::SessionEnded => return Err(WebError::Redirect("/connexion".into())),
     }
     let (db, hash, aidant, context, version) = (
         state.db.clone(),
@@ -334,14 +335,43 @@ pub(super) struct StructureMandate {
     pub organisation: Organisation,
 }
 
-/// A mandate, for the aidants of its structure only. Anyone else — even with the right URL —
-/// gets 403, and the attempt is journaled.
+/// A mandate with its usager's identity, for the aidants of its structure only, whose second
+/// factor is recent (the identity is personal data: the access type proves the step-up).
 pub(super) async fn structure_mandate(
+    state: &AppState,
+    access: &PersonalDataAccess,
+    id: MandateId,
+    now: OffsetDateTime,
+) -> Result<StructureMandate, WebError> {
+    let mandate = mandate_of_structure(state, access, id, now).await?;
+    let (db, usager_id, organisation_id) = (
+        state.db.clone(),
+        mandate.usager_id.clone(),
+        mandate.organisation_id.clone(),
+    );
+    let (usager, organisation) = blocking(move || {
+        let conn = &mut *db.conn()?;
+        Ok::<_, StorageError>((
+            usagers::get(conn, &usager_id)?,
+            organisations::get(conn, &organisation_id)?,
+        ))
+    })
+    .await?;
+    Ok(StructureMandate {
+        mandate,
+        usager,
+        organisation,
+    })
+}
+
+/// A mandate (its démarches and dates, no identity), for the aidants of its structure only.
+/// Anyone else — even with the right URL — gets 403, and the attempt is journaled.
+pub(super) async fn mandate_of_structure(
     state: &AppState,
     current: &CurrentAidant,
     id: MandateId,
     now: OffsetDateTime,
-) -> Result<StructureMandate, WebError> {
+) -> Result<Mandate, WebError> {
     let (db, wanted) = (state.db.clone(), id.clone());
     let mandate: Mandate = blocking(move || mandates::get(&mut *db.conn()?, &wanted)).await?;
     if !current.aidant.is_member_of(&mandate.organisation_id) {
@@ -366,24 +396,7 @@ pub(super) async fn structure_mandate(
             message: "Ce mandat appartient à une autre structure.".into(),
         });
     }
-    let (db, usager_id, organisation_id) = (
-        state.db.clone(),
-        mandate.usager_id.clone(),
-        mandate.organisation_id.clone(),
-    );
-    let (usager, organisation) = blocking(move || {
-        let conn = &mut *db.conn()?;
-        Ok::<_, StorageError>((
-            usagers::get(conn, &usager_id)?,
-            organisations::get(conn, &organisation_id)?,
-        ))
-    })
-    .await?;
-    Ok(StructureMandate {
-        mandate,
-        usager,
-        organisation,
-    })
+    Ok(mandate)
 }
 
 /// The démarches of `mandate` with their state at `now`, in the words every mandate page uses.
@@ -416,7 +429,7 @@ pub(super) fn authorization_views(
 /// A mandate, for the aidants of its structure only.
 async fn mandate_page(
     state: web::Data<AppState>,
-    current: CurrentAidant,
+    current: PersonalDataAccess,
     id: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let now = state.clock.now();

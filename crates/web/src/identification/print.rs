@@ -14,7 +14,7 @@ use actix_web::{HttpResponse, web};
 
 use super::consent::{StructureMandate, authorization_views, structure_mandate};
 use super::written_date;
-use crate::auth::CurrentAidant;
+use crate::auth::PersonalDataAccess;
 use crate::respond::{blocking, page};
 use crate::{AppState, WebError};
 
@@ -44,7 +44,7 @@ fn inline_qr(url: &str) -> Result<String, WebError> {
 
 async fn print_page(
     state: web::Data<AppState>,
-    current: CurrentAidant,
+    current: PersonalDataAccess,
     id: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let now = state.clock.now();

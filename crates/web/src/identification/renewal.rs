@@ -16,7 +16,7 @@ use ac_storage::{organisations, usagers, write};
 use actix_web::{HttpRequest, HttpResponse, web};
 use tracing::instrument;
 
-use super::consent::{choices_page, show_recap, structure_mandate};
+use super::consent::{choices_page, mandate_of_structure, show_recap};
 use super::{MandateDraft, ScreenError, begin_identification, posted_draft, start_response};
 use crate::auth::{CurrentAidant, RecentStepUp};
 use crate::respond::blocking;
@@ -40,9 +40,7 @@ async fn renewable(
     id: String,
 ) -> Result<Mandate, WebError> {
     let now = state.clock.now();
-    let mandate = structure_mandate(state, current, MandateId::new(id), now)
-        .await?
-        .mandate;
+    let mandate = mandate_of_structure(state, current, MandateId::new(id), now).await?;
     if mandate.organisation_id != current.aidant.current_organisation {
         return Err(WebError::Invalid {
             code: "MND033",

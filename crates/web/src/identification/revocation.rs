@@ -7,9 +7,8 @@
 
 use ac_mandates::{Authorization, AuthorizationId, Mandate, MandateId, RevocationReason};
 use ac_storage::mandates::{self, RevocationConsent};
-use ac_storage::sessions::StepUp;
 use ac_storage::{StorageError, aidants};
-use actix_web::{HttpResponse, HttpResponseBuilder, web};
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use time::OffsetDateTime;
@@ -17,7 +16,7 @@ use tracing::instrument;
 
 use super::consent::{StructureMandate, structure_mandate};
 use super::{written_date, written_day};
-use crate::auth::CurrentAidant;
+use crate::auth::{CurrentAidant, PersonalDataAccess, StepUpCheck, too_many};
 use crate::respond::{blocking, page, see_other};
 use crate::{AppState, WebError};
 
@@ -178,7 +177,7 @@ fn confirmation_response(
 /// mandate, if it is the aidant's structure's (403 and journaled otherwise).
 async fn requested(
     state: &AppState,
-    current: &CurrentAidant,
+    current: &PersonalDataAccess,
     id: web::Path<String>,
     autorisation: Option<&str>,
 ) -> Result<Requested, WebError> {
@@ -197,7 +196,7 @@ struct Requested {
 /// The confirmation page, read by both people before anything is revoked.
 async fn confirmation_page(
     state: web::Data<AppState>,
-    current: CurrentAidant,
+    current: PersonalDataAccess,
     id: web::Path<String>,
     query: web::Query<TargetQuery>,
 ) -> Result<HttpResponse, WebError> {
@@ -220,7 +219,8 @@ struct RevocationForm {
 #[instrument(skip_all)]
 async fn revoke(
     state: web::Data<AppState>,
-    current: CurrentAidant,
+    req: HttpRequest,
+    current: PersonalDataAccess,
     id: web::Path<String>,
     form: web::Form<RevocationForm>,
 ) -> Result<HttpResponse, WebError> {
@@ -251,15 +251,16 @@ async fn revoke(
             message: "L'aidant saisit le code à 6 chiffres de son application.",
         }));
     }
-    match current.step_up(&state, &code, now).await? {
-        StepUp::Accepted => {}
-        StepUp::Refused => {
+    match current.step_up(&state, &req, &code, now).await? {
+        StepUpCheck::Accepted => {}
+        StepUpCheck::RateLimited => return Err(too_many()),
+        StepUpCheck::Refused => {
             return again(Feedback::Field(FieldMessage {
                 field: "code",
                 message: "Le code n'est pas valide : l'aidant saisit le code affiché en ce moment.",
             }));
         }
-        StepUp::SessionEnded => return Err(WebError::Redirect("/connexion".into())),
+        StepUpCheck::SessionEnded => return Err(WebError::Redirect("/connexion".into())),
     }
     let (db, aidant, mandate, target, context) = (
         state.db.clone(),
@@ -331,7 +332,7 @@ fn written_moment(state: &AppState, departement: &str, at: OffsetDateTime) -> St
 /// The printable attestation of the mandate's revoked démarches, for its structure only.
 async fn attestation(
     state: web::Data<AppState>,
-    current: CurrentAidant,
+    current: PersonalDataAccess,
     id: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let Requested { now, found, .. } = requested(&state, &current, id, None).await?;

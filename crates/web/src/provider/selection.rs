@@ -14,8 +14,6 @@ use ac_oidc::op::{
     self, AuthorizationRequest, AuthorizeParams, AuthorizeRefusal, ErrorCode, ErrorRedirect,
 };
 use ac_storage::oidc_grants::{self, CodeIssue, Delegation, Eligible, NewCode, Refused};
-use ac_storage::rate_limits;
-use ac_storage::sessions::StepUp;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use serde::{Deserialize, Serialize};
@@ -24,7 +22,7 @@ use tracing::instrument;
 
 use super::find_client;
 use super::interaction::{self, Interaction};
-use crate::auth::{CurrentAidant, request_id};
+use crate::auth::{CurrentAidant, PersonalDataAccess, StepUpCheck, request_id};
 use crate::respond::{blocking, page, see_other};
 use crate::{AppState, WebError, security};
 
@@ -120,8 +118,8 @@ async fn authorize(
         Err(response) => return Ok(response),
     };
     let now = state.clock.now();
-    match current {
-        Some(current) if !current.needs_step_up => {
+    match current.map(|c| c.personal_data(op::AUTHORIZE_PATH)) {
+        Some(Ok(current)) => {
             let interaction = Interaction::new(
                 state.provider.rng(),
                 request,
@@ -176,11 +174,10 @@ async fn resume(
     let Some(current) = current else {
         return Ok(redirect("/connexion"));
     };
-    if current.needs_step_up {
-        return Ok(redirect(&format!(
-            "/connexion/verification?suite={RESUME_PATH}"
-        )));
-    }
+    let current = match current.personal_data(RESUME_PATH) {
+        Ok(access) => access,
+        Err(redirect_to_step_up) => return Err(redirect_to_step_up),
+    };
     let clear = interaction::clear_resume(provider.dev_mode);
     let now = state.clock.now();
     let age = now.unix_timestamp().saturating_sub(arrived);
@@ -335,7 +332,7 @@ struct UsagerView {
 /// The list of people the aidant may act for (search on the server, not in the page).
 async fn usagers_response(
     state: &AppState,
-    current: &CurrentAidant,
+    current: &PersonalDataAccess,
     interaction: &Interaction,
     search: Option<&str>,
     now: OffsetDateTime,
@@ -396,7 +393,7 @@ struct ListQuery {
 
 async fn usagers_page(
     state: web::Data<AppState>,
-    current: CurrentAidant,
+    current: PersonalDataAccess,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, WebError> {
     let interaction = match open_interaction(&state, &current, &query.i).await? {
@@ -508,7 +505,7 @@ struct DemarcheQuery {
 
 async fn demarche_page(
     state: web::Data<AppState>,
-    current: CurrentAidant,
+    current: PersonalDataAccess,
     query: web::Query<DemarcheQuery>,
 ) -> Result<HttpResponse, WebError> {
     let interaction = match open_interaction(&state, &current, &query.i).await? {
@@ -556,28 +553,6 @@ struct ChoiceForm {
     usager: String,
     demarche: String,
     code: Option<String>,
-}
-
-/// Per-IP limit on second-factor attempts, shared with the sign-in pages' counter.
-async fn totp_ip_limit(state: &AppState, req: &HttpRequest) -> Result<bool, WebError> {
-    let (db, key, limit, rid, now) = (
-        state.db.clone(),
-        format!("totp:ip:{}", state.auth.client_ip(req)),
-        state.auth.limits.totp_per_ip,
-        request_id(req),
-        state.clock.now(),
-    );
-    blocking(move || {
-        rate_limits::enforce(
-            &mut *db.conn()?,
-            &key,
-            "totp_per_ip",
-            limit,
-            &ac_storage::sign_in::anonymous(rid),
-            now,
-        )
-    })
-    .await
 }
 
 /// The aidant's choice: checked again entirely (interaction, person, démarche, second factor
@@ -655,25 +630,24 @@ async fn choose(
                     ),
                     StatusCode::UNPROCESSABLE_ENTITY,
                 ))
-            } else if !totp_ip_limit(&state, &req).await? {
-                Some((
-                    (
-                        "AUTH003",
-                        "Trop de tentatives en peu de temps. Patientez quelques minutes avant de réessayer.",
-                    ),
-                    StatusCode::TOO_MANY_REQUESTS,
-                ))
             } else {
-                match current.step_up(&state, &code, now).await? {
-                    StepUp::Accepted => None,
-                    StepUp::Refused => Some((
+                match current.step_up(&state, &req, &code, now).await? {
+                    StepUpCheck::Accepted => None,
+                    StepUpCheck::RateLimited => Some((
+                        (
+                            "AUTH003",
+                            "Trop de tentatives en peu de temps. Patientez quelques minutes avant de réessayer.",
+                        ),
+                        StatusCode::TOO_MANY_REQUESTS,
+                    )),
+                    StepUpCheck::Refused => Some((
                         (
                             "AUTH005",
                             "Ce code n'a pas été accepté. Saisissez le code affiché en ce moment.",
                         ),
                         StatusCode::UNPROCESSABLE_ENTITY,
                     )),
-                    StepUp::SessionEnded => return Ok(redirect("/connexion")),
+                    StepUpCheck::SessionEnded => return Ok(redirect("/connexion")),
                 }
             };
             if let Some((error, status)) = failure {
