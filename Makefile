@@ -5,7 +5,7 @@ CARGO ?= cargo
 BIN := target/debug/aidants-connect
 CONFIG ?= config/default.toml
 # Crates that must stay pure: no database, web framework or async runtime.
-PURE_CRATES := ac-mandates ac-audit ac-auth
+PURE_CRATES := ac-mandates ac-audit ac-auth ac-localtime
 # Protocol crates: they may make HTTP calls but hold no database or web framework.
 PROTOCOL_CRATES := ac-oidc
 # The npm peers of the OIDC interop tests (panva's oidc-provider and openid-client), pinned by package-lock.json.
