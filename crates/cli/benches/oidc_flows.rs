@@ -20,44 +20,31 @@
     clippy::indexing_slicing
 )] // a bench program: failing loudly is the point
 
+// The nodes, the seeded pilot and the delegated flow, shared with the cluster and failover
+// tests; the bench uses a part of it.
+#[allow(dead_code)]
+#[path = "../tests/support/nodes.rs"]
+mod nodes;
+
 use ac_auth::{Token, TokenHash};
 use ac_clock::{Clock, SystemClock};
-use ac_mandates::{
-    Aidant, AidantId, Demarche, FRANCE_INSEE_CODE, Gender, MandateDuration, Organisation,
-    OrganisationId, OrganisationKind, PivotIdentity,
-};
+use ac_mandates::{AidantId, Demarche, OrganisationId};
 use ac_storage::journal::AuditContext;
-use ac_storage::mandates::NewMandate;
-use ac_storage::oidc_clients::NewClient;
 use ac_storage::oidc_grants::{Delegation, NewAccessToken, NewCode};
 use ac_storage::{
-    Backend, Database, DatabaseUrl, DbConnection, OpenMode, PoolOptions, aidants, mandates,
-    oidc_clients, oidc_grants, organisations, usagers,
+    Backend, Database, DatabaseUrl, DbConnection, OpenMode, PoolOptions, oidc_grants,
 };
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use nodes::{CLIENT_ID, CLIENT_SECRET, Node, REDIRECT_URI, STEPS, delegated_flow, http_client};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use time::macros::date;
 
-const BIN: &str = env!("CARGO_BIN_EXE_aidants-connect");
-const CLIENT_ID: &str = "bench-franceconnect";
-const CLIENT_SECRET: &str = "bench-client-secret-0123456789-0123456789-abcdef";
-const REDIRECT_URI: &str = "https://fc.example/api/v2/oidc-callback";
 const USAGERS_PER_STRUCTURE: usize = 20;
 const AIDANTS_PER_STRUCTURE: usize = 4;
 /// Delegations made before the measured window (`past_delegations`).
 const PAST_DELEGATIONS: usize = 5_000;
-const STEPS: [&str; 5] = [
-    "authorize",
-    "list→démarche page",
-    "code",
-    "token",
-    "userinfo",
-];
 
 fn env_number(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -224,330 +211,11 @@ struct TokenReport {
     latencies: Vec<f64>,
 }
 
-struct Seeded {
-    sessions: Vec<String>,
-    delegations: Vec<(AidantId, OrganisationId, ac_mandates::UsagerId)>,
-}
-
-fn url_string(url: &DatabaseUrl) -> String {
-    match url {
-        DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
-        DatabaseUrl::Postgres(url) => url.clone(),
-    }
-}
-
-/// Structures, aidants (each with a live session), usagers with mandates, and the client.
-fn seed(db: &Database, aidants_wanted: usize) -> Seeded {
-    let conn = &mut *db.conn().unwrap();
-    let now = SystemClock.now();
-    let ctx = AuditContext::cli();
-    let structures = aidants_wanted.div_ceil(AIDANTS_PER_STRUCTURE);
-    let mut sessions = Vec::new();
-    let mut delegations = Vec::new();
-    let rng = ring::rand::SystemRandom::new();
-    for s in 0..structures {
-        let org = OrganisationId::new(format!("bench-structure-{s:04}"));
-        organisations::insert(
-            conn,
-            &Organisation {
-                id: org.clone(),
-                name: format!("Structure {s}"),
-                kind: OrganisationKind::FranceServices,
-                address: "1 place de la Mairie".into(),
-                departement: "29".parse().unwrap(),
-                siret: "13002526500013".parse().unwrap(),
-                allowed_demarches: Demarche::ALL.into_iter().collect(),
-                is_active: true,
-                renewal_requires_identification: true,
-            },
-            &ctx,
-            now,
-        )
-        .unwrap();
-        let mut team = Vec::new();
-        for a in 0..AIDANTS_PER_STRUCTURE {
-            let id = AidantId::new(format!("bench-aidant-{s:04}-{a}"));
-            aidants::insert(
-                conn,
-                &Aidant {
-                    id: id.clone(),
-                    email: format!("aidant{s}x{a}@bench.example").parse().unwrap(),
-                    first_name: "Camille".into(),
-                    last_name: format!("Aidant{s}"),
-                    profession: "Conseillère numérique".into(),
-                    organisations: BTreeSet::from([org.clone()]),
-                    current_organisation: org.clone(),
-                    can_create_mandates: true,
-                    referent_of: BTreeSet::new(),
-                    coordinator_scopes: vec![],
-                    is_active: true,
-                },
-                &ctx,
-                now,
-            )
-            .unwrap();
-            // A signed-in session, as the sign-in would leave it.
-            let token = Token::generate(&rng).unwrap();
-            ac_storage::testing::signed_in_session(conn, &token.hash(), &id, now).unwrap();
-            sessions.push(token.expose().to_owned());
-            team.push(id);
-        }
-        for u in 0..USAGERS_PER_STRUCTURE {
-            let subject = format!("{:064x}", s * 1000 + u);
-            let (usager, _) = usagers::upsert_identified(
-                conn,
-                &subject,
-                &PivotIdentity {
-                    given_name: format!("Personne{u}"),
-                    family_name: format!("USAGER{s}X{u}"),
-                    birthdate: date!(1960 - 01 - 15),
-                    gender: Gender::Female,
-                    birthplace: Some("29232".into()),
-                    birthcountry: FRANCE_INSEE_CODE.into(),
-                    email: None,
-                    preferred_username: None,
-                },
-                &ctx,
-                now,
-            )
-            .unwrap();
-            mandates::create(
-                conn,
-                &NewMandate {
-                    aidant: &team[0],
-                    organisation: &org,
-                    usager: &usager.id,
-                    demarches: &[Demarche::Social, Demarche::Logement],
-                    duration: MandateDuration::OneYear,
-                    legal_text_version: "2026-01",
-                    renewal_of: None,
-                },
-                &ctx,
-                now,
-            )
-            .unwrap();
-            delegations.push((team[u % team.len()].clone(), org.clone(), usager.id));
-        }
-    }
-    oidc_clients::insert(
-        conn,
-        &NewClient {
-            id: CLIENT_ID,
-            name: "FranceConnect (bench)",
-            secret_hash: &TokenHash::of(CLIENT_SECRET.as_bytes()),
-            sealed_secret: None,
-            redirect_uris: &[REDIRECT_URI.to_owned()],
-            post_logout_redirect_uris: &[],
-            auth_method: "client_secret_post",
-            id_token_alg: "ES256",
-            userinfo_alg: Some("ES256"),
-            allowed_scopes: &["openid", "profile", "birth", "email"].map(String::from),
-            act_claim: false,
-        },
-        &ctx,
-        now,
-    )
-    .unwrap();
-    Seeded {
-        sessions,
-        delegations,
-    }
-}
-
-struct Server {
-    child: Child,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start_server(url: &DatabaseUrl, files: &Path, port: u16, pool: usize) -> Server {
-    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/default.toml");
-    let key = |name: &str| -> PathBuf { files.join(name) };
-    let public_url = format!("http://127.0.0.1:{port}");
-    let child = Command::new(BIN)
-        .args(["--config", &config.display().to_string(), "serve"])
-        .current_dir(files)
-        .env("DATABASE_URL", url_string(url))
-        .env("AC__SERVER__BIND", format!("127.0.0.1:{port}"))
-        .env("AC__SERVER__PUBLIC_URL", &public_url)
-        .env(
-            "AC__SERVER__WORKERS",
-            env_number("AC_BENCH_WORKERS", 2).to_string(),
-        )
-        .env("AC__DATABASE__MAX_CONNECTIONS", pool.to_string())
-        .env("AC__LOG__FILTER", "error")
-        .env("RUST_LOG", "error")
-        .env("AC__AUTH__TOTP_KEY_FILE", key("totp.key"))
-        .env("AC__AUDIT__SIGNING_KEY_FILE", key("audit.key"))
-        .env("AC__AUDIT__CHECKPOINT_DIR", key("checkpoints"))
-        .env("AC__MAIL__OUTBOX_DIR", key("mail"))
-        .env(
-            "AC__FRANCECONNECT__PSEUDONYM_KEY_FILE",
-            key("pseudonym.key"),
-        )
-        .env("AC__PROVIDER__KEY_RING_FILE", key("provider.key"))
-        .env(
-            "AC__PROVIDER__DEMO_PARTNER_SECRET_FILE",
-            key("partner.secret"),
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start aidants-connect serve");
-    Server { child }
-}
-
-fn unescape(html: &str) -> String {
-    html.replace("&#x2F;", "/").replace("&amp;", "&")
-}
-
-fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
-    let from = text.find(start)? + start.len();
-    let to = text[from..].find(end)? + from;
-    Some(&text[from..to])
-}
-
 struct Worker {
     steps: Vec<Vec<f64>>,
     flow: Vec<f64>,
     flows: usize,
     errors: usize,
-}
-
-async fn one_flow(
-    client: &reqwest::Client,
-    base: &str,
-    cookie: &str,
-    n: u64,
-) -> Result<Vec<f64>, String> {
-    let mut times = Vec::with_capacity(5);
-    let state = format!("bench-state-{n:032}");
-    let nonce = format!("bench-nonce-{n:032}");
-    let mut authorize = reqwest::Url::parse(&format!("{base}/oidc/authorize")).unwrap();
-    authorize.query_pairs_mut().extend_pairs([
-        ("client_id", CLIENT_ID),
-        ("redirect_uri", REDIRECT_URI),
-        ("response_type", "code"),
-        ("scope", "openid profile birth email"),
-        ("state", &state),
-        ("nonce", &nonce),
-        ("acr_values", "eidas1"),
-    ]);
-    let t = Instant::now();
-    let list = client
-        .get(authorize)
-        .header("cookie", cookie)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    if list.status() != 200 {
-        return Err(format!("authorize {}", list.status()));
-    }
-    let list = unescape(&list.text().await.map_err(|e| e.to_string())?);
-    times.push(t.elapsed().as_secs_f64() * 1000.0);
-    // The first person of the list, as « Continuer avec cette personne » would send.
-    let interaction = between(&list, "name=\"i\" value=\"", "\"").ok_or("no interaction")?;
-    let usager = between(&list, "name=\"usager\" value=\"", "\"").ok_or("no person")?;
-    let mut demarche_page =
-        reqwest::Url::parse(&format!("{base}/oidc/selection/demarche")).unwrap();
-    demarche_page
-        .query_pairs_mut()
-        .extend_pairs([("i", interaction), ("usager", usager)]);
-    let t = Instant::now();
-    let page = client
-        .get(demarche_page)
-        .header("cookie", cookie)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    let page = unescape(&page.text().await.map_err(|e| e.to_string())?);
-    times.push(t.elapsed().as_secs_f64() * 1000.0);
-    let field =
-        |name: &str| between(&page, &format!("name=\"{name}\" value=\""), "\"").map(str::to_owned);
-    let form = [
-        ("csrf", field("csrf").ok_or("no csrf")?),
-        ("i", field("i").ok_or("no interaction")?),
-        ("usager", field("usager").ok_or("no usager")?),
-        ("demarche", "social".to_owned()),
-    ];
-    let t = Instant::now();
-    let chosen = client
-        .post(format!("{base}/oidc/choix"))
-        .header("cookie", cookie)
-        .form(&form)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    let location = chosen
-        .headers()
-        .get("location")
-        .and_then(|l| l.to_str().ok())
-        .ok_or_else(|| format!("choice {}", chosen.status()))?
-        .to_owned();
-    times.push(t.elapsed().as_secs_f64() * 1000.0);
-    let code = reqwest::Url::parse(&location)
-        .map_err(|e| e.to_string())?
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .map(|(_, v)| v.into_owned())
-        .ok_or("no code")?;
-    let t = Instant::now();
-    let token: serde_json::Value = client
-        .post(format!("{base}/oidc/token"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", REDIRECT_URI),
-            ("client_id", CLIENT_ID),
-            ("client_secret", CLIENT_SECRET),
-        ])
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
-    times.push(t.elapsed().as_secs_f64() * 1000.0);
-    let access_token = token["access_token"]
-        .as_str()
-        .ok_or_else(|| format!("token {token}"))?;
-    let t = Instant::now();
-    let info = client
-        .get(format!("{base}/oidc/userinfo"))
-        .bearer_auth(access_token)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    if info.status() != 200 {
-        return Err(format!("userinfo {}", info.status()));
-    }
-    info.bytes().await.map_err(|e| e.to_string())?;
-    times.push(t.elapsed().as_secs_f64() * 1000.0);
-    Ok(times)
-}
-
-fn http_client(concurrency: usize) -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .pool_max_idle_per_host(concurrency * 2)
-        // Below the server's keep-alive (actix: 5 s), so the client never reuses a connection
-        // the server is closing: that race surfaced as a rare `error sending request`.
-        .pool_idle_timeout(Duration::from_secs(2))
-        .build()
-        .unwrap()
 }
 
 fn run(
@@ -564,15 +232,28 @@ fn run(
     std::fs::create_dir_all(&files).unwrap();
     let db = Database::open(url, OpenMode::CreateIfMissing, &PoolOptions::default()).unwrap();
     ac_storage::migrations::run_pending(&mut db.conn().unwrap()).unwrap();
-    let seeded = seed(&db, aidants);
+    let seeded = nodes::seed(
+        &db,
+        aidants.div_ceil(AIDANTS_PER_STRUCTURE),
+        AIDANTS_PER_STRUCTURE,
+        USAGERS_PER_STRUCTURE,
+        None,
+    );
     past_delegations(&db, &seeded.delegations, PAST_DELEGATIONS);
     if db.backend() == Backend::Postgres {
         db.conn().unwrap().batch_execute("VACUUM ANALYZE").unwrap();
     }
-    let port = free_port();
-    let server = start_server(url, &files, port, pool);
-    let server_pid = server.child.id();
+    let port = nodes::free_port();
     let base = format!("http://127.0.0.1:{port}");
+    let settings = [
+        (
+            "AC__SERVER__WORKERS",
+            env_number("AC_BENCH_WORKERS", 2).to_string(),
+        ),
+        ("AC__DATABASE__MAX_CONNECTIONS", pool.to_string()),
+    ];
+    let server = Node::start(url, &files, port, &base, &settings);
+    let server_pid = server.child.id();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -620,7 +301,9 @@ fn run(
                         break;
                     }
                     n += 1;
-                    let result = one_flow(&client, &base, &cookie, n).await;
+                    let result = delegated_flow(&client, [base.as_str(); 5], &cookie, n)
+                        .await
+                        .map(|(times, _)| times);
                     if started < warm_until {
                         continue;
                     }
