@@ -22,11 +22,13 @@ fn config() -> String {
 }
 
 /// Where the commands run: relative paths of the dev config (keys, outbox, checkpoints under
-/// `var/`) land in a temporary folder, never in the source tree.
-fn scratch() -> &'static Path {
-    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| tempfile::tempdir().expect("scratch folder"))
-        .path()
+/// `var/`) land in a temporary folder, never in the source tree; one per test (its thread), so
+/// tests running in parallel never share a `var/`.
+fn scratch() -> std::path::PathBuf {
+    thread_local! {
+        static DIR: tempfile::TempDir = tempfile::tempdir().expect("scratch folder");
+    }
+    DIR.with(|dir| dir.path().to_owned())
 }
 
 fn run(database_url: &str, args: &[&str]) -> Output {

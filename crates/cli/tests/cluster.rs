@@ -25,11 +25,11 @@ use ac_mandates::{OrganisationId, UsagerId};
 use ac_storage::testing::{TestDatabase, count};
 use ac_storage::{Database, mandates};
 use nodes::{
-    BIN, CLIENT_ID, CLIENT_SECRET, Node, REDIRECT_URI, TOTP_SEED, between, choose, delegated_flow,
-    http_client, open_choice, wait_ready,
+    CLIENT_ID, CLIENT_SECRET, Node, REDIRECT_URI, TOTP_SEED, between, choose, cli, delegated_flow,
+    http_client, ok, open_choice, wait_ready,
 };
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const HAPROXY: &str = "/usr/sbin/haproxy";
@@ -127,30 +127,6 @@ impl Drop for Haproxy {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// The command line on the nodes' database and files, as an operator runs it beside them.
-fn cli(url: &str, files: &Path, args: &[&str]) -> Output {
-    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/default.toml");
-    Command::new(BIN)
-        .current_dir(files)
-        .args(["--config", &config.display().to_string()])
-        .args(args)
-        .env("DATABASE_URL", url)
-        .envs(nodes::node_files(files))
-        .env("RUST_LOG", "error")
-        .output()
-        .expect("run aidants-connect")
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn totp(offset_steps: i64) -> String {

@@ -15,7 +15,7 @@ use ac_storage::{
 };
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 use time::macros::date;
 
@@ -466,4 +466,30 @@ pub async fn delegated_flow(
     let (partner_times, body) = redeem(client, bases[3], bases[4], &code).await?;
     times.extend(partner_times);
     Ok((times, body))
+}
+
+/// The command line on the nodes' database and files, as an operator runs it beside them.
+pub fn cli(url: &str, files: &Path, args: &[&str]) -> Output {
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/default.toml");
+    Command::new(BIN)
+        .current_dir(files)
+        .args(["--config", &config.display().to_string()])
+        .args(args)
+        .env("DATABASE_URL", url)
+        .envs(node_files(files))
+        .env("RUST_LOG", "error")
+        .output()
+        .expect("run aidants-connect")
+}
+
+/// The standard output of a command that must have succeeded.
+pub fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}: {}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
