@@ -82,7 +82,11 @@ async fn checkpoints_are_published_and_verify_with_the_published_key() {
 
 #[actix_web::test]
 async fn the_worker_integrates_within_a_second_and_signs_on_its_interval() {
-    for app in TestApp::each().await {
+    for db in ac_storage::testing::TestDatabase::each().unwrap() {
+        let mut settings = ac_e2e::test_settings();
+        // The shortest interval the setting allows, so the test sees a signature.
+        settings.audit.checkpoint_interval_secs = 1;
+        let app = TestApp::spawn(db, settings).await;
         let worker = ac_web::audit_worker::spawn(app.state.clone()).unwrap();
         record(&app, "x");
         let started = Instant::now();
@@ -103,6 +107,16 @@ async fn the_worker_integrates_within_a_second_and_signs_on_its_interval() {
             "integration took {:?}",
             started.elapsed()
         );
+        // The interval passes: the worker signs a checkpoint of what it integrated, in the
+        // database and as a published file.
+        let checkpoints = || app.count_rows("audit_checkpoints");
+        while checkpoints() == 0 && started.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(checkpoints() >= 1, "no checkpoint signed within 10 s");
+        let published =
+            ac_web::audit_worker::read_published(&app.state.settings.audit.checkpoint_dir).unwrap();
+        assert!(!published.is_empty(), "no checkpoint published");
         drop(worker);
         app.stop().await;
     }

@@ -168,6 +168,8 @@ async fn assert_post_refused(app: &TestApp, path: &str, form: &[(&str, &str)]) {
     let before = denials(app);
     let res = app.post_form(path, form).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN, "{path}");
+    let body = res.text().await.unwrap();
+    assert!(body.contains("CON403"), "{path}: {body}");
     assert_eq!(denials(app), before + 1, "{path} not journaled");
 }
 
@@ -1091,6 +1093,7 @@ async fn a_referent_manages_the_team_with_step_up_csrf_and_journal() {
             )
             .await;
         assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        assert!(res.text().await.unwrap().contains("AUTH001"));
 
         // Invite: account created in the structure, invitation mailed, journaled under it.
         let form = [
@@ -1371,6 +1374,7 @@ async fn the_integrity_panel_runs_and_records_a_full_verification() {
             .post_form("/coordination/integrite/verifier", &[("csrf", "faux")])
             .await;
         assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        assert!(res.text().await.unwrap().contains("AUTH001"));
         let res = app
             .post_form("/coordination/integrite/verifier", &[("csrf", &csrf)])
             .await;

@@ -174,6 +174,7 @@ async fn a_return_without_state_or_from_another_browser_is_refused() {
             )
             .await;
         assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        assert!(res.text().await.unwrap().contains("AUTH001"));
         app.stop().await;
     }
 }

@@ -11,6 +11,7 @@ mod auth;
 mod console;
 mod forms;
 mod identification;
+mod limits;
 mod mandate_document;
 mod mandate_journey_browser;
 mod provider;

@@ -621,6 +621,7 @@ async fn tampered_choices_are_refused_and_journaled() {
             let res = post(changes).await.unwrap();
             assert_eq!(res.status(), StatusCode::FORBIDDEN, "{reason}");
             assert!(res.headers().get("location").is_none());
+            assert!(res.text().await.unwrap().contains("OIDC114"), "{reason}");
             let refusal = app
                 .journal()
                 .into_iter()
@@ -637,9 +638,11 @@ async fn tampered_choices_are_refused_and_journaled() {
             ))
             .await;
         assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        assert!(res.text().await.unwrap().contains("OIDC114"));
         // A wrong CSRF token is refused before anything else.
         let res = post(vec![("csrf", "x".into())]).await.unwrap();
         assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        assert!(res.text().await.unwrap().contains("AUTH001"));
         // Cancelling sends access_denied back.
         let cancel = links(&page, "/oidc/annuler").remove(0);
         let res = app.get(&cancel).await;

@@ -267,6 +267,7 @@ async fn openid_client_plays_franceconnect_against_the_provider() {
             )
             .await;
         assert_eq!(forced.status(), StatusCode::FORBIDDEN);
+        assert!(forced.text().await.unwrap().contains("OIDC114"));
         let refusal = app
             .journal()
             .into_iter()

@@ -280,6 +280,7 @@ async fn forced_or_foreign_renewals_are_refused() {
             )
             .await;
         assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        assert!(res.text().await.unwrap().contains("AUTH001"));
         let res = app
             .post_form(
                 &format!("{old}/renouveler"),
@@ -323,6 +324,7 @@ async fn forced_or_foreign_renewals_are_refused() {
             )
             .await;
         assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        assert!(res.text().await.unwrap().contains("MND021"));
         let after = app
             .journal_actions()
             .iter()

@@ -309,6 +309,7 @@ async fn each_refusal_leaves_everything_in_force() {
             )
             .await;
         assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        assert!(res.text().await.unwrap().contains("AUTH001"));
 
         // An unknown authorization, and one of another mandate of the same structure.
         let (_, other) =
@@ -404,6 +405,7 @@ async fn another_structures_mandate_cannot_be_revoked_by_url_and_the_attempts_ar
             )
             .await;
         assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        assert!(res.text().await.unwrap().contains("MND021"));
         assert_eq!(revoked(&stored(app, mandate)), [Demarche::Social]);
 
         let journal = app.journal();

@@ -279,8 +279,9 @@ async fn another_structures_usager_is_refused_by_url_and_the_attempt_journaled()
         // org-b's aidant does not see org-a's people either.
         app.next_totp_step();
         app.sign_in(OTHER).await;
-        let (status, _) = page(&app, &format!("/usagers/{}", people.helene)).await;
+        let (status, html) = page(&app, &format!("/usagers/{}", people.helene)).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(html.contains("CON403"));
         assert_eq!(denied(&app), 3);
         let (_, html) = page(&app, "/usagers").await;
         assert!(html.contains("AUTRE") && !html.contains("LEFÈVRE"));
