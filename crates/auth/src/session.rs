@@ -5,7 +5,7 @@ use time::{Duration, OffsetDateTime};
 /// How long things live; read from `[auth]` in the configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Policy {
-    /// A sign-in link is valid this long after it is sent (5 minutes in PRODUCT.md §4.1).
+    /// A sign-in link is valid this long after it is sent (5 minutes in docs/domain.md, "Journeys" 1).
     pub link_ttl: Duration,
     /// Between opening the link and typing the TOTP code.
     pub totp_stage_ttl: Duration,

@@ -1,5 +1,5 @@
-//! `[anomalies]`: the rules that flag unusual delegated uses in the coordinators' console
-//! (issue 8). Every threshold is here so a pilot can tune them without a release.
+//! `[anomalies]`: the rules that flag unusual delegated uses in the coordinators' console.
+//! Every threshold is here so a pilot can tune them without a release.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -1,4 +1,4 @@
-//! `[franceconnect]`: the upstream identity provider that identifies the aidé (issue 5).
+//! `[franceconnect]`: the upstream identity provider that identifies the aidé.
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;

@@ -1,4 +1,4 @@
-//! `[provider]`: the identity provider partner websites reach through FranceConnect (issue 6).
+//! `[provider]`: the identity provider partner websites reach through FranceConnect.
 //! Its issuer is `server.public_url`.
 
 use serde::{Deserialize, Serialize};

@@ -1,4 +1,4 @@
-//! The fixed catalogue of ten procedure domains (PRODUCT.md §3).
+//! The fixed catalogue of ten procedure domains (docs/domain.md).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

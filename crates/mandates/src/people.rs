@@ -1,4 +1,4 @@
-//! Structures, aidants and usagers (PRODUCT.md §3).
+//! Structures, aidants and usagers (docs/domain.md).
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;

@@ -1,4 +1,4 @@
-//! The mandate rules as pure functions of their inputs and `now` (PRODUCT.md §3, "Invariants").
+//! The mandate rules as pure functions of their inputs and `now` (docs/domain.md, "Invariants").
 //! Storage loads what a rule needs, calls it, and writes the result with its journal entries in
 //! one transaction.
 

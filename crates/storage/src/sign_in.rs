@@ -1,4 +1,4 @@
-//! The sign-in journey (PRODUCT.md §4.1): an e-mail link, opened through a confirmation page,
+//! The sign-in journey (docs/domain.md, "Journeys" 1): an e-mail link, opened through a confirmation page,
 //! then a TOTP code. Each step is one write transaction with its journal entry, failures included.
 
 use ac_audit::{Action, Actor, ActorKind};

@@ -1,4 +1,4 @@
-//! The people a structure holds or held mandates for (issue 7): the aidant's usagers list, with
+//! The people a structure holds or held mandates for: the aidant's usagers list, with
 //! its search, tabs and pages, and the history of delegated uses on a usager's page.
 //!
 //! Only the structure's own records are read: the list starts from the structure's mandates, so

@@ -1,4 +1,4 @@
-//! The identity provider's storage (issue 6), on a fresh SQLite file and (when
+//! The identity provider's storage, on a fresh SQLite file and (when
 //! AC_TEST_DATABASE_URL is set) a fresh PostgreSQL schema: clients, key rotation, codes (single
 //! use, lifetimes capped by the database), tokens, userinfo, and the mandate checked at each step.
 

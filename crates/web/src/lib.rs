@@ -44,7 +44,7 @@ pub struct AppState {
     pub demo_idp: Option<ac_demo_idp::DemoIdp>,
     /// The relying party towards FranceConnect, to identify the aidé.
     pub franceconnect: Arc<identification::FranceConnect>,
-    /// The identity provider for partner websites (issue 6).
+    /// The identity provider for partner websites.
     pub provider: Arc<provider::ProviderRuntime>,
     /// The demonstration partner website (dev mode only).
     pub demo_partner: Option<ac_demo_partner::DemoPartner>,

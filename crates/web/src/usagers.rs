@@ -1,4 +1,4 @@
-//! The aidant's usagers (issue 7): the people their current structure holds or held mandates
+//! The aidant's usagers: the people their current structure holds or held mandates
 //! for — searched, in tabs, in pages — and each person's page with their mandates and the
 //! delegated uses made for them, read from the journal.
 //!

@@ -45,7 +45,7 @@ pub use token::{
     parse_token_request,
 };
 
-/// Longest lifetime of an authorization code: FranceConnect's 30 s (PRODUCT.md §5).
+/// Longest lifetime of an authorization code: FranceConnect's 30 s (docs/domain.md, "FranceConnect").
 pub const MAX_CODE_TTL_SECS: u64 = 30;
 /// Longest lifetime of an access token (and of the id_token issued with it): 60 s.
 pub const MAX_ACCESS_TOKEN_TTL_SECS: u64 = 60;

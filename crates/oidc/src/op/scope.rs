@@ -1,4 +1,4 @@
-//! Scopes and the claims they release (PRODUCT.md §5, FranceConnect's scope names): `openid`
+//! Scopes and the claims they release (docs/domain.md, "FranceConnect"; FranceConnect's scope names): `openid`
 //! gives `sub`; each identity claim has a scope of its own name; `profile`, `birth` and
 //! `identite_pivot` are bundles.
 

@@ -18,7 +18,7 @@ use crate::{DbConnection, to_db};
 pub struct Figures {
     /// Mandates ever created.
     pub mandates_created: i64,
-    /// At least one démarche not revoked, not expired (PRODUCT.md §3).
+    /// At least one démarche not revoked, not expired (docs/domain.md).
     pub mandates_active: i64,
     /// Past their end, not wholly revoked before it.
     pub mandates_expired: i64,

@@ -1,4 +1,4 @@
-//! The référent and coordinator consoles (issue 8): scoped reads of the records and the journal,
+//! The référent and coordinator consoles: scoped reads of the records and the journal,
 //! streamed exports, dashboards, anomaly rules, verification runs, and the référent's
 //! operations on their structure's team.
 //!

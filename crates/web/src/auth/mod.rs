@@ -1,4 +1,4 @@
-//! Aidant sign-in (PRODUCT.md §4.1): e-mail link opened through a confirmation form, TOTP code,
+//! Aidant sign-in (docs/domain.md, "Journeys" 1): e-mail link opened through a confirmation form, TOTP code,
 //! server-side sessions, step-up, CSRF, rate limits, structure switch, logout, and the dev-only
 //! outbox page. The rules live in `ac-auth` and `ac-storage`; this module speaks HTTP.
 

@@ -44,7 +44,7 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/espace/structure").post(switch_structure));
 }
 
-/// One message for every failed sign-in, whichever factor failed (PRODUCT.md §4.1).
+/// One message for every failed sign-in, whichever factor failed (docs/domain.md, "Journeys" 1).
 const SIGN_IN_REFUSED: &str = "Connexion impossible : le lien a peut-être expiré ou déjà servi, ou le code n'est pas le bon. Demandez un nouveau lien et réessayez. Si cela se reproduit, contactez votre référent.";
 
 /// Sign-in pages are never cached: they carry CSRF tokens and, for one, a link token.
@@ -469,10 +469,10 @@ async fn space(
             "current_structure": current_structure,
             "structures": structures,
             "csrf": current.csrf_token(),
-            // Links to the consoles (issue 8); each console checks the roles again.
+            // Links to the consoles; each console checks the roles again.
             "referent": !aidant.referent_of.is_empty(),
             "coordinator": !aidant.coordinator_scopes.is_empty(),
-            // The start of the creation journey (issue 7), for aidants who may create mandates.
+            // The start of the creation journey, for aidants who may create mandates.
             "mandates": aidant.can_create_mandates,
         }),
     )?;

@@ -1,4 +1,4 @@
-//! The référent and coordinator consoles (issue 8, PRODUCT.md §2 and §4.6).
+//! The référent and coordinator consoles (docs/domain.md, "Roles" and "Journeys" 6).
 //!
 //! - `/referent/{structure}/…`: a référent's structure: its aidants and their second factors,
 //!   its allowed démarches, its journal.

@@ -1,4 +1,4 @@
-//! From the identified person to the stored mandate (PRODUCT.md §4.2): the aidant's choices, the
+//! From the identified person to the stored mandate (docs/domain.md, "Journeys" 2): the aidant's choices, the
 //! recap the aidé reads, the aidé's own "Je donne mon accord", the aidant's TOTP, and the
 //! mandate's page. The identified usager waits server-side (`mandate_consents`), never in the
 //! form, so the recap cannot be pointed at someone else.

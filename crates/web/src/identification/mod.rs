@@ -1,4 +1,4 @@
-//! Identifying the aidé with their own FranceConnect account (PRODUCT.md §4.2, issue 5).
+//! Identifying the aidé with their own FranceConnect account (docs/domain.md, "Journeys" 2).
 //!
 //! The aidant starts it from the mandate form; the aidé signs in at the provider; every check of
 //! the answer is `ac_oidc::rp`'s; the usager is created or refreshed under a keyed pseudonym (with

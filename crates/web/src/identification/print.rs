@@ -1,4 +1,4 @@
-//! The printable mandate (PRODUCT.md §4.2, issue 7): the aidé's own copy on A4, with the legal
+//! The printable mandate (docs/domain.md, "Journeys" 2): the aidé's own copy on A4, with the legal
 //! text of the mandate's version, both signature blocks, and the verification code with its QR
 //! code pointing to the public verification page.
 //!

@@ -1,4 +1,4 @@
-//! Renewing a mandate (PRODUCT.md §4, issue 7): a new mandate for the same person, its choices
+//! Renewing a mandate (docs/domain.md, "Journeys"): a new mandate for the same person, its choices
 //! pre-filled from the mandate renewed, through the same consent steps — the aidé's screen, the
 //! recap where the aidé gives their own accord, the aidant's TOTP.
 //!

@@ -1,4 +1,4 @@
-//! Revoking one démarche or a whole mandate (PRODUCT.md §4.4, issue 7). A confirmation page says
+//! Revoking one démarche or a whole mandate (docs/domain.md, "Journeys" 4). A confirmation page says
 //! in short sentences what stops; the aidé confirms with their own control and the aidant types
 //! a TOTP code; the revocation and its journal entries (which record the aidé's confirmation) are
 //! written in one transaction. It takes effect at once: the identity provider re-checks

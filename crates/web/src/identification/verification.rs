@@ -1,4 +1,4 @@
-//! The public verification page (PRODUCT.md §4.5): anyone holding a printed mandate types its
+//! The public verification page (docs/domain.md, "Journeys" 5): anyone holding a printed mandate types its
 //! code, or scans its QR code, and sees whether it is valid, expired or revoked, with its
 //! structure, démarches and dates — and nothing about the aidé (no name, birth date, usager id
 //! or pseudonym), because anyone may hold the paper.

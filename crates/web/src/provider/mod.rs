@@ -1,4 +1,4 @@
-//! The identity provider for partner websites (PRODUCT.md §4.3 and §5 "Downstream", issue 6).
+//! The identity provider for partner websites (docs/domain.md, "Journeys" 3 and "FranceConnect").
 //!
 //! A partner website sends the aidant here through FranceConnect; the aidant signs in if needed,
 //! picks the person helped and the démarche among those an active mandate of their structure
