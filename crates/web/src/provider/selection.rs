@@ -391,11 +391,20 @@ struct ListQuery {
     q: Option<String>,
 }
 
+/// The selection pages show people's names and birth dates: a stale session types its code
+/// again first. The step-up page cannot come back here (the request travels in the query, which
+/// return paths never carry), so it goes to the aidant's space; the partner's request is started
+/// again from the partner.
+fn selection_access(current: CurrentAidant) -> Result<PersonalDataAccess, WebError> {
+    current.personal_data("/espace")
+}
+
 async fn usagers_page(
     state: web::Data<AppState>,
-    current: PersonalDataAccess,
+    current: CurrentAidant,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, WebError> {
+    let current = selection_access(current)?;
     let interaction = match open_interaction(&state, &current, &query.i).await? {
         Ok(interaction) => interaction,
         Err(response) => return Ok(response),
@@ -505,9 +514,10 @@ struct DemarcheQuery {
 
 async fn demarche_page(
     state: web::Data<AppState>,
-    current: PersonalDataAccess,
+    current: CurrentAidant,
     query: web::Query<DemarcheQuery>,
 ) -> Result<HttpResponse, WebError> {
+    let current = selection_access(current)?;
     let interaction = match open_interaction(&state, &current, &query.i).await? {
         Ok(interaction) => interaction,
         Err(response) => return Ok(response),
