@@ -365,3 +365,33 @@ diesel::table! {
 
 diesel::joinable!(mandate_verifications -> mandates (mandate_id));
 diesel::allow_tables_to_appear_in_same_query!(mandate_verifications, mandates);
+
+diesel::table! {
+    mail_outbox (id) {
+        id -> Text,
+        kind -> Text,
+        dedupe_key -> Nullable<Text>,
+        recipient -> Text,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Text,
+        created_at -> Timestamp,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_by -> Nullable<Text>,
+        claimed_until -> Nullable<Timestamp>,
+        sent_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    expiry_reminders (authorization_id, threshold_days) {
+        authorization_id -> Text,
+        threshold_days -> Integer,
+        reminded_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(expiry_reminders -> authorizations (authorization_id));
+diesel::allow_tables_to_appear_in_same_query!(expiry_reminders, authorizations);

@@ -94,6 +94,8 @@ fn schema_rs_matches_the_migrations_on_both_backends() {
         oidc_answered_requests,
         mandate_consents,
         mandate_verifications,
+        mail_outbox,
+        expiry_reminders,
     );
     for db in TestDatabase::each().unwrap() {
         let actual = actual(&mut db.db.conn().unwrap(), db.backend());

@@ -1,0 +1,2 @@
+DROP TABLE expiry_reminders;
+DROP TABLE mail_outbox;
