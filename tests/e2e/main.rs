@@ -9,6 +9,7 @@
 mod audit;
 mod auth;
 mod console;
+mod errors;
 mod forms;
 mod identification;
 mod limits;
