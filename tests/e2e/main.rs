@@ -13,6 +13,7 @@ mod errors;
 mod forms;
 mod identification;
 mod limits;
+mod mail_outbox;
 mod mandate_document;
 mod mandate_journey_browser;
 mod provider;

@@ -17,6 +17,7 @@ pub mod interop;
 mod journey;
 mod provider;
 mod sign_in;
+pub mod smtp;
 pub use journey::{Started, between, location};
 pub use provider::{
     CLIENT_ID, CLIENT_SECRET, ClientSetup, POST_LOGOUT_URI, Picked, REDIRECT_URI, hidden, links,

@@ -229,6 +229,8 @@ fn serve(settings: Arc<Settings>, db: Database, clock: Arc<dyn Clock>) -> anyhow
     state.trusted_audit_keys()?;
     let _audit_worker = ac_web::audit_worker::spawn(state.clone())?;
     let _housekeeping = ac_web::housekeeping::spawn(state.clone())?;
+    let _mail_outbox = ac_web::mail_worker::spawn(state.clone())?;
+    let _reminders = ac_web::reminders::spawn(state.clone())?;
     tracing::info!(%address, public_url = %settings.server.public_url, "aidants-connect écoute");
     actix_web::rt::System::new().block_on(async move { ac_web::serve(state, listener)?.await })?;
     Ok(())

@@ -3,6 +3,7 @@
 mod anomalies;
 mod franceconnect;
 mod provider;
+mod reminders;
 pub mod secret_file;
 
 use figment::Figment;
@@ -20,6 +21,7 @@ pub use franceconnect::{
     DEMO_CLIENT_SECRET, DEMO_PROVIDER_PATH, FranceConnectSettings, FranceConnectVersion,
 };
 pub use provider::{DEMO_PARTNER_CLIENT_ID, DEMO_PARTNER_PATH, ProviderSettings};
+pub use reminders::RemindersSettings;
 
 #[derive(Debug, Error)]
 pub enum ConfigError {
@@ -55,6 +57,9 @@ pub struct Settings {
     /// The identity provider for partner websites; optional in the file (defaults apply).
     #[serde(default)]
     pub provider: ProviderSettings,
+    /// Expiry reminders to the aidants; optional in the file (defaults apply).
+    #[serde(default)]
+    pub reminders: RemindersSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -316,6 +321,7 @@ impl Settings {
         self.validate_mail()?;
         self.franceconnect.validate(self.server.dev_mode)?;
         self.anomalies.validate()?;
+        self.reminders.validate()?;
         self.provider.validate(self.server.dev_mode)?;
         let mandates = &self.mandates;
         let version = &mandates.legal_text_version;

@@ -16,7 +16,7 @@ use std::time::Duration;
 use thiserror::Error;
 
 use templates::MailTemplates;
-pub use templates::Rendered;
+pub use templates::{ReminderLine, Rendered};
 
 #[derive(Debug, Error)]
 pub enum MailError {
@@ -222,11 +222,45 @@ impl Mailer {
         self.send(to, rendered).await
     }
 
+    /// The expiry reminder of one aidant (rendered only: it is queued in the outbox with the
+    /// reminders it reports, then [`Self::deliver`]ed by the worker).
+    pub fn expiry_reminder(
+        &self,
+        first_name: &str,
+        structure: &str,
+        lines: &[ReminderLine],
+        list_url: &str,
+    ) -> Result<Rendered, MailError> {
+        self.inner
+            .templates
+            .expiry_reminder(first_name, structure, lines, list_url)
+    }
+
+    /// Sends a message from the outbox, with `id` (the outbox row's) in its Message-ID, so that
+    /// a message sent twice (a node died between the SMTP server's acceptance and its record)
+    /// can be recognised by the receiving side.
+    pub async fn deliver(&self, id: &str, to: &str, rendered: Rendered) -> Result<(), MailError> {
+        let to: Email = to.parse().map_err(|_| MailError::InvalidRecipient)?;
+        let domain = self.inner.from.email.domain().to_owned();
+        self.send_with_id(&to, rendered, Some(format!("<{id}@{domain}>")))
+            .await
+    }
+
     async fn send(&self, to: &Email, rendered: Rendered) -> Result<(), MailError> {
+        self.send_with_id(to, rendered, None).await
+    }
+
+    async fn send_with_id(
+        &self,
+        to: &Email,
+        rendered: Rendered,
+        message_id: Option<String>,
+    ) -> Result<(), MailError> {
         let recipient = mailbox(None, to.as_str())?;
         let message = Message::builder()
             .from(self.inner.from.clone())
             .to(recipient)
+            .message_id(message_id)
             .subject(rendered.subject.clone())
             .multipart(MultiPart::alternative_plain_html(
                 rendered.text.clone(),

@@ -23,7 +23,24 @@ const TEMPLATES: &[(&str, &str)] = &[
         "invitation.html",
         include_str!("../templates/invitation.html"),
     ),
+    (
+        "expiry_reminder.txt",
+        include_str!("../templates/expiry_reminder.txt"),
+    ),
+    (
+        "expiry_reminder.html",
+        include_str!("../templates/expiry_reminder.html"),
+    ),
 ];
+
+/// One line of an expiry reminder: a démarche's title, its end (already written for a person)
+/// and the threshold crossed, in days.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReminderLine {
+    pub demarche: String,
+    pub ends_on: String,
+    pub days: i32,
+}
 
 /// A message's fixed subject and its two bodies.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +85,26 @@ impl MailTemplates {
             subject: "Votre compte Aidants Connect".into(),
             text: self.render("invitation.txt", &context)?,
             html: self.render("invitation.html", &context)?,
+        })
+    }
+
+    pub(crate) fn expiry_reminder(
+        &self,
+        first_name: &str,
+        structure: &str,
+        lines: &[ReminderLine],
+        list_url: &str,
+    ) -> Result<Rendered, MailError> {
+        let context = serde_json::json!({
+            "first_name": first_name,
+            "structure": structure,
+            "lines": lines,
+            "list_url": list_url,
+        });
+        Ok(Rendered {
+            subject: "Des mandats arrivent à leur fin".into(),
+            text: self.render("expiry_reminder.txt", &context)?,
+            html: self.render("expiry_reminder.html", &context)?,
         })
     }
 
