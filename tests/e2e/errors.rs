@@ -454,3 +454,49 @@ async fn a_server_error_page_shows_a_reference_found_in_the_log_with_its_cause()
         app.stop().await;
     }
 }
+
+#[actix_web::test]
+async fn an_export_that_breaks_before_its_first_byte_is_an_error_page_and_journaled_so() {
+    for app in TestApp::each().await {
+        console_user(&app).await;
+        ac_web::audit_worker::run_once(&app.state, true).unwrap();
+        // Integrated entries that no longer read: the CSV export stops at the first.
+        {
+            use diesel::RunQueryDsl;
+            let conn = &mut *app.db.db.conn().unwrap();
+            let drop_guard = match app.db.backend() {
+                ac_storage::Backend::Sqlite => "DROP TRIGGER audit_log_no_update",
+                ac_storage::Backend::Postgres => "DROP TRIGGER audit_log_append_only ON audit_log",
+            };
+            diesel::sql_query(drop_guard).execute(conn).unwrap();
+            diesel::sql_query(r#"UPDATE audit_log SET entry = '{"action":"x"}'"#)
+                .execute(conn)
+                .unwrap();
+        }
+        let res = app.get("/coordination/journal/export.csv").await;
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(
+            res.text()
+                .await
+                .unwrap()
+                .contains("Le service a rencontré une erreur")
+        );
+        // Journaled by the export's own thread once it stopped: waited for, up to 10 s.
+        let mut interrupted = None;
+        for _ in 0..200 {
+            interrupted = app
+                .journal()
+                .into_iter()
+                .find(|e| e["action"] == "export.interrupted");
+            if interrupted.is_some() {
+                break;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        }
+        let interrupted = interrupted.expect("the interruption is journaled");
+        assert_eq!(interrupted["details"]["bytes_sent"], "0", "{interrupted}");
+        assert_eq!(interrupted["details"]["reason"], "AUD001", "{interrupted}");
+        assert!(app.journal_actions().contains(&"export.made".to_owned()));
+        app.stop().await;
+    }
+}

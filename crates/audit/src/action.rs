@@ -101,6 +101,8 @@ coded_enum! {
         TotpDeviceAdded => "totp_device.added",
         TotpDeviceRemoved => "totp_device.removed",
         ExportMade => "export.made",
+        /// An export journaled as made broke off: what it delivered, and why.
+        ExportInterrupted => "export.interrupted",
         CheckpointSigned => "checkpoint.signed",
         AccessDenied => "access.denied",
     }

@@ -97,6 +97,30 @@ pub fn begin(
     })
 }
 
+/// Journals that an export begun by [`begin`] broke off, with what it had delivered: the
+/// `export.made` entry says what was asked for, this one that it did not all leave.
+#[allow(clippy::too_many_arguments)] // one entry's facts, each a plain value
+pub fn interrupted(
+    conn: &mut DbConnection,
+    filed_under: &OrganisationId,
+    format: Format,
+    ticket: &Ticket,
+    bytes_sent: u64,
+    reason: &str,
+    context: &AuditContext,
+    now: OffsetDateTime,
+) -> Result<(), StorageError> {
+    write(conn, |tx| {
+        let event = Event::new(Action::ExportInterrupted)
+            .organisation(filed_under)
+            .detail("format", format.key())
+            .detail("up_to_seq", ticket.up_to)
+            .detail("bytes_sent", bytes_sent)
+            .detail("reason", reason);
+        journal::record(tx, context, event, now)
+    })
+}
+
 /// The CSV header, in French.
 pub const CSV_HEADER: [&str; 12] = [
     "numéro",

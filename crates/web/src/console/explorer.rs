@@ -598,30 +598,61 @@ pub(super) async fn export(
             &context,
             now,
         )?;
-        Ok(Ok((resolved.filter, ticket)))
+        // Where `begin` filed the export, to file its interruption beside it.
+        let filed = resolved.filter.organisation.clone().unwrap_or(filed_under);
+        Ok(Ok((resolved.filter, ticket, filed)))
     })
     .await?;
-    let (filter, ticket) = match outcome {
+    let (filter, ticket, filed_under) = match outcome {
         Ok(ready) => ready,
         Err((out, requested)) => {
             return Err(refuse(state, current, out, requested, space.page_label).await);
         }
     };
     let (writer, body) = channel();
-    let (db, scope) = (state.db.clone(), space.scope);
+    let (db, scope, context) = (state.db.clone(), space.scope, current.audit_context());
     tokio::task::spawn_blocking(move || {
         let mut writer = writer;
         let written = db.conn().and_then(|mut conn| {
             export::write_to(&mut conn, &scope, &filter, format, &ticket, &mut writer)
         });
-        if let Err(e) = written {
-            // A client that closed the download is not an error of ours.
-            if !matches!(&e, StorageError::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe) {
-                tracing::error!(code = e.code(), error = ?e, "export interrupted");
-            }
-            writer.abort();
+        let Err(e) = written else { return };
+        // A client that closed the download is not an error of ours; it is journaled all the
+        // same, as what was delivered.
+        let client_left =
+            matches!(&e, StorageError::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe);
+        if !client_left {
+            tracing::error!(code = e.code(), error = ?e, "export interrupted");
+        }
+        let sent = writer.sent();
+        writer.abort();
+        let reason = if client_left {
+            "client_closed"
+        } else {
+            e.code()
+        };
+        let journaled = db.conn().and_then(|mut conn| {
+            export::interrupted(
+                &mut conn,
+                &filed_under,
+                format,
+                &ticket,
+                sent,
+                reason,
+                &context,
+                now,
+            )
+        });
+        if let Err(j) = journaled {
+            tracing::error!(code = j.code(), error = ?j, "interrupted export not journaled");
         }
     });
+    // Nothing leaves before the export really started: a failure up to its first chunk gets
+    // the error page, not a 200 whose body breaks off.
+    let body = body
+        .started()
+        .await
+        .map_err(|e| WebError::internal(format!("export failed before its first byte: {e}")))?;
     let stamp = now
         .format(format_description!(
             "[year][month][day]-[hour][minute][second]"

@@ -40,6 +40,7 @@ pub(crate) fn action(action: Action) -> &'static str {
         "totp_device.added" => "Second facteur ajouté",
         "totp_device.removed" => "Second facteur retiré",
         "export.made" => "Export du journal",
+        "export.interrupted" => "Export du journal interrompu",
         "checkpoint.signed" => "Point de contrôle signé",
         "access.denied" => "Accès refusé",
         other => other,

@@ -22,10 +22,14 @@ type Chunk = Result<Bytes, io::Error>;
 pub(crate) struct ChannelWriter {
     tx: mpsc::Sender<Chunk>,
     buffer: Vec<u8>,
+    /// Bytes handed to the response so far (what an interrupted export did deliver).
+    sent: u64,
 }
 
 /// The reading end, as a streamed response body.
 pub(crate) struct ChannelBody {
+    /// The first chunk, read before the response started ([`ChannelBody::started`]).
+    first: Option<Bytes>,
     rx: mpsc::Receiver<Chunk>,
 }
 
@@ -35,8 +39,9 @@ pub(crate) fn channel() -> (ChannelWriter, ChannelBody) {
         ChannelWriter {
             tx,
             buffer: Vec::with_capacity(CHUNK_BYTES),
+            sent: 0,
         },
-        ChannelBody { rx },
+        ChannelBody { first: None, rx },
     )
 }
 
@@ -53,7 +58,15 @@ impl ChannelWriter {
             &mut self.buffer,
             Vec::with_capacity(CHUNK_BYTES),
         ));
-        self.tx.blocking_send(Ok(chunk)).map_err(|_| gone())
+        let len = u64::try_from(chunk.len()).unwrap_or(u64::MAX);
+        self.tx.blocking_send(Ok(chunk)).map_err(|_| gone())?;
+        self.sent = self.sent.saturating_add(len);
+        Ok(())
+    }
+
+    /// Bytes handed to the response so far.
+    pub(crate) fn sent(&self) -> u64 {
+        self.sent
     }
 
     /// Ends the body with an error, so the client sees a broken download rather than a
@@ -79,6 +92,22 @@ impl Write for ChannelWriter {
     }
 }
 
+impl ChannelBody {
+    /// Waits for the writer's first chunk, so that a failure before it (the query refused, the
+    /// database gone) is answered with an error page instead of a `200 OK` whose body breaks
+    /// off: no status line leaves before the export has really started.
+    pub(crate) async fn started(mut self) -> io::Result<Self> {
+        match self.rx.recv().await {
+            Some(Ok(first)) => {
+                self.first = Some(first);
+                Ok(self)
+            }
+            Some(Err(error)) => Err(error),
+            None => Err(io::Error::other("the export ended without a byte")),
+        }
+    }
+}
+
 impl MessageBody for ChannelBody {
     type Error = io::Error;
 
@@ -90,6 +119,10 @@ impl MessageBody for ChannelBody {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Bytes, Self::Error>>> {
-        self.get_mut().rx.poll_recv(cx)
+        let this = self.get_mut();
+        if let Some(first) = this.first.take() {
+            return Poll::Ready(Some(Ok(first)));
+        }
+        this.rx.poll_recv(cx)
     }
 }
