@@ -96,6 +96,11 @@ async fn the_list_has_tabs_pages_and_an_expiring_soon_badge() {
         let people = people(&app).await;
         let (_, space) = page(&app, "/espace").await;
         assert!(space.contains("href=\"/usagers\""), "linked from the space");
+        // The home page counts the people marked "Expire bientôt": Jean-Pierre alone.
+        assert!(
+            space.contains("Le mandat d'une personne se termine dans les 30 jours"),
+            "{space}"
+        );
 
         let (status, html) = page(&app, "/usagers").await;
         assert_eq!(status, StatusCode::OK);
@@ -144,6 +149,8 @@ async fn the_expiring_soon_window_is_a_setting() {
         let (_, html) = page(&app, "/usagers").await;
         assert!(html.contains("DUBOIS") && !html.contains("Expire bientôt</strong>"));
         assert!(html.contains("dans les 28 jours"));
+        let (_, space) = page(&app, "/espace").await;
+        assert!(!space.contains("se termine"), "{space}");
         let (_, html) = page(&app, &format!("/usagers/{}", people.jean)).await;
         assert!(html.contains("<td>Actif</td>"), "{html}");
         app.stop().await;

@@ -196,3 +196,20 @@ pub fn record(
         Ok(true)
     })
 }
+
+/// How many people of a structure have an authorization in force that ends within `window`
+/// of `now`: the count the aidant's home page shows ("Expire bientôt" in the usagers list).
+pub fn people_expiring_soon(
+    conn: &mut DbConnection,
+    organisation: &OrganisationId,
+    window: Duration,
+    now: OffsetDateTime,
+) -> Result<i64, StorageError> {
+    Ok(authorizations::table
+        .filter(authorizations::organisation_id.eq(organisation.as_str()))
+        .filter(authorizations::revoked_at.is_null())
+        .filter(authorizations::expires_at.gt(to_db(now)))
+        .filter(authorizations::expires_at.le(to_db(now.saturating_add(window))))
+        .select(diesel::dsl::count(authorizations::usager_id).aggregate_distinct())
+        .first(conn)?)
+}

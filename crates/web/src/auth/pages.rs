@@ -445,8 +445,20 @@ async fn space(
     state: web::Data<AppState>,
     RecentStepUp(current): RecentStepUp,
 ) -> Result<HttpResponse, WebError> {
-    let db = state.db.clone();
-    let all = blocking(move || organisations::list(&mut *db.conn()?)).await?;
+    let (db, organisation, now) = (
+        state.db.clone(),
+        current.aidant.current_organisation.clone(),
+        state.clock.now(),
+    );
+    let window = time::Duration::days(i64::from(state.settings.mandates.expiring_soon_days));
+    let (all, expiring) = blocking(move || {
+        let conn = &mut *db.conn()?;
+        let all = organisations::list(conn)?;
+        let expiring =
+            ac_storage::reminders::people_expiring_soon(conn, &organisation, window, now)?;
+        Ok((all, expiring))
+    })
+    .await?;
     let aidant = &current.aidant;
     let structures: Vec<StructureView> = all
         .into_iter()
@@ -474,6 +486,9 @@ async fn space(
             "coordinator": !aidant.coordinator_scopes.is_empty(),
             // The start of the creation journey, for aidants who may create mandates.
             "mandates": aidant.can_create_mandates,
+            // People whose mandate ends soon, as the usagers list marks them.
+            "expiring": expiring,
+            "expiring_soon_days": state.settings.mandates.expiring_soon_days,
         }),
     )?;
     Ok(page(HttpResponse::Ok(), body))
