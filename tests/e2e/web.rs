@@ -160,3 +160,35 @@ async fn housekeeping_purges_at_start_and_stops_at_once() {
         app.stop().await;
     }
 }
+
+/// The State design system's files are served from the binary under an address that changes
+/// with their content, so browsers keep them a year; the stylesheet's fonts and icons resolve.
+#[actix_web::test]
+async fn the_design_system_is_served_immutable_under_its_bundle_digest() {
+    for app in TestApp::each().await {
+        let base = ac_web::dsfr_base();
+        let css = app.get(&format!("{base}/dsfr.min.css")).await;
+        assert_eq!(css.status(), StatusCode::OK);
+        assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+        assert_eq!(
+            css.headers()["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
+        let css = css.text().await.unwrap();
+        assert!(css.contains("fr-header"), "the DSFR stylesheet");
+        for relative in [
+            "fonts/Marianne-Regular.woff2",
+            "icons/system/close-line.svg",
+        ] {
+            assert!(css.contains(relative));
+            let res = app.get(&format!("{base}/{relative}")).await;
+            assert_eq!(res.status(), StatusCode::OK, "{relative}");
+        }
+        // Another bundle's address, or a path outside the bundle, is not found.
+        let stale = app.get("/static/dsfr/0000000000000000/dsfr.min.css").await;
+        assert_eq!(stale.status(), StatusCode::NOT_FOUND);
+        let outside = app.get(&format!("{base}/../style.css")).await;
+        assert_eq!(outside.status(), StatusCode::NOT_FOUND);
+        app.stop().await;
+    }
+}

@@ -3,6 +3,7 @@
 pub mod audit_worker;
 pub mod auth;
 mod console;
+mod dsfr;
 mod error;
 pub mod housekeeping;
 mod identification;
@@ -27,6 +28,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use tracing_actix_web::TracingLogger;
 
+pub use dsfr::base as dsfr_base;
 pub use error::WebError;
 pub use templates::Templates;
 
