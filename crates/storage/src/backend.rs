@@ -514,6 +514,25 @@ mod tests {
     }
 
     #[test]
+    fn a_database_found_down_fails_fast_and_one_caller_at_a_time_tries_again() {
+        let health = Health::default();
+        assert_eq!(health.known_down(), None);
+        assert_eq!(health.down_unless_retrying(), None);
+        let refused = diesel::ConnectionError::BadConnection("Connection refused".into());
+        health.failed(&refused);
+        assert_eq!(health.known_down().as_deref(), Some("Connection refused"));
+        assert!(health.down_unless_retrying().is_some(), "within the period");
+        // The period over: the first caller goes through to try, the next ones still fail fast.
+        if let Some(down) = health.state().as_mut() {
+            down.retry_at = Instant::now();
+        }
+        assert_eq!(health.down_unless_retrying(), None);
+        assert!(health.down_unless_retrying().is_some());
+        health.connected();
+        assert_eq!(health.known_down(), None);
+    }
+
+    #[test]
     fn a_missing_sqlite_file_is_not_created_by_accident() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("typo.db");

@@ -68,7 +68,10 @@ impl StorageError {
         matches!(
             self,
             StorageError::Unreachable(_)
-                | StorageError::Query(Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _))
+                | StorageError::Query(Error::DatabaseError(
+                    DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                    _
+                ))
         )
     }
 
