@@ -88,10 +88,14 @@ async fn the_worker_integrates_within_a_second_and_signs_on_its_interval() {
         let started = Instant::now();
         let mut integrated = 0;
         while started.elapsed() < Duration::from_secs(3) {
-            integrated =
-                ac_storage::audit::verify(&app.db.db, &[app.state.audit_key.verifier()], &[])
-                    .unwrap()
-                    .entries;
+            integrated = ac_storage::audit::verify(
+                &app.db.db,
+                &[app.state.audit_key.verifier()],
+                &[],
+                &ac_storage::audit::Expectations::new(app.state.clock.now(), 900),
+            )
+            .unwrap()
+            .entries;
             if integrated >= 1 {
                 break;
             }

@@ -145,6 +145,14 @@ pub struct AuditSettings {
     pub checkpoint_interval_secs: u64,
     pub integrate_interval_ms: u64,
     pub integrate_batch: i64,
+    /// `audit verify` fails when a pending entry has waited longer than this: the integrator is
+    /// stopped or stuck (60 s – 7 days; 15 minutes by default).
+    #[serde(default = "default_pending_max_age_secs")]
+    pub pending_max_age_secs: u64,
+}
+
+fn default_pending_max_age_secs() -> u64 {
+    900
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -311,6 +319,16 @@ impl Settings {
         }
         if !(1..=50_000).contains(&audit.integrate_batch) {
             return invalid("audit.integrate_batch doit être entre 1 et 50000");
+        }
+        // At least a minute and well above the integration interval, so a verification that
+        // runs while the integrator works never mistakes a fresh entry for a stuck one.
+        if !(60..=604_800).contains(&audit.pending_max_age_secs)
+            || audit.pending_max_age_secs.saturating_mul(1000)
+                < audit.integrate_interval_ms.saturating_mul(10)
+        {
+            return invalid(
+                "audit.pending_max_age_secs doit être entre 60 et 604800 et au moins dix fois audit.integrate_interval_ms",
+            );
         }
         self.validate_auth()?;
         self.validate_mail()?;
@@ -491,6 +509,34 @@ mod tests {
             "production must not ship dev mode"
         );
         assert!(production.server.public_url.starts_with("https://"));
+    }
+
+    #[test]
+    fn the_pending_age_bound_is_optional_and_bounded() {
+        let without = DEFAULT.replace("pending_max_age_secs = 900", "");
+        assert_eq!(
+            load(&without, &Overrides::default())
+                .unwrap()
+                .audit
+                .pending_max_age_secs,
+            900
+        );
+        for bad in ["0", "59", "604801"] {
+            let text = DEFAULT.replace(
+                "pending_max_age_secs = 900",
+                &format!("pending_max_age_secs = {bad}"),
+            );
+            let err = load(&text, &Overrides::default()).unwrap_err().to_string();
+            assert!(err.contains("audit.pending_max_age_secs"), "{bad}: {err}");
+        }
+        // Ten integration rounds at least: 60 s with rounds every 10 s is refused.
+        let slow = DEFAULT
+            .replace("pending_max_age_secs = 900", "pending_max_age_secs = 60")
+            .replace(
+                "integrate_interval_ms = 500",
+                "integrate_interval_ms = 10000",
+            );
+        assert!(load(&slow, &Overrides::default()).is_err());
     }
 
     #[test]

@@ -642,10 +642,11 @@ async fn start_verification(
     let verifiers = state.trusted_audit_keys()?;
     let published = crate::audit_worker::read_published(&state.settings.audit.checkpoint_dir)
         .map_err(WebError::internal)?;
-    let (db, now, aidant) = (
+    let (db, now, aidant, max_age) = (
         state.db.clone(),
         state.clock.now(),
         current.aidant.id.clone(),
+        state.settings.audit.pending_max_age_secs,
     );
     let busy = blocking(move || {
         Ok(verifications::in_progress(&mut *db.conn()?, now - RUN_STALE_AFTER)?.is_some())
@@ -656,13 +657,26 @@ async fn start_verification(
         std::thread::Builder::new()
             .name("audit-verification".into())
             .spawn(move || {
-                let ran =
-                    verifications::run(&db, &verifiers, &published, Some(&aidant), &|| clock.now());
+                let ran = verifications::run(
+                    &db,
+                    &verifiers,
+                    &published,
+                    Some(&aidant),
+                    max_age,
+                    &|| clock.now(),
+                );
                 match ran {
-                    Ok(report) => tracing::info!(
+                    Ok(report) if report.is_intact() => tracing::info!(
                         entries = report.entries,
-                        intact = report.problem.is_none(),
+                        intact = true,
                         "audit verification finished"
+                    ),
+                    Ok(report) => tracing::error!(
+                        entries = report.entries,
+                        intact = false,
+                        problem = report.problem.as_ref().map(|p| p.what.as_str()),
+                        differences = report.differences.len(),
+                        "audit verification found the journal or the mandate tables altered"
                     ),
                     Err(e) => {
                         tracing::error!(code = e.code(), error = ?e, "audit verification failed")
