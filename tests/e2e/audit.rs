@@ -126,3 +126,65 @@ fn pending_and_integrated(app: &TestApp) -> u64 {
         + count("SELECT COUNT(*) AS n FROM audit_log");
     u64::try_from(n).unwrap()
 }
+
+#[actix_web::test]
+async fn a_forged_row_stops_the_worker_and_raises_the_alarm_on_readyz_and_the_panel() {
+    for app in TestApp::each().await {
+        let coordinator = app.with_aidant("pilotage@exemple.fr", &["org-a"]);
+        {
+            let conn = &mut *app.db.db.conn().unwrap();
+            ac_storage::aidants::set_coordinator_scopes(
+                conn,
+                &coordinator,
+                &[ac_mandates::CoordinatorScope::National],
+                &AuditContext::cli(),
+                app.clock.now(),
+            )
+            .unwrap();
+        }
+        ac_web::audit_worker::run_once(&app.state, false).unwrap();
+        assert_eq!(app.get("/readyz").await.status(), StatusCode::OK);
+        ac_storage::testing::forge_row_after_last_head(&mut app.db.db.conn().unwrap()).unwrap();
+
+        let worker = ac_web::audit_worker::spawn(app.state.clone()).unwrap();
+        record(&app, "after the forgery");
+        let started = Instant::now();
+        while app.state.journal_alarm.raised().is_none()
+            && started.elapsed() < Duration::from_secs(5)
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let why = app.state.journal_alarm.raised().expect("alarm raised");
+        assert!(why.contains("tête d'arbre"), "{why}");
+
+        let ready = app.get("/readyz").await;
+        assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body = ready.text().await.unwrap();
+        assert!(
+            body.contains("journal integrity alarm (STO011)") && body.contains(why),
+            "{body}"
+        );
+        assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
+        // The later entry waits, unsealed, for an operator.
+        assert_eq!(
+            ac_storage::testing::count(
+                &mut app.db.db.conn().unwrap(),
+                "SELECT COUNT(*) AS n FROM audit_pending WHERE entry LIKE '%after the forgery%'"
+            )
+            .unwrap(),
+            1,
+            "still pending"
+        );
+
+        app.sign_in("pilotage@exemple.fr").await;
+        let res = app.get("/coordination/integrite").await;
+        let panel = res.text().await.unwrap();
+        assert!(
+            panel.contains("Alerte : intégrité du journal compromise")
+                && panel.contains("la dernière tête d"),
+            "{panel}"
+        );
+        drop(worker);
+        app.stop().await;
+    }
+}

@@ -136,3 +136,42 @@ impl Drop for TestDatabase {
         }
     }
 }
+
+/// Writes a well-formed entry straight into `audit_log` at the next position, as someone with
+/// INSERT on the table but without the signing key would: for tests of the integrity alarm.
+/// Returns its sequence number.
+pub fn forge_row_after_last_head(conn: &mut DbConnection) -> Result<u64, StorageError> {
+    use crate::schema::audit_log;
+    use diesel::{ExpressionMethods, RunQueryDsl};
+    let next = count(conn, "SELECT COALESCE(MAX(seq) + 1, 0) AS n FROM audit_log")?;
+    let at = ac_audit::canonical_time(OffsetDateTime::UNIX_EPOCH)?;
+    let entry = ac_audit::Entry {
+        seq: u64::try_from(next).map_err(|_| StorageError::Corrupt("negative seq".into()))?,
+        at,
+        action: ac_audit::Action::ExportMade,
+        actor: ac_audit::Actor::system(),
+        organisation_id: None,
+        usager: None,
+        demarche: None,
+        client_id: None,
+        target: Some("forged".into()),
+        request_id: None,
+        details: Default::default(),
+    };
+    let text = String::from_utf8(entry.canonical_bytes()?)
+        .map_err(|_| StorageError::Corrupt("canonical entry is not UTF-8".into()))?;
+    let leaf = ac_audit::merkle::leaf_hash(text.as_bytes());
+    diesel::insert_into(audit_log::table)
+        .values((
+            audit_log::seq.eq(next),
+            audit_log::pending_id.eq(i64::MAX),
+            audit_log::entry.eq(&text),
+            audit_log::leaf_hash.eq(leaf.to_vec()),
+            audit_log::at.eq(crate::to_db(at)),
+            audit_log::action.eq(entry.action.as_str()),
+            audit_log::actor_kind.eq(entry.actor.kind.as_str()),
+            audit_log::target.eq("forged"),
+        ))
+        .execute(conn)?;
+    Ok(entry.seq)
+}

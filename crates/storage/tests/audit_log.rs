@@ -650,43 +650,6 @@ fn published_checkpoints_catch_a_truncation_that_also_removed_the_checkpoint_row
 // ---------------------------------------------------------------------------------------------
 // Foreign rows, pending entries, deleted checkpoints, and the mandate tables under the journal.
 
-/// A well-formed entry written straight into `audit_log` at the next position, as someone with
-/// INSERT on the table (but not the signing key) would.
-fn forge_row_after_last_head(conn: &mut DbConnection) -> u64 {
-    use ac_storage::schema::audit_log;
-    use diesel::ExpressionMethods;
-    let seq = count(conn, "SELECT COALESCE(MAX(seq) + 1, 0) AS n FROM audit_log").unwrap();
-    let entry = ac_audit::Entry {
-        seq: seq as u64,
-        at: NOW,
-        action: Action::ExportMade,
-        actor: ac_audit::Actor::system(),
-        organisation_id: None,
-        usager: None,
-        demarche: None,
-        client_id: None,
-        target: Some("forged".into()),
-        request_id: None,
-        details: Default::default(),
-    };
-    let text = String::from_utf8(entry.canonical_bytes().unwrap()).unwrap();
-    let leaf = ac_audit::merkle::leaf_hash(text.as_bytes());
-    diesel::insert_into(audit_log::table)
-        .values((
-            audit_log::seq.eq(seq),
-            audit_log::pending_id.eq(1_000_000),
-            audit_log::entry.eq(&text),
-            audit_log::leaf_hash.eq(leaf.to_vec()),
-            audit_log::at.eq(time::PrimitiveDateTime::new(NOW.date(), NOW.time())),
-            audit_log::action.eq(Action::ExportMade.as_str()),
-            audit_log::actor_kind.eq("system"),
-            audit_log::target.eq("forged"),
-        ))
-        .execute(conn)
-        .unwrap();
-    seq as u64
-}
-
 fn integrity_alarm(result: Result<usize, ac_storage::StorageError>) -> String {
     match result {
         Err(ac_storage::StorageError::JournalIntegrity(why)) => why,
@@ -700,7 +663,7 @@ fn a_row_forged_after_the_last_head_stops_the_integrator_and_fails_verification(
         populated(db, 3);
         let conn = &mut *db.db.conn().unwrap();
         audit::integrate_all(conn, 100, NOW).unwrap();
-        let forged = forge_row_after_last_head(conn);
+        let forged = ac_storage::testing::forge_row_after_last_head(conn).unwrap();
         let problem = verify(db).problem.expect("forged row detected");
         assert_eq!(problem.seq, Some(forged), "{problem:?}");
         assert!(problem.what.contains("tête d'arbre"), "{problem:?}");

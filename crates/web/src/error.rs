@@ -218,6 +218,10 @@ pub fn client_error_page(res: ServiceResponse) -> actix_web::Result<ErrorHandler
 pub fn constant_server_error(
     res: ServiceResponse,
 ) -> actix_web::Result<ErrorHandlerResponse<BoxBody>> {
+    // A body built on purpose for a 5xx (readiness saying why it is degraded) is the answer.
+    if res.response().extensions().get::<KeepBody>().is_some() {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
     let request_id = res
         .request()
         .extensions()

@@ -556,6 +556,8 @@ struct RunView {
     root: String,
     problem_seq: Option<i64>,
     problem: String,
+    /// The problem, line by line (the mandate tables' differences, one per line).
+    problem_lines: Vec<String>,
     by_console: bool,
 }
 
@@ -575,6 +577,13 @@ fn run_view(run: &verifications::Run) -> RunView {
         root: run.root_hash.clone().unwrap_or_default(),
         problem_seq: run.problem_seq,
         problem: run.problem.clone().unwrap_or_default(),
+        problem_lines: run
+            .problem
+            .as_deref()
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect(),
         by_console: run.requested_by.is_some(),
     }
 }
@@ -615,6 +624,7 @@ async fn integrity_page(
             "running": running.as_ref().map(run_view),
             "keys": keys,
             "checkpoint_dir_files": crate::audit_worker::read_published(&state.settings.audit.checkpoint_dir).map(|v| v.len()).unwrap_or(0),
+            "journal_alarm": state.journal_alarm.raised(),
         }),
     )?;
     Ok(page(HttpResponse::Ok(), body))
