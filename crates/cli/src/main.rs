@@ -157,6 +157,8 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<()> {
         Command::Demo {
             command: DemoCommand::Load,
         } => {
+            // Before anything is opened or created (keys, database).
+            ac_demo::allowed(settings.server.dev_mode)?;
             let db = open(&settings, OpenMode::MustExist)?;
             let keys = ac_web::auth::load_key_ring(
                 &settings.auth.totp_key_file,
