@@ -175,3 +175,69 @@ pub fn forge_row_after_last_head(conn: &mut DbConnection) -> Result<u64, Storage
         .execute(conn)?;
     Ok(entry.seq)
 }
+
+/// Makes every journal write fail (`refused`), or accepted again: a trigger on `audit_pending`,
+/// for tests that an action and its journal entry commit or fail together.
+pub fn refuse_journal_writes(db: &TestDatabase, refused: bool) -> Result<(), StorageError> {
+    db.execute_raw(match (db.backend(), refused) {
+        (Backend::Sqlite, true) => {
+            "CREATE TRIGGER test_journal_refused BEFORE INSERT ON audit_pending \
+             BEGIN SELECT RAISE(ABORT, 'journal refused by the test'); END;"
+        }
+        (Backend::Sqlite, false) => "DROP TRIGGER test_journal_refused;",
+        (Backend::Postgres, true) => {
+            "CREATE OR REPLACE FUNCTION test_journal_refused() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'journal refused by the test'; END; $$; \
+             CREATE TRIGGER test_journal_refused BEFORE INSERT ON audit_pending \
+             FOR EACH ROW EXECUTE FUNCTION test_journal_refused();"
+        }
+        (Backend::Postgres, false) => "DROP TRIGGER test_journal_refused ON audit_pending;",
+    })
+}
+
+/// "No journal, no action" (docs/security/audit-log.md), checked for one action: with the
+/// journal refusing writes, `act` must fail and leave what `observe` reads unchanged, which it
+/// would not if the action committed before (or without) writing its entry; then, with the
+/// journal back, the same `act` must succeed, write at least one entry and change what
+/// `observe` reads, so that the first half could have failed. Returns the second run's result,
+/// or what went wrong.
+pub fn no_journal_no_action<T, R, E>(
+    db: &TestDatabase,
+    observe: impl Fn(&mut DbConnection) -> Result<T, StorageError>,
+    act: impl Fn(&mut DbConnection) -> Result<R, E>,
+) -> Result<R, String>
+where
+    T: PartialEq + fmt::Debug,
+    E: fmt::Debug,
+{
+    let failed = |e: StorageError| format!("{e:?}");
+    let conn = &mut *db.db.conn().map_err(failed)?;
+    let entries = |conn: &mut DbConnection| {
+        count(
+            conn,
+            "SELECT (SELECT COUNT(*) FROM audit_pending) + (SELECT COUNT(*) FROM audit_log) AS n",
+        )
+    };
+    let before = observe(conn).map_err(failed)?;
+    let written = entries(conn).map_err(failed)?;
+    refuse_journal_writes(db, true).map_err(failed)?;
+    let refused = act(conn);
+    refuse_journal_writes(db, false).map_err(failed)?;
+    if refused.is_ok() {
+        return Err("the action succeeded although its journal entry could not be written".into());
+    }
+    let after = observe(conn).map_err(failed)?;
+    if after != before {
+        return Err(format!(
+            "the action took effect without its journal entry: {before:?} became {after:?}"
+        ));
+    }
+    let done = act(conn).map_err(|e| format!("with the journal back, the action failed: {e:?}"))?;
+    if observe(conn).map_err(failed)? == before {
+        return Err("the observation does not see the action: the check proves nothing".into());
+    }
+    if entries(conn).map_err(failed)? <= written {
+        return Err("the action wrote no journal entry".into());
+    }
+    Ok(done)
+}
