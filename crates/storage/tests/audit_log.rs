@@ -838,7 +838,7 @@ fn drop_mandate_triggers(db: &TestDatabase) {
             "DROP TRIGGER mandates_are_immutable; DROP TRIGGER mandates_are_not_deleted; DROP TRIGGER authorizations_only_revoke; DROP TRIGGER authorizations_are_not_deleted;"
         }
         Backend::Postgres => {
-            "DROP TRIGGER mandates_are_immutable ON mandates; DROP TRIGGER authorizations_only_revoke ON authorizations; DROP TRIGGER mandates_no_truncate ON mandates; DROP TRIGGER authorizations_no_truncate ON authorizations;"
+            "DROP TRIGGER mandates_are_immutable ON mandates; DROP TRIGGER authorizations_only_revoke ON authorizations; DROP TRIGGER IF EXISTS mandates_no_truncate ON mandates; DROP TRIGGER IF EXISTS authorizations_no_truncate ON authorizations;"
         }
     })
     .unwrap();
