@@ -81,6 +81,10 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     pub connect_timeout_ms: u64,
     pub sqlite_busy_timeout_ms: u64,
+    /// PostgreSQL only: the role `serve` connects as, to which `migrate` (run as the owner)
+    /// grants only what the service needs (docs/operations.md, "Database roles").
+    #[serde(default)]
+    pub runtime_role: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -293,6 +297,18 @@ impl Settings {
         }
         if !(1..=200).contains(&self.database.max_connections) {
             return invalid("database.max_connections doit être entre 1 et 200");
+        }
+        if let Some(role) = &self.database.runtime_role {
+            let simple = role.len() <= 63
+                && role.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+                && role
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !simple || self.database.url.starts_with("sqlite://") {
+                return invalid(
+                    "database.runtime_role doit être un nom de rôle PostgreSQL simple (minuscules, chiffres, _), et seulement avec une base PostgreSQL",
+                );
+            }
         }
         let audit = &self.audit;
         if audit.generate_missing_key && !self.server.dev_mode {
@@ -509,6 +525,37 @@ mod tests {
             "production must not ship dev mode"
         );
         assert!(production.server.public_url.starts_with("https://"));
+    }
+
+    #[test]
+    fn the_runtime_role_is_a_simple_postgresql_role() {
+        let dev = load(DEFAULT, &Overrides::default()).unwrap();
+        assert_eq!(dev.database.runtime_role, None);
+        let with = |url: &str, role: &str| {
+            let text = DEFAULT.replace(
+                "sqlite_busy_timeout_ms = 5000\n",
+                &format!("sqlite_busy_timeout_ms = 5000\nruntime_role = \"{role}\"\n"),
+            );
+            let overrides = Overrides {
+                database_url: Some(url.into()),
+                bind: None,
+            };
+            load(&text, &overrides)
+        };
+        let pg = "postgres://owner@db/ac";
+        assert_eq!(
+            with(pg, "ac_runtime")
+                .unwrap()
+                .database
+                .runtime_role
+                .as_deref(),
+            Some("ac_runtime")
+        );
+        for bad in ["", "AC", "ac-runtime", "ac\\\" ; DROP", "1ac"] {
+            let err = with(pg, bad).unwrap_err().to_string();
+            assert!(err.contains("database.runtime_role"), "{bad}: {err}");
+        }
+        assert!(with("sqlite://var/x.db", "ac_runtime").is_err());
     }
 
     #[test]

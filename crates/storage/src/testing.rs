@@ -241,3 +241,82 @@ where
     }
     Ok(done)
 }
+
+/// A PostgreSQL login role given the runtime grants ([`migrations::grant_runtime_role`], as
+/// `migrate` gives them), with a pool connected as it to the test's schema. Dropped (role and
+/// grants) with the value.
+pub struct RuntimeRole {
+    pub name: String,
+    db: Option<Database>,
+    server_url: String,
+}
+
+impl RuntimeRole {
+    pub fn db(&self) -> Result<&Database, StorageError> {
+        self.db
+            .as_ref()
+            .ok_or_else(|| StorageError::Migration("runtime role already dropped".into()))
+    }
+}
+
+impl fmt::Debug for RuntimeRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RuntimeRole({})", self.name)
+    }
+}
+
+/// `server_url` with its user replaced by `user` (trust authentication in tests: no password).
+fn with_user(server_url: &str, user: &str) -> Result<String, StorageError> {
+    let bad = || StorageError::Migration(format!("{TEST_DATABASE_URL} is not a postgres:// URL"));
+    let (scheme, rest) = server_url.split_once("://").ok_or_else(bad)?;
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    Ok(format!("{scheme}://{user}@{host}{path}"))
+}
+
+impl TestDatabase {
+    /// PostgreSQL only: a fresh runtime role on this test's schema (see [`RuntimeRole`]).
+    pub fn runtime_role(&self) -> Result<RuntimeRole, StorageError> {
+        let Some((server_url, schema)) = &self.pg_cleanup else {
+            return Err(StorageError::Migration(
+                "runtime roles exist on PostgreSQL only".into(),
+            ));
+        };
+        let name = format!("ac_runtime_{:016x}", rand::rng().random::<u64>());
+        let mut admin = PgConnection::establish(server_url).map_err(StorageError::Connect)?;
+        admin.batch_execute(&format!("CREATE ROLE {name} LOGIN"))?;
+        // Made now, so that the role is dropped if what follows fails.
+        let mut role = RuntimeRole {
+            name,
+            db: None,
+            server_url: server_url.clone(),
+        };
+        migrations::grant_runtime_role(&mut *self.db.conn()?, &role.name)?;
+        let url = with_user(server_url, &role.name)?;
+        let separator = if url.contains('?') { '&' } else { '?' };
+        let url: DatabaseUrl =
+            format!("{url}{separator}options=-csearch_path%3D{schema}").parse()?;
+        role.db = Some(Database::open(
+            &url,
+            OpenMode::MustExist,
+            &PoolOptions::default(),
+        )?);
+        Ok(role)
+    }
+}
+
+impl Drop for RuntimeRole {
+    fn drop(&mut self) {
+        // Its connections first, then its grants and itself. Best effort, like the schemas.
+        drop(self.db.take());
+        if let Ok(mut admin) = PgConnection::establish(&self.server_url) {
+            let _ = admin.batch_execute(&format!(
+                "DROP OWNED BY {0}; DROP ROLE IF EXISTS {0}",
+                self.name
+            ));
+        }
+    }
+}
