@@ -20,10 +20,16 @@ pub const TEST_DATABASE_URL: &str = "AC_TEST_DATABASE_URL";
 
 /// A migrated, empty database that disappears with the value.
 pub struct TestDatabase {
+    /// The pool the code under test uses: the schema's owner, or on PostgreSQL a runtime role
+    /// (see [`TestDatabase::each_as_runtime_role`]).
     pub db: Database,
     pub url: DatabaseUrl,
     _dir: Option<tempfile::TempDir>,
     pg_cleanup: Option<(String, String)>,
+    /// The owner's pool, when `db` is a runtime role's: raw SQL that tampers goes through it.
+    owner: Option<Database>,
+    /// Declared after `db`, so the role's pool is closed before the role is dropped.
+    runtime: Option<RuntimeRole>,
 }
 
 impl fmt::Debug for TestDatabase {
@@ -47,6 +53,8 @@ impl TestDatabase {
             url,
             _dir: Some(dir),
             pg_cleanup: None,
+            owner: None,
+            runtime: None,
         })
     }
 
@@ -65,7 +73,31 @@ impl TestDatabase {
             url,
             _dir: None,
             pg_cleanup: Some((server_url.to_owned(), schema)),
+            owner: None,
+            runtime: None,
         })
+    }
+
+    /// Like [`TestDatabase::each`], but on PostgreSQL the code under test connects as a runtime
+    /// role given only `migrate`'s grants (docs/operations.md, "Database roles"), as `serve` does
+    /// in production; [`TestDatabase::execute_raw`] still runs as the owner.
+    pub fn each_as_runtime_role() -> Result<Vec<Self>, StorageError> {
+        Self::each()?
+            .into_iter()
+            .map(|db| match db.backend() {
+                Backend::Sqlite => Ok(db),
+                Backend::Postgres => db.into_runtime_role(),
+            })
+            .collect()
+    }
+
+    fn into_runtime_role(mut self) -> Result<Self, StorageError> {
+        let role = self.runtime_role()?;
+        let runtime = role.db()?.clone();
+        self.url = role.url.clone();
+        self.owner = Some(std::mem::replace(&mut self.db, runtime));
+        self.runtime = Some(role);
+        Ok(self)
     }
 
     /// One fresh database per available backend: SQLite, then PostgreSQL when configured.
@@ -119,7 +151,9 @@ pub fn count(conn: &mut DbConnection, sql: &str) -> Result<i64, StorageError> {
 impl TestDatabase {
     /// Runs raw SQL, for tests that tamper with the database behind the application's back.
     pub fn execute_raw(&self, sql: &str) -> Result<(), StorageError> {
-        self.db
+        self.owner
+            .as_ref()
+            .unwrap_or(&self.db)
             .conn()?
             .batch_execute(sql)
             .map_err(StorageError::Query)
@@ -247,6 +281,8 @@ where
 /// grants) with the value.
 pub struct RuntimeRole {
     pub name: String,
+    /// Its connection URL (this test's schema, as this role).
+    pub url: DatabaseUrl,
     db: Option<Database>,
     server_url: String,
 }
@@ -288,19 +324,19 @@ impl TestDatabase {
         let name = format!("ac_runtime_{:016x}", rand::rng().random::<u64>());
         let mut admin = PgConnection::establish(server_url).map_err(StorageError::Connect)?;
         admin.batch_execute(&format!("CREATE ROLE {name} LOGIN"))?;
+        let url = with_user(server_url, &name)?;
+        let separator = if url.contains('?') { '&' } else { '?' };
         // Made now, so that the role is dropped if what follows fails.
         let mut role = RuntimeRole {
+            url: format!("{url}{separator}options=-csearch_path%3D{schema}").parse()?,
             name,
             db: None,
             server_url: server_url.clone(),
         };
-        migrations::grant_runtime_role(&mut *self.db.conn()?, &role.name)?;
-        let url = with_user(server_url, &role.name)?;
-        let separator = if url.contains('?') { '&' } else { '?' };
-        let url: DatabaseUrl =
-            format!("{url}{separator}options=-csearch_path%3D{schema}").parse()?;
+        let owner = self.owner.as_ref().unwrap_or(&self.db);
+        migrations::grant_runtime_role(&mut *owner.conn()?, &role.name)?;
         role.db = Some(Database::open(
-            &url,
+            &role.url,
             OpenMode::MustExist,
             &PoolOptions::default(),
         )?);
