@@ -104,9 +104,10 @@ struct ExpectedAuthorization {
     revoked: Option<Revoked>,
 }
 
-/// What the journal says the tables hold.
+/// What the journal says the tables hold, built entry by entry ([`Replay::apply`]) so that the
+/// journal can be streamed; [`Replay::compare`] then holds the rows to it.
 #[derive(Default)]
-struct Replayed {
+pub struct Replay {
     mandates: BTreeMap<String, ExpectedMandate>,
     authorizations: BTreeMap<String, ExpectedAuthorization>,
     /// The journal contradicting itself (a revocation of an authorization never created…).
@@ -122,8 +123,10 @@ fn difference(table: &'static str, row: &str, entry: Option<EntryRef>, what: Str
     }
 }
 
-impl Replayed {
-    fn apply(&mut self, at: EntryRef, entry: &Entry) {
+impl Replay {
+    /// Takes one entry into account (entries of other actions are ignored), in journal order:
+    /// the integrated ones by sequence number, then the pending ones.
+    pub fn apply(&mut self, at: EntryRef, entry: &Entry) {
         let Some(target) = entry.target.clone() else {
             return;
         };
@@ -339,87 +342,100 @@ pub fn compare<'a>(
     mandates: &[MandateRow],
     authorizations: &[AuthorizationRow],
 ) -> Vec<Difference> {
-    let mut replayed = Replayed::default();
+    let mut replay = Replay::default();
     for (at, entry) in entries {
-        replayed.apply(at, entry);
+        replay.apply(at, entry);
     }
-    let mut out = std::mem::take(&mut replayed.inconsistencies);
+    replay.compare(mandates, authorizations)
+}
 
-    let mut demarches_in_rows: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for row in authorizations {
-        demarches_in_rows
-            .entry(row.mandate_id.as_str())
-            .or_default()
-            .insert(row.demarche.as_str());
-    }
-    let mut seen = BTreeSet::new();
-    for row in mandates {
-        seen.insert(row.id.as_str());
-        let Some(expected) = replayed.mandates.get(&row.id) else {
-            out.push(difference(
-                "mandates",
-                &row.id,
-                None,
-                "aucune entrée mandate.created du journal n'atteste ce mandat".into(),
-            ));
-            continue;
-        };
-        compare_mandate(row, expected, &mut out);
-        let held: BTreeSet<&str> = demarches_in_rows
-            .get(row.id.as_str())
-            .cloned()
-            .unwrap_or_default();
-        let journaled: BTreeSet<&str> = expected.demarches.iter().map(String::as_str).collect();
-        if held != journaled {
-            let list = |s: &BTreeSet<&str>| s.iter().copied().collect::<Vec<_>>().join(",");
-            out.push(difference(
-                "mandates",
-                &row.id,
-                Some(expected.by),
-                format!(
-                    "démarches en base [{}], le journal dit [{}]",
-                    list(&held),
-                    list(&journaled)
-                ),
-            ));
+impl Replay {
+    /// Every difference between what the entries applied so far say and these rows.
+    pub fn compare(
+        self,
+        mandates: &[MandateRow],
+        authorizations: &[AuthorizationRow],
+    ) -> Vec<Difference> {
+        let mut replayed = self;
+        let mut out = std::mem::take(&mut replayed.inconsistencies);
+        let mut demarches_in_rows: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for row in authorizations {
+            demarches_in_rows
+                .entry(row.mandate_id.as_str())
+                .or_default()
+                .insert(row.demarche.as_str());
         }
-    }
-    for (id, expected) in &replayed.mandates {
-        if !seen.contains(id.as_str()) {
-            out.push(difference(
-                "mandates",
-                id,
-                Some(expected.by),
-                "mandat absent de la table (supprimé ?)".into(),
-            ));
+        let mut seen = BTreeSet::new();
+        for row in mandates {
+            seen.insert(row.id.as_str());
+            let Some(expected) = replayed.mandates.get(&row.id) else {
+                out.push(difference(
+                    "mandates",
+                    &row.id,
+                    None,
+                    "aucune entrée mandate.created du journal n'atteste ce mandat".into(),
+                ));
+                continue;
+            };
+            compare_mandate(row, expected, &mut out);
+            let held: BTreeSet<&str> = demarches_in_rows
+                .get(row.id.as_str())
+                .cloned()
+                .unwrap_or_default();
+            let journaled: BTreeSet<&str> = expected.demarches.iter().map(String::as_str).collect();
+            if held != journaled {
+                let list = |s: &BTreeSet<&str>| s.iter().copied().collect::<Vec<_>>().join(",");
+                out.push(difference(
+                    "mandates",
+                    &row.id,
+                    Some(expected.by),
+                    format!(
+                        "démarches en base [{}], le journal dit [{}]",
+                        list(&held),
+                        list(&journaled)
+                    ),
+                ));
+            }
         }
-    }
+        for (id, expected) in &replayed.mandates {
+            if !seen.contains(id.as_str()) {
+                out.push(difference(
+                    "mandates",
+                    id,
+                    Some(expected.by),
+                    "mandat absent de la table (supprimé ?)".into(),
+                ));
+            }
+        }
 
-    let mut seen = BTreeSet::new();
-    for row in authorizations {
-        seen.insert(row.id.as_str());
-        match replayed.authorizations.get(&row.id) {
-            Some(expected) => compare_authorization(row, expected, &replayed.mandates, &mut out),
-            None => out.push(difference(
-                "authorizations",
-                &row.id,
-                None,
-                "aucune entrée authorization.created du journal n'atteste cette autorisation"
-                    .into(),
-            )),
+        let mut seen = BTreeSet::new();
+        for row in authorizations {
+            seen.insert(row.id.as_str());
+            match replayed.authorizations.get(&row.id) {
+                Some(expected) => {
+                    compare_authorization(row, expected, &replayed.mandates, &mut out)
+                }
+                None => out.push(difference(
+                    "authorizations",
+                    &row.id,
+                    None,
+                    "aucune entrée authorization.created du journal n'atteste cette autorisation"
+                        .into(),
+                )),
+            }
         }
-    }
-    for (id, expected) in &replayed.authorizations {
-        if !seen.contains(id.as_str()) {
-            out.push(difference(
-                "authorizations",
-                id,
-                Some(expected.by),
-                "autorisation absente de la table (supprimée ?)".into(),
-            ));
+        for (id, expected) in &replayed.authorizations {
+            if !seen.contains(id.as_str()) {
+                out.push(difference(
+                    "authorizations",
+                    id,
+                    Some(expected.by),
+                    "autorisation absente de la table (supprimée ?)".into(),
+                ));
+            }
         }
+        out
     }
-    out
 }
 
 #[cfg(test)]

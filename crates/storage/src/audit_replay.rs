@@ -3,7 +3,7 @@
 //! created during the read is either wholly in it (rows and entries) or wholly out.
 
 use ac_audit::Entry;
-use ac_audit::replay::{self, AuthorizationRow, Difference, EntryRef, MandateRow};
+use ac_audit::replay::{self, AuthorizationRow, Difference, EntryRef, MandateRow, Replay};
 use diesel::connection::Connection;
 use diesel::prelude::*;
 use time::PrimitiveDateTime;
@@ -25,33 +25,40 @@ pub fn mandate_differences(conn: &mut DbConnection) -> Result<Vec<Difference>, S
     })
 }
 
+/// Mandate entries read per round trip: the replay keeps only what they say, never the entries.
+const PAGE: i64 = 10_000;
+
 fn read_and_compare(tx: &mut DbConnection) -> Result<Vec<Difference>, StorageError> {
     let actions: Vec<&str> = replay::MANDATE_ACTIONS.iter().map(|a| a.as_str()).collect();
-    // Integrated entries: verification has checked that the `action` column matches the entry.
-    let integrated: Vec<(i64, String)> = audit_log::table
-        .filter(audit_log::action.eq_any(&actions))
-        .order(audit_log::seq)
-        .select((audit_log::seq, audit_log::entry))
-        .load(tx)?;
+    let mut replayed = Replay::default();
+    // Integrated entries, page by page in sequence order (verification has checked that the
+    // `action` column matches each entry).
+    let mut next = 0i64;
+    loop {
+        let page: Vec<(i64, String)> = audit_log::table
+            .filter(audit_log::seq.ge(next))
+            .filter(audit_log::action.eq_any(&actions))
+            .order(audit_log::seq)
+            .limit(PAGE)
+            .select((audit_log::seq, audit_log::entry))
+            .load(tx)?;
+        let Some((last, _)) = page.last() else { break };
+        next = last.saturating_add(1);
+        for (seq, text) in &page {
+            let seq = u64::try_from(*seq)
+                .map_err(|_| StorageError::Corrupt(format!("negative audit seq {seq}")))?;
+            let entry = Entry::from_canonical_bytes(text.as_bytes())?;
+            replayed.apply(EntryRef::Integrated(seq), &entry);
+        }
+    }
     // Pending entries have no search columns; they are few (the integrator runs every second).
     let pending: Vec<(i64, String)> = audit_pending::table
         .order(audit_pending::id)
         .select((audit_pending::id, audit_pending::entry))
         .load(tx)?;
-    let mut entries: Vec<(EntryRef, Entry)> = Vec::with_capacity(integrated.len());
-    for (seq, text) in integrated {
-        let seq = u64::try_from(seq)
-            .map_err(|_| StorageError::Corrupt(format!("negative audit seq {seq}")))?;
-        entries.push((
-            EntryRef::Integrated(seq),
-            Entry::from_canonical_bytes(text.as_bytes())?,
-        ));
-    }
     for (id, text) in pending {
         let entry = Entry::from_canonical_bytes(text.as_bytes())?;
-        if replay::MANDATE_ACTIONS.contains(&entry.action) {
-            entries.push((EntryRef::Pending(id), entry));
-        }
+        replayed.apply(EntryRef::Pending(id), &entry);
     }
 
     type Mandate = (
@@ -116,9 +123,5 @@ fn read_and_compare(tx: &mut DbConnection) -> Result<Vec<Difference>, StorageErr
             },
         )
         .collect();
-    Ok(replay::compare(
-        entries.iter().map(|(at, entry)| (*at, entry)),
-        &mandate_rows,
-        &authorization_rows,
-    ))
+    Ok(replayed.compare(&mandate_rows, &authorization_rows))
 }
