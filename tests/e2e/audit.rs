@@ -155,13 +155,18 @@ async fn a_forged_row_stops_the_worker_and_raises_the_alarm_on_readyz_and_the_pa
             std::thread::sleep(Duration::from_millis(20));
         }
         let why = app.state.journal_alarm.raised().expect("alarm raised");
-        assert!(why.contains("tête d'arbre"), "{why}");
+        assert!(
+            why.starts_with("STO011") && why.contains("tête d'arbre"),
+            "{why}"
+        );
 
         let ready = app.get("/readyz").await;
         assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
         let body = ready.text().await.unwrap();
         assert!(
-            body.contains("journal integrity alarm (STO011)") && body.contains(why),
+            body.contains("journal integrity alarm")
+                && body.contains("STO011")
+                && body.contains(why),
             "{body}"
         );
         assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);

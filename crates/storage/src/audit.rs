@@ -616,8 +616,8 @@ impl<'a> Rebuilt<'a> {
 /// Recomputes everything from the stored entries: every leaf hash, the dense sequence, each tree
 /// head, each checkpoint's signature and root, and the consistency between consecutive
 /// checkpoints; then that no row follows the last tree head, that every checkpoint journaled or
-/// published still has its row, and that pending entries follow the integrated ones and have not
-/// waited too long. `published` are checkpoints kept outside the database (files, copies held by
+/// published still has its row, and that pending entries are readable, not already integrated
+/// and have not waited too long. `published` are checkpoints kept outside the database (files, copies held by
 /// auditors): they anchor the log even if its checkpoint rows were removed. Stops at the first
 /// problem of the log. When the log verifies, replays its mandate events against the mandate
 /// tables and lists every difference (`ac_audit::replay`).

@@ -57,9 +57,10 @@ impl JournalAlarm {
         self.0.get().map(String::as_str)
     }
 
-    /// Raises the alarm; returns whether this call raised it (the first reason is kept).
-    pub fn raise(&self, why: String) -> bool {
-        self.0.set(why).is_ok()
+    /// Raises the alarm with its reason (the storage error, code first); the first reason is
+    /// kept.
+    pub fn raise(&self, why: String) {
+        let _ = self.0.set(why);
     }
 }
 
@@ -79,13 +80,13 @@ pub fn spawn(state: AppState) -> std::io::Result<Periodic> {
         match run_once(&state, sign) {
             Ok(_) if sign => last_signed = Instant::now(),
             Ok(_) => {}
-            Err(StorageError::JournalIntegrity(why)) => {
+            Err(e @ StorageError::JournalIntegrity(_)) => {
                 tracing::error!(
-                    code = "STO011",
-                    reason = %why,
+                    code = e.code(),
+                    reason = %e,
                     "journal integrity alarm: audit integration stopped until the journal is examined and the service restarted"
                 );
-                state.journal_alarm.raise(why);
+                state.journal_alarm.raise(e.to_string());
             }
             // Logged and retried: the entries wait safely in the pending table.
             Err(e) => tracing::error!(error = ?e, code = e.code(), "audit worker round failed"),

@@ -71,7 +71,7 @@ async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
             .content_type("text/plain; charset=utf-8")
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .body(format!(
-                "degraded: journal integrity alarm (STO011), audit integration stopped: {why}\n"
+                "degraded: journal integrity alarm, audit integration stopped: {why}\n"
             ));
         degraded.extensions_mut().insert(crate::error::KeepBody);
         return Ok(degraded);
