@@ -316,23 +316,7 @@ fn with_user(server_url: &str, user: &str) -> Result<String, StorageError> {
 impl TestDatabase {
     /// PostgreSQL only: a fresh runtime role on this test's schema (see [`RuntimeRole`]).
     pub fn runtime_role(&self) -> Result<RuntimeRole, StorageError> {
-        let Some((server_url, schema)) = &self.pg_cleanup else {
-            return Err(StorageError::Migration(
-                "runtime roles exist on PostgreSQL only".into(),
-            ));
-        };
-        let name = format!("ac_runtime_{:016x}", rand::rng().random::<u64>());
-        let mut admin = PgConnection::establish(server_url).map_err(StorageError::Connect)?;
-        admin.batch_execute(&format!("CREATE ROLE {name} LOGIN"))?;
-        let url = with_user(server_url, &name)?;
-        let separator = if url.contains('?') { '&' } else { '?' };
-        // Made now, so that the role is dropped if what follows fails.
-        let mut role = RuntimeRole {
-            url: format!("{url}{separator}options=-csearch_path%3D{schema}").parse()?,
-            name,
-            db: None,
-            server_url: server_url.clone(),
-        };
+        let mut role = self.login_role()?;
         let owner = self.owner.as_ref().unwrap_or(&self.db);
         migrations::grant_runtime_role(&mut *owner.conn()?, &role.name)?;
         role.db = Some(Database::open(
@@ -341,6 +325,29 @@ impl TestDatabase {
             &PoolOptions::default(),
         )?);
         Ok(role)
+    }
+
+    /// PostgreSQL only: a fresh login role with no privilege yet (for tests of the grants
+    /// themselves), and its URL to this test's schema; no pool ([`RuntimeRole::db`] fails).
+    pub fn login_role(&self) -> Result<RuntimeRole, StorageError> {
+        let Some((server_url, schema)) = &self.pg_cleanup else {
+            return Err(StorageError::Migration(
+                "runtime roles exist on PostgreSQL only".into(),
+            ));
+        };
+        let name = format!("ac_runtime_{:016x}", rand::rng().random::<u64>());
+        let url = with_user(server_url, &name)?;
+        let separator = if url.contains('?') { '&' } else { '?' };
+        let url: DatabaseUrl =
+            format!("{url}{separator}options=-csearch_path%3D{schema}").parse()?;
+        let mut admin = PgConnection::establish(server_url).map_err(StorageError::Connect)?;
+        admin.batch_execute(&format!("CREATE ROLE {name} LOGIN"))?;
+        Ok(RuntimeRole {
+            url,
+            name,
+            db: None,
+            server_url: server_url.clone(),
+        })
     }
 }
 
