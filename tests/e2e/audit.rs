@@ -193,3 +193,92 @@ async fn a_forged_row_stops_the_worker_and_raises_the_alarm_on_readyz_and_the_pa
         app.stop().await;
     }
 }
+
+#[actix_web::test]
+async fn the_integrity_panel_lists_a_mandate_row_the_journal_contradicts() {
+    for app in TestApp::each().await {
+        let coordinator = app.with_aidant("pilotage@exemple.fr", &["org-a"]);
+        {
+            let conn = &mut *app.db.db.conn().unwrap();
+            ac_storage::aidants::set_coordinator_scopes(
+                conn,
+                &coordinator,
+                &[ac_mandates::CoordinatorScope::National],
+                &AuditContext::cli(),
+                app.clock.now(),
+            )
+            .unwrap();
+        }
+        let (_, mandate) = app.with_mandate(
+            &coordinator,
+            "org-a",
+            "Angela",
+            "DUBOIS",
+            &[ac_mandates::Demarche::Social],
+        );
+        ac_web::audit_worker::run_once(&app.state, true).unwrap();
+        // A revocation undone behind the service's back, after it was journaled.
+        let authorization = {
+            let conn = &mut *app.db.db.conn().unwrap();
+            let m = ac_storage::mandates::get(conn, &mandate).unwrap();
+            let id = m.authorizations[0].id.clone();
+            ac_storage::mandates::revoke_authorization(
+                conn,
+                &coordinator,
+                &mandate,
+                &id,
+                ac_storage::mandates::RevocationConsent::OnScreen,
+                &AuditContext::aidant(&coordinator, None),
+                app.clock.now(),
+            )
+            .unwrap();
+            id
+        };
+        ac_web::audit_worker::run_once(&app.state, false).unwrap();
+        app.db
+            .execute_raw(&match app.db.backend() {
+                ac_storage::Backend::Sqlite => format!(
+                    "DROP TRIGGER authorizations_only_revoke; UPDATE authorizations SET revoked_at = NULL, revocation_reason = NULL WHERE id = '{authorization}'"
+                ),
+                ac_storage::Backend::Postgres => format!(
+                    "DROP TRIGGER authorizations_only_revoke ON authorizations; UPDATE authorizations SET revoked_at = NULL, revocation_reason = NULL WHERE id = '{authorization}'"
+                ),
+            })
+            .unwrap();
+
+        app.sign_in("pilotage@exemple.fr").await;
+        let panel = app
+            .get("/coordination/integrite")
+            .await
+            .text()
+            .await
+            .unwrap();
+        let csrf = ac_e2e::extract_csrf(&panel);
+        let res = app
+            .post_form("/coordination/integrite/verifier", &[("csrf", &csrf)])
+            .await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        let started = Instant::now();
+        let mut done = String::new();
+        while started.elapsed() < Duration::from_secs(10) {
+            done = app
+                .get("/coordination/integrite")
+                .await
+                .text()
+                .await
+                .unwrap();
+            if done.contains("Altération détectée") {
+                break;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(
+            done.contains("Altération détectée")
+                && done.contains("contredisent le journal")
+                && done.contains(&format!("authorizations {authorization}"))
+                && done.contains("révocation annulée"),
+            "{done}"
+        );
+        app.stop().await;
+    }
+}
