@@ -92,10 +92,14 @@ async fn the_worker_integrates_within_a_second_and_signs_on_its_interval() {
         let started = Instant::now();
         let mut integrated = 0;
         while started.elapsed() < Duration::from_secs(3) {
-            integrated =
-                ac_storage::audit::verify(&app.db.db, &[app.state.audit_key.verifier()], &[])
-                    .unwrap()
-                    .entries;
+            integrated = ac_storage::audit::verify(
+                &app.db.db,
+                &[app.state.audit_key.verifier()],
+                &[],
+                &ac_storage::audit::Expectations::new(app.state.clock.now(), 900),
+            )
+            .unwrap()
+            .entries;
             if integrated >= 1 {
                 break;
             }
@@ -135,4 +139,160 @@ fn pending_and_integrated(app: &TestApp) -> u64 {
     let n = count("SELECT COUNT(*) AS n FROM audit_pending")
         + count("SELECT COUNT(*) AS n FROM audit_log");
     u64::try_from(n).unwrap()
+}
+
+#[actix_web::test]
+async fn a_forged_row_stops_the_worker_and_raises_the_alarm_on_readyz_and_the_panel() {
+    for app in TestApp::each().await {
+        let coordinator = app.with_aidant("pilotage@exemple.fr", &["org-a"]);
+        {
+            let conn = &mut *app.db.db.conn().unwrap();
+            ac_storage::aidants::set_coordinator_scopes(
+                conn,
+                &coordinator,
+                &[ac_mandates::CoordinatorScope::National],
+                &AuditContext::cli(),
+                app.clock.now(),
+            )
+            .unwrap();
+        }
+        ac_web::audit_worker::run_once(&app.state, false).unwrap();
+        assert_eq!(app.get("/readyz").await.status(), StatusCode::OK);
+        ac_storage::testing::forge_row_after_last_head(&mut app.db.db.conn().unwrap()).unwrap();
+
+        let worker = ac_web::audit_worker::spawn(app.state.clone()).unwrap();
+        record(&app, "after the forgery");
+        let started = Instant::now();
+        while app.state.journal_alarm.raised().is_none()
+            && started.elapsed() < Duration::from_secs(5)
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let why = app.state.journal_alarm.raised().expect("alarm raised");
+        assert!(
+            why.starts_with("STO011") && why.contains("tête d'arbre"),
+            "{why}"
+        );
+
+        let ready = app.get("/readyz").await;
+        assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body = ready.text().await.unwrap();
+        assert!(
+            body.contains("journal integrity alarm")
+                && body.contains("STO011")
+                && body.contains(why),
+            "{body}"
+        );
+        assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
+        // The later entry waits, unsealed, for an operator.
+        assert_eq!(
+            ac_storage::testing::count(
+                &mut app.db.db.conn().unwrap(),
+                "SELECT COUNT(*) AS n FROM audit_pending WHERE entry LIKE '%after the forgery%'"
+            )
+            .unwrap(),
+            1,
+            "still pending"
+        );
+
+        app.sign_in("pilotage@exemple.fr").await;
+        let res = app.get("/coordination/integrite").await;
+        let panel = res.text().await.unwrap();
+        assert!(
+            panel.contains("Alerte : intégrité du journal compromise")
+                && panel.contains("la dernière tête d"),
+            "{panel}"
+        );
+        drop(worker);
+        app.stop().await;
+    }
+}
+
+#[actix_web::test]
+async fn the_integrity_panel_lists_a_mandate_row_the_journal_contradicts() {
+    for app in TestApp::each().await {
+        let coordinator = app.with_aidant("pilotage@exemple.fr", &["org-a"]);
+        {
+            let conn = &mut *app.db.db.conn().unwrap();
+            ac_storage::aidants::set_coordinator_scopes(
+                conn,
+                &coordinator,
+                &[ac_mandates::CoordinatorScope::National],
+                &AuditContext::cli(),
+                app.clock.now(),
+            )
+            .unwrap();
+        }
+        let (_, mandate) = app.with_mandate(
+            &coordinator,
+            "org-a",
+            "Angela",
+            "DUBOIS",
+            &[ac_mandates::Demarche::Social],
+        );
+        ac_web::audit_worker::run_once(&app.state, true).unwrap();
+        // A revocation undone behind the service's back, after it was journaled.
+        let authorization = {
+            let conn = &mut *app.db.db.conn().unwrap();
+            let m = ac_storage::mandates::get(conn, &mandate).unwrap();
+            let id = m.authorizations[0].id.clone();
+            ac_storage::mandates::revoke_authorization(
+                conn,
+                &coordinator,
+                &mandate,
+                &id,
+                ac_storage::mandates::RevocationConsent::OnScreen,
+                &AuditContext::aidant(&coordinator, None),
+                app.clock.now(),
+            )
+            .unwrap();
+            id
+        };
+        ac_web::audit_worker::run_once(&app.state, false).unwrap();
+        app.db
+            .execute_raw(&match app.db.backend() {
+                ac_storage::Backend::Sqlite => format!(
+                    "DROP TRIGGER authorizations_only_revoke; UPDATE authorizations SET revoked_at = NULL, revocation_reason = NULL WHERE id = '{authorization}'"
+                ),
+                ac_storage::Backend::Postgres => format!(
+                    "DROP TRIGGER authorizations_only_revoke ON authorizations; UPDATE authorizations SET revoked_at = NULL, revocation_reason = NULL WHERE id = '{authorization}'"
+                ),
+            })
+            .unwrap();
+
+        app.sign_in("pilotage@exemple.fr").await;
+        let panel = app
+            .get("/coordination/integrite")
+            .await
+            .text()
+            .await
+            .unwrap();
+        let csrf = ac_e2e::extract_csrf(&panel);
+        let res = app
+            .post_form("/coordination/integrite/verifier", &[("csrf", &csrf)])
+            .await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        let started = Instant::now();
+        let mut done = String::new();
+        while started.elapsed() < Duration::from_secs(10) {
+            done = app
+                .get("/coordination/integrite")
+                .await
+                .text()
+                .await
+                .unwrap();
+            if done.contains("Altération détectée") {
+                break;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(
+            done.contains("Altération détectée")
+                && done.contains("contredisent le journal")
+                && done.contains(&format!("authorizations {authorization}"))
+                && done.contains("révocation annulée"),
+            "{done}"
+        );
+        app.stop().await;
+    }
 }

@@ -95,7 +95,7 @@ impl TestApp {
     /// One app per backend: SQLite always, PostgreSQL when AC_TEST_DATABASE_URL is set.
     pub async fn each() -> Vec<TestApp> {
         let mut apps = Vec::new();
-        for db in TestDatabase::each().expect("test database") {
+        for db in TestDatabase::each_as_runtime_role().expect("test database") {
             apps.push(Self::spawn(db, test_settings()).await);
         }
         apps

@@ -9,6 +9,7 @@ pub mod merkle;
 pub mod note;
 pub mod proof;
 mod reader;
+pub mod replay;
 
 pub use action::{Action, ActorKind};
 pub use checkpoint::Checkpoint;

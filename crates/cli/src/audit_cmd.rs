@@ -137,7 +137,8 @@ pub fn run(
             let run = verifications::start(conn, None, clock.now())
                 .map_err(|e| tracing::warn!(code = e.code(), "verification run not recorded"))
                 .ok();
-            let result = audit::verify(&db, &verifiers, &published);
+            let expect = audit::Expectations::new(clock.now(), settings.audit.pending_max_age_secs);
+            let result = audit::verify(&db, &verifiers, &published, &expect);
             if let Some(id) = run
                 && let Err(e) = verifications::finish(conn, &id, &result, clock.now())
             {
@@ -151,6 +152,16 @@ pub fn run(
                 bail!(
                     "AUD104 journal altéré — première entrée en cause : {at} — {}",
                     problem.what
+                );
+            }
+            if !report.differences.is_empty() {
+                // Every difference, each with its row and the entry it contradicts.
+                for difference in &report.differences {
+                    writeln!(out, "{difference}")?;
+                }
+                bail!(
+                    "AUD107 tables de mandats altérées : {} ligne(s) contredisent le journal (listées ci-dessus)",
+                    report.differences.len()
                 );
             }
             writeln!(

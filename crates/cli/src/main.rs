@@ -140,6 +140,17 @@ fn migrate(db: &Database) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// At start-up: applies what is pending, but only when something is, so that `serve` can run
+/// as a runtime role that may not create tables (docs/operations.md, "Database roles").
+fn migrate_if_pending(db: &Database) -> anyhow::Result<()> {
+    if migrations::pending(&mut *db.conn()?)?.is_empty() {
+        return Ok(());
+    }
+    migrate(db).context(
+        "migrations en attente : lancez `aidants-connect migrate` avec le rôle propriétaire de la base",
+    )
+}
+
 fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     match command {
@@ -147,16 +158,22 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<()> {
             let db = open(&settings, OpenMode::CreateIfMissing)?;
             migrate(&db)?;
             println!("Base à jour.");
+            if let Some(role) = &settings.database.runtime_role {
+                migrations::grant_runtime_role(&mut *db.conn()?, role)?;
+                println!("Droits du rôle d'exécution « {role} » accordés.");
+            }
             Ok(())
         }
         Command::Serve { .. } => {
             let db = open(&settings, OpenMode::MustExist)?;
-            migrate(&db)?;
+            migrate_if_pending(&db)?;
             serve(settings, db, clock)
         }
         Command::Demo {
             command: DemoCommand::Load,
         } => {
+            // Before anything is opened or created (keys, database).
+            ac_demo::allowed(settings.server.dev_mode)?;
             let db = open(&settings, OpenMode::MustExist)?;
             let keys = ac_web::auth::load_key_ring(
                 &settings.auth.totp_key_file,

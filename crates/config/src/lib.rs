@@ -86,6 +86,10 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     pub connect_timeout_ms: u64,
     pub sqlite_busy_timeout_ms: u64,
+    /// PostgreSQL only: the role `serve` connects as, to which `migrate` (run as the owner)
+    /// grants only what the service needs (docs/operations.md, "Database roles").
+    #[serde(default)]
+    pub runtime_role: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -150,6 +154,14 @@ pub struct AuditSettings {
     pub checkpoint_interval_secs: u64,
     pub integrate_interval_ms: u64,
     pub integrate_batch: i64,
+    /// `audit verify` fails when a pending entry has waited longer than this: the integrator is
+    /// stopped or stuck (60 s – 7 days; 15 minutes by default).
+    #[serde(default = "default_pending_max_age_secs")]
+    pub pending_max_age_secs: u64,
+}
+
+fn default_pending_max_age_secs() -> u64 {
+    900
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -291,6 +303,18 @@ impl Settings {
         if !(1..=200).contains(&self.database.max_connections) {
             return invalid("database.max_connections doit être entre 1 et 200");
         }
+        if let Some(role) = &self.database.runtime_role {
+            let simple = role.len() <= 63
+                && role.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+                && role
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !simple || self.database.url.starts_with("sqlite://") {
+                return invalid(
+                    "database.runtime_role doit être un nom de rôle PostgreSQL simple (minuscules, chiffres, _), et seulement avec une base PostgreSQL",
+                );
+            }
+        }
         let audit = &self.audit;
         if audit.generate_missing_key && !self.server.dev_mode {
             return invalid(
@@ -316,6 +340,16 @@ impl Settings {
         }
         if !(1..=50_000).contains(&audit.integrate_batch) {
             return invalid("audit.integrate_batch doit être entre 1 et 50000");
+        }
+        // At least a minute and well above the integration interval, so a verification that
+        // runs while the integrator works never mistakes a fresh entry for a stuck one.
+        if !(60..=604_800).contains(&audit.pending_max_age_secs)
+            || audit.pending_max_age_secs.saturating_mul(1000)
+                < audit.integrate_interval_ms.saturating_mul(10)
+        {
+            return invalid(
+                "audit.pending_max_age_secs doit être entre 60 et 604800 et au moins dix fois audit.integrate_interval_ms",
+            );
         }
         self.validate_auth()?;
         self.validate_mail()?;
@@ -497,6 +531,65 @@ mod tests {
             "production must not ship dev mode"
         );
         assert!(production.server.public_url.starts_with("https://"));
+    }
+
+    #[test]
+    fn the_runtime_role_is_a_simple_postgresql_role() {
+        let dev = load(DEFAULT, &Overrides::default()).unwrap();
+        assert_eq!(dev.database.runtime_role, None);
+        let with = |url: &str, role: &str| {
+            let text = DEFAULT.replace(
+                "sqlite_busy_timeout_ms = 5000\n",
+                &format!("sqlite_busy_timeout_ms = 5000\nruntime_role = \"{role}\"\n"),
+            );
+            let overrides = Overrides {
+                database_url: Some(url.into()),
+                bind: None,
+            };
+            load(&text, &overrides)
+        };
+        let pg = "postgres://owner@db/ac";
+        assert_eq!(
+            with(pg, "ac_runtime")
+                .unwrap()
+                .database
+                .runtime_role
+                .as_deref(),
+            Some("ac_runtime")
+        );
+        for bad in ["", "AC", "ac-runtime", "ac\\\" ; DROP", "1ac"] {
+            let err = with(pg, bad).unwrap_err().to_string();
+            assert!(err.contains("database.runtime_role"), "{bad}: {err}");
+        }
+        assert!(with("sqlite://var/x.db", "ac_runtime").is_err());
+    }
+
+    #[test]
+    fn the_pending_age_bound_is_optional_and_bounded() {
+        let without = DEFAULT.replace("pending_max_age_secs = 900", "");
+        assert_eq!(
+            load(&without, &Overrides::default())
+                .unwrap()
+                .audit
+                .pending_max_age_secs,
+            900
+        );
+        for bad in ["0", "59", "604801"] {
+            let text = DEFAULT.replace(
+                "pending_max_age_secs = 900",
+                &format!("pending_max_age_secs = {bad}"),
+            );
+            let err = load(&text, &Overrides::default()).unwrap_err().to_string();
+            assert!(err.contains("audit.pending_max_age_secs"), "{bad}: {err}");
+        }
+        // Ten integration rounds at least: 60 s with rounds every 10 s is refused.
+        let slow = DEFAULT
+            .replace("pending_max_age_secs = 900", "pending_max_age_secs = 60")
+            .replace(
+                "integrate_interval_ms = 500",
+                "integrate_interval_ms = 10000",
+            );
+        assert!(load(&slow, &Overrides::default()).is_err());
     }
 
     #[test]

@@ -52,6 +52,36 @@ fn insert_account(
     Ok(())
 }
 
+/// Demonstration accounts all sign in with one public TOTP seed (printed in the README), so
+/// loading them anywhere but a development instance would open accounts to anyone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefusedOutsideDevMode;
+
+impl RefusedOutsideDevMode {
+    pub const fn code(self) -> &'static str {
+        "DEM001"
+    }
+}
+
+impl std::fmt::Display for RefusedOutsideDevMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(
+            "DEM001 les données de démonstration ne se chargent qu'en mode dev (server.dev_mode = true) : leurs comptes partagent un code TOTP public. Rien n'a été chargé.",
+        )
+    }
+}
+
+impl std::error::Error for RefusedOutsideDevMode {}
+
+/// Whether demonstration data may be loaded on an instance in this mode.
+pub fn allowed(dev_mode: bool) -> Result<(), RefusedOutsideDevMode> {
+    if dev_mode {
+        Ok(())
+    } else {
+        Err(RefusedOutsideDevMode)
+    }
+}
+
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
     Loaded(Summary),

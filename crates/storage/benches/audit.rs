@@ -108,7 +108,13 @@ fn verification(db: &TestDatabase) {
     let conn = &mut *db.db.conn().unwrap();
     audit::sign_checkpoint(conn, &key(), true, NOW).unwrap();
     let started = Instant::now();
-    let report = audit::verify(&db.db, &[key().verifier()], &[]).unwrap();
+    let report = audit::verify(
+        &db.db,
+        &[key().verifier()],
+        &[],
+        &audit::Expectations::new(NOW, 900),
+    )
+    .unwrap();
     let elapsed = started.elapsed().as_secs_f64();
     assert_eq!(report.problem, None);
     println!(

@@ -5,6 +5,7 @@
 //! between it and the database.
 
 use ac_audit::merkle::{self, Hash};
+use ac_audit::replay::Difference;
 use ac_audit::{
     Action, Checkpoint, Entry, EntryView, Frontier, InclusionBundle, SignerKey, VerifierKey,
 };
@@ -103,6 +104,41 @@ impl LogRow {
     }
 }
 
+/// Only the integrator writes `audit_log`, always with the tree head that covers the rows, and
+/// it deletes the pending rows it integrates in the same transaction. A row after the last head,
+/// or a pending row already integrated, was written by someone else: integrating on top of it
+/// would either fail on a key forever or seal it into the tree, so integration stops and says
+/// why (docs/security/audit-log.md, "Integrity alarm"). Pending ids are not compared with the
+/// last integrated one: on PostgreSQL an identity is taken at insert time, not at commit, so a
+/// slower transaction legitimately commits a smaller id after a larger one was integrated.
+fn check_chain(
+    tx: &mut DbConnection,
+    frontier: &Frontier,
+    pending: &[i64],
+) -> Result<(), StorageError> {
+    let last_seq: Option<i64> = audit_log::table
+        .select(diesel::dsl::max(audit_log::seq))
+        .first(tx)?;
+    let logged = last_seq.map_or(Ok(0), |s| to_u64(s).map(|s| s.saturating_add(1)))?;
+    if logged != frontier.size() {
+        return Err(StorageError::JournalIntegrity(format!(
+            "audit_log compte {logged} entrées mais la dernière tête d'arbre en couvre {} : des lignes ont été écrites ou supprimées hors de l'intégrateur",
+            frontier.size()
+        )));
+    }
+    let replayed: Option<i64> = audit_log::table
+        .filter(audit_log::pending_id.eq_any(pending))
+        .select(audit_log::pending_id)
+        .first(tx)
+        .optional()?;
+    if let Some(id) = replayed {
+        return Err(StorageError::JournalIntegrity(format!(
+            "l'entrée en attente n° {id} figure déjà au journal intégré : elle n'a pas été écrite par le service"
+        )));
+    }
+    Ok(())
+}
+
 /// Moves up to `batch` pending entries into the tree, in one transaction: each gets the next
 /// sequence number, its leaf hash, and the new tree head is appended. Returns how many.
 pub fn integrate(
@@ -121,9 +157,15 @@ pub fn integrate(
             return Ok(0);
         }
         let mut frontier = latest_frontier(tx)?;
+        let ids: Vec<i64> = pending.iter().map(|(id, _)| *id).collect();
+        check_chain(tx, &frontier, &ids)?;
         let mut rows = Vec::with_capacity(pending.len());
         for (id, text) in &pending {
-            let mut entry = Entry::from_canonical_bytes(text.as_bytes())?;
+            let mut entry = Entry::from_canonical_bytes(text.as_bytes()).map_err(|e| {
+                StorageError::JournalIntegrity(format!(
+                    "l'entrée en attente n° {id} est illisible ou non canonique : {e}"
+                ))
+            })?;
             entry.seq = frontier.size();
             let canonical = String::from_utf8(entry.canonical_bytes()?)
                 .map_err(|_| StorageError::Corrupt("canonical entry is not UTF-8".into()))?;
@@ -150,7 +192,6 @@ pub fn integrate(
                 audit_heads::integrated_at.eq(to_db(now)),
             ))
             .execute(tx)?;
-        let ids: Vec<i64> = pending.iter().map(|(id, _)| *id).collect();
         diesel::delete(audit_pending::table.filter(audit_pending::id.eq_any(&ids))).execute(tx)?;
         Ok(pending.len())
     })
@@ -310,7 +351,38 @@ pub struct Verification {
     pub checkpoints: u64,
     pub pending: u64,
     pub root: Hash,
+    /// The first problem of the log itself (entries, heads, checkpoints, pending entries).
     pub problem: Option<Tamper>,
+    /// Every row of `mandates` and `authorizations` the journal's mandate events contradict
+    /// (replayed once the log itself verified).
+    pub differences: Vec<Difference>,
+}
+
+impl Verification {
+    pub fn is_intact(&self) -> bool {
+        self.problem.is_none() && self.differences.is_empty()
+    }
+}
+
+/// What verification holds the log to beyond its own maths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expectations {
+    pub now: OffsetDateTime,
+    /// A pending entry older than this means the integrator is stopped or stuck
+    /// (`audit.pending_max_age_secs`).
+    pub pending_max_age: time::Duration,
+}
+
+impl Expectations {
+    /// At `now`, with the configured `audit.pending_max_age_secs`.
+    pub fn new(now: OffsetDateTime, pending_max_age_secs: u64) -> Self {
+        Self {
+            now,
+            pending_max_age: time::Duration::seconds(
+                i64::try_from(pending_max_age_secs).unwrap_or(i64::MAX),
+            ),
+        }
+    }
 }
 
 type LogRowRead = (
@@ -543,10 +615,144 @@ impl<'a> Rebuilt<'a> {
 
 /// Recomputes everything from the stored entries: every leaf hash, the dense sequence, each tree
 /// head, each checkpoint's signature and root, and the consistency between consecutive
-/// checkpoints. `published` are checkpoints kept outside the database (files, copies held by
+/// checkpoints; then that no row follows the last tree head, that every checkpoint journaled or
+/// published still has its row, and that pending entries are readable, not already integrated
+/// and have not waited too long. `published` are checkpoints kept outside the database (files, copies held by
 /// auditors): they anchor the log even if its checkpoint rows were removed. Stops at the first
-/// problem.
+/// problem of the log. When the log verifies, replays its mandate events against the mandate
+/// tables and lists every difference (`ac_audit::replay`).
 pub fn verify(
+    db: &Database,
+    verifiers: &[VerifierKey],
+    published: &[String],
+    expect: &Expectations,
+) -> Result<Verification, StorageError> {
+    let mut report = verify_log(db, verifiers, published)?;
+    if report.problem.is_none() {
+        report.problem = after_the_tree(
+            &mut *db.conn()?,
+            report.entries,
+            verifiers,
+            published,
+            expect,
+        )?;
+    }
+    if report.problem.is_none() {
+        report.differences = crate::audit_replay::mandate_differences(&mut *db.conn()?)?;
+    }
+    Ok(report)
+}
+
+/// The checks of [`verify`] that follow the tree's rebuild of the first `size` entries.
+fn after_the_tree(
+    conn: &mut DbConnection,
+    size: u64,
+    verifiers: &[VerifierKey],
+    published: &[String],
+    expect: &Expectations,
+) -> Result<Option<Tamper>, StorageError> {
+    // Read before the heads: the integrator writes rows and their head in one transaction, so
+    // a head read later covers at least every row seen here.
+    let last: Option<i64> = audit_log::table
+        .select(diesel::dsl::max(audit_log::seq))
+        .first(conn)?;
+    let logged = last.map_or(Ok(0), |l| to_u64(l).map(|l| l.saturating_add(1)))?;
+    let head: Option<i64> = audit_heads::table
+        .select(diesel::dsl::max(audit_heads::tree_size))
+        .first(conn)?;
+    let head = head.map_or(Ok(0), to_u64)?;
+    if logged > head {
+        return Ok(Some(tamper(
+            Some(head),
+            format!(
+                "audit_log contient {logged} entrées mais la dernière tête d'arbre n'en couvre que {head} : les entrées à partir de {head} n'ont pas été intégrées par le service (insérées à la main, ou têtes d'arbre supprimées)"
+            ),
+        )));
+    }
+
+    // Checkpoint rows never go (append-only): a checkpoint journaled or published without its
+    // row had it deleted. Read after the log, so every checkpoint journaled there has its row.
+    let journaled: Vec<Option<String>> = audit_log::table
+        .filter(audit_log::action.eq(Action::CheckpointSigned.as_str()))
+        .filter(audit_log::seq.lt(to_i64(size)?))
+        .select(audit_log::target)
+        .load(conn)?;
+    let rows: std::collections::BTreeSet<i64> = audit_checkpoints::table
+        .select(audit_checkpoints::tree_size)
+        .load::<i64>(conn)?
+        .into_iter()
+        .collect();
+    let mut sizes: Vec<(u64, &str)> = Vec::new();
+    for target in journaled.iter().flatten() {
+        let size = target
+            .parse::<u64>()
+            .map_err(|_| StorageError::Corrupt(format!("checkpoint.signed target {target}")))?;
+        sizes.push((size, "journalisé"));
+    }
+    for note in published {
+        // Each one's signature was checked by `verify_log` already.
+        let signed = Checkpoint::verify(note, verifiers)?;
+        sizes.push((signed.size, "publié"));
+    }
+    for (size, how) in sizes {
+        if !rows.contains(&to_i64(size)?) {
+            return Ok(Some(tamper(
+                None,
+                format!(
+                    "le point de contrôle de taille {size} ({how}) n'a plus de ligne dans audit_checkpoints : elle a été supprimée"
+                ),
+            )));
+        }
+    }
+
+    // Pending entries: none already integrated (one statement, so one snapshot of both tables:
+    // the integrator moves rows from one to the other in a single transaction), each readable,
+    // none waiting too long. Their ids are not ordered against the integrated ones (see
+    // `check_chain`).
+    let replayed: Option<i64> = audit_pending::table
+        .inner_join(audit_log::table.on(audit_log::pending_id.eq(audit_pending::id)))
+        .select(audit_pending::id)
+        .first(conn)
+        .optional()?;
+    if let Some(id) = replayed {
+        return Ok(Some(tamper(
+            None,
+            format!(
+                "l'entrée en attente n° {id} figure déjà au journal intégré : elle n'a pas été écrite par le service"
+            ),
+        )));
+    }
+    let pending: Vec<(i64, String, PrimitiveDateTime)> = audit_pending::table
+        .order(audit_pending::id)
+        .select((
+            audit_pending::id,
+            audit_pending::entry,
+            audit_pending::created_at,
+        ))
+        .load(conn)?;
+    let too_old = expect.now.checked_sub(expect.pending_max_age);
+    for (id, text, created_at) in pending {
+        if let Err(e) = Entry::from_canonical_bytes(text.as_bytes()) {
+            return Ok(Some(tamper(
+                None,
+                format!("l'entrée en attente n° {id} est illisible ou non canonique : {e}"),
+            )));
+        }
+        if too_old.is_some_and(|limit| from_db(created_at) < limit) {
+            return Ok(Some(tamper(
+                None,
+                format!(
+                    "l'entrée en attente n° {id} attend son intégration depuis plus de {} s (audit.pending_max_age_secs) : l'intégrateur est arrêté ou bloqué",
+                    expect.pending_max_age.whole_seconds()
+                ),
+            )));
+        }
+    }
+    Ok(None)
+}
+
+/// [`verify`]'s rebuild of the tree: entries, heads and checkpoints.
+fn verify_log(
     db: &Database,
     verifiers: &[VerifierKey],
     published: &[String],
@@ -560,6 +766,7 @@ pub fn verify(
         pending: to_u64(pending)?,
         root: merkle::empty_root(),
         problem: None,
+        differences: Vec::new(),
     };
 
     // Checkpoints first: a bad signature means nothing below can be trusted.

@@ -25,6 +25,10 @@ pub enum StorageError {
     Conflict,
     #[error("STO009 donnée stockée illisible : {0}")]
     Corrupt(String),
+    /// The journal holds a row the service did not write where it writes (a foreign entry after
+    /// the last tree head, a pending entry out of order or unreadable): integration stops.
+    #[error("STO011 intégrité du journal compromise : {0}")]
+    JournalIntegrity(String),
     #[error(transparent)]
     Rule(#[from] MandateError),
     #[error(transparent)]
@@ -52,6 +56,7 @@ impl StorageError {
             StorageError::NotFound => "STO007",
             StorageError::Conflict => "STO008",
             StorageError::Corrupt(_) => "STO009",
+            StorageError::JournalIntegrity(_) => "STO011",
             StorageError::Rule(e) => e.code(),
             StorageError::Field(e) => e.code(),
             StorageError::Io(_) => "STO010",

@@ -7,6 +7,7 @@ pub mod schema;
 
 pub mod aidants;
 pub mod audit;
+pub mod audit_replay;
 pub mod console;
 pub mod franceconnect_logins;
 pub mod journal;

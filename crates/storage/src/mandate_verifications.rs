@@ -60,8 +60,10 @@ fn code_of(
 }
 
 /// The code to print on `mandate`; one is created (and journaled) for a mandate from before
-/// codes existed. The mandate row is locked on PostgreSQL (SQLite's `BEGIN IMMEDIATE` already
-/// serialises), so two first prints at once agree on one code.
+/// codes existed. The row of the mandate's usager is locked on PostgreSQL, as every mandate
+/// change for that person does (SQLite's `BEGIN IMMEDIATE` already serialises), so two first
+/// prints at once agree on one code. Not the mandate's own row: `FOR UPDATE` needs the UPDATE
+/// privilege, which the runtime role has not on `mandates` (docs/operations.md).
 pub fn code_for_print(
     conn: &mut DbConnection,
     mandate: &MandateId,
@@ -73,9 +75,12 @@ pub fn code_for_print(
     }
     write(conn, |tx| {
         if let DbConnection::Pg(pg) = tx {
-            diesel::sql_query("SELECT id FROM mandates WHERE id = $1 FOR UPDATE")
-                .bind::<diesel::sql_types::Text, _>(mandate.as_str())
-                .execute(pg)?;
+            diesel::sql_query(
+                "SELECT u.id FROM usagers u JOIN mandates m ON m.usager_id = u.id \
+                 WHERE m.id = $1 FOR UPDATE OF u",
+            )
+            .bind::<diesel::sql_types::Text, _>(mandate.as_str())
+            .execute(pg)?;
         }
         if let Some(code) = code_of(tx, mandate)? {
             return Ok(code);

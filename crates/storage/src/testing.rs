@@ -20,10 +20,16 @@ pub const TEST_DATABASE_URL: &str = "AC_TEST_DATABASE_URL";
 
 /// A migrated, empty database that disappears with the value.
 pub struct TestDatabase {
+    /// The pool the code under test uses: the schema's owner, or on PostgreSQL a runtime role
+    /// (see [`TestDatabase::each_as_runtime_role`]).
     pub db: Database,
     pub url: DatabaseUrl,
     _dir: Option<tempfile::TempDir>,
     pg_cleanup: Option<(String, String)>,
+    /// The owner's pool, when `db` is a runtime role's: raw SQL that tampers goes through it.
+    owner: Option<Database>,
+    /// Declared after `db`, so the role's pool is closed before the role is dropped.
+    runtime: Option<RuntimeRole>,
 }
 
 impl fmt::Debug for TestDatabase {
@@ -47,6 +53,8 @@ impl TestDatabase {
             url,
             _dir: Some(dir),
             pg_cleanup: None,
+            owner: None,
+            runtime: None,
         })
     }
 
@@ -65,7 +73,31 @@ impl TestDatabase {
             url,
             _dir: None,
             pg_cleanup: Some((server_url.to_owned(), schema)),
+            owner: None,
+            runtime: None,
         })
+    }
+
+    /// Like [`TestDatabase::each`], but on PostgreSQL the code under test connects as a runtime
+    /// role given only `migrate`'s grants (docs/operations.md, "Database roles"), as `serve` does
+    /// in production; [`TestDatabase::execute_raw`] still runs as the owner.
+    pub fn each_as_runtime_role() -> Result<Vec<Self>, StorageError> {
+        Self::each()?
+            .into_iter()
+            .map(|db| match db.backend() {
+                Backend::Sqlite => Ok(db),
+                Backend::Postgres => db.into_runtime_role(),
+            })
+            .collect()
+    }
+
+    fn into_runtime_role(mut self) -> Result<Self, StorageError> {
+        let role = self.runtime_role()?;
+        let runtime = role.db()?.clone();
+        self.url = role.url.clone();
+        self.owner = Some(std::mem::replace(&mut self.db, runtime));
+        self.runtime = Some(role);
+        Ok(self)
     }
 
     /// One fresh database per available backend: SQLite, then PostgreSQL when configured.
@@ -119,7 +151,9 @@ pub fn count(conn: &mut DbConnection, sql: &str) -> Result<i64, StorageError> {
 impl TestDatabase {
     /// Runs raw SQL, for tests that tamper with the database behind the application's back.
     pub fn execute_raw(&self, sql: &str) -> Result<(), StorageError> {
-        self.db
+        self.owner
+            .as_ref()
+            .unwrap_or(&self.db)
             .conn()?
             .batch_execute(sql)
             .map_err(StorageError::Query)
@@ -133,6 +167,199 @@ impl Drop for TestDatabase {
             if let Ok(mut admin) = PgConnection::establish(&server_url) {
                 let _ = admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
             }
+        }
+    }
+}
+
+/// Writes a well-formed entry straight into `audit_log` at the next position, as someone with
+/// INSERT on the table but without the signing key would: for tests of the integrity alarm.
+/// Returns its sequence number.
+pub fn forge_row_after_last_head(conn: &mut DbConnection) -> Result<u64, StorageError> {
+    use crate::schema::audit_log;
+    use diesel::{ExpressionMethods, RunQueryDsl};
+    let next = count(conn, "SELECT COALESCE(MAX(seq) + 1, 0) AS n FROM audit_log")?;
+    let at = ac_audit::canonical_time(OffsetDateTime::UNIX_EPOCH)?;
+    let entry = ac_audit::Entry {
+        seq: u64::try_from(next).map_err(|_| StorageError::Corrupt("negative seq".into()))?,
+        at,
+        action: ac_audit::Action::ExportMade,
+        actor: ac_audit::Actor::system(),
+        organisation_id: None,
+        usager: None,
+        demarche: None,
+        client_id: None,
+        target: Some("forged".into()),
+        request_id: None,
+        details: Default::default(),
+    };
+    let text = String::from_utf8(entry.canonical_bytes()?)
+        .map_err(|_| StorageError::Corrupt("canonical entry is not UTF-8".into()))?;
+    let leaf = ac_audit::merkle::leaf_hash(text.as_bytes());
+    diesel::insert_into(audit_log::table)
+        .values((
+            audit_log::seq.eq(next),
+            audit_log::pending_id.eq(i64::MAX),
+            audit_log::entry.eq(&text),
+            audit_log::leaf_hash.eq(leaf.to_vec()),
+            audit_log::at.eq(crate::to_db(at)),
+            audit_log::action.eq(entry.action.as_str()),
+            audit_log::actor_kind.eq(entry.actor.kind.as_str()),
+            audit_log::target.eq("forged"),
+        ))
+        .execute(conn)?;
+    Ok(entry.seq)
+}
+
+/// Makes every journal write fail (`refused`), or accepted again: a trigger on `audit_pending`,
+/// for tests that an action and its journal entry commit or fail together.
+pub fn refuse_journal_writes(db: &TestDatabase, refused: bool) -> Result<(), StorageError> {
+    db.execute_raw(match (db.backend(), refused) {
+        (Backend::Sqlite, true) => {
+            "CREATE TRIGGER test_journal_refused BEFORE INSERT ON audit_pending \
+             BEGIN SELECT RAISE(ABORT, 'journal refused by the test'); END;"
+        }
+        (Backend::Sqlite, false) => "DROP TRIGGER test_journal_refused;",
+        (Backend::Postgres, true) => {
+            "CREATE OR REPLACE FUNCTION test_journal_refused() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'journal refused by the test'; END; $$; \
+             CREATE TRIGGER test_journal_refused BEFORE INSERT ON audit_pending \
+             FOR EACH ROW EXECUTE FUNCTION test_journal_refused();"
+        }
+        (Backend::Postgres, false) => "DROP TRIGGER test_journal_refused ON audit_pending;",
+    })
+}
+
+/// "No journal, no action" (docs/security/audit-log.md), checked for one action: with the
+/// journal refusing writes, `act` must fail and leave what `observe` reads unchanged, which it
+/// would not if the action committed before (or without) writing its entry; then, with the
+/// journal back, the same `act` must succeed, write at least one entry and change what
+/// `observe` reads, so that the first half could have failed. Returns the second run's result,
+/// or what went wrong.
+pub fn no_journal_no_action<T, R, E>(
+    db: &TestDatabase,
+    observe: impl Fn(&mut DbConnection) -> Result<T, StorageError>,
+    act: impl Fn(&mut DbConnection) -> Result<R, E>,
+) -> Result<R, String>
+where
+    T: PartialEq + fmt::Debug,
+    E: fmt::Debug,
+{
+    let failed = |e: StorageError| format!("{e:?}");
+    let conn = &mut *db.db.conn().map_err(failed)?;
+    let entries = |conn: &mut DbConnection| {
+        count(
+            conn,
+            "SELECT (SELECT COUNT(*) FROM audit_pending) + (SELECT COUNT(*) FROM audit_log) AS n",
+        )
+    };
+    let before = observe(conn).map_err(failed)?;
+    let written = entries(conn).map_err(failed)?;
+    refuse_journal_writes(db, true).map_err(failed)?;
+    let refused = act(conn);
+    refuse_journal_writes(db, false).map_err(failed)?;
+    if refused.is_ok() {
+        return Err("the action succeeded although its journal entry could not be written".into());
+    }
+    let after = observe(conn).map_err(failed)?;
+    if after != before {
+        return Err(format!(
+            "the action took effect without its journal entry: {before:?} became {after:?}"
+        ));
+    }
+    let done = act(conn).map_err(|e| format!("with the journal back, the action failed: {e:?}"))?;
+    if observe(conn).map_err(failed)? == before {
+        return Err("the observation does not see the action: the check proves nothing".into());
+    }
+    if entries(conn).map_err(failed)? <= written {
+        return Err("the action wrote no journal entry".into());
+    }
+    Ok(done)
+}
+
+/// A PostgreSQL login role given the runtime grants ([`migrations::grant_runtime_role`], as
+/// `migrate` gives them), with a pool connected as it to the test's schema. Dropped (role and
+/// grants) with the value.
+pub struct RuntimeRole {
+    pub name: String,
+    /// Its connection URL (this test's schema, as this role).
+    pub url: DatabaseUrl,
+    db: Option<Database>,
+    server_url: String,
+}
+
+impl RuntimeRole {
+    pub fn db(&self) -> Result<&Database, StorageError> {
+        self.db
+            .as_ref()
+            .ok_or_else(|| StorageError::Migration("runtime role already dropped".into()))
+    }
+}
+
+impl fmt::Debug for RuntimeRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RuntimeRole({})", self.name)
+    }
+}
+
+/// `server_url` with its user replaced by `user` (trust authentication in tests: no password).
+fn with_user(server_url: &str, user: &str) -> Result<String, StorageError> {
+    let bad = || StorageError::Migration(format!("{TEST_DATABASE_URL} is not a postgres:// URL"));
+    let (scheme, rest) = server_url.split_once("://").ok_or_else(bad)?;
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    Ok(format!("{scheme}://{user}@{host}{path}"))
+}
+
+impl TestDatabase {
+    /// PostgreSQL only: a fresh runtime role on this test's schema (see [`RuntimeRole`]).
+    pub fn runtime_role(&self) -> Result<RuntimeRole, StorageError> {
+        let mut role = self.login_role()?;
+        let owner = self.owner.as_ref().unwrap_or(&self.db);
+        migrations::grant_runtime_role(&mut *owner.conn()?, &role.name)?;
+        role.db = Some(Database::open(
+            &role.url,
+            OpenMode::MustExist,
+            &PoolOptions::default(),
+        )?);
+        Ok(role)
+    }
+
+    /// PostgreSQL only: a fresh login role with no privilege yet (for tests of the grants
+    /// themselves), and its URL to this test's schema; no pool ([`RuntimeRole::db`] fails).
+    pub fn login_role(&self) -> Result<RuntimeRole, StorageError> {
+        let Some((server_url, schema)) = &self.pg_cleanup else {
+            return Err(StorageError::Migration(
+                "runtime roles exist on PostgreSQL only".into(),
+            ));
+        };
+        let name = format!("ac_runtime_{:016x}", rand::rng().random::<u64>());
+        let url = with_user(server_url, &name)?;
+        let separator = if url.contains('?') { '&' } else { '?' };
+        let url: DatabaseUrl =
+            format!("{url}{separator}options=-csearch_path%3D{schema}").parse()?;
+        let mut admin = PgConnection::establish(server_url).map_err(StorageError::Connect)?;
+        admin.batch_execute(&format!("CREATE ROLE {name} LOGIN"))?;
+        Ok(RuntimeRole {
+            url,
+            name,
+            db: None,
+            server_url: server_url.clone(),
+        })
+    }
+}
+
+impl Drop for RuntimeRole {
+    fn drop(&mut self) {
+        // Its connections first, then its grants and itself. Best effort, like the schemas.
+        drop(self.db.take());
+        if let Ok(mut admin) = PgConnection::establish(&self.server_url) {
+            let _ = admin.batch_execute(&format!(
+                "DROP OWNED BY {0}; DROP ROLE IF EXISTS {0}",
+                self.name
+            ));
         }
     }
 }

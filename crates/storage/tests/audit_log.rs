@@ -145,7 +145,11 @@ fn populated(db: &TestDatabase, n: usize) -> World {
 }
 
 fn verify(db: &TestDatabase) -> Verification {
-    audit::verify(&db.db, &[key().verifier()], &[]).unwrap()
+    audit::verify(&db.db, &[key().verifier()], &[], &expect()).unwrap()
+}
+
+fn expect() -> audit::Expectations {
+    audit::Expectations::new(NOW, 900)
 }
 
 fn drop_append_only_triggers(db: &TestDatabase) {
@@ -616,15 +620,368 @@ fn published_checkpoints_catch_a_truncation_that_also_removed_the_checkpoint_row
             }
         };
         db.execute_raw(sql).unwrap();
-        let cut = published.tree_size - 2;
+        // Cut at a tree head, so that what is left has no row beyond its last head.
+        let cut = count(
+            conn,
+            &format!(
+                "SELECT MAX(tree_size) AS n FROM audit_heads WHERE tree_size < {}",
+                published.tree_size
+            ),
+        )
+        .unwrap() as u64;
         db.execute_raw(&format!(
             "DELETE FROM audit_log WHERE seq >= {cut}; DELETE FROM audit_checkpoints WHERE tree_size > {cut}; DELETE FROM audit_heads WHERE tree_size > {cut};"
         ))
         .unwrap();
         // Without the published copy, the database alone looks consistent.
         assert_eq!(verify(db).problem, None);
-        let report = audit::verify(&db.db, &[key().verifier()], &[published.signed_note]).unwrap();
+        let report = audit::verify(
+            &db.db,
+            &[key().verifier()],
+            &[published.signed_note],
+            &expect(),
+        )
+        .unwrap();
         let problem = report.problem.expect("truncation detected");
         assert_eq!(problem.seq, Some(cut), "{problem:?}");
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Foreign rows, pending entries, deleted checkpoints, and the mandate tables under the journal.
+
+fn integrity_alarm(result: Result<usize, ac_storage::StorageError>) -> String {
+    match result {
+        Err(ac_storage::StorageError::JournalIntegrity(why)) => why,
+        other => panic!("expected the integrity alarm, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_row_forged_after_the_last_head_stops_the_integrator_and_fails_verification() {
+    each(|db| {
+        populated(db, 3);
+        let conn = &mut *db.db.conn().unwrap();
+        audit::integrate_all(conn, 100, NOW).unwrap();
+        let forged = ac_storage::testing::forge_row_after_last_head(conn).unwrap();
+        let problem = verify(db).problem.expect("forged row detected");
+        assert_eq!(problem.seq, Some(forged), "{problem:?}");
+        assert!(problem.what.contains("tête d'arbre"), "{problem:?}");
+
+        // A later action gives the integrator work: it stops with the alarm, not a key error,
+        // and leaves the pending entry where it is.
+        journal::record(
+            conn,
+            &AuditContext::system(),
+            Event::new(Action::ExportMade),
+            NOW,
+        )
+        .unwrap();
+        let why = integrity_alarm(audit::integrate(conn, 100, NOW));
+        assert!(why.contains("tête d'arbre"), "{why}");
+        assert_eq!(
+            count(conn, "SELECT COUNT(*) AS n FROM audit_pending").unwrap(),
+            1
+        );
+        assert_eq!(
+            count(
+                conn,
+                "SELECT COUNT(*) AS n FROM audit_log WHERE target = 'forged'"
+            )
+            .unwrap(),
+            1,
+            "never sealed into the tree"
+        );
+    });
+}
+
+#[test]
+fn a_pending_entry_replayed_or_unreadable_stops_the_integrator_and_fails_verification() {
+    each(|db| {
+        populated(db, 2);
+        let conn = &mut *db.db.conn().unwrap();
+        let (id, text): (i64, String) = {
+            #[derive(diesel::QueryableByName)]
+            struct Row {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                pending_id: i64,
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                entry: String,
+            }
+            let row: Row = diesel::sql_query(
+                "SELECT pending_id, entry FROM audit_log ORDER BY seq DESC LIMIT 1",
+            )
+            .get_result(conn)
+            .unwrap();
+            (row.pending_id, row.entry)
+        };
+        // The last integrated entry, written again under its pending id.
+        let overriding = match db.backend() {
+            Backend::Sqlite => "",
+            Backend::Postgres => "OVERRIDING SYSTEM VALUE",
+        };
+        conn.batch_execute(&format!(
+            "INSERT INTO audit_pending (id, entry, created_at) {overriding} VALUES ({id}, '{text}', '2026-03-10 14:30:00')"
+        ))
+        .unwrap();
+        let problem = verify(db).problem.expect("replayed pending entry detected");
+        assert!(problem.what.contains("déjà au journal"), "{problem:?}");
+        let why = integrity_alarm(audit::integrate(conn, 100, NOW));
+        assert!(why.contains("déjà au journal"), "{why}");
+    });
+    each(|db| {
+        populated(db, 2);
+        let conn = &mut *db.db.conn().unwrap();
+        conn.batch_execute(
+            "INSERT INTO audit_pending (entry, created_at) VALUES ('{\"x\":1}', '2026-03-10 14:30:00')",
+        )
+        .unwrap();
+        let problem = verify(db)
+            .problem
+            .expect("unreadable pending entry detected");
+        assert!(problem.what.contains("illisible"), "{problem:?}");
+        let why = integrity_alarm(audit::integrate(conn, 100, NOW));
+        assert!(why.contains("illisible"), "{why}");
+    });
+}
+
+#[test]
+fn a_pending_entry_waiting_longer_than_the_bound_fails_verification() {
+    each(|db| {
+        populated(db, 1);
+        let conn = &mut *db.db.conn().unwrap();
+        let record = |conn: &mut DbConnection, at| {
+            journal::record(
+                conn,
+                &AuditContext::system(),
+                Event::new(Action::ExportMade),
+                at,
+            )
+            .unwrap()
+        };
+        record(conn, NOW - Duration::seconds(899));
+        assert_eq!(verify(db).problem, None, "within the bound");
+        record(conn, NOW - Duration::seconds(901));
+        let problem = verify(db).problem.expect("stuck integrator detected");
+        assert!(problem.what.contains("plus de 900 s"), "{problem:?}");
+        audit::integrate_all(conn, 100, NOW).unwrap();
+        assert_eq!(verify(db).problem, None, "integrated: nothing waits");
+    });
+}
+
+fn drop_checkpoint_delete_trigger(db: &TestDatabase) {
+    db.execute_raw(match db.backend() {
+        Backend::Sqlite => "DROP TRIGGER audit_checkpoints_no_delete;",
+        Backend::Postgres => "DROP TRIGGER audit_checkpoints_append_only ON audit_checkpoints;",
+    })
+    .unwrap();
+}
+
+#[test]
+fn a_deleted_checkpoint_row_is_reported_from_the_journal_or_the_published_file() {
+    each(|db| {
+        populated(db, 6);
+        let conn = &mut *db.db.conn().unwrap();
+        audit::integrate_all(conn, 100, NOW).unwrap();
+        let first = count(conn, "SELECT MIN(tree_size) AS n FROM audit_checkpoints").unwrap();
+        drop_checkpoint_delete_trigger(db);
+        // An early checkpoint: its own `checkpoint.signed` entry is in the tree.
+        db.execute_raw(&format!(
+            "DELETE FROM audit_checkpoints WHERE tree_size = {first}"
+        ))
+        .unwrap();
+        let problem = verify(db).problem.expect("deleted checkpoint detected");
+        assert!(
+            problem
+                .what
+                .contains(&format!("taille {first} (journalisé)")),
+            "{problem:?}"
+        );
+    });
+    each(|db| {
+        populated(db, 6);
+        let conn = &mut *db.db.conn().unwrap();
+        // A checkpoint whose own entry is still pending: only its file tells.
+        journal::record(
+            conn,
+            &AuditContext::system(),
+            Event::new(Action::ExportMade),
+            NOW,
+        )
+        .unwrap();
+        audit::integrate_all(conn, 100, NOW).unwrap();
+        let latest = audit::sign_checkpoint(conn, &key(), false, NOW)
+            .unwrap()
+            .unwrap();
+        drop_checkpoint_delete_trigger(db);
+        db.execute_raw(&format!(
+            "DELETE FROM audit_checkpoints WHERE tree_size = {}",
+            latest.tree_size
+        ))
+        .unwrap();
+        let report = audit::verify(
+            &db.db,
+            &[key().verifier()],
+            &[latest.signed_note],
+            &expect(),
+        )
+        .unwrap();
+        let problem = report.problem.expect("deleted checkpoint detected");
+        assert!(problem.what.contains("(publié)"), "{problem:?}");
+    });
+}
+
+/// Drops the row triggers that keep mandates immutable, as a database superuser could.
+fn drop_mandate_triggers(db: &TestDatabase) {
+    db.execute_raw(match db.backend() {
+        Backend::Sqlite => {
+            "DROP TRIGGER mandates_are_immutable; DROP TRIGGER mandates_are_not_deleted; DROP TRIGGER authorizations_only_revoke; DROP TRIGGER authorizations_are_not_deleted;"
+        }
+        Backend::Postgres => {
+            "DROP TRIGGER mandates_are_immutable ON mandates; DROP TRIGGER authorizations_only_revoke ON authorizations; DROP TRIGGER IF EXISTS mandates_no_truncate ON mandates; DROP TRIGGER IF EXISTS authorizations_no_truncate ON authorizations;"
+        }
+    })
+    .unwrap();
+}
+
+fn seq_of(conn: &mut DbConnection, action: &str, target: &str) -> u64 {
+    count(
+        conn,
+        &format!(
+            "SELECT seq AS n FROM audit_log WHERE action = '{action}' AND target = '{target}'"
+        ),
+    )
+    .unwrap() as u64
+}
+
+/// A mandate of two démarches, one of them revoked, all integrated: the tables agree with the
+/// journal. Returns the mandate, the open and the revoked authorization.
+fn mandate_with_a_revocation(db: &TestDatabase) -> (MandateId, AuthorizationId, AuthorizationId) {
+    let conn = &mut *db.db.conn().unwrap();
+    let w = world(conn);
+    let plan = create(conn, &w, &[Demarche::Social, Demarche::Argent], NOW).unwrap();
+    let m = plan.mandate;
+    let (open, revoked) = (
+        m.authorizations[0].id.clone(),
+        m.authorizations[1].id.clone(),
+    );
+    mandates::revoke_authorization(
+        conn,
+        &w.aidant,
+        &m.id,
+        &revoked,
+        mandates::RevocationConsent::OnScreen,
+        &AuditContext::aidant(&w.aidant, None),
+        NOW + Duration::hours(1),
+    )
+    .unwrap();
+    audit::integrate_all(conn, 100, NOW).unwrap();
+    let report = verify(db);
+    assert!(report.is_intact(), "{report:?}");
+    (m.id, open, revoked)
+}
+
+#[test]
+fn a_mandate_extended_in_sql_is_named_with_the_entry_it_contradicts() {
+    each(|db| {
+        let (mandate, open, _) = mandate_with_a_revocation(db);
+        drop_mandate_triggers(db);
+        // Ten more years, on the mandate and (through the composite key) its authorizations.
+        let later = "2037-03-10 14:30:00";
+        db.execute_raw(&match db.backend() {
+            Backend::Sqlite => format!(
+                "PRAGMA foreign_keys = OFF; UPDATE mandates SET expires_at = '{later}' WHERE id = '{mandate}'; UPDATE authorizations SET expires_at = '{later}' WHERE mandate_id = '{mandate}'; PRAGMA foreign_keys = ON;"
+            ),
+            Backend::Postgres => format!(
+                "SET session_replication_role = replica; UPDATE mandates SET expires_at = '{later}' WHERE id = '{mandate}'; UPDATE authorizations SET expires_at = '{later}' WHERE mandate_id = '{mandate}'; SET session_replication_role = origin;"
+            ),
+        })
+        .unwrap();
+        let report = verify(db);
+        assert_eq!(report.problem, None, "the log itself is intact");
+        let conn = &mut *db.db.conn().unwrap();
+        let created = seq_of(conn, "mandate.created", mandate.as_str());
+        let on_mandate = report
+            .differences
+            .iter()
+            .find(|d| d.table == "mandates" && d.row == mandate.as_str())
+            .expect("the mandate is named");
+        assert_eq!(
+            on_mandate.entry,
+            Some(ac_audit::replay::EntryRef::Integrated(created))
+        );
+        assert!(on_mandate.what.contains("2037"), "{on_mandate}");
+        assert!(
+            report
+                .differences
+                .iter()
+                .any(|d| d.table == "authorizations" && d.row == open.as_str()),
+            "{:?}",
+            report.differences
+        );
+    });
+}
+
+#[test]
+fn an_undone_revocation_is_named_with_its_revocation_entry() {
+    each(|db| {
+        let (_, _, revoked) = mandate_with_a_revocation(db);
+        drop_mandate_triggers(db);
+        db.execute_raw(&format!(
+            "UPDATE authorizations SET revoked_at = NULL, revocation_reason = NULL WHERE id = '{revoked}'"
+        ))
+        .unwrap();
+        let report = verify(db);
+        let conn = &mut *db.db.conn().unwrap();
+        let revocation = seq_of(conn, "authorization.revoked", revoked.as_str());
+        assert_eq!(report.differences.len(), 1, "{:?}", report.differences);
+        let d = &report.differences[0];
+        assert_eq!(
+            (d.table, d.row.as_str()),
+            ("authorizations", revoked.as_str())
+        );
+        assert_eq!(
+            d.entry,
+            Some(ac_audit::replay::EntryRef::Integrated(revocation))
+        );
+        assert!(d.what.contains("révocation annulée"), "{d}");
+    });
+}
+
+#[test]
+fn wiped_mandate_rows_are_each_named_and_truncate_is_refused() {
+    each(|db| {
+        let (mandate, open, revoked) = mandate_with_a_revocation(db);
+        if db.backend() == Backend::Postgres {
+            for sql in [
+                "TRUNCATE mandates CASCADE",
+                "TRUNCATE authorizations CASCADE",
+                "TRUNCATE usagers CASCADE",
+            ] {
+                let refused = format!("{:?}", db.execute_raw(sql).unwrap_err());
+                assert!(refused.contains("never truncated"), "{sql}: {refused}");
+            }
+        }
+        drop_mandate_triggers(db);
+        db.execute_raw(match db.backend() {
+            Backend::Sqlite => "PRAGMA foreign_keys = OFF; DELETE FROM authorizations; DELETE FROM mandate_verifications; DELETE FROM mandates; PRAGMA foreign_keys = ON;",
+            Backend::Postgres => "TRUNCATE mandates CASCADE",
+        })
+        .unwrap();
+        let report = verify(db);
+        let mut named: Vec<(&str, &str)> = report
+            .differences
+            .iter()
+            .map(|d| (d.table, d.row.as_str()))
+            .collect();
+        named.sort_unstable();
+        let mut expected = vec![
+            ("authorizations", open.as_str()),
+            ("authorizations", revoked.as_str()),
+            ("mandates", mandate.as_str()),
+        ];
+        expected.sort_unstable();
+        assert_eq!(named, expected, "{:?}", report.differences);
+        assert!(report.differences.iter().all(|d| d.entry.is_some()));
     });
 }

@@ -891,3 +891,63 @@ fn one_open_authorization_per_demarche_even_under_concurrent_creation() {
         let _ = db.backend() == Backend::Postgres;
     });
 }
+
+/// The partial unique index alone: the duplicate points at a real mandate of the same structure,
+/// person and end date (the composite foreign key holds) that has no authorization for this
+/// démarche yet (`UNIQUE (mandate_id, demarche)` holds), so only "one open authorization per
+/// (structure, usager, démarche)" can refuse it.
+#[test]
+fn the_partial_unique_index_alone_refuses_a_second_open_authorization() {
+    use diesel::RunQueryDsl;
+    use diesel::result::{DatabaseErrorKind, Error};
+    each(|db| {
+        let conn = &mut *db.db.conn().unwrap();
+        let f = fixture(conn);
+        let social = mandates::create(
+            conn,
+            &new_mandate(&f, &f.alice, &[Demarche::Social]),
+            &ctx(),
+            NOW,
+        )
+        .unwrap()
+        .mandate;
+        let argent = mandates::create(
+            conn,
+            &new_mandate(&f, &f.alice, &[Demarche::Argent]),
+            &ctx(),
+            NOW + Duration::minutes(1),
+        )
+        .unwrap()
+        .mandate;
+        assert!(
+            mandates::get(conn, &social.id).unwrap().authorizations[0]
+                .revocation
+                .is_none(),
+            "the social authorization is still open"
+        );
+        let insert = |id: &str, revoked: &str| {
+            format!(
+                "INSERT INTO authorizations (id, mandate_id, organisation_id, usager_id, demarche, expires_at, revoked_at, revocation_reason) \
+                 SELECT '{id}', id, organisation_id, usager_id, 'social', expires_at, {revoked} FROM mandates WHERE id = '{}'",
+                argent.id
+            )
+        };
+        match diesel::sql_query(insert("dup-open", "NULL, NULL")).execute(conn) {
+            Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info)) => {
+                let message = info.message();
+                assert!(
+                    message.contains("authorizations_one_open_per_demarche")
+                        || message.contains(
+                            "authorizations.organisation_id, authorizations.usager_id, authorizations.demarche"
+                        ),
+                    "refused by another constraint: {message}"
+                );
+            }
+            other => panic!("a second open authorization was not refused by the index: {other:?}"),
+        }
+        // The same row, revoked, is accepted: the index is what refused the open one.
+        diesel::sql_query(insert("dup-revoked", "'2026-03-10 15:00:00', 'revoked'"))
+            .execute(conn)
+            .unwrap();
+    });
+}

@@ -3,8 +3,10 @@
 //! something new, writing each checkpoint to `checkpoint_dir` too. Several nodes may run it: the
 //! storage layer serialises them with a database lock.
 
+use ac_storage::StorageError;
 use ac_storage::audit::{self, CheckpointRecord};
 use std::path::Path;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crate::AppState;
@@ -43,16 +45,49 @@ pub fn run_once(
     Ok(signed)
 }
 
-/// Integrates every `integrate_interval_ms` and signs every `checkpoint_interval_secs`.
+/// The journal-integrity alarm of this node: raised once, with its reason, when integration
+/// meets a row the service did not write (`StorageError::JournalIntegrity`); never lowered while
+/// the process runs (docs/operations.md, "Journal integrity alarm").
+#[derive(Debug, Default)]
+pub struct JournalAlarm(OnceLock<String>);
+
+impl JournalAlarm {
+    /// The reason, once raised.
+    pub fn raised(&self) -> Option<&str> {
+        self.0.get().map(String::as_str)
+    }
+
+    /// Raises the alarm with its reason (the storage error, code first); the first reason is
+    /// kept.
+    pub fn raise(&self, why: String) {
+        let _ = self.0.set(why);
+    }
+}
+
+/// Integrates every `integrate_interval_ms` and signs every `checkpoint_interval_secs`. On a
+/// journal-integrity error it raises the alarm, says so once at error level, and stops
+/// integrating and signing: going on would either fail on the same row every round or seal a
+/// foreign row into the tree.
 pub fn spawn(state: AppState) -> std::io::Result<Periodic> {
     let integrate_every = Duration::from_millis(state.settings.audit.integrate_interval_ms);
     let sign_every = Duration::from_secs(state.settings.audit.checkpoint_interval_secs);
     let mut last_signed = Instant::now();
     periodic::spawn("audit-worker", integrate_every, move || {
+        if state.journal_alarm.raised().is_some() {
+            return;
+        }
         let sign = last_signed.elapsed() >= sign_every;
         match run_once(&state, sign) {
             Ok(_) if sign => last_signed = Instant::now(),
             Ok(_) => {}
+            Err(e @ StorageError::JournalIntegrity(_)) => {
+                tracing::error!(
+                    code = e.code(),
+                    reason = %e,
+                    "journal integrity alarm: audit integration stopped until the journal is examined and the service restarted"
+                );
+                state.journal_alarm.raise(e.to_string());
+            }
             // Logged and retried: the entries wait safely in the pending table.
             Err(e) => tracing::error!(error = ?e, code = e.code(), "audit worker round failed"),
         }

@@ -52,6 +52,9 @@ pub struct AppState {
     pub provider: Arc<provider::ProviderRuntime>,
     /// The demonstration partner website (dev mode only).
     pub demo_partner: Option<ac_demo_partner::DemoPartner>,
+    /// Raised when the audit worker finds a row it did not write: `/readyz` and the integrity
+    /// panel show it, and integration stays stopped until an operator restarts the service.
+    pub journal_alarm: Arc<audit_worker::JournalAlarm>,
 }
 
 impl AppState {
@@ -88,6 +91,7 @@ impl AppState {
             clock,
             templates: Arc::new(Templates::load()?),
             audit_key: Arc::new(audit_key),
+            journal_alarm: Arc::default(),
         })
     }
 

@@ -63,8 +63,20 @@ async fn healthz() -> HttpResponse {
         .body("ok")
 }
 
-/// Readiness: the database answers and is migrated, so a load balancer may send traffic here.
+/// Readiness: the database answers and is migrated, so a load balancer may send traffic here;
+/// and the journal-integrity alarm is down. A raised alarm answers 503 with its reason, so the
+/// monitoring that watches readiness sees it (docs/operations.md).
 async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
+    if let Some(why) = state.journal_alarm.raised() {
+        let mut degraded = HttpResponse::ServiceUnavailable()
+            .content_type("text/plain; charset=utf-8")
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(format!(
+                "degraded: journal integrity alarm, audit integration stopped: {why}\n"
+            ));
+        degraded.extensions_mut().insert(crate::error::KeepBody);
+        return Ok(degraded);
+    }
     let db = state.db.clone();
     web::block(move || db.ping())
         .await?

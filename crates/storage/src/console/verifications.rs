@@ -5,7 +5,7 @@ use ac_mandates::AidantId;
 use diesel::prelude::*;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
-use crate::audit::{self, Verification};
+use crate::audit::{self, Expectations, Verification};
 use crate::error::StorageError;
 use crate::schema::audit_verifications;
 use crate::{Database, DbConnection, from_db, new_id, to_db};
@@ -110,6 +110,19 @@ fn truncate(text: &str, max: usize) -> String {
     text.chars().take(max).collect()
 }
 
+/// The differences between the journal and the mandate tables, one per line, for the panel.
+fn differences_text(differences: &[ac_audit::replay::Difference]) -> String {
+    let mut text = format!(
+        "{} ligne(s) des tables de mandats contredisent le journal :",
+        differences.len()
+    );
+    for d in differences {
+        text.push('\n');
+        text.push_str(&d.to_string());
+    }
+    text
+}
+
 /// Records how a run ended.
 pub fn finish(
     conn: &mut DbConnection,
@@ -122,6 +135,14 @@ pub fn finish(
             let entries = i64::try_from(report.entries).ok();
             let checkpoints = i64::try_from(report.checkpoints).ok();
             match &report.problem {
+                None if !report.differences.is_empty() => (
+                    Outcome::Tampered,
+                    entries,
+                    checkpoints,
+                    None,
+                    None,
+                    Some(truncate(&differences_text(&report.differences), 2000)),
+                ),
                 None => (
                     Outcome::Intact,
                     entries,
@@ -174,10 +195,13 @@ pub fn run(
     verifiers: &[VerifierKey],
     published: &[String],
     requested_by: Option<&AidantId>,
+    pending_max_age_secs: u64,
     now: &dyn Fn() -> OffsetDateTime,
 ) -> Result<Verification, StorageError> {
-    let id = start(&mut *db.conn()?, requested_by, now())?;
-    let result = audit::verify(db, verifiers, published);
+    let started = now();
+    let id = start(&mut *db.conn()?, requested_by, started)?;
+    let expect = Expectations::new(started, pending_max_age_secs);
+    let result = audit::verify(db, verifiers, published, &expect);
     finish(&mut *db.conn()?, &id, &result, now())?;
     result
 }

@@ -556,6 +556,8 @@ struct RunView {
     root: String,
     problem_seq: Option<i64>,
     problem: String,
+    /// The problem, line by line (the mandate tables' differences, one per line).
+    problem_lines: Vec<String>,
     by_console: bool,
 }
 
@@ -575,6 +577,13 @@ fn run_view(run: &verifications::Run) -> RunView {
         root: run.root_hash.clone().unwrap_or_default(),
         problem_seq: run.problem_seq,
         problem: run.problem.clone().unwrap_or_default(),
+        problem_lines: run
+            .problem
+            .as_deref()
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect(),
         by_console: run.requested_by.is_some(),
     }
 }
@@ -615,6 +624,7 @@ async fn integrity_page(
             "running": running.as_ref().map(run_view),
             "keys": keys,
             "checkpoint_dir_files": crate::audit_worker::read_published(&state.settings.audit.checkpoint_dir).map(|v| v.len()).unwrap_or(0),
+            "journal_alarm": state.journal_alarm.raised(),
         }),
     )?;
     Ok(page(HttpResponse::Ok(), body))
@@ -642,10 +652,11 @@ async fn start_verification(
     let verifiers = state.trusted_audit_keys()?;
     let published = crate::audit_worker::read_published(&state.settings.audit.checkpoint_dir)
         .map_err(WebError::internal)?;
-    let (db, now, aidant) = (
+    let (db, now, aidant, max_age) = (
         state.db.clone(),
         state.clock.now(),
         current.aidant.id.clone(),
+        state.settings.audit.pending_max_age_secs,
     );
     let busy = blocking(move || {
         Ok(verifications::in_progress(&mut *db.conn()?, now - RUN_STALE_AFTER)?.is_some())
@@ -656,13 +667,26 @@ async fn start_verification(
         std::thread::Builder::new()
             .name("audit-verification".into())
             .spawn(move || {
-                let ran =
-                    verifications::run(&db, &verifiers, &published, Some(&aidant), &|| clock.now());
+                let ran = verifications::run(
+                    &db,
+                    &verifiers,
+                    &published,
+                    Some(&aidant),
+                    max_age,
+                    &|| clock.now(),
+                );
                 match ran {
-                    Ok(report) => tracing::info!(
+                    Ok(report) if report.is_intact() => tracing::info!(
                         entries = report.entries,
-                        intact = report.problem.is_none(),
+                        intact = true,
                         "audit verification finished"
+                    ),
+                    Ok(report) => tracing::error!(
+                        entries = report.entries,
+                        intact = false,
+                        problem = report.problem.as_ref().map(|p| p.what.as_str()),
+                        differences = report.differences.len(),
+                        "audit verification found the journal or the mandate tables altered"
                     ),
                     Err(e) => {
                         tracing::error!(code = e.code(), error = ?e, "audit verification failed")
