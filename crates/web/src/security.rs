@@ -1,4 +1,7 @@
-//! Headers every response carries, and the request id header.
+//! Headers every response carries, the request id header, and the refusal of control
+//! characters where text enters.
+// Request text is hostile: no arithmetic on it may overflow.
+#![deny(clippy::arithmetic_side_effects)]
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -124,21 +127,19 @@ fn percent_decode(raw: &[u8]) -> Vec<u8> {
             .and_then(|d| u8::try_from(d).ok())
     };
     let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while let Some(&b) = raw.get(i) {
-        let escaped = (b == b'%')
-            .then(|| Some((hex(*raw.get(i + 1)?)?, hex(*raw.get(i + 2)?)?)))
-            .flatten();
-        match escaped {
-            Some((high, low)) => {
-                out.push(high << 4 | low);
-                i += 3;
-            }
-            None => {
-                out.push(b);
-                i += 1;
-            }
+    let mut rest = raw;
+    while let Some((&b, tail)) = rest.split_first() {
+        if b == b'%'
+            && let [high, low, after @ ..] = tail
+            && let (Some(high), Some(low)) = (hex(*high), hex(*low))
+        {
+            // Two hex digits: at most 0xff.
+            out.push(high.wrapping_mul(16) | low);
+            rest = after;
+            continue;
         }
+        out.push(b);
+        rest = tail;
     }
     out
 }

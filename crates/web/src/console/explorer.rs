@@ -1,5 +1,8 @@
 //! The journal explorer, its entry pages, inclusion proofs and streamed exports, shared by the
 //! référent space (one structure) and the coordination space (a scope).
+// Every date here is typed by a person: arithmetic on it is checked (bounded dates, then
+// `next_day`), and the lint keeps it so.
+#![deny(clippy::arithmetic_side_effects)]
 
 use ac_audit::Action;
 use ac_mandates::{AidantId, Demarche, OrganisationId};
