@@ -434,10 +434,9 @@ async fn a_database_outage_answers_503_with_retry_after_quickly_and_says_why() {
 async fn a_server_error_page_shows_a_reference_found_in_the_log_with_its_cause() {
     for app in TestApp::each().await {
         signed_in(&app).await;
-        // A table gone from under the service: the page that reads it fails.
-        use diesel::RunQueryDsl;
-        diesel::sql_query("ALTER TABLE usagers RENAME TO usagers_gone")
-            .execute(&mut *app.db.db.conn().unwrap())
+        // A table gone from under the service (as its owner): the page that reads it fails.
+        app.db
+            .execute_raw("ALTER TABLE usagers RENAME TO usagers_gone")
             .unwrap();
         let res = app.get("/usagers").await;
         assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
@@ -461,18 +460,14 @@ async fn an_export_that_breaks_before_its_first_byte_is_an_error_page_and_journa
         console_user(&app).await;
         ac_web::audit_worker::run_once(&app.state, true).unwrap();
         // Integrated entries that no longer read: the CSV export stops at the first.
-        {
-            use diesel::RunQueryDsl;
-            let conn = &mut *app.db.db.conn().unwrap();
-            let drop_guard = match app.db.backend() {
-                ac_storage::Backend::Sqlite => "DROP TRIGGER audit_log_no_update",
-                ac_storage::Backend::Postgres => "DROP TRIGGER audit_log_append_only ON audit_log",
-            };
-            diesel::sql_query(drop_guard).execute(conn).unwrap();
-            diesel::sql_query(r#"UPDATE audit_log SET entry = '{"action":"x"}'"#)
-                .execute(conn)
-                .unwrap();
-        }
+        let drop_guard = match app.db.backend() {
+            ac_storage::Backend::Sqlite => "DROP TRIGGER audit_log_no_update",
+            ac_storage::Backend::Postgres => "DROP TRIGGER audit_log_append_only ON audit_log",
+        };
+        app.db.execute_raw(drop_guard).unwrap();
+        app.db
+            .execute_raw(r#"UPDATE audit_log SET entry = '{"action":"x"}'"#)
+            .unwrap();
         let res = app.get("/coordination/journal/export.csv").await;
         assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert!(
