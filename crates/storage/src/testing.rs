@@ -136,6 +136,57 @@ pub fn signed_in_session(
     )
 }
 
+/// A structure of département 29 that allows every démarche: the tests' usual one.
+pub fn structure(id: &str, name: &str) -> Result<ac_mandates::Organisation, StorageError> {
+    use ac_mandates::{Demarche, Organisation, OrganisationId, OrganisationKind};
+    Ok(Organisation {
+        id: OrganisationId::new(id),
+        name: name.to_owned(),
+        kind: OrganisationKind::Bibliotheque,
+        address: "1 rue de la Paix".into(),
+        departement: "29".parse()?,
+        siret: "13002526500013".parse()?,
+        allowed_demarches: Demarche::ALL.into_iter().collect(),
+        is_active: true,
+        renewal_requires_identification: true,
+    })
+}
+
+/// An active aidant of `organisation` only, who may create mandates and is référent nowhere.
+pub fn aidant_of(
+    id: &str,
+    email: ac_mandates::Email,
+    organisation: &ac_mandates::OrganisationId,
+) -> ac_mandates::Aidant {
+    ac_mandates::Aidant {
+        id: AidantId::new(id),
+        email,
+        first_name: "Camille".into(),
+        last_name: "Martin".into(),
+        profession: "Médiatrice".into(),
+        organisations: std::collections::BTreeSet::from([organisation.clone()]),
+        current_organisation: organisation.clone(),
+        can_create_mandates: true,
+        referent_of: std::collections::BTreeSet::new(),
+        coordinator_scopes: vec![],
+        is_active: true,
+    }
+}
+
+/// Angela DUBOIS's identité pivot, the tests' usual aidé.
+pub fn pivot_identity() -> ac_mandates::PivotIdentity {
+    ac_mandates::PivotIdentity {
+        given_name: "Angela".into(),
+        family_name: "DUBOIS".into(),
+        birthdate: time::macros::date!(1962 - 08 - 24),
+        gender: ac_mandates::Gender::Female,
+        birthplace: Some("75107".into()),
+        birthcountry: ac_mandates::FRANCE_INSEE_CODE.into(),
+        email: None,
+        preferred_username: None,
+    }
+}
+
 /// The value of a one-row, one-column query whose column is named `n` (`SELECT COUNT(*) AS n …`),
 /// for tests that check what the application wrote.
 pub fn count(conn: &mut DbConnection, sql: &str) -> Result<i64, StorageError> {

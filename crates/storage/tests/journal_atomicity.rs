@@ -20,12 +20,14 @@ use ac_storage::mandates::{NewMandate, RevocationConsent};
 use ac_storage::oidc_clients::{self, NewClient};
 use ac_storage::rate_limits::Limit;
 use ac_storage::sign_in::{self, SignIn};
-use ac_storage::testing::{TestDatabase, count, no_journal_no_action};
+use ac_storage::testing::{
+    TestDatabase, aidant_of, count, no_journal_no_action, pivot_identity, structure,
+};
 use ac_storage::totp_devices::{self, Removal};
 use ac_storage::{DbConnection, StorageError, aidants, mandates, organisations, usagers};
 use ring::rand::SystemRandom;
 use std::collections::BTreeSet;
-use time::macros::{date, datetime};
+use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 const NOW: OffsetDateTime = datetime!(2026-11-22 09:00:10 UTC);
@@ -75,39 +77,14 @@ struct World {
 /// One structure, its référent, an aidant with an app on the RFC 6238 seed, one usager.
 fn world(conn: &mut DbConnection) -> World {
     let org = OrganisationId::new("o1");
-    organisations::insert(
-        conn,
-        &Organisation {
-            id: org.clone(),
-            name: "Médiathèque".into(),
-            kind: OrganisationKind::Bibliotheque,
-            address: "1 rue de la Paix".into(),
-            departement: "29".parse().unwrap(),
-            siret: "13002526500013".parse().unwrap(),
-            allowed_demarches: Demarche::ALL.into_iter().collect(),
-            is_active: true,
-            renewal_requires_identification: true,
-        },
-        &cli(),
-        NOW,
-    )
-    .unwrap();
+    organisations::insert(conn, &structure("o1", "Médiathèque").unwrap(), &cli(), NOW).unwrap();
     let person = |id: &str, email: &str, referent: bool| Aidant {
-        id: AidantId::new(id),
-        email: email.parse().unwrap(),
-        first_name: "Camille".into(),
-        last_name: "Martin".into(),
-        profession: "Médiatrice".into(),
-        organisations: BTreeSet::from([org.clone()]),
-        current_organisation: org.clone(),
-        can_create_mandates: true,
         referent_of: if referent {
             BTreeSet::from([org.clone()])
         } else {
             BTreeSet::new()
         },
-        coordinator_scopes: vec![],
-        is_active: true,
+        ..aidant_of(id, email.parse().unwrap(), &org)
     };
     let referent = person("r1", "referente@exemple.fr", true);
     let aidant = person("a1", "camille@exemple.fr", false);
@@ -124,18 +101,8 @@ fn world(conn: &mut DbConnection) -> World {
         NOW,
     )
     .unwrap();
-    let identity = PivotIdentity {
-        given_name: "Angela".into(),
-        family_name: "DUBOIS".into(),
-        birthdate: date!(1962 - 08 - 24),
-        gender: Gender::Female,
-        birthplace: Some("75107".into()),
-        birthcountry: FRANCE_INSEE_CODE.into(),
-        email: None,
-        preferred_username: None,
-    };
     let (usager, _) =
-        usagers::upsert_identified(conn, &"e".repeat(64), &identity, &cli(), NOW).unwrap();
+        usagers::upsert_identified(conn, &"e".repeat(64), &pivot_identity(), &cli(), NOW).unwrap();
     World {
         org,
         referent: referent.id,

@@ -13,11 +13,11 @@ use ac_storage::journal::AuditContext;
 use ac_storage::mandates::{self, NewMandate, RevocationConsent};
 use ac_storage::outbox::{self, NewMail, Queued};
 use ac_storage::reminders;
-use ac_storage::testing::{TestDatabase, count};
+use ac_storage::testing::{TestDatabase, aidant_of, count, pivot_identity, structure};
 use ac_storage::{DbConnection, StorageError, aidants, organisations, usagers, write};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Barrier};
-use time::macros::{date, datetime};
+use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 const NOW: OffsetDateTime = datetime!(2026-03-10 14:30:00 UTC);
@@ -224,55 +224,16 @@ struct Pilot {
 
 fn pilot(conn: &mut DbConnection) -> Pilot {
     let org = OrganisationId::new("org-a");
-    organisations::insert(
-        conn,
-        &Organisation {
-            id: org.clone(),
-            name: "Médiathèque des Ursulines".into(),
-            kind: OrganisationKind::Bibliotheque,
-            address: "2 place de la Mairie".into(),
-            departement: "29".parse().unwrap(),
-            siret: "13002526500013".parse().unwrap(),
-            allowed_demarches: Demarche::ALL.into_iter().collect(),
-            is_active: true,
-            renewal_requires_identification: true,
-        },
-        &ctx(),
-        NOW,
-    )
-    .unwrap();
+    let structure = structure("org-a", "Médiathèque des Ursulines").unwrap();
+    organisations::insert(conn, &structure, &ctx(), NOW).unwrap();
     let person = |id: &str, can_create: bool| Aidant {
-        id: AidantId::new(id),
-        email: format!("{id}@exemple.fr").parse().unwrap(),
-        first_name: id.to_owned(),
-        last_name: "MARTIN".into(),
-        profession: "Conseillère numérique".into(),
-        organisations: BTreeSet::from([org.clone()]),
-        current_organisation: org.clone(),
         can_create_mandates: can_create,
-        referent_of: BTreeSet::new(),
-        coordinator_scopes: vec![],
-        is_active: true,
+        ..aidant_of(id, format!("{id}@exemple.fr").parse().unwrap(), &org)
     };
     aidants::insert(conn, &person("alice", true), &ctx(), NOW).unwrap();
     aidants::insert(conn, &person("accueil", false), &ctx(), NOW).unwrap();
-    let (usager, _) = usagers::upsert_identified(
-        conn,
-        &"a".repeat(64),
-        &PivotIdentity {
-            given_name: "Angela".into(),
-            family_name: "DUBOIS".into(),
-            birthdate: date!(1962 - 08 - 24),
-            gender: Gender::Female,
-            birthplace: Some("75107".into()),
-            birthcountry: FRANCE_INSEE_CODE.into(),
-            email: None,
-            preferred_username: None,
-        },
-        &ctx(),
-        NOW,
-    )
-    .unwrap();
+    let (usager, _) =
+        usagers::upsert_identified(conn, &"a".repeat(64), &pivot_identity(), &ctx(), NOW).unwrap();
     Pilot {
         org,
         alice: AidantId::new("alice"),

@@ -14,12 +14,11 @@ use ac_audit::SignerKey;
 use ac_mandates::*;
 use ac_storage::journal::AuditContext;
 use ac_storage::mandates::{NewMandate, RevocationConsent};
-use ac_storage::testing::TestDatabase;
+use ac_storage::testing::{TestDatabase, aidant_of, pivot_identity, structure};
 use ac_storage::{Backend, aidants, audit, migrations, organisations, usagers};
 use diesel::connection::SimpleConnection;
-use std::collections::BTreeSet;
 use time::OffsetDateTime;
-use time::macros::{date, datetime};
+use time::macros::datetime;
 
 const NOW: OffsetDateTime = datetime!(2026-11-22 09:00:10 UTC);
 
@@ -52,55 +51,13 @@ fn the_runtime_role_serves_but_cannot_rewrite_history_or_the_schema() {
         // The service's work, as the runtime role.
         let ctx = AuditContext::cli();
         let org = OrganisationId::new("o1");
-        organisations::insert(
-            conn,
-            &Organisation {
-                id: org.clone(),
-                name: "Médiathèque".into(),
-                kind: OrganisationKind::Bibliotheque,
-                address: "1 rue de la Paix".into(),
-                departement: "29".parse().unwrap(),
-                siret: "13002526500013".parse().unwrap(),
-                allowed_demarches: Demarche::ALL.into_iter().collect(),
-                is_active: true,
-                renewal_requires_identification: true,
-            },
-            &ctx,
-            NOW,
-        )
-        .unwrap();
+        organisations::insert(conn, &structure("o1", "Médiathèque").unwrap(), &ctx, NOW).unwrap();
         let aidant = AidantId::new("a1");
-        aidants::insert(
-            conn,
-            &Aidant {
-                id: aidant.clone(),
-                email: "camille@exemple.fr".parse().unwrap(),
-                first_name: "Camille".into(),
-                last_name: "Martin".into(),
-                profession: "Médiatrice".into(),
-                organisations: BTreeSet::from([org.clone()]),
-                current_organisation: org.clone(),
-                can_create_mandates: true,
-                referent_of: BTreeSet::new(),
-                coordinator_scopes: vec![],
-                is_active: true,
-            },
-            &ctx,
-            NOW,
-        )
-        .unwrap();
-        let identity = PivotIdentity {
-            given_name: "Angela".into(),
-            family_name: "DUBOIS".into(),
-            birthdate: date!(1962 - 08 - 24),
-            gender: Gender::Female,
-            birthplace: Some("75107".into()),
-            birthcountry: FRANCE_INSEE_CODE.into(),
-            email: None,
-            preferred_username: None,
-        };
+        let camille = aidant_of("a1", "camille@exemple.fr".parse().unwrap(), &org);
+        aidants::insert(conn, &camille, &ctx, NOW).unwrap();
         let (usager, _) =
-            usagers::upsert_identified(conn, &"e".repeat(64), &identity, &ctx, NOW).unwrap();
+            usagers::upsert_identified(conn, &"e".repeat(64), &pivot_identity(), &ctx, NOW)
+                .unwrap();
         let as_aidant = AuditContext::aidant(&aidant, None);
         let m = ac_storage::mandates::create(
             conn,
