@@ -421,6 +421,26 @@ async fn a_database_outage_answers_503_with_retry_after_quickly_and_says_why() {
             "temporarily_unavailable".to_owned()
         )
     );
+    // The token endpoint too (RFC 6749 §5.2 JSON).
+    let res = app
+        .post_form(
+            "/oidc/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", "x"),
+                ("client_id", "partenaire"),
+                ("client_secret", "s"),
+            ],
+        )
+        .await;
+    assert_eq!(res.headers()["retry-after"], "5");
+    assert_eq!(
+        protocol_error(res).await,
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable".to_owned()
+        )
+    );
     let log = captured_log();
     assert!(
         log.contains("database unreachable") && log.contains("STO011"),

@@ -74,6 +74,7 @@ impl TokenError {
         match self.error {
             ErrorCode::InvalidClient => 401,
             ErrorCode::ServerError => 500,
+            ErrorCode::TemporarilyUnavailable => 503,
             _ => 400,
         }
     }

@@ -65,7 +65,32 @@ fn token_error(error: TokenError, basic: bool) -> HttpResponse {
     if basic && error.error == ErrorCode::InvalidClient {
         response.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"aidants-connect\""));
     }
+    if error.error == ErrorCode::TemporarilyUnavailable {
+        response.insert_header((
+            header::RETRY_AFTER,
+            crate::error::RETRY_AFTER_SECS.to_string(),
+        ));
+    }
     response.json(error.body())
+}
+
+/// The database unreachable is `temporarily_unavailable` (503, `Retry-After`), as on every
+/// other endpoint; any other failure is `server_error`.
+fn web_failed(error: WebError) -> TokenError {
+    match error {
+        WebError::Unavailable(cause) => {
+            tracing::error!(error = %cause, "token endpoint: a dependency is unavailable");
+            TokenError {
+                error: ErrorCode::TemporarilyUnavailable,
+                description: "the service is temporarily unavailable",
+            }
+        }
+        other => server_error(other),
+    }
+}
+
+fn storage_failed(error: ac_storage::StorageError) -> TokenError {
+    web_failed(WebError::from(error))
 }
 
 fn server_error(cause: impl fmt::Display) -> TokenError {
@@ -124,7 +149,7 @@ async fn exchange(
     tracing::Span::current().record("client_id", client_id.as_str());
     let found = find_client(state, Some(&client_id))
         .await
-        .map_err(server_error)?;
+        .map_err(web_failed)?;
     op::authenticate_client(
         &request.credentials,
         found.as_ref().map(|(c, r)| (c, r.secret_hash.as_str())),
@@ -177,7 +202,7 @@ async fn exchange(
     })
     .await
     .map_err(server_error)?
-    .map_err(server_error)?;
+    .map_err(storage_failed)?;
     let grant = |d| TokenError {
         error: ErrorCode::InvalidGrant,
         description: d,
