@@ -61,11 +61,7 @@ mod tests {
             .expect("the stylesheet");
         let mut named = 0;
         for part in css.split("url(").skip(1) {
-            let target = part
-                .split(')')
-                .next()
-                .unwrap()
-                .trim_matches(['"', '\'']);
+            let target = part.split(')').next().unwrap().trim_matches(['"', '\'']);
             if target.starts_with("data:") {
                 continue;
             }
