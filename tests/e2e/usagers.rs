@@ -246,6 +246,19 @@ async fn the_usager_page_shows_mandates_and_the_delegated_uses_from_the_journal(
         assert!(history.contains("Social - Santé"), "the démarche");
         assert!(history.contains("FranceConnect (tests)"), "the website");
         assert_eq!(history.matches("<tr><td>").count(), 1, "one use");
+        // The structure's local time (Finistère, UTC+1 in November), not the journal's UTC.
+        let at = app.clock_now() + time::Duration::hours(1);
+        let local = format!(
+            "{:02}/{:02}/{} {:02}:",
+            at.day(),
+            u8::from(at.month()),
+            at.year(),
+            at.hour()
+        );
+        assert!(
+            history.contains(&local) && !history.contains("UTC"),
+            "{local}: {history}"
+        );
         // Jean-Pierre had no use; his mandate ends within the default 30 days.
         let (_, html) = page(&app, &format!("/usagers/{}", people.jean)).await;
         assert!(html.contains("Aucune utilisation enregistrée"));

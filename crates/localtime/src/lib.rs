@@ -33,6 +33,8 @@ pub enum Format {
     DateTime,
     /// « 03/03/2027 14:05 », for tables.
     Short,
+    /// « 03/03/2027 14:05:09 », for the journal, where seconds tell entries apart.
+    Seconds,
     /// `2027-03-03T14:05:00+01:00`, for exports (ISO 8601 / RFC 3339 with the local offset).
     Iso,
 }
@@ -101,6 +103,16 @@ impl LocalTimes {
     pub fn format_metropole(&self, at: OffsetDateTime, format: Format) -> String {
         self.format(METROPOLE_DEPARTEMENT, at, format)
     }
+
+    /// [`Self::format`] in the département's time when it is known, else metropolitan time.
+    pub fn format_in(
+        &self,
+        departement: Option<&str>,
+        at: OffsetDateTime,
+        format: Format,
+    ) -> String {
+        self.format(departement.unwrap_or(METROPOLE_DEPARTEMENT), at, format)
+    }
 }
 
 /// A département code in metropolitan time, for [`LocalTimes::format_metropole`].
@@ -140,6 +152,15 @@ fn write(local: OffsetDateTime, format: Format) -> String {
             local.year(),
             local.hour(),
             local.minute()
+        ),
+        Format::Seconds => format!(
+            "{:02}/{:02}/{} {:02}:{:02}:{:02}",
+            local.day(),
+            u8::from(local.month()),
+            local.year(),
+            local.hour(),
+            local.minute(),
+            local.second()
         ),
         Format::Iso => {
             let offset = local.offset();
@@ -241,6 +262,7 @@ mod tests {
             "3 mars 2027 à 14 h 05"
         );
         assert_eq!(t.format("35", at, Format::Short), "03/03/2027 14:05");
+        assert_eq!(t.format("35", at, Format::Seconds), "03/03/2027 14:05:00");
         let first = datetime!(2026-08-01 07:30 UTC);
         assert_eq!(
             t.format("13", first, Format::DateTime),

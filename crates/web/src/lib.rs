@@ -39,6 +39,8 @@ pub struct AppState {
     pub db: Database,
     pub clock: Arc<dyn Clock>,
     pub templates: Arc<Templates>,
+    /// The local time of each département, for every time a person reads.
+    pub local_times: Arc<ac_localtime::LocalTimes>,
     /// Signs audit checkpoints; its public half is published at `/audit/key`.
     pub audit_key: Arc<SignerKey>,
     /// Sign-in keys, timings and limits.
@@ -90,6 +92,7 @@ impl AppState {
             db,
             clock,
             templates: Arc::new(Templates::load()?),
+            local_times: Arc::new(ac_localtime::LocalTimes::load().map_err(WebError::internal)?),
             audit_key: Arc::new(audit_key),
             journal_alarm: Arc::default(),
         })

@@ -337,7 +337,14 @@ async fn render_usager(
             let aidant = r.actor_id.as_deref().unwrap_or_default();
             let website = r.client_id.as_deref().unwrap_or_default();
             UseView {
-                at: datetime(r.at()),
+                at: datetime(
+                    &state.local_times,
+                    r.organisation_id
+                        .as_deref()
+                        .and_then(|o| names.departements.get(o))
+                        .map(String::as_str),
+                    r.at(),
+                ),
                 aidant: names
                     .aidants
                     .get(aidant)

@@ -309,6 +309,8 @@ mod tests {
 pub struct Names {
     pub aidants: std::collections::BTreeMap<String, String>,
     pub organisations: std::collections::BTreeMap<String, String>,
+    /// Structure id -> its département, for the local time of its entries.
+    pub departements: std::collections::BTreeMap<String, String>,
     /// Pseudonym -> "Prénom NOM".
     pub usagers: std::collections::BTreeMap<String, String>,
 }
@@ -344,11 +346,17 @@ pub fn names<'a>(
             .map(|(s, given, family)| (s, format!("{given} {family}")))
             .collect();
     }
-    names.organisations = organisations::table
-        .select((organisations::id, organisations::name))
-        .load::<(String, String)>(conn)?
-        .into_iter()
-        .collect();
+    for (id, name, departement) in organisations::table
+        .select((
+            organisations::id,
+            organisations::name,
+            organisations::departement,
+        ))
+        .load::<(String, String, String)>(conn)?
+    {
+        names.departements.insert(id.clone(), departement);
+        names.organisations.insert(id, name);
+    }
     Ok(names)
 }
 

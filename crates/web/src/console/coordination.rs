@@ -437,7 +437,11 @@ async fn anomalies_page(
             serde_json::json!({
                 "seq": f.seq,
                 "href": format!("/coordination/journal/{}", f.seq),
-                "at": datetime(f.at),
+                "at": datetime(
+                    &state.local_times,
+                    names.departements.get(f.organisation.as_str()).map(String::as_str),
+                    f.at,
+                ),
                 "local": f.local.format(format_description!("[weekday repr:long] [day]/[month] [hour]:[minute]")).map(french_weekday).unwrap_or_default(),
                 "structure": structure(f.organisation.as_str()),
                 "aidant": f.aidant.as_deref().map(aidant).unwrap_or_default(),
@@ -474,7 +478,7 @@ async fn anomalies_page(
             serde_json::json!({
                 "usager": names.usagers.get(&f.usager).cloned().unwrap_or_else(|| "usager".into()),
                 "structures": f.structures.iter().map(|o| structure(o.as_str())).collect::<Vec<_>>(),
-                "first_at": datetime(f.first_at),
+                "first_at": datetime(&state.local_times, None, f.first_at),
                 "entries": f.seqs.iter().map(|s| serde_json::json!({"seq": s, "href": format!("/coordination/journal/{s}")})).collect::<Vec<_>>(),
                 "href": format!("/coordination/journal?{}", q.finish()),
             })
@@ -484,7 +488,7 @@ async fn anomalies_page(
         "console/anomalies.html",
         &serde_json::json!({
             "frame": frame,
-            "since": datetime(found.since),
+            "since": datetime(&state.local_times, None, found.since),
             "examined": found.uses_examined,
             "outside": outside,
             "outside_total": found.outside_hours_total,
@@ -561,10 +565,13 @@ struct RunView {
     by_console: bool,
 }
 
-fn run_view(run: &verifications::Run) -> RunView {
+fn run_view(times: &ac_localtime::LocalTimes, run: &verifications::Run) -> RunView {
     RunView {
-        started_at: datetime(run.started_at),
-        finished_at: run.finished_at.map(datetime).unwrap_or_default(),
+        started_at: datetime(times, None, run.started_at),
+        finished_at: run
+            .finished_at
+            .map(|at| datetime(times, None, at))
+            .unwrap_or_default(),
         outcome: match run.outcome {
             Some(verifications::Outcome::Intact) => "Journal intègre",
             Some(verifications::Outcome::Tampered) => "Altération détectée",
@@ -615,13 +622,13 @@ async fn integrity_page(
             "frame": frame,
             "checkpoint": checkpoint.as_ref().map(|c| serde_json::json!({
                 "size": c.tree_size,
-                "signed_at": datetime(c.signed_at),
+                "signed_at": datetime(&state.local_times, None, c.signed_at),
                 "root": hex_root(&c.root),
                 "note": c.signed_note,
             })),
             "log_size": size,
-            "last": last.as_ref().map(run_view),
-            "running": running.as_ref().map(run_view),
+            "last": last.as_ref().map(|r| run_view(&state.local_times, r)),
+            "running": running.as_ref().map(|r| run_view(&state.local_times, r)),
             "keys": keys,
             "checkpoint_dir_files": crate::audit_worker::read_published(&state.settings.audit.checkpoint_dir).map(|v| v.len()).unwrap_or(0),
             "journal_alarm": state.journal_alarm.raised(),

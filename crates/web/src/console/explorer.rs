@@ -248,7 +248,13 @@ struct RowView {
     proof_href: Option<String>,
 }
 
-fn row_view(row: &JournalRow, names: &Names, base: &str, checkpoint_size: i64) -> RowView {
+fn row_view(
+    row: &JournalRow,
+    names: &Names,
+    times: &ac_localtime::LocalTimes,
+    base: &str,
+    checkpoint_size: i64,
+) -> RowView {
     let entry = row.entry().ok();
     let actor = match (&row.actor_id, row.actor_kind.as_str()) {
         (Some(id), "aidant") => names.aidants.get(id).cloned().unwrap_or_else(|| id.clone()),
@@ -258,7 +264,14 @@ fn row_view(row: &JournalRow, names: &Names, base: &str, checkpoint_size: i64) -
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
     RowView {
         seq: row.seq,
-        at: datetime(row.at()),
+        at: datetime(
+            times,
+            row.organisation_id
+                .as_deref()
+                .and_then(|o| names.departements.get(o))
+                .map(String::as_str),
+            row.at(),
+        ),
         action: labels::action_code(&row.action),
         action_code: row.action.clone(),
         actor,
@@ -400,7 +413,15 @@ pub(super) async fn explorer(
     let rows: Vec<RowView> = data
         .rows
         .iter()
-        .map(|r| row_view(r, &data.names, &space.base, data.checkpoint_size))
+        .map(|r| {
+            row_view(
+                r,
+                &data.names,
+                &state.local_times,
+                &space.base,
+                data.checkpoint_size,
+            )
+        })
         .collect();
     let choices = |items: Vec<(String, String)>, selected: Option<String>| -> Vec<Choice> {
         items
@@ -499,7 +520,7 @@ pub(super) async fn entry(
         Some(Err(out)) => return Err(refuse(state, current, out, None, space.page_label).await),
         Some(Ok(found)) => found,
     };
-    let view = row_view(&row, &names, &space.base, size);
+    let view = row_view(&row, &names, &state.local_times, &space.base, size);
     let pretty = serde_json::from_str::<serde_json::Value>(&row.entry)
         .and_then(|v| serde_json::to_string_pretty(&v))
         .unwrap_or_else(|_| row.entry.clone());

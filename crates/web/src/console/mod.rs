@@ -112,12 +112,14 @@ pub(crate) async fn refuse(
     }
 }
 
-/// "22/11/2026 09:00:00 UTC": the journal's own time, unconverted, said so.
-pub(crate) fn datetime(at: OffsetDateTime) -> String {
-    at.format(format_description!(
-        "[day]/[month]/[year] [hour]:[minute]:[second] UTC"
-    ))
-    .unwrap_or_default()
+/// "22/11/2026 10:00:00": an instant as a person of the structure reads it, in its
+/// département's local time (metropolitan time when no structure is concerned).
+pub(crate) fn datetime(
+    times: &ac_localtime::LocalTimes,
+    departement: Option<&str>,
+    at: OffsetDateTime,
+) -> String {
+    times.format_in(departement, at, ac_localtime::Format::Seconds)
 }
 
 pub(crate) fn date(at: time::Date) -> String {

@@ -198,7 +198,7 @@ struct DeviceView {
     since: String,
 }
 
-fn device_view(d: &Device) -> DeviceView {
+fn device_view(times: &ac_localtime::LocalTimes, d: &Device) -> DeviceView {
     DeviceView {
         id: d.id.clone(),
         kind: match d.kind {
@@ -207,7 +207,7 @@ fn device_view(d: &Device) -> DeviceView {
         },
         serial: d.serial.clone().unwrap_or_default(),
         locked: d.locked_at.is_some(),
-        since: datetime(d.created_at),
+        since: datetime(times, None, d.created_at),
     }
 }
 
@@ -498,7 +498,7 @@ async fn aidant_page(
             },
             "may_deactivate": aidant.is_active && team::may_deactivate(&current.aidant, &aidant),
             "is_self": current.aidant.id == aidant.id,
-            "devices": devices.iter().map(device_view).collect::<Vec<_>>(),
+            "devices": devices.iter().map(|d| device_view(&state.local_times, d)).collect::<Vec<_>>(),
             "any_locked": devices.iter().any(|d| d.locked_at.is_some()),
             "assign_reasons": assign,
             "remove_reasons": remove,
