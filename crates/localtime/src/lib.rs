@@ -135,13 +135,19 @@ fn month_name(month: Month) -> &'static str {
     }
 }
 
-/// Writes a local instant (already at its offset).
-fn write(local: OffsetDateTime, format: Format) -> String {
-    let day = match local.day() {
+/// A calendar day written out as people write it: « 1er mars 2027 », « 22 novembre 2027 ». For
+/// days that are not instants (a birth date), so no zone applies.
+pub fn written_day(day: time::Date) -> String {
+    let number = match day.day() {
         1 => "1er".to_owned(),
         d => d.to_string(),
     };
-    let date = format!("{day} {} {}", month_name(local.month()), local.year());
+    format!("{number} {} {}", month_name(day.month()), day.year())
+}
+
+/// Writes a local instant (already at its offset).
+fn write(local: OffsetDateTime, format: Format) -> String {
+    let date = written_day(local.date());
     match format {
         Format::Date => date,
         Format::DateTime => format!("{date} à {} h {:02}", local.hour(), local.minute()),

@@ -8,6 +8,7 @@
 
 use ac_auth::Secret;
 use ac_config::{FranceConnectVersion, Settings, secret_file};
+use ac_localtime::written_day;
 use ac_mandates::{Demarche, MandateDuration, MandateId, UsagerId};
 use ac_oidc::rp::{
     CallbackParams, HttpSettings, PendingLogin, PendingLogout, ProtocolVersion, RelyingParty,
@@ -162,32 +163,9 @@ impl FranceConnect {
     }
 }
 
-const MONTHS: [&str; 12] = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-];
-
-/// A date written out, as the aidé reads it: "22 novembre 2027".
+/// A date written out, as the aidé reads it: "22 novembre 2027" (the instant's UTC day).
 fn written_date(at: OffsetDateTime) -> String {
     written_day(at.date())
-}
-
-fn written_day(day: time::Date) -> String {
-    let month = MONTHS
-        .get(usize::from(u8::from(day.month())).saturating_sub(1))
-        .copied()
-        .unwrap_or("");
-    format!("{} {month} {}", day.day(), day.year())
 }
 
 /// The mandate choices the identification is for, kept across the provider's round trip so that

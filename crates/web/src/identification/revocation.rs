@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use tracing::instrument;
 
 use super::consent::{StructureMandate, structure_mandate};
-use super::{written_date, written_day};
+use super::written_date;
 use crate::auth::{CurrentAidant, PersonalDataAccess, StepUpCheck, too_many};
 use crate::respond::{blocking, page, see_other};
 use crate::{AppState, WebError};
@@ -315,18 +315,11 @@ struct RevokedView {
     by: String,
 }
 
-/// "22 novembre 2026 à 10 h 05", in the structure's local time (the anomaly settings' time
-/// zones, which say where each département is).
+/// "22 novembre 2026 à 10 h 05", in the structure's local time.
 fn written_moment(state: &AppState, departement: &str, at: OffsetDateTime) -> String {
-    let local = crate::console::coordination::rules(&state.settings.anomalies)
-        .opening_hours
-        .local_time(departement, at);
-    format!(
-        "{} à {} h {:02}",
-        written_day(local.date()),
-        local.hour(),
-        local.minute()
-    )
+    state
+        .local_times
+        .format(departement, at, ac_localtime::Format::DateTime)
 }
 
 /// The printable attestation of the mandate's revoked démarches, for its structure only.
