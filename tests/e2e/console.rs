@@ -479,12 +479,18 @@ async fn exports_hold_the_filtered_scope_are_journaled_and_csv_is_safe() {
         let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').split("\r\n").collect();
         assert_eq!(
             lines[0],
-            "numéro;horodatage (UTC);action;type d'acteur;acteur;structure;usager (pseudonyme);démarche;site (client);objet;requête;détails"
+            "numéro;horodatage (heure locale de la structure);action;type d'acteur;acteur;structure;usager (pseudonyme);démarche;site (client);objet;requête;détails"
         );
         // One data row (the filter), then the final empty line.
         assert_eq!(lines.len(), 3, "{csv}");
         let row = lines[1];
         assert!(row.contains(";delegation.started;aidant;"), "{row}");
+        // The time is the structure's (Finistère, UTC+1 in November), ISO 8601 with its offset.
+        let at = row.split(';').nth(1).unwrap();
+        assert!(
+            at.starts_with("2026-11-2") && at.ends_with("+01:00"),
+            "{at}"
+        );
         assert!(
             row.contains(";\"'=HYPERLINK(\"\"http://evil.example\"\";\"\"x\"\")\";"),
             "{row}"

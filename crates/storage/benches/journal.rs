@@ -518,6 +518,7 @@ fn measure(conn: &mut DbConnection, seeded_in: Option<Duration>) {
             &f(),
             Format::JsonLines,
             &ticket,
+            &ac_localtime::LocalTimes::load().unwrap(),
             &mut std::io::sink(),
         )
         .unwrap();
@@ -533,6 +534,7 @@ fn measure(conn: &mut DbConnection, seeded_in: Option<Duration>) {
             &f(),
             Format::Csv,
             &ticket,
+            &ac_localtime::LocalTimes::load().unwrap(),
             &mut std::io::sink(),
         )
         .unwrap();

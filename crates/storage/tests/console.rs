@@ -186,8 +186,16 @@ fn every_query_shape_returns_exactly_the_filtered_scope() {
                     up_to: journal::log_size(conn).unwrap(),
                 };
                 let mut out = Vec::new();
-                let n = export::write_to(conn, scope, filter, Format::JsonLines, &ticket, &mut out)
-                    .unwrap();
+                let n = export::write_to(
+                    conn,
+                    scope,
+                    filter,
+                    Format::JsonLines,
+                    &ticket,
+                    &ac_localtime::LocalTimes::load().unwrap(),
+                    &mut out,
+                )
+                .unwrap();
                 let exported: Vec<i64> = String::from_utf8(out)
                     .unwrap()
                     .lines()
@@ -213,6 +221,7 @@ fn every_query_shape_returns_exactly_the_filtered_scope() {
             &JournalFilter::default(),
             Format::JsonLines,
             &ticket,
+            &ac_localtime::LocalTimes::load().unwrap(),
             &mut out,
         )
         .unwrap();

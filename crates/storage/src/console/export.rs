@@ -7,9 +7,9 @@
 
 use ac_audit::Action;
 use ac_mandates::OrganisationId;
+use diesel::{QueryDsl, RunQueryDsl};
 use std::io::Write;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use super::Scope;
 use super::journal::{JournalFilter, JournalRow, Stream, log_size};
@@ -124,7 +124,7 @@ pub fn interrupted(
 /// The CSV header, in French.
 pub const CSV_HEADER: [&str; 12] = [
     "numéro",
-    "horodatage (UTC)",
+    "horodatage (heure locale de la structure)",
     "action",
     "type d'acteur",
     "acteur",
@@ -145,8 +145,19 @@ pub fn write_to(
     filter: &JournalFilter,
     format: Format,
     ticket: &Ticket,
+    times: &ac_localtime::LocalTimes,
     out: &mut dyn Write,
 ) -> Result<u64, StorageError> {
+    // Each row's time is written in its structure's local time, with the offset (ISO 8601).
+    let departements: std::collections::BTreeMap<String, String> =
+        crate::schema::organisations::table
+            .select((
+                crate::schema::organisations::id,
+                crate::schema::organisations::departement,
+            ))
+            .load::<(String, String)>(conn)?
+            .into_iter()
+            .collect();
     let mut stream = Stream::forwards(scope, filter, Some(ticket.up_to));
     if format == Format::Csv {
         out.write_all("\u{feff}".as_bytes())?;
@@ -159,7 +170,7 @@ pub fn write_to(
                 out.write_all(row.entry.as_bytes())?;
                 out.write_all(b"\n")?;
             }
-            Format::Csv => write_csv_row(out, &row)?,
+            Format::Csv => write_csv_row(out, &row, times, &departements)?,
         }
         count += 1;
     }
@@ -167,12 +178,19 @@ pub fn write_to(
     Ok(count)
 }
 
-fn write_csv_row(out: &mut dyn Write, row: &JournalRow) -> Result<(), StorageError> {
+fn write_csv_row(
+    out: &mut dyn Write,
+    row: &JournalRow,
+    times: &ac_localtime::LocalTimes,
+    departements: &std::collections::BTreeMap<String, String>,
+) -> Result<(), StorageError> {
     let entry = row.entry()?;
-    let at = row
-        .at()
-        .format(&Rfc3339)
-        .map_err(|_| StorageError::Corrupt("audit_log.at".into()))?;
+    let departement = row
+        .organisation_id
+        .as_deref()
+        .and_then(|o| departements.get(o))
+        .map(String::as_str);
+    let at = times.format_in(departement, row.at(), ac_localtime::Format::Iso);
     let details = serde_json::to_string(&entry.details)
         .map_err(|e| StorageError::Corrupt(format!("details: {e}")))?;
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();

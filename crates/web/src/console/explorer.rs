@@ -634,11 +634,24 @@ pub(super) async fn export(
         }
     };
     let (writer, body) = channel();
-    let (db, scope, context) = (state.db.clone(), space.scope, current.audit_context());
+    let (db, scope, context, times) = (
+        state.db.clone(),
+        space.scope,
+        current.audit_context(),
+        state.local_times.clone(),
+    );
     tokio::task::spawn_blocking(move || {
         let mut writer = writer;
         let written = db.conn().and_then(|mut conn| {
-            export::write_to(&mut conn, &scope, &filter, format, &ticket, &mut writer)
+            export::write_to(
+                &mut conn,
+                &scope,
+                &filter,
+                format,
+                &ticket,
+                &times,
+                &mut writer,
+            )
         });
         let Err(e) = written else { return };
         // A client that closed the download is not an error of ours; it is journaled all the
