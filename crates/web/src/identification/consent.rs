@@ -147,7 +147,13 @@ async fn recap_response(
     .await?;
     let until = draft
         .duration
-        .map(|d| written_date(d.expiry(state.clock.now())))
+        .map(|d| {
+            written_date(
+                &state.local_times,
+                organisation.departement.as_str(),
+                d.expiry(state.clock.now()),
+            )
+        })
         .unwrap_or_default();
     let identity = &usager.identity;
     let (error, error_field) = error.map_or((None, None), |(m, f)| (Some(m), f));
@@ -451,8 +457,8 @@ async fn mandate_page(
             "organisation": organisation.name,
             "given_name": usager.identity.given_name,
             "family_name": usager.identity.family_name,
-            "created": written_date(mandate.created_at),
-            "until": written_date(mandate.expires_at),
+            "created": written_date(&state.local_times, organisation.departement.as_str(), mandate.created_at),
+            "until": written_date(&state.local_times, organisation.departement.as_str(), mandate.expires_at),
             "duration": mandate.duration.label(),
             "legal_text_version": mandate.legal_text_version,
             "content_hash": mandate.content_hash,

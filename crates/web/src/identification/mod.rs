@@ -163,9 +163,10 @@ impl FranceConnect {
     }
 }
 
-/// A date written out, as the aidé reads it: "22 novembre 2027" (the instant's UTC day).
-fn written_date(at: OffsetDateTime) -> String {
-    written_day(at.date())
+/// A date written out, as the aidé reads it: "22 novembre 2027", the day it is at the structure
+/// (its département's local time).
+fn written_date(times: &ac_localtime::LocalTimes, departement: &str, at: OffsetDateTime) -> String {
+    written_day(times.local(departement, at).date())
 }
 
 /// The mandate choices the identification is for, kept across the provider's round trip so that
@@ -327,9 +328,13 @@ async fn start_response(
         error,
         reference,
         organisation: &organisation.name,
-        until: draft
-            .duration
-            .map(|d| written_date(d.expiry(state.clock.now()))),
+        until: draft.duration.map(|d| {
+            written_date(
+                &state.local_times,
+                organisation.departement.as_str(),
+                d.expiry(state.clock.now()),
+            )
+        }),
         action: match &draft.renewal_of {
             Some(id) => format!("/mandats/{id}/renouveler"),
             None => "/mandats/franceconnect".to_owned(),
@@ -630,4 +635,20 @@ async fn after_logout(
         Identification::FranceConnect,
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mandate_date_is_the_day_at_the_structure() {
+        let times = ac_localtime::LocalTimes::load().unwrap();
+        // 23:30 UTC is already the next day in Paris, still the same day in Guadeloupe.
+        let late = time::macros::datetime!(2026-11-22 23:30 UTC);
+        assert_eq!(written_date(&times, "29", late), "23 novembre 2026");
+        assert_eq!(written_date(&times, "971", late), "22 novembre 2026");
+        let first = time::macros::datetime!(2027-02-28 23:30 UTC);
+        assert_eq!(written_date(&times, "75", first), "1er mars 2027");
+    }
 }

@@ -395,7 +395,11 @@ async fn attestation(
             "address": found.organisation.address,
             "given_name": found.usager.identity.given_name,
             "family_name": found.usager.identity.family_name,
-            "created": written_date(mandate.created_at),
+            "created": written_date(
+                &state.local_times,
+                found.organisation.departement.as_str(),
+                mandate.created_at,
+            ),
             "revoked": rows,
             "recorded_by": recorded_by.join(", "),
             "still_in_force": still_in_force,

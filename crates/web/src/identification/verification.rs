@@ -136,7 +136,7 @@ async fn verify(
         };
         let mandate = mandates::get(conn, &id)?;
         let organisation = organisations::get(conn, &mandate.organisation_id)?;
-        Ok(Ok(Some((mandate, organisation.name))))
+        Ok(Ok(Some((mandate, organisation))))
     })
     .await?;
     let found = found.map_err(|()| WebError::TooManyRequests {
@@ -153,7 +153,7 @@ async fn verify(
     };
     let body = state.templates.render(
         "identification/verification.html",
-        &result_view(&mandate, &organisation, now),
+        &result_view(&mandate, &organisation, &state.local_times, now),
     )?;
     Ok(private(page(HttpResponse::Ok(), body)))
 }
@@ -162,16 +162,18 @@ async fn verify(
 /// aidé can slip in with a new field.
 fn result_view(
     mandate: &Mandate,
-    organisation: &str,
+    organisation: &ac_mandates::Organisation,
+    times: &ac_localtime::LocalTimes,
     now: time::OffsetDateTime,
 ) -> serde_json::Value {
+    let departement = organisation.departement.as_str();
     let (status_key, status) = status_word(mandate.status_at(now));
     serde_json::json!({
         "status_key": status_key,
         "status": status,
-        "organisation": organisation,
-        "created": written_date(mandate.created_at),
-        "until": written_date(mandate.expires_at),
+        "organisation": organisation.name,
+        "created": written_date(times, departement, mandate.created_at),
+        "until": written_date(times, departement, mandate.expires_at),
         "demarches": authorization_views(mandate, now),
     })
 }
