@@ -8,8 +8,8 @@
     clippy::indexing_slicing
 )] // test helpers fail loudly by design
 
+use ac_storage::Backend;
 use ac_storage::testing::TestDatabase;
-use ac_storage::{Backend, DatabaseUrl};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -31,10 +31,7 @@ fn run(url: &str, dir: &Path, args: &[&str]) -> Output {
 #[test]
 fn audit_verify_names_a_mandate_extended_in_sql_and_exits_non_zero() {
     for db in TestDatabase::each().unwrap() {
-        let url = match &db.url {
-            DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
-            DatabaseUrl::Postgres(url) => url.clone(),
-        };
+        let url = db.url.expose();
         // Its own folder: keys, outbox and checkpoints of the dev configuration land here.
         let dir = tempfile::tempdir().unwrap();
         let ok = |args: &[&str]| {

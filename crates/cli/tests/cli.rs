@@ -7,7 +7,6 @@
     clippy::indexing_slicing
 )] // test helpers fail loudly by design
 
-use ac_storage::DatabaseUrl;
 use ac_storage::testing::TestDatabase;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -48,13 +47,6 @@ fn stdout(o: &Output) -> String {
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn url_of(db: &TestDatabase) -> String {
-    match &db.url {
-        DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
-        DatabaseUrl::Postgres(url) => url.clone(),
-    }
 }
 
 #[test]
@@ -101,7 +93,7 @@ fn bad_configuration_stops_start_up_with_a_clear_message() {
 #[test]
 fn structures_and_aidants_are_administered_from_the_command_line() {
     for db in TestDatabase::each().unwrap() {
-        let url = url_of(&db);
+        let url = db.url.expose();
         let out = run(
             &url,
             &[
@@ -280,7 +272,7 @@ fn structures_and_aidants_are_administered_from_the_command_line() {
 #[test]
 fn demo_load_fills_an_empty_database() {
     for db in TestDatabase::each().unwrap() {
-        let url = url_of(&db);
+        let url = db.url.expose();
         let out = run(&url, &["demo", "load"]);
         assert!(out.status.success(), "{}", stderr(&out));
         assert!(stdout(&out).contains("13 structures"), "{}", stdout(&out));
@@ -308,7 +300,7 @@ fn run_audit(database_url: &str, dir: &Path, args: &[&str]) -> Output {
 #[test]
 fn the_audit_log_is_verified_proved_and_exported_from_the_command_line() {
     for db in TestDatabase::each().unwrap() {
-        let url = url_of(&db);
+        let url = db.url.expose();
         let dir = tempfile::tempdir().unwrap();
         let audit = |args: &[&str]| run_audit(&url, dir.path(), args);
 

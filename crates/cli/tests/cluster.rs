@@ -337,7 +337,7 @@ fn two_nodes_behind_haproxy_share_sessions_flows_revocations_keys_and_one_journa
         return;
     };
     let db = TestDatabase::postgres(&server_url).unwrap();
-    let url = nodes::url_string(&db.url);
+    let url = db.url.expose();
     let dir = tempfile::tempdir().unwrap();
     let files: PathBuf = dir.path().to_owned();
 

@@ -8,7 +8,6 @@
     clippy::indexing_slicing
 )] // test helpers fail loudly by design
 
-use ac_storage::DatabaseUrl;
 use ac_storage::testing::{TestDatabase, count};
 use std::path::Path;
 use std::process::Command;
@@ -26,10 +25,7 @@ fn config(name: &str) -> String {
 #[test]
 fn demo_load_is_refused_outside_dev_mode_with_a_clear_message() {
     for db in TestDatabase::each().unwrap() {
-        let url = match &db.url {
-            DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
-            DatabaseUrl::Postgres(url) => url.clone(),
-        };
+        let url = db.url.expose();
         // Its own folder: nothing the refused command might create is shared with other tests.
         let scratch = tempfile::tempdir().unwrap();
         let run = |config_file: &str| {

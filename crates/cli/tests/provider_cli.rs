@@ -10,7 +10,7 @@
 
 use ac_auth::TokenHash;
 use ac_storage::testing::TestDatabase;
-use ac_storage::{DatabaseUrl, oidc_clients, oidc_keys};
+use ac_storage::{oidc_clients, oidc_keys};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -38,10 +38,7 @@ fn text(bytes: &[u8]) -> String {
 fn keys_are_rotated_and_clients_registered_and_replaced_with_secrets_shown_once() {
     for db in TestDatabase::each().unwrap() {
         let dir = tempfile::tempdir().unwrap();
-        let url = match &db.url {
-            DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
-            DatabaseUrl::Postgres(url) => url.clone(),
-        };
+        let url = db.url.expose();
         let out = run(dir.path(), &url, &["keys", "rotate"]);
         assert!(!out.status.success());
         assert!(

@@ -9,19 +9,12 @@
     clippy::indexing_slicing
 )] // test helpers fail loudly by design
 
+use ac_storage::Backend;
 use ac_storage::testing::TestDatabase;
-use ac_storage::{Backend, DatabaseUrl};
 use std::path::Path;
 use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_aidants-connect");
-
-fn url_of(url: &DatabaseUrl) -> String {
-    match url {
-        DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
-        DatabaseUrl::Postgres(url) => url.clone(),
-    }
-}
 
 fn run(dir: &Path, url: &str, role: Option<&str>, args: &[&str]) -> Output {
     let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/default.toml");
@@ -43,7 +36,7 @@ fn run(dir: &Path, url: &str, role: Option<&str>, args: &[&str]) -> Output {
 fn migrate_grants_the_runtime_role_and_the_commands_run_as_it() {
     for db in TestDatabase::each().unwrap() {
         let dir = tempfile::tempdir().unwrap();
-        let owner = url_of(&db.url);
+        let owner = db.url.expose();
         if db.backend() == Backend::Sqlite {
             let out = run(dir.path(), &owner, Some("ac_runtime"), &["migrate"]);
             assert_eq!(out.status.code(), Some(2));
@@ -52,7 +45,7 @@ fn migrate_grants_the_runtime_role_and_the_commands_run_as_it() {
             continue;
         }
         let role = db.login_role().unwrap();
-        let runtime = url_of(&role.url);
+        let runtime = role.url.expose();
         // Before the grants, the role can read nothing.
         let out = run(dir.path(), &runtime, None, &["structure", "list"]);
         assert_eq!(out.status.code(), Some(1));

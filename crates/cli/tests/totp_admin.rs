@@ -8,7 +8,6 @@
     clippy::indexing_slicing
 )] // test helpers fail loudly by design
 
-use ac_storage::DatabaseUrl;
 use ac_storage::testing::TestDatabase;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -39,18 +38,11 @@ fn ok(out: Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn url_of(db: &TestDatabase) -> String {
-    match &db.url {
-        DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
-        DatabaseUrl::Postgres(url) => url.clone(),
-    }
-}
-
 #[test]
 fn totp_devices_are_enrolled_imported_assigned_and_unlocked() {
     for db in TestDatabase::each().unwrap() {
         let dir = tempfile::tempdir().unwrap();
-        let url = url_of(&db);
+        let url = db.url.expose();
         let d = dir.path();
         let structure = ok(run(
             &url,

@@ -60,6 +60,15 @@ impl DatabaseUrl {
             DatabaseUrl::Postgres(_) => Backend::Postgres,
         }
     }
+
+    /// The URL as it was given, password included: for the `DATABASE_URL` of a child process
+    /// (tests, benches). Never log it; `Display` and `Debug` redact the password.
+    pub fn expose(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(url) => url.clone(),
+        }
+    }
 }
 
 /// Never prints a PostgreSQL password.

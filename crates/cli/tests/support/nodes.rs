@@ -26,13 +26,6 @@ pub const REDIRECT_URI: &str = "https://fc.example/api/v2/oidc-callback";
 /// The seed of every seeded aidant's authenticator app (RFC 6238's test seed).
 pub const TOTP_SEED: &[u8] = b"12345678901234567890";
 
-pub fn url_string(url: &DatabaseUrl) -> String {
-    match url {
-        DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
-        DatabaseUrl::Postgres(url) => url.clone(),
-    }
-}
-
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -230,7 +223,7 @@ impl Node {
         command
             .args(["--config", &config.display().to_string(), "serve"])
             .current_dir(files)
-            .env("DATABASE_URL", url_string(url))
+            .env("DATABASE_URL", url.expose())
             .env("AC__SERVER__BIND", format!("127.0.0.1:{port}"))
             .env("AC__SERVER__PUBLIC_URL", public_url)
             .env("AC__LOG__FILTER", "error")
