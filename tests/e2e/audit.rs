@@ -145,17 +145,7 @@ fn pending_and_integrated(app: &TestApp) -> u64 {
 async fn a_forged_row_stops_the_worker_and_raises_the_alarm_on_readyz_and_the_panel() {
     for app in TestApp::each().await {
         let coordinator = app.with_aidant("pilotage@exemple.fr", &["org-a"]);
-        {
-            let conn = &mut *app.db.db.conn().unwrap();
-            ac_storage::aidants::set_coordinator_scopes(
-                conn,
-                &coordinator,
-                &[ac_mandates::CoordinatorScope::National],
-                &AuditContext::cli(),
-                app.clock.now(),
-            )
-            .unwrap();
-        }
+        app.coordinate_nationally(&coordinator);
         ac_web::audit_worker::run_once(&app.state, false).unwrap();
         assert_eq!(app.get("/readyz").await.status(), StatusCode::OK);
         ac_storage::testing::forge_row_after_last_head(&mut app.db.db.conn().unwrap()).unwrap();
@@ -212,17 +202,7 @@ async fn a_forged_row_stops_the_worker_and_raises_the_alarm_on_readyz_and_the_pa
 async fn the_integrity_panel_lists_a_mandate_row_the_journal_contradicts() {
     for app in TestApp::each().await {
         let coordinator = app.with_aidant("pilotage@exemple.fr", &["org-a"]);
-        {
-            let conn = &mut *app.db.db.conn().unwrap();
-            ac_storage::aidants::set_coordinator_scopes(
-                conn,
-                &coordinator,
-                &[ac_mandates::CoordinatorScope::National],
-                &AuditContext::cli(),
-                app.clock.now(),
-            )
-            .unwrap();
-        }
+        app.coordinate_nationally(&coordinator);
         let (_, mandate) = app.with_mandate(
             &coordinator,
             "org-a",

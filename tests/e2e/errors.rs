@@ -3,10 +3,8 @@
 //! person is shown is in the log with its cause.
 
 use ac_e2e::{TestApp, captured_log, test_settings};
-use ac_mandates::CoordinatorScope;
-use ac_storage::journal::AuditContext;
 use ac_storage::testing::TestDatabase;
-use ac_storage::{Database, DatabaseUrl, OpenMode, PoolOptions, aidants};
+use ac_storage::{Database, DatabaseUrl, OpenMode, PoolOptions};
 use reqwest::{Method, StatusCode};
 use std::time::{Duration, Instant};
 
@@ -184,25 +182,7 @@ async fn a_form_is_read_whatever_the_case_of_its_media_type() {
 /// A référent of the demonstration pilot who also coordinates all of it, signed in; returns
 /// the référent's structure.
 async fn console_user(app: &TestApp) -> String {
-    let referent = {
-        let conn = &mut *app.db.db.conn().unwrap();
-        let cli = AuditContext::cli();
-        ac_demo::load(conn, &app.state.auth.keys, &cli, app.clock_now()).unwrap();
-        let referent = aidants::list(conn, None)
-            .unwrap()
-            .into_iter()
-            .find(|a| !a.referent_of.is_empty())
-            .unwrap();
-        aidants::set_coordinator_scopes(
-            conn,
-            &referent.id,
-            &[CoordinatorScope::National],
-            &cli,
-            app.clock_now(),
-        )
-        .unwrap();
-        referent
-    };
+    let referent = app.demo_referent_coordinating_everything();
     app.sign_in_on(referent.email.as_str(), ac_demo::DEMO_TOTP_SEED)
         .await;
     referent.referent_of.iter().next().unwrap().to_string()

@@ -5,8 +5,6 @@
 //! swept too without anyone listing it here.
 
 use ac_e2e::{TestApp, extract_csrf};
-use ac_mandates::CoordinatorScope;
-use ac_storage::aidants;
 use actix_web::introspection::IntrospectionTree;
 use actix_web::{App, HttpResponse, web};
 use reqwest::{Method, StatusCode};
@@ -298,26 +296,8 @@ async fn sweep(
 #[actix_web::test]
 async fn no_route_answers_a_hostile_parameter_with_a_server_error() {
     for app in TestApp::each().await {
-        let referent = {
-            let conn = &mut *app.db.db.conn().unwrap();
-            let cli = ac_storage::journal::AuditContext::cli();
-            ac_demo::load(conn, &app.state.auth.keys, &cli, app.clock_now()).unwrap();
-            // A référent who also coordinates the whole pilot: every page past its checks.
-            let referent = aidants::list(conn, None)
-                .unwrap()
-                .into_iter()
-                .find(|a| !a.referent_of.is_empty())
-                .unwrap();
-            aidants::set_coordinator_scopes(
-                conn,
-                &referent.id,
-                &[CoordinatorScope::National],
-                &cli,
-                app.clock_now(),
-            )
-            .unwrap();
-            referent
-        };
+        // A référent who also coordinates the whole pilot: every page past its checks.
+        let referent = app.demo_referent_coordinating_everything();
         let routes = registered_routes(&app).await;
         let paths: Vec<&str> = routes.iter().map(|(p, _)| p.as_str()).collect();
         for expected in [

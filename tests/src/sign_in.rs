@@ -75,6 +75,42 @@ impl TestApp {
         id
     }
 
+    /// Makes `aidant` a coordinator of the whole pilot.
+    pub fn coordinate_nationally(&self, aidant: &AidantId) {
+        let conn = &mut *self.db.db.conn().unwrap();
+        aidants::set_coordinator_scopes(
+            conn,
+            aidant,
+            &[ac_mandates::CoordinatorScope::National],
+            &AuditContext::cli(),
+            self.clock_now(),
+        )
+        .unwrap();
+    }
+
+    /// Loads the demo pilot and returns its first référent, made a coordinator of the whole
+    /// pilot too: an account that gets past every console's checks (its TOTP app is on
+    /// `ac_demo::DEMO_TOTP_SEED`).
+    pub fn demo_referent_coordinating_everything(&self) -> Aidant {
+        let referent = {
+            let conn = &mut *self.db.db.conn().unwrap();
+            ac_demo::load(
+                conn,
+                &self.state.auth.keys,
+                &AuditContext::cli(),
+                self.clock_now(),
+            )
+            .unwrap();
+            aidants::list(conn, None)
+                .unwrap()
+                .into_iter()
+                .find(|a| !a.referent_of.is_empty())
+                .unwrap()
+        };
+        self.coordinate_nationally(&referent.id);
+        referent
+    }
+
     pub fn clock_now(&self) -> time::OffsetDateTime {
         use ac_clock::Clock;
         self.clock.now()
