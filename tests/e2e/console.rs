@@ -1415,10 +1415,10 @@ async fn the_integrity_panel_runs_and_records_a_full_verification() {
 
 /// Edits one entry's text behind the application's back (dropping the append-only trigger).
 fn tamper_sql(app: &TestApp) -> String {
-    match app.db.backend() {
-        ac_storage::Backend::Sqlite => "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET entry = entry || ' ' WHERE seq = 0;".into(),
-        ac_storage::Backend::Postgres => "DROP TRIGGER audit_log_append_only ON audit_log; UPDATE audit_log SET entry = entry || ' ' WHERE seq = 0;".into(),
-    }
+    format!(
+        "{} UPDATE audit_log SET entry = entry || ' ' WHERE seq = 0;",
+        ac_storage::testing::drop_audit_log_guards(app.db.backend())
+    )
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -460,11 +460,9 @@ async fn an_export_that_breaks_before_its_first_byte_is_an_error_page_and_journa
         console_user(&app).await;
         ac_web::audit_worker::run_once(&app.state, true).unwrap();
         // Integrated entries that no longer read: the CSV export stops at the first.
-        let drop_guard = match app.db.backend() {
-            ac_storage::Backend::Sqlite => "DROP TRIGGER audit_log_no_update",
-            ac_storage::Backend::Postgres => "DROP TRIGGER audit_log_append_only ON audit_log",
-        };
-        app.db.execute_raw(drop_guard).unwrap();
+        app.db
+            .execute_raw(ac_storage::testing::drop_audit_log_guards(app.db.backend()))
+            .unwrap();
         app.db
             .execute_raw(r#"UPDATE audit_log SET entry = '{"action":"x"}'"#)
             .unwrap();

@@ -105,6 +105,14 @@ coded_enum! {
         ExportInterrupted => "export.interrupted",
         CheckpointSigned => "checkpoint.signed",
         AccessDenied => "access.denied",
+        /// A mandate and its authorizations, deleted at the end of their retention period.
+        MandateDeleted => "mandate.deleted",
+        /// A person's identity, deleted once no mandate of theirs is kept any more.
+        UsagerDeleted => "usager.deleted",
+        /// Journal entries older than their retention period lost their payload (counts only).
+        JournalRedacted => "journal.redacted",
+        /// A retention run ended: what it did, by category (counts only).
+        RetentionRun => "retention.run",
     }
 }
 

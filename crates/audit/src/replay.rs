@@ -74,11 +74,12 @@ impl fmt::Display for Difference {
 }
 
 /// The actions the replay reads; storage loads only these.
-pub const MANDATE_ACTIONS: [Action; 4] = [
+pub const MANDATE_ACTIONS: [Action; 5] = [
     Action::MandateCreated,
     Action::AuthorizationCreated,
     Action::AuthorizationSuperseded,
     Action::AuthorizationRevoked,
+    Action::MandateDeleted,
 ];
 
 struct ExpectedMandate {
@@ -110,6 +111,9 @@ struct ExpectedAuthorization {
 pub struct Replay {
     mandates: BTreeMap<String, ExpectedMandate>,
     authorizations: BTreeMap<String, ExpectedAuthorization>,
+    /// Mandates the retention job deleted, with the entry saying so: their rows, and their
+    /// authorizations' rows, must be gone.
+    deleted: BTreeMap<String, EntryRef>,
     /// The journal contradicting itself (a revocation of an authorization never created…).
     inconsistencies: Vec<Difference>,
 }
@@ -205,6 +209,23 @@ impl Replay {
                         "révocation d'une autorisation dont la création n'est pas au journal"
                             .into(),
                     )),
+                }
+            }
+            Action::MandateDeleted => {
+                // Its creation may be redacted already (the journal outlives the mandate by
+                // years): the deletion alone says the rows must be gone.
+                if let Some(mandate) = self.mandates.remove(&target) {
+                    self.authorizations
+                        .retain(|_, auth| auth.mandate_id.as_deref() != Some(target.as_str()));
+                    drop(mandate);
+                }
+                if self.deleted.insert(target.clone(), at).is_some() {
+                    self.inconsistencies.push(difference(
+                        "journal",
+                        &target,
+                        Some(at),
+                        "mandat supprimé une seconde fois".into(),
+                    ));
                 }
             }
             _ => {}
@@ -368,6 +389,16 @@ impl Replay {
         let mut seen = BTreeSet::new();
         for row in mandates {
             seen.insert(row.id.as_str());
+            if let Some(by) = replayed.deleted.get(&row.id) {
+                out.push(difference(
+                    "mandates",
+                    &row.id,
+                    Some(*by),
+                    "le journal dit ce mandat supprimé (fin de conservation) mais il est en base"
+                        .into(),
+                ));
+                continue;
+            }
             let Some(expected) = replayed.mandates.get(&row.id) else {
                 out.push(difference(
                     "mandates",
@@ -509,6 +540,24 @@ mod tests {
             m,
             a,
         )
+    }
+
+    #[test]
+    fn a_journaled_deletion_wants_the_rows_gone_and_nothing_else() {
+        let (m, a) = rows();
+        let mut entries = journal();
+        entries.push(entry(Action::MandateDeleted, "m1", &[("reason", "retention")], AT));
+        assert_eq!(run(&entries, &[], &[]), vec![], "deleted and gone");
+        let kept = run(&entries, &m, &a);
+        assert!(
+            kept.iter()
+                .any(|d| d.table == "mandates" && d.entry == Some(EntryRef::Integrated(2))),
+            "{kept:?}"
+        );
+        // Without the deletion entry, the same empty tables are a wipe.
+        assert!(!run(&journal(), &[], &[]).is_empty());
+        // Its creation redacted long ago: the deletion alone still holds.
+        assert_eq!(run(&entries[2..], &[], &[]), vec![]);
     }
 
     #[test]

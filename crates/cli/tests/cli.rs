@@ -391,11 +391,8 @@ fn the_audit_log_is_verified_proved_and_exported_from_the_command_line() {
         );
 
         // Tampering with one entry's text makes `audit verify` fail and name it.
-        let drop = match db.backend() {
-            ac_storage::Backend::Sqlite => "DROP TRIGGER audit_log_no_update",
-            ac_storage::Backend::Postgres => "DROP TRIGGER audit_log_append_only ON audit_log",
-        };
-        db.execute_raw(drop).unwrap();
+        db.execute_raw(ac_storage::testing::drop_audit_log_guards(db.backend()))
+            .unwrap();
         db.execute_raw("UPDATE audit_log SET entry = entry || ' ' WHERE seq = 7")
             .unwrap();
         let tampered = audit(&["audit", "verify"]);

@@ -4,6 +4,7 @@ mod anomalies;
 mod franceconnect;
 mod provider;
 mod reminders;
+mod retention;
 pub mod secret_file;
 
 use figment::Figment;
@@ -22,6 +23,7 @@ pub use franceconnect::{
 };
 pub use provider::{DEMO_PARTNER_CLIENT_ID, DEMO_PARTNER_PATH, ProviderSettings};
 pub use reminders::RemindersSettings;
+pub use retention::RetentionSettings;
 
 #[derive(Debug, Error)]
 pub enum ConfigError {
@@ -60,6 +62,10 @@ pub struct Settings {
     /// Expiry reminders to the aidants; optional in the file (defaults apply).
     #[serde(default)]
     pub reminders: RemindersSettings,
+    /// How long identity, mandate records and the journal are kept; optional in the file (the
+    /// legal texts' periods apply).
+    #[serde(default)]
+    pub retention: RetentionSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -356,6 +362,7 @@ impl Settings {
         self.franceconnect.validate(self.server.dev_mode)?;
         self.anomalies.validate()?;
         self.reminders.validate()?;
+        self.retention.validate()?;
         self.provider.validate(self.server.dev_mode)?;
         let mandates = &self.mandates;
         let version = &mandates.legal_text_version;

@@ -8,18 +8,72 @@
 
 use thiserror::Error;
 
+/// How long a version promises to keep what it covers, declared next to its words: the consent
+/// recap, the printed mandate and the retention job all read these values, and a test holds
+/// each version's text to them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Retention {
+    /// The person's identity and the mandate records are kept while the mandate is in force,
+    /// then this many years after its end or revocation.
+    pub years_after_end: u8,
+    /// The journal (which holds no name) is kept this many years, then redacted.
+    pub journal_years: u8,
+}
+
 /// Every version, oldest first. 2026-01 is the one in force by default. 2025-01 is a shorter,
 /// earlier wording written with this feature: no deployment is known to have given mandates
 /// under it; it is kept so that printing by version is exercised by the tests (a mandate given
-/// under it prints its own words), and like any version it can never be edited.
-const TEXTS: &[(&str, &str)] = &[
-    ("2025-01", include_str!("../legal/2025-01.txt")),
-    ("2026-01", include_str!("../legal/2026-01.txt")),
+/// under it prints its own words), and like any version it can never be edited. Its text names
+/// no period for the journal; the five years of the journal, which holds no name, apply to it as
+/// to every later version.
+const TEXTS: &[(&str, &str, Retention)] = &[
+    (
+        "2025-01",
+        include_str!("../legal/2025-01.txt"),
+        Retention {
+            years_after_end: 1,
+            journal_years: 5,
+        },
+    ),
+    (
+        "2026-01",
+        include_str!("../legal/2026-01.txt"),
+        Retention {
+            years_after_end: 1,
+            journal_years: 5,
+        },
+    ),
 ];
 
 /// The versions that have a text.
 pub fn legal_text_versions() -> impl Iterator<Item = &'static str> {
-    TEXTS.iter().map(|(version, _)| *version)
+    TEXTS.iter().map(|(version, _, _)| *version)
+}
+
+/// The retention periods `version` promises.
+pub fn retention(version: &str) -> Result<Retention, UnknownLegalText> {
+    TEXTS
+        .iter()
+        .find(|(v, _, _)| *v == version)
+        .map(|(_, _, retention)| *retention)
+        .ok_or_else(|| UnknownLegalText(version.to_owned()))
+}
+
+/// The shortest periods any version promises: what a configuration may shorten them to must
+/// stay within these (a shorter keep is allowed, never a longer one).
+pub fn shortest_retention() -> Retention {
+    Retention {
+        years_after_end: TEXTS
+            .iter()
+            .map(|(_, _, r)| r.years_after_end)
+            .min()
+            .unwrap_or(0),
+        journal_years: TEXTS
+            .iter()
+            .map(|(_, _, r)| r.journal_years)
+            .min()
+            .unwrap_or(0),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -41,6 +95,7 @@ pub struct LegalSection {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct LegalText {
     pub version: &'static str,
+    pub retention: Retention,
     pub title: String,
     pub sections: Vec<LegalSection>,
 }
@@ -48,16 +103,17 @@ pub struct LegalText {
 /// The text of `version`, or a refusal naming the version: a mandate never prints another
 /// version's words.
 pub fn legal_text(version: &str) -> Result<LegalText, UnknownLegalText> {
-    let (version, source) = TEXTS
+    let (version, source, retention) = TEXTS
         .iter()
-        .find(|(v, _)| *v == version)
+        .find(|(v, _, _)| *v == version)
         .ok_or_else(|| UnknownLegalText(version.to_owned()))?;
-    Ok(parse(version, source))
+    Ok(parse(version, source, *retention))
 }
 
-fn parse(version: &'static str, source: &str) -> LegalText {
+fn parse(version: &'static str, source: &str, retention: Retention) -> LegalText {
     let mut text = LegalText {
         version,
+        retention,
         title: String::new(),
         sections: Vec::new(),
     };
@@ -143,6 +199,29 @@ mod tests {
         assert_eq!(old.version, "2025-01");
     }
 
+    /// The declared periods are the ones the words promise: a version whose text said « deux
+    /// ans » while declaring one year would fail here.
+    #[test]
+    fn each_version_says_the_periods_it_declares() {
+        let years = |n: u8| match n {
+            1 => "un an",
+            5 => "cinq ans",
+            _ => "?",
+        };
+        for (version, source, retention) in TEXTS {
+            let said = source.replace('\n', " ");
+            let after_end = format!("puis {}", years(retention.years_after_end));
+            assert!(said.contains(&after_end), "{version}: {after_end}");
+            if *version != "2025-01" {
+                let journal = format!("gardé {}", years(retention.journal_years));
+                assert!(said.contains(&journal), "{version}: {journal}");
+            }
+        }
+        assert_eq!(retention("2026-01").unwrap().years_after_end, 1);
+        assert!(retention("2099-01").is_err());
+        assert_eq!(shortest_retention().journal_years, 5);
+    }
+
     #[test]
     fn an_unknown_version_is_refused_by_name() {
         let error = legal_text("2099-01").unwrap_err();
@@ -153,7 +232,11 @@ mod tests {
 
     #[test]
     fn lines_of_a_paragraph_are_joined_and_blank_lines_split() {
-        let text = parse("v", "# T\n## A\none\ntwo\n\nthree\n## B\nfour\n");
+        let retention = Retention {
+            years_after_end: 1,
+            journal_years: 5,
+        };
+        let text = parse("v", "# T\n## A\none\ntwo\n\nthree\n## B\nfour\n", retention);
         assert_eq!(text.title, "T");
         assert_eq!(text.sections[0].paragraphs, ["one two", "three"]);
         assert_eq!(text.sections[1].paragraphs, ["four"]);

@@ -348,6 +348,9 @@ pub struct Tamper {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verification {
     pub entries: u64,
+    /// Entries whose payload was erased at the end of the journal's period (their leaf hash
+    /// still counts in the tree).
+    pub redacted: u64,
     pub checkpoints: u64,
     pub pending: u64,
     pub root: Hash,
@@ -356,6 +359,8 @@ pub struct Verification {
     /// Every row of `mandates` and `authorizations` the journal's mandate events contradict
     /// (replayed once the log itself verified).
     pub differences: Vec<Difference>,
+    /// The newest redacted entry, checked against the redaction horizon.
+    last_redacted: Option<u64>,
 }
 
 impl Verification {
@@ -371,6 +376,9 @@ pub struct Expectations {
     /// A pending entry older than this means the integrator is stopped or stuck
     /// (`audit.pending_max_age_secs`).
     pub pending_max_age: time::Duration,
+    /// Entries may have been redacted only if they existed at this instant
+    /// (`retention::Policy::journal_cutoff`).
+    pub journal_cutoff: OffsetDateTime,
 }
 
 impl Expectations {
@@ -381,7 +389,14 @@ impl Expectations {
             pending_max_age: time::Duration::seconds(
                 i64::try_from(pending_max_age_secs).unwrap_or(i64::MAX),
             ),
+            journal_cutoff: crate::retention::Policy::default().journal_cutoff(now),
         }
+    }
+
+    /// With the configured retention (`[retention] journal_days` may shorten the period).
+    pub fn with_retention(mut self, policy: &crate::retention::Policy) -> Self {
+        self.journal_cutoff = policy.journal_cutoff(self.now);
+        self
     }
 }
 
@@ -400,14 +415,23 @@ type LogRowRead = (
         Option<String>,
         Option<String>,
     ),
+    Option<PrimitiveDateTime>,
 );
 
 fn tamper(seq: Option<u64>, what: String) -> Tamper {
     Tamper { seq, what }
 }
 
-/// Checks one stored row against the entry it holds; returns the leaf hash.
-fn check_row(expected_seq: u64, row: &LogRowRead) -> Result<Hash, Tamper> {
+/// A row once checked: its leaf hash, and whether it was redacted.
+struct CheckedRow {
+    leaf: Hash,
+    redacted: bool,
+}
+
+/// Checks one stored row against the entry it holds. A redacted row has no entry left to check:
+/// its stored leaf hash goes into the tree as it is, where any change to it shows at the next
+/// checkpoint's root, and its age is checked once the tree is rebuilt ([`verify`]).
+fn check_row(expected_seq: u64, row: &LogRowRead) -> Result<CheckedRow, Tamper> {
     let (
         seq,
         text,
@@ -417,6 +441,7 @@ fn check_row(expected_seq: u64, row: &LogRowRead) -> Result<Hash, Tamper> {
         actor_kind,
         actor_id,
         (organisation_id, usager, demarche, client_id, target),
+        redacted_at,
     ) = row;
     let here = Some(expected_seq);
     if u64::try_from(*seq).ok() != here {
@@ -424,6 +449,27 @@ fn check_row(expected_seq: u64, row: &LogRowRead) -> Result<Hash, Tamper> {
             here,
             format!("l'entrée {expected_seq} manque (la suivante porte le numéro {seq})"),
         ));
+    }
+    if redacted_at.is_some() {
+        let erased = text.is_empty()
+            && actor_id.is_none()
+            && organisation_id.is_none()
+            && usager.is_none()
+            && demarche.is_none()
+            && client_id.is_none()
+            && target.is_none();
+        let leaf = to_hash(leaf).ok().filter(|_| erased).ok_or_else(|| {
+            tamper(
+                here,
+                format!(
+                    "l'entrée {expected_seq} est marquée caviardée mais garde une partie de son contenu"
+                ),
+            )
+        })?;
+        return Ok(CheckedRow {
+            leaf,
+            redacted: true,
+        });
     }
     let entry = EntryView::read_str(text).map_err(|e| {
         tamper(
@@ -464,7 +510,10 @@ fn check_row(expected_seq: u64, row: &LogRowRead) -> Result<Hash, Tamper> {
             ),
         ));
     }
-    Ok(computed)
+    Ok(CheckedRow {
+        leaf: computed,
+        redacted: false,
+    })
 }
 
 /// The rows from `seq >= from`, in order, as many as `from..to` should hold. The query has no
@@ -491,6 +540,7 @@ fn load_page(conn: &mut DbConnection, from: u64, to: u64) -> Result<Vec<LogRowRe
                 audit_log::client_id,
                 audit_log::target,
             ),
+            audit_log::redacted_at,
         ))
         .load(conn)?)
 }
@@ -501,27 +551,38 @@ fn load_page(conn: &mut DbConnection, from: u64, to: u64) -> Result<Vec<LogRowRe
 struct CheckedPage {
     leaves: Vec<Hash>,
     problem: Option<Tamper>,
+    redacted: u64,
+    last_redacted: Option<u64>,
 }
 
 /// Checks the rows of the page `from..to`, in order, stopping at the first problem. A row
 /// missing at the end of the page is reported here; one missing before another shows as a
 /// sequence number out of place in [`check_row`].
 fn check_page(from: u64, to: u64, rows: &[LogRowRead]) -> CheckedPage {
-    let mut leaves = Vec::with_capacity(rows.len());
+    let mut page = CheckedPage {
+        leaves: Vec::with_capacity(rows.len()),
+        problem: None,
+        redacted: 0,
+        last_redacted: None,
+    };
     for (row, seq) in rows.iter().zip(from..) {
         match check_row(seq, row) {
-            Ok(leaf) => leaves.push(leaf),
+            Ok(checked) => {
+                page.leaves.push(checked.leaf);
+                if checked.redacted {
+                    page.redacted += 1;
+                    page.last_redacted = Some(seq);
+                }
+            }
             Err(problem) => {
-                return CheckedPage {
-                    leaves,
-                    problem: Some(problem),
-                };
+                page.problem = Some(problem);
+                return page;
             }
         }
     }
-    let next = from + leaves.len() as u64;
-    let problem = (next < to).then(|| tamper(Some(next), format!("l'entrée {next} manque")));
-    CheckedPage { leaves, problem }
+    let next = from + page.leaves.len() as u64;
+    page.problem = (next < to).then(|| tamper(Some(next), format!("l'entrée {next} manque")));
+    page
 }
 
 /// One of verification's reading threads: on its own connection, reads and checks the pages
@@ -554,6 +615,8 @@ struct Rebuilt<'a> {
     frontier: Frontier,
     leaves: Vec<Hash>,
     last_good_checkpoint: u64,
+    redacted: u64,
+    last_redacted: Option<u64>,
 }
 
 impl<'a> Rebuilt<'a> {
@@ -563,6 +626,8 @@ impl<'a> Rebuilt<'a> {
             frontier: Frontier::new(),
             leaves: Vec::new(),
             last_good_checkpoint: 0,
+            redacted: 0,
+            last_redacted: None,
         }
     }
 
@@ -577,6 +642,8 @@ impl<'a> Rebuilt<'a> {
                 break;
             };
             let page = page?;
+            self.redacted += page.redacted;
+            self.last_redacted = page.last_redacted.or(self.last_redacted);
             for leaf in page.leaves {
                 if let Some(problem) = self.push(leaf)? {
                     return Ok(Some(problem));
@@ -628,6 +695,11 @@ pub fn verify(
     expect: &Expectations,
 ) -> Result<Verification, StorageError> {
     let mut report = verify_log(db, verifiers, published)?;
+    if report.problem.is_none()
+        && let Some(last) = report.last_redacted
+    {
+        report.problem = redacted_too_young(&mut *db.conn()?, last, expect)?;
+    }
     if report.problem.is_none() {
         report.problem = after_the_tree(
             &mut *db.conn()?,
@@ -641,6 +713,27 @@ pub fn verify(
         report.differences = crate::audit_replay::mandate_differences(&mut *db.conn()?)?;
     }
     Ok(report)
+}
+
+/// Redaction goes in sequence order and only below the horizon at the journal's cutoff
+/// (`retention::journal`): a redacted entry at or above it was erased before its time. The
+/// horizon is read from `checkpoint.signed` entries, whose times the rebuild has just checked.
+fn redacted_too_young(
+    conn: &mut DbConnection,
+    last_redacted: u64,
+    expect: &Expectations,
+) -> Result<Option<Tamper>, StorageError> {
+    let horizon = crate::retention::journal::horizon(conn, expect.journal_cutoff)?;
+    if horizon.is_some_and(|h| last_redacted < h) {
+        return Ok(None);
+    }
+    Ok(Some(tamper(
+        Some(last_redacted),
+        format!(
+            "l'entrée {last_redacted} a été caviardée avant la fin de la durée de conservation du journal (aucun point de contrôle signé avant le {} ne la couvre)",
+            expect.journal_cutoff.date()
+        ),
+    )))
 }
 
 /// The checks of [`verify`] that follow the tree's rebuild of the first `size` entries.
@@ -762,6 +855,8 @@ fn verify_log(
     let pending: i64 = audit_pending::table.count().get_result(conn)?;
     let mut report = Verification {
         entries: 0,
+        redacted: 0,
+        last_redacted: None,
         checkpoints: 0,
         pending: to_u64(pending)?,
         root: merkle::empty_root(),
@@ -899,8 +994,14 @@ fn verify_log(
         }
     });
     let Rebuilt {
-        frontier, leaves, ..
+        frontier,
+        leaves,
+        redacted,
+        last_redacted,
+        ..
     } = tree;
+    report.redacted = redacted;
+    report.last_redacted = last_redacted;
     if let Some(problem) = outcome? {
         report.entries = frontier.size();
         report.problem = Some(problem);
@@ -990,6 +1091,10 @@ pub fn prove(conn: &mut DbConnection, seq: u64) -> Result<InclusionBundle, Stora
         .select(audit_log::entry)
         .first(conn)
         .map_err(StorageError::from_query)?;
+    // A redacted entry has nothing left to prove.
+    if text.is_empty() {
+        return Err(StorageError::NotFound);
+    }
     let entry = Entry::from_canonical_bytes(text.as_bytes())?;
     let leaves = leaf_hashes(conn, checkpoint.tree_size)?;
     let proof = merkle::inclusion_proof(&leaves, seq)?;
@@ -1002,7 +1107,7 @@ pub fn prove(conn: &mut DbConnection, seq: u64) -> Result<InclusionBundle, Stora
 }
 
 /// Writes the integrated entries with `from <= at < to` as JSON lines (their canonical form);
-/// returns how many. Streams page by page, never holding the log in memory.
+/// returns how many. Redacted entries have no form left and are not written. Streams page by page, never holding the log in memory.
 pub fn export(
     conn: &mut DbConnection,
     from: OffsetDateTime,
@@ -1019,6 +1124,7 @@ pub fn export(
                     .ge(to_db(from))
                     .and(audit_log::at.lt(to_db(to))),
             )
+            .filter(audit_log::redacted_at.is_null())
             .order(audit_log::seq)
             .limit(PAGE)
             .select((audit_log::seq, audit_log::entry))

@@ -113,3 +113,13 @@ pub fn mandate_for_code(
         .map(MandateId::new)
         .map_err(StorageError::from_query)
 }
+
+/// Whether `code` was printed on a mandate deleted at the end of its retention period
+/// (`retention`), so the public page can say so rather than « inconnu ».
+pub fn is_retired(conn: &mut DbConnection, code: &VerificationCode) -> Result<bool, StorageError> {
+    use crate::schema::retired_verification_codes;
+    Ok(diesel::select(diesel::dsl::exists(
+        retired_verification_codes::table.find(code.as_str()),
+    ))
+    .get_result(conn)?)
+}

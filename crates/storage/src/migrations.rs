@@ -72,7 +72,8 @@ pub fn is_role_name(role: &str) -> bool {
 /// UPDATE and DELETE on the working tables; on the audit tables and `mandates`, SELECT and
 /// INSERT only; on `audit_pending`, no UPDATE (the integrator deletes what it integrated);
 /// on `authorizations`, no DELETE (a revocation is an UPDATE); on the migrations' bookkeeping,
-/// SELECT (readiness). No TRUNCATE, no DDL: the role owns nothing. Refused for a superuser or
+/// SELECT (readiness); EXECUTE on the two retention functions, the only way it deletes a
+/// mandate or redacts an audit entry (migrations/postgresql/2026-12-07-000001_retention). No TRUNCATE, no DDL: the role owns nothing. Refused for a superuser or
 /// the connected (owner) role, which would bypass all of it. Run by `migrate` after the
 /// migrations, so tables added later get their grants too. PostgreSQL only.
 pub fn grant_runtime_role(conn: &mut DbConnection, role: &str) -> Result<(), StorageError> {
@@ -121,7 +122,9 @@ pub fn grant_runtime_role(conn: &mut DbConnection, role: &str) -> Result<(), Sto
         REVOKE UPDATE, DELETE, TRUNCATE ON {append_only} FROM "{role}";
         REVOKE UPDATE, TRUNCATE ON audit_pending FROM "{role}";
         REVOKE DELETE, TRUNCATE ON authorizations FROM "{role}";
-        REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON __diesel_schema_migrations FROM "{role}";"#
+        REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON __diesel_schema_migrations FROM "{role}";
+        GRANT EXECUTE ON FUNCTION retention_delete_mandates(TEXT, TEXT, TIMESTAMP) TO "{role}";
+        GRANT EXECUTE ON FUNCTION retention_redact_journal(BIGINT, TIMESTAMP, INTEGER, TIMESTAMP) TO "{role}";"#
     ))
     .map_err(|e| StorageError::Migration(e.to_string()))
 }

@@ -141,6 +141,7 @@ diesel::table! {
         demarche -> Nullable<Text>,
         client_id -> Nullable<Text>,
         target -> Nullable<Text>,
+        redacted_at -> Nullable<Timestamp>,
     }
 }
 
@@ -395,3 +396,29 @@ diesel::table! {
 
 diesel::joinable!(expiry_reminders -> authorizations (authorization_id));
 diesel::allow_tables_to_appear_in_same_query!(expiry_reminders, authorizations);
+
+// Retention (migrations/*/2026-12-07-000001_retention).
+diesel::table! {
+    retention_permits (holder) {
+        holder -> Text,
+        granted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    retired_verification_codes (code) {
+        code -> Text,
+        retired_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    job_leases (name) {
+        name -> Text,
+        holder -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+// Retention looks for identities nothing refers to any more.
+diesel::allow_tables_to_appear_in_same_query!(mandate_consents, usagers);

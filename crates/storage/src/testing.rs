@@ -201,13 +201,14 @@ pub fn count(conn: &mut DbConnection, sql: &str) -> Result<i64, StorageError> {
 
 impl TestDatabase {
     /// Runs raw SQL, for tests that tamper with the database behind the application's back.
+    /// A batch that fails inside a transaction it opened is rolled back, so the connection goes
+    /// back to the pool usable.
     pub fn execute_raw(&self, sql: &str) -> Result<(), StorageError> {
-        self.owner
-            .as_ref()
-            .unwrap_or(&self.db)
-            .conn()?
-            .batch_execute(sql)
-            .map_err(StorageError::Query)
+        let mut conn = self.owner.as_ref().unwrap_or(&self.db).conn()?;
+        conn.batch_execute(sql).map_err(|e| {
+            let _ = conn.batch_execute("ROLLBACK");
+            StorageError::Query(e)
+        })
     }
 }
 
@@ -218,6 +219,19 @@ impl Drop for TestDatabase {
             if let Ok(mut admin) = PgConnection::establish(&server_url) {
                 let _ = admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
             }
+        }
+    }
+}
+
+/// SQL that removes `audit_log`'s guards against UPDATE and DELETE (as a superuser could), for
+/// tests that tamper with integrated entries and expect verification to catch it.
+pub fn drop_audit_log_guards(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => {
+            "DROP TRIGGER audit_log_only_redaction; DROP TRIGGER audit_log_no_delete;"
+        }
+        Backend::Postgres => {
+            "DROP TRIGGER audit_log_only_redaction ON audit_log; DROP TRIGGER audit_log_no_delete ON audit_log;"
         }
     }
 }

@@ -13,7 +13,7 @@ use ac_mandates::*;
 use ac_storage::audit::{self, Verification};
 use ac_storage::journal::{self, AuditContext, Event};
 use ac_storage::mandates::NewMandate;
-use ac_storage::testing::{TestDatabase, count};
+use ac_storage::testing::{TestDatabase, count, drop_audit_log_guards};
 use ac_storage::{
     Backend, Database, DbConnection, aidants, mandates, organisations, usagers, write,
 };
@@ -153,11 +153,7 @@ fn expect() -> audit::Expectations {
 }
 
 fn drop_append_only_triggers(db: &TestDatabase) {
-    let sql = match db.backend() {
-        Backend::Sqlite => "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;",
-        Backend::Postgres => "DROP TRIGGER audit_log_append_only ON audit_log;",
-    };
-    db.execute_raw(sql).unwrap();
+    db.execute_raw(drop_audit_log_guards(db.backend())).unwrap();
 }
 
 #[test]
@@ -616,7 +612,7 @@ fn published_checkpoints_catch_a_truncation_that_also_removed_the_checkpoint_row
                 "DROP TRIGGER audit_log_no_delete; DROP TRIGGER audit_checkpoints_no_delete; DROP TRIGGER audit_heads_no_delete;"
             }
             Backend::Postgres => {
-                "DROP TRIGGER audit_log_append_only ON audit_log; DROP TRIGGER audit_checkpoints_append_only ON audit_checkpoints; DROP TRIGGER audit_heads_append_only ON audit_heads;"
+                "DROP TRIGGER audit_log_no_delete ON audit_log; DROP TRIGGER audit_checkpoints_append_only ON audit_checkpoints; DROP TRIGGER audit_heads_append_only ON audit_heads;"
             }
         };
         db.execute_raw(sql).unwrap();

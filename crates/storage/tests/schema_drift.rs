@@ -96,6 +96,9 @@ fn schema_rs_matches_the_migrations_on_both_backends() {
         mandate_verifications,
         mail_outbox,
         expiry_reminders,
+        retention_permits,
+        retired_verification_codes,
+        job_leases,
     );
     for db in TestDatabase::each().unwrap() {
         let actual = actual(&mut db.db.conn().unwrap(), db.backend());

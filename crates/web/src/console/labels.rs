@@ -43,6 +43,10 @@ pub(crate) fn action(action: Action) -> &'static str {
         "export.interrupted" => "Export du journal interrompu",
         "checkpoint.signed" => "Point de contrôle signé",
         "access.denied" => "Accès refusé",
+        "mandate.deleted" => "Mandat supprimé (durée de conservation écoulée)",
+        "usager.deleted" => "Identité supprimée (durée de conservation écoulée)",
+        "journal.redacted" => "Entrées anciennes du journal caviardées",
+        "retention.run" => "Passage de la conservation des données",
         other => other,
     }
 }
