@@ -381,3 +381,44 @@ async fn lookups_are_rate_limited_per_client_ip() {
         app.stop().await;
     }
 }
+
+/// A year after its end the retention job deletes the mandate; its printed code then says so,
+/// rather than « inconnu », and still shows nothing about the person.
+#[actix_web::test]
+async fn a_code_of_a_mandate_deleted_at_the_end_of_its_retention_says_so() {
+    for app in TestApp::each().await {
+        let aidant = app.with_aidant(EMAIL, &["org-a"]);
+        let (usager, mandate) =
+            app.with_mandate(&aidant, "org-a", "Angela", "DUBOIS", &[Demarche::Social]);
+        let personal = personal_data(&app, &usager);
+        let code = code_of(&app, &mandate);
+        let public = format!("/verification/{}", code.as_str());
+
+        // Expired, and kept a year: still shown.
+        app.clock.advance(Duration::days(365 + 364));
+        ac_web::retention::run_once(&app.state, "test-node").unwrap();
+        assert_eq!(app.get(&public).await.status(), StatusCode::OK);
+
+        app.clock.advance(Duration::days(2));
+        let outcome = ac_web::retention::run_once(&app.state, "test-node").unwrap();
+        assert_eq!(outcome.mandates, 1, "{outcome:?}");
+        let res = app.get(&public).await;
+        assert_eq!(res.status(), StatusCode::GONE);
+        let html = text(res).await;
+        assert!(
+            html.contains("Ce mandat n&#x27;existe plus (durée de conservation écoulée)")
+                || html.contains("Ce mandat n'existe plus (durée de conservation écoulée)"),
+            "{html}"
+        );
+        for personal in personal {
+            assert!(!html.contains(&personal), "{personal} shown");
+        }
+        // A code never given is still « inconnu ».
+        let unknown = VerificationCode::from_random([0x42; 20]);
+        let res = app
+            .get(&format!("/verification/{}", unknown.as_str()))
+            .await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        app.stop().await;
+    }
+}

@@ -92,7 +92,7 @@ fn published_checkpoints(dir: &Path) -> anyhow::Result<Vec<String>> {
     Ok(ac_web::audit_worker::read_published(dir)?)
 }
 
-fn parse_instant(value: &str) -> anyhow::Result<OffsetDateTime> {
+pub(crate) fn parse_instant(value: &str) -> anyhow::Result<OffsetDateTime> {
     if let Ok(at) = OffsetDateTime::parse(value, &Rfc3339) {
         return Ok(at);
     }
@@ -137,7 +137,8 @@ pub fn run(
             let run = verifications::start(conn, None, clock.now())
                 .map_err(|e| tracing::warn!(code = e.code(), "verification run not recorded"))
                 .ok();
-            let expect = audit::Expectations::new(clock.now(), settings.audit.pending_max_age_secs);
+            let expect = audit::Expectations::new(clock.now(), settings.audit.pending_max_age_secs)
+                .with_retention(&ac_web::retention::policy(&settings.retention));
             let result = audit::verify(&db, &verifiers, &published, &expect);
             if let Some(id) = run
                 && let Err(e) = verifications::finish(conn, &id, &result, clock.now())

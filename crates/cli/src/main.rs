@@ -3,6 +3,7 @@
 mod admin;
 mod audit_cmd;
 mod provider_cmd;
+mod retention_cmd;
 
 use ac_clock::{Clock, SystemClock};
 use ac_config::{LogFormat, Overrides, Settings};
@@ -73,6 +74,11 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: provider_cmd::KeysCommand,
+    },
+    /// Conservation des données : ce qui est supprimé ou caviardé, et quand.
+    Retention {
+        #[command(subcommand)]
+        command: retention_cmd::RetentionCommand,
     },
 }
 
@@ -233,6 +239,12 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<()> {
             command,
             clock.now(),
         ),
+        Command::Retention { command } => retention_cmd::run(
+            &settings,
+            &open(&settings, OpenMode::MustExist)?,
+            command,
+            clock.now(),
+        ),
     }
 }
 
@@ -248,6 +260,7 @@ fn serve(settings: Arc<Settings>, db: Database, clock: Arc<dyn Clock>) -> anyhow
     let _housekeeping = ac_web::housekeeping::spawn(state.clone())?;
     let _mail_outbox = ac_web::mail_worker::spawn(state.clone())?;
     let _reminders = ac_web::reminders::spawn(state.clone())?;
+    let _retention = ac_web::retention::spawn(state.clone())?;
     tracing::info!(%address, public_url = %settings.server.public_url, "aidants-connect écoute");
     actix_web::rt::System::new().block_on(async move { ac_web::serve(state, listener)?.await })?;
     Ok(())

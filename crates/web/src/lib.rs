@@ -11,6 +11,7 @@ pub mod mail_worker;
 pub mod periodic;
 pub mod provider;
 pub mod reminders;
+pub mod retention;
 mod respond;
 mod routes;
 mod security;

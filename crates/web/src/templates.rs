@@ -43,6 +43,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/identification/verification_unknown.html"),
     ),
     (
+        "identification/verification_deleted.html",
+        include_str!("../templates/identification/verification_deleted.html"),
+    ),
+    (
         "identification/revocation.html",
         include_str!("../templates/identification/revocation.html"),
     ),

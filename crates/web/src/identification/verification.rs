@@ -127,16 +127,19 @@ async fn verify(
             return Ok(Err(()));
         }
         let Some(code) = code else {
-            return Ok(Ok(None));
+            return Ok(Ok(Lookup::Unknown));
         };
         let id = match mandate_verifications::mandate_for_code(conn, &code) {
             Ok(id) => id,
-            Err(StorageError::NotFound) => return Ok(Ok(None)),
+            Err(StorageError::NotFound) if mandate_verifications::is_retired(conn, &code)? => {
+                return Ok(Ok(Lookup::Deleted));
+            }
+            Err(StorageError::NotFound) => return Ok(Ok(Lookup::Unknown)),
             Err(other) => return Err(other),
         };
         let mandate = mandates::get(conn, &id)?;
         let organisation = organisations::get(conn, &mandate.organisation_id)?;
-        Ok(Ok(Some((mandate, organisation))))
+        Ok(Ok(Lookup::Found(Box::new((mandate, organisation)))))
     })
     .await?;
     let found = found.map_err(|()| WebError::TooManyRequests {
@@ -144,18 +147,37 @@ async fn verify(
         message: "Trop de vérifications depuis cette adresse : réessayez dans quelques minutes."
             .into(),
     })?;
-    let Some((mandate, organisation)) = found else {
-        let body = state.templates.render(
-            "identification/verification_unknown.html",
-            &serde_json::json!({}),
-        )?;
-        return Ok(private(page(HttpResponse::NotFound(), body)));
+    let (mandate, organisation) = match found {
+        Lookup::Found(found) => *found,
+        Lookup::Unknown => {
+            let body = state.templates.render(
+                "identification/verification_unknown.html",
+                &serde_json::json!({}),
+            )?;
+            return Ok(private(page(HttpResponse::NotFound(), body)));
+        }
+        // 410: the mandate existed and is gone for good (RFC 9110 §15.5.11).
+        Lookup::Deleted => {
+            let body = state.templates.render(
+                "identification/verification_deleted.html",
+                &serde_json::json!({}),
+            )?;
+            return Ok(private(page(HttpResponse::Gone(), body)));
+        }
     };
     let body = state.templates.render(
         "identification/verification.html",
         &result_view(&mandate, &organisation, &state.local_times, now),
     )?;
     Ok(private(page(HttpResponse::Ok(), body)))
+}
+
+/// What a code names.
+enum Lookup {
+    Found(Box<(Mandate, ac_mandates::Organisation)>),
+    /// Printed on a mandate deleted at the end of its retention period (`ac_storage::retention`).
+    Deleted,
+    Unknown,
 }
 
 /// Only what the page may show: built field by field from the mandate, so nothing about the
