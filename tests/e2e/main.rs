@@ -6,6 +6,7 @@
     clippy::indexing_slicing
 )]
 
+mod aide_space;
 mod audit;
 mod auth;
 mod console;

@@ -44,6 +44,11 @@ pub struct FranceConnectSettings {
     /// Absolute, or a path under `server.public_url`; registered at the provider.
     pub redirect_uri: String,
     pub post_logout_redirect_uri: String,
+    /// The same two for the aidé's own space (`/mon-espace`), registered beside them.
+    #[serde(default = "default_aide_redirect_uri")]
+    pub aide_redirect_uri: String,
+    #[serde(default = "default_aide_post_logout_redirect_uri")]
+    pub aide_post_logout_redirect_uri: String,
     /// HMAC key of the usagers' pseudonyms (32 random bytes, hex). Losing it orphans every usager.
     pub pseudonym_key_file: PathBuf,
     /// Create the pseudonym key at start-up when missing. Dev mode only.
@@ -56,6 +61,14 @@ pub struct FranceConnectSettings {
     pub login_ttl_secs: u64,
     /// Keys are refetched after this long even when no unknown `kid` shows up.
     pub jwks_max_age_secs: u64,
+}
+
+fn default_aide_redirect_uri() -> String {
+    "/mon-espace/franceconnect/retour".to_owned()
+}
+
+fn default_aide_post_logout_redirect_uri() -> String {
+    "/mon-espace/franceconnect/deconnexion".to_owned()
 }
 
 fn url_ok(value: &str, dev_mode: bool) -> bool {
@@ -91,6 +104,14 @@ impl FranceConnectSettings {
 
     pub fn post_logout_redirect_url(&self, public_url: &str) -> String {
         resolve(public_url, &self.post_logout_redirect_uri)
+    }
+
+    pub fn aide_redirect_url(&self, public_url: &str) -> String {
+        resolve(public_url, &self.aide_redirect_uri)
+    }
+
+    pub fn aide_post_logout_redirect_url(&self, public_url: &str) -> String {
+        resolve(public_url, &self.aide_post_logout_redirect_uri)
     }
 
     /// The client secret, from the environment variable or the file named in the settings (the
@@ -167,6 +188,11 @@ impl FranceConnectSettings {
         for (name, value) in [
             ("redirect_uri", &self.redirect_uri),
             ("post_logout_redirect_uri", &self.post_logout_redirect_uri),
+            ("aide_redirect_uri", &self.aide_redirect_uri),
+            (
+                "aide_post_logout_redirect_uri",
+                &self.aide_post_logout_redirect_uri,
+            ),
         ] {
             let path_ok = value.starts_with('/')
                 && !value.starts_with("//")
@@ -226,6 +252,8 @@ mod tests {
             scopes: vec!["openid".into(), "identite_pivot".into()],
             redirect_uri: "/mandats/franceconnect/retour".into(),
             post_logout_redirect_uri: "/mandats/franceconnect/deconnexion".into(),
+            aide_redirect_uri: default_aide_redirect_uri(),
+            aide_post_logout_redirect_uri: default_aide_post_logout_redirect_uri(),
             pseudonym_key_file: "var/keys/usager-pseudonym.key".into(),
             generate_missing_key: true,
             connect_timeout_ms: 3000,

@@ -43,8 +43,9 @@ pub struct DemoIdpSettings {
     pub issuer: String,
     pub client_id: String,
     pub client_secret: Secret,
-    pub redirect_uri: String,
-    pub post_logout_redirect_uri: String,
+    /// Every return address registered: the mandate journey's and the aidé's own space's.
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
 }
 
 impl fmt::Debug for DemoIdpSettings {
@@ -100,8 +101,14 @@ impl DemoIdp {
                 issuer: fc.issuer_url(public_url),
                 client_id: fc.client_id.clone(),
                 client_secret: Secret::new(secret.into_bytes()),
-                redirect_uri: fc.redirect_url(public_url),
-                post_logout_redirect_uri: fc.post_logout_redirect_url(public_url),
+                redirect_uris: vec![
+                    fc.redirect_url(public_url),
+                    fc.aide_redirect_url(public_url),
+                ],
+                post_logout_redirect_uris: vec![
+                    fc.post_logout_redirect_url(public_url),
+                    fc.aide_post_logout_redirect_url(public_url),
+                ],
             },
             clock,
         )

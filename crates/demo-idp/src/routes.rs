@@ -122,10 +122,14 @@ pub(crate) async fn authorize(idp: web::Data<DemoIdp>, req: HttpRequest) -> Http
     let settings = &idp.0.settings;
     // RFC 6749 §4.1.2.1: an unknown client or unregistered redirect URI gets a page here, never
     // a redirect. The redirect URI is compared exactly.
-    if get("client_id") != settings.client_id || get("redirect_uri") != settings.redirect_uri {
+    let registered = settings
+        .redirect_uris
+        .iter()
+        .find(|uri| uri.as_str() == get("redirect_uri"));
+    let (true, Some(redirect)) = (get("client_id") == settings.client_id, registered) else {
         return page::refused("Service inconnu ou adresse de retour non enregistrée.");
-    }
-    let redirect = settings.redirect_uri.as_str();
+    };
+    let redirect = redirect.as_str();
     let state = get("state");
     let fail = |error: &str| back_to_client(&idp, redirect, &[("error", error), ("state", state)]);
     if get("response_type") != "code" {
@@ -394,13 +398,18 @@ pub(crate) async fn end_session(idp: web::Data<DemoIdp>, req: HttpRequest) -> Ht
         .is_some_and(|claims| {
             claims.get("aud").and_then(Value::as_str) == Some(settings.client_id.as_str())
         });
-    let uri = p.get("post_logout_redirect_uri").map(String::as_str);
-    if !hint_ok || uri != Some(settings.post_logout_redirect_uri.as_str()) {
+    let uri = p.get("post_logout_redirect_uri").and_then(|uri| {
+        settings
+            .post_logout_redirect_uris
+            .iter()
+            .find(|registered| *registered == uri)
+    });
+    let (true, Some(uri)) = (hint_ok, uri) else {
         return page::refused(
             "Déconnexion impossible : demande incomplète ou adresse de retour non enregistrée.",
         );
-    }
-    let Ok(mut url) = Url::parse(&settings.post_logout_redirect_uri) else {
+    };
+    let Ok(mut url) = Url::parse(uri) else {
         return page::refused("Adresse de retour invalide.");
     };
     if let Some(state) = p.get("state") {

@@ -42,8 +42,8 @@ async fn start() -> Demo {
             issuer: format!("{base}{PATH}"),
             client_id: "aidants-connect".into(),
             client_secret: Secret::new(SECRET.as_bytes().to_vec()),
-            redirect_uri: REDIRECT.into(),
-            post_logout_redirect_uri: AFTER_LOGOUT.into(),
+            redirect_uris: vec![REDIRECT.into()],
+            post_logout_redirect_uris: vec![AFTER_LOGOUT.into()],
         },
         clock.clone(),
     )

@@ -172,10 +172,7 @@ fn check_revocable(
         }
         other => other,
     })?;
-    if now >= mandate.expires_at {
-        return Err(MandateError::MandateExpired);
-    }
-    Ok(())
+    check_not_expired(mandate, now)
 }
 
 /// Revokes one démarche of a mandate, effective at `now`.
@@ -186,6 +183,32 @@ pub fn revoke_authorization(
     now: OffsetDateTime,
 ) -> Result<Revocation, MandateError> {
     check_revocable(mandate, aidant, now)?;
+    revoke_one(mandate, authorization, now)
+}
+
+/// [`revoke_authorization`] asked by the person the mandate represents, signed in as themselves
+/// (the caller has checked the mandate is theirs): no structure rule applies to them.
+pub fn revoke_authorization_by_person(
+    mandate: &Mandate,
+    authorization: &AuthorizationId,
+    now: OffsetDateTime,
+) -> Result<Revocation, MandateError> {
+    check_not_expired(mandate, now)?;
+    revoke_one(mandate, authorization, now)
+}
+
+fn check_not_expired(mandate: &Mandate, now: OffsetDateTime) -> Result<(), MandateError> {
+    if now >= mandate.expires_at {
+        return Err(MandateError::MandateExpired);
+    }
+    Ok(())
+}
+
+fn revoke_one(
+    mandate: &Mandate,
+    authorization: &AuthorizationId,
+    now: OffsetDateTime,
+) -> Result<Revocation, MandateError> {
     let target = mandate
         .authorization(authorization)
         .ok_or(MandateError::UnknownAuthorization)?;
@@ -205,6 +228,23 @@ pub fn revoke_mandate(
     now: OffsetDateTime,
 ) -> Result<(Vec<AuthorizationId>, Revocation), MandateError> {
     check_revocable(mandate, aidant, now)?;
+    revoke_all(mandate, now)
+}
+
+/// [`revoke_mandate`] asked by the person the mandate represents (see
+/// [`revoke_authorization_by_person`]).
+pub fn revoke_mandate_by_person(
+    mandate: &Mandate,
+    now: OffsetDateTime,
+) -> Result<(Vec<AuthorizationId>, Revocation), MandateError> {
+    check_not_expired(mandate, now)?;
+    revoke_all(mandate, now)
+}
+
+fn revoke_all(
+    mandate: &Mandate,
+    now: OffsetDateTime,
+) -> Result<(Vec<AuthorizationId>, Revocation), MandateError> {
     let open: Vec<AuthorizationId> = mandate
         .authorizations
         .iter()

@@ -18,7 +18,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn key(self) -> &'static str {
+    pub(crate) fn key(self) -> &'static str {
         match self {
             Kind::Login => "login",
             Kind::Logout => "logout",

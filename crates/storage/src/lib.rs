@@ -6,6 +6,7 @@ pub mod migrations;
 pub mod schema;
 
 pub mod aidants;
+pub mod aide_space;
 pub mod audit;
 pub mod audit_replay;
 pub mod console;

@@ -438,13 +438,129 @@ pub fn revoke_authorization(
         let subject = lock_usager(tx, &current.usager_id)?;
         let aidant = aidants::get(tx, aidant)?;
         let revocation = rules::revoke_authorization(&current, authorization, &aidant, now)?;
-        revoke_rows(tx, std::slice::from_ref(authorization), revocation)?;
-        if let Some(a) = current.authorization(authorization) {
-            let event = authorization_event(Action::AuthorizationRevoked, a, &subject)
-                .detail("confirmation", consent.key());
-            journal::record(tx, context, event, now)?;
-        }
+        record_revocation(
+            tx,
+            &current,
+            &subject,
+            authorization,
+            revocation,
+            consent.key(),
+            context,
+            now,
+        )?;
         Ok(revocation)
+    })
+}
+
+/// Writes one démarche's revocation and its journal entry, inside the caller's transaction.
+#[allow(clippy::too_many_arguments)]
+fn record_revocation(
+    tx: &mut DbConnection,
+    current: &Mandate,
+    subject: &str,
+    authorization: &AuthorizationId,
+    revocation: Revocation,
+    confirmation: &str,
+    context: &AuditContext,
+    now: OffsetDateTime,
+) -> Result<(), StorageError> {
+    revoke_rows(tx, std::slice::from_ref(authorization), revocation)?;
+    if let Some(a) = current.authorization(authorization) {
+        let event = authorization_event(Action::AuthorizationRevoked, a, subject)
+            .detail("confirmation", confirmation);
+        journal::record(tx, context, event, now)?;
+    }
+    Ok(())
+}
+
+/// Writes a whole mandate's revocation (the démarches `ids`) and its journal entries.
+#[allow(clippy::too_many_arguments)]
+fn record_mandate_revocation(
+    tx: &mut DbConnection,
+    current: &Mandate,
+    subject: &str,
+    ids: &[AuthorizationId],
+    revocation: Revocation,
+    confirmation: &str,
+    context: &AuditContext,
+    now: OffsetDateTime,
+) -> Result<(), StorageError> {
+    revoke_rows(tx, ids, revocation)?;
+    let revoked = Event::new(Action::MandateRevoked)
+        .organisation(&current.organisation_id)
+        .usager(subject)
+        .target(&current.id)
+        .detail("confirmation", confirmation);
+    journal::record(tx, context, revoked, now)?;
+    for a in current
+        .authorizations
+        .iter()
+        .filter(|a| ids.contains(&a.id))
+    {
+        let event = authorization_event(Action::AuthorizationRevoked, a, subject)
+            .detail("confirmation", confirmation);
+        journal::record(tx, context, event, now)?;
+    }
+    Ok(())
+}
+
+/// What the person revokes from their own space: one démarche, or the whole mandate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PersonRevokes {
+    Demarche(AuthorizationId),
+    Mandate,
+}
+
+/// A revocation asked by the person the mandate represents, signed in as themselves: refused as
+/// [`StorageError::NotFound`] unless the mandate is theirs (`subject`, their pseudonym), so that
+/// another person's mandate id tells nothing. Journaled with the person as the actor
+/// (`context`), `confirmation` = `usager_self`. Returns the démarches revoked.
+pub fn revoke_by_person(
+    conn: &mut DbConnection,
+    subject: &str,
+    mandate: &MandateId,
+    what: &PersonRevokes,
+    context: &AuditContext,
+    now: OffsetDateTime,
+) -> Result<Vec<AuthorizationId>, StorageError> {
+    const CONFIRMATION: &str = "usager_self";
+    write(conn, |tx| {
+        let current = get(tx, mandate)?;
+        let owner = lock_usager(tx, &current.usager_id)?;
+        if owner != subject {
+            return Err(StorageError::NotFound);
+        }
+        match what {
+            PersonRevokes::Demarche(authorization) => {
+                let revocation =
+                    rules::revoke_authorization_by_person(&current, authorization, now)?;
+                record_revocation(
+                    tx,
+                    &current,
+                    &owner,
+                    authorization,
+                    revocation,
+                    CONFIRMATION,
+                    context,
+                    now,
+                )?;
+                Ok(vec![authorization.clone()])
+            }
+            PersonRevokes::Mandate => {
+                let (ids, revocation) = rules::revoke_mandate_by_person(&current, now)?;
+                record_mandate_revocation(
+                    tx,
+                    &current,
+                    &owner,
+                    &ids,
+                    revocation,
+                    CONFIRMATION,
+                    context,
+                    now,
+                )?;
+                Ok(ids)
+            }
+        }
     })
 }
 
@@ -462,22 +578,16 @@ pub fn revoke_mandate(
         let subject = lock_usager(tx, &current.usager_id)?;
         let aidant = aidants::get(tx, aidant)?;
         let (ids, revocation) = rules::revoke_mandate(&current, &aidant, now)?;
-        revoke_rows(tx, &ids, revocation)?;
-        let revoked = Event::new(Action::MandateRevoked)
-            .organisation(&current.organisation_id)
-            .usager(&subject)
-            .target(&current.id)
-            .detail("confirmation", consent.key());
-        journal::record(tx, context, revoked, now)?;
-        for a in current
-            .authorizations
-            .iter()
-            .filter(|a| ids.contains(&a.id))
-        {
-            let event = authorization_event(Action::AuthorizationRevoked, a, &subject)
-                .detail("confirmation", consent.key());
-            journal::record(tx, context, event, now)?;
-        }
+        record_mandate_revocation(
+            tx,
+            &current,
+            &subject,
+            &ids,
+            revocation,
+            consent.key(),
+            context,
+            now,
+        )?;
         Ok(ids)
     })
 }

@@ -422,3 +422,32 @@ diesel::table! {
 
 // Retention looks for identities nothing refers to any more.
 diesel::allow_tables_to_appear_in_same_query!(mandate_consents, usagers);
+
+// The aidé's own space (migrations/*/2026-12-07-000002_aide_space).
+diesel::table! {
+    aide_logins (state_hash) {
+        state_hash -> Text,
+        kind -> Text,
+        payload -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    aide_sessions (token_hash) {
+        token_hash -> Text,
+        subject -> Text,
+        id_token_hint -> Text,
+        created_at -> Timestamp,
+        idle_until -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+// The aidé's history names who acted, where, on which site.
+diesel::allow_tables_to_appear_in_same_query!(audit_log, aidants);
+diesel::allow_tables_to_appear_in_same_query!(audit_log, organisations);
+diesel::allow_tables_to_appear_in_same_query!(audit_log, oidc_clients);
+diesel::allow_tables_to_appear_in_same_query!(aidants, oidc_clients);
+diesel::allow_tables_to_appear_in_same_query!(organisations, oidc_clients);

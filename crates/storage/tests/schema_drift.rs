@@ -99,6 +99,8 @@ fn schema_rs_matches_the_migrations_on_both_backends() {
         retention_permits,
         retired_verification_codes,
         job_leases,
+        aide_logins,
+        aide_sessions,
     );
     for db in TestDatabase::each().unwrap() {
         let actual = actual(&mut db.db.conn().unwrap(), db.backend());

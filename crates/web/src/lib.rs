@@ -3,6 +3,7 @@
 pub mod audit_worker;
 pub mod auth;
 mod console;
+mod aide_space;
 mod dsfr;
 mod error;
 pub mod housekeeping;

@@ -20,6 +20,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     crate::auth::configure(cfg);
     crate::console::configure(cfg);
     crate::identification::configure(cfg);
+    crate::aide_space::configure(cfg);
     crate::provider::configure(cfg);
     crate::usagers::configure(cfg);
 }

@@ -39,6 +39,34 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/identification/verification.html"),
     ),
     (
+        "aide/_nav.html",
+        include_str!("../templates/aide/_nav.html"),
+    ),
+    (
+        "aide/entry.html",
+        include_str!("../templates/aide/entry.html"),
+    ),
+    (
+        "aide/no_mandate.html",
+        include_str!("../templates/aide/no_mandate.html"),
+    ),
+    (
+        "aide/mandates.html",
+        include_str!("../templates/aide/mandates.html"),
+    ),
+    (
+        "aide/revoke.html",
+        include_str!("../templates/aide/revoke.html"),
+    ),
+    (
+        "aide/history.html",
+        include_str!("../templates/aide/history.html"),
+    ),
+    (
+        "aide/signed_out.html",
+        include_str!("../templates/aide/signed_out.html"),
+    ),
+    (
         "identification/verification_unknown.html",
         include_str!("../templates/identification/verification_unknown.html"),
     ),

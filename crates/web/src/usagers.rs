@@ -37,7 +37,7 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
 ];
 
 /// The "Expire bientôt" window (`mandates.expiring_soon_days`).
-fn expiring_window(state: &AppState) -> time::Duration {
+pub(crate) fn expiring_window(state: &AppState) -> time::Duration {
     time::Duration::days(i64::from(state.settings.mandates.expiring_soon_days))
 }
 

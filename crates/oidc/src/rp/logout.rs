@@ -24,6 +24,12 @@ impl IdTokenHint {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// A hint the relying party kept since the sign-in (the aidé's session keeps it until their
+    /// sign-out, to close their FranceConnect session then).
+    pub fn from_stored(raw: String) -> Self {
+        Self(raw)
+    }
 }
 
 impl fmt::Debug for IdTokenHint {

@@ -19,6 +19,10 @@ use std::path::Path;
 use time::Duration;
 use tracing_actix_web::RequestId;
 
+pub(crate) use csrf::{
+    browser_token as csrf_browser_token, check_browser as check_csrf_browser,
+    check_session as check_csrf_session, session_token as csrf_session_token,
+};
 pub(crate) use session::StepUpCheck;
 pub use session::{CurrentAidant, PersonalDataAccess, RecentStepUp};
 pub use span::RedactingRootSpan;
@@ -125,7 +129,7 @@ impl AuthRuntime {
         }
     }
 
-    fn cookie(&self, base: &str, value: String, same_site: SameSite) -> Cookie<'static> {
+    pub(crate) fn cookie(&self, base: &str, value: String, same_site: SameSite) -> Cookie<'static> {
         Cookie::build(self.cookie_name(base), value)
             .path("/")
             .http_only(true)
@@ -134,13 +138,13 @@ impl AuthRuntime {
             .finish()
     }
 
-    fn removal(&self, base: &str) -> Cookie<'static> {
+    pub(crate) fn removal(&self, base: &str) -> Cookie<'static> {
         let mut cookie = self.cookie(base, String::new(), SameSite::Lax);
         cookie.make_removal();
         cookie
     }
 
-    fn read_cookie(&self, req: &HttpRequest, base: &str) -> Option<ac_auth::Token> {
+    pub(crate) fn read_cookie(&self, req: &HttpRequest, base: &str) -> Option<ac_auth::Token> {
         req.cookie(&self.cookie_name(base))
             .and_then(|c| ac_auth::Token::parse(c.value()))
     }

@@ -64,6 +64,8 @@ pub struct FranceConnect {
     pseudonym_key: Secret,
     provider_origin: String,
     relying_party: tokio::sync::OnceCell<Arc<RelyingParty>>,
+    /// The same client, returning to the aidé's own space (`/mon-espace`).
+    aide_relying_party: tokio::sync::OnceCell<Arc<RelyingParty>>,
 }
 
 impl fmt::Debug for FranceConnect {
@@ -101,10 +103,12 @@ impl FranceConnect {
             provider_origin: issuer.origin().ascii_serialization(),
             public_url,
             relying_party: tokio::sync::OnceCell::new(),
+            aide_relying_party: tokio::sync::OnceCell::new(),
         })
     }
 
-    fn rp_config(&self) -> Result<RpConfig, WebError> {
+    /// The relying party's settings, returning to `returns` (redirect URI, post-logout URI).
+    fn rp_config(&self, returns: Returns) -> Result<RpConfig, WebError> {
         let fc = &self.settings;
         let algorithms = fc
             .algorithms
@@ -129,8 +133,14 @@ impl FranceConnect {
                 .parse::<Acr>()
                 .map_err(|()| config_error("acr inconnu"))?,
             scopes: fc.scopes.clone(),
-            redirect_uri: fc.redirect_url(&self.public_url),
-            post_logout_redirect_uri: fc.post_logout_redirect_url(&self.public_url),
+            redirect_uri: match returns {
+                Returns::MandateJourney => fc.redirect_url(&self.public_url),
+                Returns::AideSpace => fc.aide_redirect_url(&self.public_url),
+            },
+            post_logout_redirect_uri: match returns {
+                Returns::MandateJourney => fc.post_logout_redirect_url(&self.public_url),
+                Returns::AideSpace => fc.aide_post_logout_redirect_url(&self.public_url),
+            },
             pseudonym_key: PseudonymKey::from_text(key_text)
                 .ok_or_else(|| config_error("clé de pseudonymisation illisible"))?,
             http: HttpSettings {
@@ -147,20 +157,50 @@ impl FranceConnect {
     }
 
     async fn relying_party(&self, now: OffsetDateTime) -> Result<Arc<RelyingParty>, OidcError> {
-        self.relying_party
-            .get_or_try_init(|| async {
-                let config = self
-                    .rp_config()
-                    .map_err(|e| OidcError::Config(e.to_string()))?;
-                RelyingParty::discover(config, now).await.map(Arc::new)
-            })
+        self.discovered(&self.relying_party, Returns::MandateJourney, now)
             .await
-            .cloned()
     }
 
-    fn login_ttl(&self) -> time::Duration {
+    /// The relying party of the aidé's own space: same client, same checks, its own returns.
+    pub(crate) async fn aide_relying_party(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<Arc<RelyingParty>, OidcError> {
+        self.discovered(&self.aide_relying_party, Returns::AideSpace, now)
+            .await
+    }
+
+    async fn discovered(
+        &self,
+        cell: &tokio::sync::OnceCell<Arc<RelyingParty>>,
+        returns: Returns,
+        now: OffsetDateTime,
+    ) -> Result<Arc<RelyingParty>, OidcError> {
+        cell.get_or_try_init(|| async {
+            let config = self
+                .rp_config(returns)
+                .map_err(|e| OidcError::Config(e.to_string()))?;
+            RelyingParty::discover(config, now).await.map(Arc::new)
+        })
+        .await
+        .cloned()
+    }
+
+    /// The provider's origin, which the page sending a browser there allows in `form-action`.
+    pub(crate) fn provider_origin(&self) -> &str {
+        &self.provider_origin
+    }
+
+    pub(crate) fn login_ttl(&self) -> time::Duration {
         time::Duration::seconds(i64::try_from(self.settings.login_ttl_secs).unwrap_or(600))
     }
+}
+
+/// Where the provider sends the browser back: both are registered at the provider.
+#[derive(Debug, Clone, Copy)]
+enum Returns {
+    MandateJourney,
+    AideSpace,
 }
 
 /// A date written out, as the aidé reads it: "22 novembre 2027", the day it is at the structure

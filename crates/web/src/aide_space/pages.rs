@@ -1,0 +1,497 @@
+//! What the signed-in person sees and does: « Mes mandats », « Ce qui a été fait pour moi » with
+//! a proof per line, and revoking alone. Every read is keyed by the session's pseudonym; an id
+//! from the URL that is not theirs gets 404 and an `access.denied` entry, like a missing one.
+
+use ac_audit::Action;
+use ac_localtime::{LocalTimes, written_day};
+use ac_mandates::{AuthorizationId, Demarche, Mandate, MandateId};
+use ac_storage::aide_space::{self, HistoryLine, OwnMandate};
+use ac_storage::journal::{self, AuditContext, Event};
+use ac_storage::mandates::PersonRevokes;
+use ac_storage::{audit, mandate_verifications};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::{SignedIn, signed_in};
+use crate::respond::{blocking, page, see_other};
+use crate::{AppState, WebError};
+
+/// History lines per page.
+const PAGE: i64 = 20;
+
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/mon-espace/mandats").get(mandates_page))
+        .service(
+            web::resource("/mon-espace/mandats/{mandate}/revoquer")
+                .get(revoke_confirm)
+                .post(revoke),
+        )
+        .service(web::resource("/mon-espace/historique").get(history_page))
+        .service(web::resource("/mon-espace/historique/{seq}/preuve").get(proof));
+}
+
+/// The signed-in person, or the entry page.
+async fn require(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<Result<SignedIn, HttpResponse>, WebError> {
+    Ok(signed_in(state, req)
+        .await?
+        .ok_or_else(|| see_other("/mon-espace").finish()))
+}
+
+/// « 3 mars 2027 à 14 h 05 », at the structure (its département's local time).
+fn spoken_time(times: &LocalTimes, departement: &str, at: OffsetDateTime) -> String {
+    let local = times.local(departement, at);
+    format!(
+        "{} à {} h {:02}",
+        written_day(local.date()),
+        local.hour(),
+        local.minute()
+    )
+}
+
+#[derive(Serialize)]
+struct DemarcheLine {
+    key: &'static str,
+    title: &'static str,
+    /// « en cours », « expire bientôt », « expiré », « révoqué ».
+    state: &'static str,
+    badge: &'static str,
+    revocable: bool,
+}
+
+#[derive(Serialize)]
+struct MandateView {
+    id: String,
+    organisation: String,
+    created_on: String,
+    ends_on: String,
+    legal_text_version: String,
+    verification_code: Option<String>,
+    demarches: Vec<DemarcheLine>,
+    revocable: bool,
+}
+
+fn demarche_state(
+    mandate: &Mandate,
+    demarche: Demarche,
+    revoked: bool,
+    now: OffsetDateTime,
+    soon: time::Duration,
+) -> (&'static str, &'static str) {
+    let _ = demarche;
+    if revoked {
+        ("révoqué", "error")
+    } else if now >= mandate.expires_at {
+        ("expiré", "warning")
+    } else if mandate.expires_at - now <= soon {
+        ("expire bientôt", "new")
+    } else {
+        ("en cours", "success")
+    }
+}
+
+fn mandate_view(
+    own: &OwnMandate,
+    code: Option<String>,
+    times: &LocalTimes,
+    now: OffsetDateTime,
+    soon: time::Duration,
+) -> MandateView {
+    let m = &own.mandate;
+    let demarches: Vec<DemarcheLine> = m
+        .authorizations
+        .iter()
+        .map(|a| {
+            let revoked = a.is_revoked_at(now);
+            let (state, badge) = demarche_state(m, a.demarche, revoked, now, soon);
+            DemarcheLine {
+                key: a.demarche.key(),
+                title: a.demarche.title(),
+                state,
+                badge,
+                revocable: !revoked && now < m.expires_at,
+            }
+        })
+        .collect();
+    let day = |at| written_day(times.local(&own.departement, at).date());
+    MandateView {
+        id: m.id.as_str().to_owned(),
+        organisation: own.organisation_name.clone(),
+        created_on: day(m.created_at),
+        ends_on: day(m.expires_at),
+        legal_text_version: m.legal_text_version.clone(),
+        verification_code: code,
+        revocable: demarches.iter().any(|d| d.revocable),
+        demarches,
+    }
+}
+
+#[derive(Serialize)]
+struct MandatesView {
+    csrf: String,
+    mandates: Vec<MandateView>,
+}
+
+async fn mandates_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, WebError> {
+    let current = match require(&state, &req).await? {
+        Ok(current) => current,
+        Err(entry) => return Ok(entry),
+    };
+    let now = state.clock.now();
+    let (db, subject) = (state.db.clone(), current.subject().to_owned());
+    let context = current.audit_context(&req);
+    let owned = blocking(move || {
+        let conn = &mut *db.conn()?;
+        let mandates = aide_space::mandates_of(conn, &subject)?;
+        let mut with_codes = Vec::with_capacity(mandates.len());
+        for own in mandates {
+            // A mandate from before verification codes gets one now, journaled as on print.
+            let code = mandate_verifications::code_for_print(conn, &own.mandate.id, &context, now)
+                .ok()
+                .map(|c| c.as_str().to_owned());
+            with_codes.push((own, code));
+        }
+        Ok(with_codes)
+    })
+    .await?;
+    let soon = crate::usagers::expiring_window(&state);
+    let view = MandatesView {
+        csrf: current.csrf(),
+        mandates: owned
+            .iter()
+            .map(|(own, code)| mandate_view(own, code.clone(), &state.local_times, now, soon))
+            .collect(),
+    };
+    let body = state.templates.render("aide/mandates.html", &view)?;
+    Ok(private(page(HttpResponse::Ok(), body)))
+}
+
+/// Pages about one person: never cached, never sent as a referrer.
+fn private(mut response: HttpResponse) -> HttpResponse {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("no-referrer"),
+    );
+    response
+}
+
+/// The person's mandate `id`, or 404 with an `access.denied` entry when it is not theirs (or
+/// does not exist: the two look the same).
+async fn own_mandate(
+    state: &AppState,
+    current: &SignedIn,
+    req: &HttpRequest,
+    id: &str,
+) -> Result<OwnMandate, WebError> {
+    let (db, subject, id, now) = (
+        state.db.clone(),
+        current.subject().to_owned(),
+        id.to_owned(),
+        state.clock.now(),
+    );
+    let context = current.audit_context(req);
+    blocking(move || {
+        let conn = &mut *db.conn()?;
+        let found = aide_space::mandates_of(conn, &subject)?
+            .into_iter()
+            .find(|own| own.mandate.id.as_str() == id);
+        match found {
+            Some(own) => Ok(own),
+            None => {
+                denied(conn, &context, "not_own_mandate", now)?;
+                Err(ac_storage::StorageError::NotFound)
+            }
+        }
+    })
+    .await
+}
+
+/// Journals a refused access of the person's space (no id from the request is written).
+fn denied(
+    conn: &mut ac_storage::DbConnection,
+    context: &AuditContext,
+    reason: &str,
+    now: OffsetDateTime,
+) -> Result<(), ac_storage::StorageError> {
+    journal::record(
+        conn,
+        context,
+        Event::new(Action::AccessDenied)
+            .detail("reason", reason)
+            .detail("space", "aide"),
+        now,
+    )
+}
+
+#[derive(Deserialize)]
+struct RevokeQuery {
+    demarche: Option<String>,
+}
+
+#[derive(Serialize)]
+struct RevokeView {
+    csrf: String,
+    mandate: MandateView,
+    /// The démarche revoked, or `None` for the whole mandate.
+    demarche: Option<(&'static str, &'static str)>,
+    done: bool,
+    revoked_at: Option<String>,
+}
+
+/// What the form or the link names: one of the mandate's open démarches, or all of it.
+fn target(
+    own: &OwnMandate,
+    demarche: Option<&str>,
+) -> Result<Option<(AuthorizationId, Demarche)>, WebError> {
+    let Some(key) = demarche.filter(|k| !k.is_empty()) else {
+        return Ok(None);
+    };
+    let demarche: Demarche = key.parse().map_err(|_| WebError::NotFound)?;
+    own.mandate
+        .authorizations
+        .iter()
+        .find(|a| a.demarche == demarche)
+        .map(|a| Some((a.id.clone(), demarche)))
+        .ok_or(WebError::NotFound)
+}
+
+async fn revoke_confirm(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<RevokeQuery>,
+) -> Result<HttpResponse, WebError> {
+    let current = match require(&state, &req).await? {
+        Ok(current) => current,
+        Err(entry) => return Ok(entry),
+    };
+    let own = own_mandate(&state, &current, &req, &path).await?;
+    let target = target(&own, query.demarche.as_deref())?;
+    let now = state.clock.now();
+    let view = RevokeView {
+        csrf: current.csrf(),
+        mandate: mandate_view(
+            &own,
+            None,
+            &state.local_times,
+            now,
+            crate::usagers::expiring_window(&state),
+        ),
+        demarche: target.map(|(_, d)| (d.key(), d.title())),
+        done: false,
+        revoked_at: None,
+    };
+    let body = state.templates.render("aide/revoke.html", &view)?;
+    Ok(private(page(HttpResponse::Ok(), body)))
+}
+
+#[derive(Deserialize)]
+struct RevokeForm {
+    csrf: String,
+    demarche: Option<String>,
+}
+
+/// The revocation itself: immediate everywhere (a delegated sign-in in progress fails at its
+/// next step), journaled with the person as the actor; the page is the attestation.
+async fn revoke(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<RevokeForm>,
+) -> Result<HttpResponse, WebError> {
+    let current = match require(&state, &req).await? {
+        Ok(current) => current,
+        Err(entry) => return Ok(entry),
+    };
+    current.check_csrf(&form.csrf)?;
+    let own = own_mandate(&state, &current, &req, &path).await?;
+    let target = target(&own, form.demarche.as_deref())?;
+    let now = state.clock.now();
+    let what = match &target {
+        Some((id, _)) => PersonRevokes::Demarche(id.clone()),
+        None => PersonRevokes::Mandate,
+    };
+    let (db, subject, id, context) = (
+        state.db.clone(),
+        current.subject().to_owned(),
+        MandateId::new(own.mandate.id.as_str()),
+        current.audit_context(&req),
+    );
+    blocking(move || {
+        ac_storage::mandates::revoke_by_person(
+            &mut *db.conn()?,
+            &subject,
+            &id,
+            &what,
+            &context,
+            now,
+        )
+    })
+    .await?;
+    let (db, subject, id) = (
+        state.db.clone(),
+        current.subject().to_owned(),
+        own.mandate.id.clone(),
+    );
+    let refreshed = blocking(move || {
+        let conn = &mut *db.conn()?;
+        aide_space::mandates_of(conn, &subject)?
+            .into_iter()
+            .find(|o| o.mandate.id == id)
+            .ok_or(ac_storage::StorageError::NotFound)
+    })
+    .await?;
+    let view = RevokeView {
+        csrf: current.csrf(),
+        mandate: mandate_view(
+            &refreshed,
+            None,
+            &state.local_times,
+            now,
+            crate::usagers::expiring_window(&state),
+        ),
+        demarche: target.map(|(_, d)| (d.key(), d.title())),
+        done: true,
+        revoked_at: Some(spoken_time(&state.local_times, &own.departement, now)),
+    };
+    let body = state.templates.render("aide/revoke.html", &view)?;
+    Ok(private(page(HttpResponse::Ok(), body)))
+}
+
+#[derive(Deserialize)]
+struct HistoryQuery {
+    avant: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct HistoryLineView {
+    seq: i64,
+    sentence: String,
+}
+
+#[derive(Serialize)]
+struct HistoryView {
+    csrf: String,
+    lines: Vec<HistoryLineView>,
+    next: Option<i64>,
+}
+
+/// One line in plain words.
+fn sentence(line: &HistoryLine, times: &LocalTimes) -> String {
+    let departement = line.departement.as_deref().unwrap_or("75");
+    let when = spoken_time(times, departement, line.at);
+    let who = match (&line.aidant_first_name, &line.organisation_name) {
+        (Some(name), Some(structure)) => format!("{name} ({structure})"),
+        (None, Some(structure)) if line.actor_kind == "usager" => {
+            format!("vous-même ({structure})")
+        }
+        (None, Some(structure)) => structure.clone(),
+        (_, None) => "le service".to_owned(),
+    };
+    let demarche = line
+        .demarche
+        .as_deref()
+        .and_then(|d| d.parse::<Demarche>().ok())
+        .map(|d| format!(" — démarche {}", d.title()))
+        .unwrap_or_default();
+    let site = line.site.as_deref().unwrap_or("un site partenaire");
+    let what = match line.action.as_str() {
+        "delegation.completed" => format!("s'est connecté pour vous sur {site}"),
+        "mandate.created" => "a créé un mandat pour vous".to_owned(),
+        "mandate.renewed" => "a renouvelé votre mandat".to_owned(),
+        "mandate.revoked" => "a révoqué votre mandat".to_owned(),
+        "authorization.revoked" => "a révoqué une démarche de votre mandat".to_owned(),
+        "mandate.deleted" => "a supprimé un mandat terminé depuis plus d'un an".to_owned(),
+        other => other.to_owned(),
+    };
+    format!("Le {when}, {who} {what}{demarche}.")
+}
+
+async fn history_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<HistoryQuery>,
+) -> Result<HttpResponse, WebError> {
+    let current = match require(&state, &req).await? {
+        Ok(current) => current,
+        Err(entry) => return Ok(entry),
+    };
+    let before = query.avant.filter(|s| *s > 0);
+    let (db, subject) = (state.db.clone(), current.subject().to_owned());
+    let lines = blocking(move || {
+        aide_space::history(&mut *db.conn()?, &subject, before, PAGE.saturating_add(1))
+    })
+    .await?;
+    let more = lines.len() > usize::try_from(PAGE).unwrap_or(usize::MAX);
+    let shown: Vec<HistoryLineView> = lines
+        .iter()
+        .take(usize::try_from(PAGE).unwrap_or(usize::MAX))
+        .map(|line| HistoryLineView {
+            seq: line.seq,
+            sentence: sentence(line, &state.local_times),
+        })
+        .collect();
+    let view = HistoryView {
+        csrf: current.csrf(),
+        next: if more {
+            shown.last().map(|l| l.seq)
+        } else {
+            None
+        },
+        lines: shown,
+    };
+    let body = state.templates.render("aide/history.html", &view)?;
+    Ok(private(page(HttpResponse::Ok(), body)))
+}
+
+/// The inclusion proof of one line against the latest signed checkpoint, as the offline bundle
+/// `aidants-connect audit verify-proof` accepts. Only for an entry about the person.
+async fn proof(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let current = match require(&state, &req).await? {
+        Ok(current) => current,
+        Err(entry) => return Ok(entry),
+    };
+    let seq: u64 = path.parse().map_err(|_| WebError::NotFound)?;
+    let seq_db = i64::try_from(seq).map_err(|_| WebError::NotFound)?;
+    let (db, subject, now) = (
+        state.db.clone(),
+        current.subject().to_owned(),
+        state.clock.now(),
+    );
+    let context = current.audit_context(&req);
+    let bundle = blocking(move || {
+        let conn = &mut *db.conn()?;
+        if !aide_space::entry_is_about(conn, &subject, seq_db)? {
+            denied(conn, &context, "not_own_entry", now)?;
+            return Err(ac_storage::StorageError::NotFound);
+        }
+        Ok(audit::prove(conn, seq)?)
+    })
+    .await?;
+    let json = serde_json::to_vec_pretty(&bundle).map_err(WebError::internal)?;
+    Ok(private(
+        HttpResponse::Ok()
+            .content_type("application/json")
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"preuve-{seq}.json\""),
+            ))
+            .body(json),
+    ))
+}

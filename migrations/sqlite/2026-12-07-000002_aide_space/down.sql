@@ -1,0 +1,2 @@
+DROP TABLE aide_sessions;
+DROP TABLE aide_logins;
