@@ -951,3 +951,79 @@ fn the_partial_unique_index_alone_refuses_a_second_open_authorization() {
             .unwrap();
     });
 }
+
+/// The person revokes from their own space: only a mandate of theirs (another's answers as
+/// missing, and changes nothing), effective at once, journaled with them as the actor.
+#[test]
+fn a_person_revokes_only_their_own_mandate_and_is_the_journaled_actor() {
+    each(|db| {
+        let conn = &mut *db.db.conn().unwrap();
+        let f = fixture(conn);
+        let mandate = mandates::create(
+            conn,
+            &new_mandate(&f, &f.alice, &[Demarche::Social, Demarche::Logement]),
+            &ctx(),
+            NOW,
+        )
+        .unwrap()
+        .mandate;
+        let social = mandate.authorizations[0].id.clone();
+        let person = AuditContext {
+            actor: ac_audit::Actor {
+                kind: ac_audit::ActorKind::Usager,
+                id: Some("a".repeat(64)),
+            },
+            request_id: None,
+        };
+        let later = NOW + Duration::hours(1);
+        let someone_else = "b".repeat(64);
+        let refused = mandates::revoke_by_person(
+            conn,
+            &someone_else,
+            &mandate.id,
+            &mandates::PersonRevokes::Mandate,
+            &person,
+            later,
+        );
+        assert!(
+            matches!(refused, Err(StorageError::NotFound)),
+            "{refused:?}"
+        );
+        assert!(
+            mandates::get(conn, &mandate.id)
+                .unwrap()
+                .authorizations
+                .iter()
+                .all(|a| a.revocation.is_none())
+        );
+
+        let revoked = mandates::revoke_by_person(
+            conn,
+            &"a".repeat(64),
+            &mandate.id,
+            &mandates::PersonRevokes::Demarche(social.clone()),
+            &person,
+            later,
+        )
+        .unwrap();
+        assert_eq!(revoked, vec![social]);
+        assert!(
+            mandates::can_act(conn, &f.alice, &f.org, &f.usager, Demarche::Social, later)
+                .unwrap()
+                .is_err()
+        );
+        assert!(
+            mandates::can_act(conn, &f.alice, &f.org, &f.usager, Demarche::Logement, later)
+                .unwrap()
+                .is_ok()
+        );
+        assert_eq!(
+            count(
+                conn,
+                "SELECT COUNT(*) AS n FROM audit_pending WHERE entry LIKE '%\"authorization.revoked\"%' AND entry LIKE '%\"kind\":\"usager\"%' AND entry LIKE '%usager_self%'"
+            )
+            .unwrap(),
+            1
+        );
+    });
+}
