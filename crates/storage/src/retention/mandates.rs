@@ -36,7 +36,9 @@ fn marker(conn: &DbConnection) -> char {
 }
 
 /// Up to `limit` groups after `after` (in key order) none of whose mandates was in force after
-/// `cutoff`. A prefilter: [`decide`] applies each version's own period.
+/// `cutoff`. A prefilter: [`decide`] applies each version's own period. The key is compared as a
+/// row value, which both backends search in the `(organisation_id, usager_id)` index; written as
+/// `a > x OR (a = x AND b > y)`, PostgreSQL read the index from its start at every batch.
 pub(crate) fn candidates(
     conn: &mut DbConnection,
     after: &Group,
@@ -46,7 +48,7 @@ pub(crate) fn candidates(
     let p = marker(conn);
     let sql = format!(
         "SELECT DISTINCT m.organisation_id, m.usager_id FROM mandates m \
-         WHERE (m.organisation_id > {p}1 OR (m.organisation_id = {p}1 AND m.usager_id > {p}2)) \
+         WHERE (m.organisation_id, m.usager_id) > ({p}1, {p}2) \
            AND NOT EXISTS (SELECT 1 FROM mandates live \
              WHERE live.organisation_id = m.organisation_id AND live.usager_id = m.usager_id \
                AND live.expires_at > {p}3 \
