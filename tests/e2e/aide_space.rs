@@ -204,6 +204,15 @@ async fn the_aide_signs_in_sees_their_mandates_and_history_revokes_alone_and_sig
             .unwrap();
         assert_eq!(revoked["actor"]["kind"], "usager", "the person themselves");
         assert_eq!(revoked["details"]["confirmation"], "usager_self");
+        // The aidant who made the mandate is told, through the outbox, without a name.
+        let told = ac_storage::testing::count(
+            &mut *app.db.db.conn().unwrap(),
+            &format!(
+                "SELECT COUNT(*) AS n FROM mail_outbox WHERE kind = 'revoked_by_person' AND recipient = '{EMAIL}' AND body_text LIKE '%Social - Santé%' AND body_text NOT LIKE '%DUBOIS%'"
+            ),
+        )
+        .unwrap();
+        assert_eq!(told, 1);
         // A form without the session's token is refused.
         let forged = me
             .post(app.url(&format!("/mon-espace/mandats/{mandate}/revoquer")))

@@ -236,6 +236,22 @@ impl Mailer {
             .expiry_reminder(first_name, structure, lines, list_url)
     }
 
+    /// The notice to a structure's référents and the mandate's aidant that the person revoked
+    /// alone from their space (rendered only: queued in the revocation's transaction). Names no
+    /// one.
+    pub fn revoked_by_person(
+        &self,
+        first_name: &str,
+        structure: &str,
+        demarches: &[String],
+        at: &str,
+        list_url: &str,
+    ) -> Result<Rendered, MailError> {
+        self.inner
+            .templates
+            .revoked_by_person(first_name, structure, demarches, at, list_url)
+    }
+
     /// Sends a message from the outbox, with `id` (the outbox row's) in its Message-ID, so that
     /// a message sent twice (a node died between the SMTP server's acceptance and its record)
     /// can be recognised by the receiving side.

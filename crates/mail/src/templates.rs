@@ -31,6 +31,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         "expiry_reminder.html",
         include_str!("../templates/expiry_reminder.html"),
     ),
+    (
+        "revoked_by_person.txt",
+        include_str!("../templates/revoked_by_person.txt"),
+    ),
+    (
+        "revoked_by_person.html",
+        include_str!("../templates/revoked_by_person.html"),
+    ),
 ];
 
 /// One line of an expiry reminder: a démarche's title, its end (already written for a person)
@@ -105,6 +113,28 @@ impl MailTemplates {
             subject: "Des mandats arrivent à leur fin".into(),
             text: self.render("expiry_reminder.txt", &context)?,
             html: self.render("expiry_reminder.html", &context)?,
+        })
+    }
+
+    pub(crate) fn revoked_by_person(
+        &self,
+        first_name: &str,
+        structure: &str,
+        demarches: &[String],
+        at: &str,
+        list_url: &str,
+    ) -> Result<Rendered, MailError> {
+        let context = serde_json::json!({
+            "first_name": first_name,
+            "structure": structure,
+            "demarches": demarches,
+            "at": at,
+            "list_url": list_url,
+        });
+        Ok(Rendered {
+            subject: "Une personne a arrêté son mandat".into(),
+            text: self.render("revoked_by_person.txt", &context)?,
+            html: self.render("revoked_by_person.html", &context)?,
         })
     }
 

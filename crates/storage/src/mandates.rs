@@ -504,6 +504,30 @@ fn record_mandate_revocation(
     Ok(())
 }
 
+/// Who is told when the person revokes alone: the structure's référents and the aidant who made
+/// the mandate, if still active; each once (e-mail, first name).
+pub fn person_revocation_recipients(
+    conn: &mut DbConnection,
+    mandate: &Mandate,
+) -> Result<Vec<(String, String)>, StorageError> {
+    use crate::schema::{aidant_organisations, aidants};
+    let referents = aidant_organisations::table
+        .filter(aidant_organisations::organisation_id.eq(mandate.organisation_id.as_str()))
+        .filter(aidant_organisations::is_referent.eq(true))
+        .select(aidant_organisations::aidant_id);
+    let rows: Vec<(String, String)> = aidants::table
+        .filter(aidants::is_active.eq(true))
+        .filter(
+            aidants::id
+                .eq_any(referents)
+                .or(aidants::id.eq(mandate.created_by.as_str())),
+        )
+        .order(aidants::email)
+        .select((aidants::email, aidants::first_name))
+        .load(conn)?;
+    Ok(rows)
+}
+
 /// What the person revokes from their own space: one démarche, or the whole mandate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PersonRevokes {
@@ -515,11 +539,15 @@ pub enum PersonRevokes {
 /// [`StorageError::NotFound`] unless the mandate is theirs (`subject`, their pseudonym), so that
 /// another person's mandate id tells nothing. Journaled with the person as the actor
 /// (`context`), `confirmation` = `usager_self`. Returns the démarches revoked.
+///
+/// `notices` (to the structure's référents and the mandate's aidant, [`person_revocation_recipients`])
+/// are queued in the outbox in the same transaction: told if and only if it happened.
 pub fn revoke_by_person(
     conn: &mut DbConnection,
     subject: &str,
     mandate: &MandateId,
     what: &PersonRevokes,
+    notices: &[crate::outbox::NewMail<'_>],
     context: &AuditContext,
     now: OffsetDateTime,
 ) -> Result<Vec<AuthorizationId>, StorageError> {
@@ -529,6 +557,9 @@ pub fn revoke_by_person(
         let owner = lock_usager(tx, &current.usager_id)?;
         if owner != subject {
             return Err(StorageError::NotFound);
+        }
+        for notice in notices {
+            crate::outbox::enqueue(tx, notice, now)?;
         }
         match what {
             PersonRevokes::Demarche(authorization) => {

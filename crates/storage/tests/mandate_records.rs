@@ -982,6 +982,7 @@ fn a_person_revokes_only_their_own_mandate_and_is_the_journaled_actor() {
             &someone_else,
             &mandate.id,
             &mandates::PersonRevokes::Mandate,
+            &[],
             &person,
             later,
         );
@@ -1002,6 +1003,7 @@ fn a_person_revokes_only_their_own_mandate_and_is_the_journaled_actor() {
             &"a".repeat(64),
             &mandate.id,
             &mandates::PersonRevokes::Demarche(social.clone()),
+            &[],
             &person,
             later,
         )

@@ -8,6 +8,7 @@ use ac_mandates::{AuthorizationId, Demarche, Mandate, MandateId};
 use ac_storage::aide_space::{self, HistoryLine, OwnMandate};
 use ac_storage::journal::{self, AuditContext, Event};
 use ac_storage::mandates::PersonRevokes;
+use ac_storage::outbox::NewMail;
 use ac_storage::{audit, mandate_verifications};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -323,6 +324,7 @@ async fn revoke(
         Some((id, _)) => PersonRevokes::Demarche(id.clone()),
         None => PersonRevokes::Mandate,
     };
+    let notices = notices(&state, &own, target.as_ref().map(|(_, d)| *d), now).await?;
     let (db, subject, id, context) = (
         state.db.clone(),
         current.subject().to_owned(),
@@ -330,11 +332,23 @@ async fn revoke(
         current.audit_context(&req),
     );
     blocking(move || {
+        let mails: Vec<NewMail<'_>> = notices
+            .iter()
+            .map(|(to, m)| NewMail {
+                kind: "revoked_by_person",
+                dedupe_key: None,
+                recipient: to,
+                subject: &m.subject,
+                text: &m.text,
+                html: &m.html,
+            })
+            .collect();
         ac_storage::mandates::revoke_by_person(
             &mut *db.conn()?,
             &subject,
             &id,
             &what,
+            &mails,
             &context,
             now,
         )
@@ -368,6 +382,49 @@ async fn revoke(
     };
     let body = state.templates.render("aide/revoke.html", &view)?;
     Ok(private(page(HttpResponse::Ok(), body)))
+}
+
+/// The notices to the structure's référents and the mandate's aidant, rendered: which démarches
+/// stopped and when, never who (docs/security/aide-space.md).
+async fn notices(
+    state: &AppState,
+    own: &OwnMandate,
+    demarche: Option<Demarche>,
+    now: OffsetDateTime,
+) -> Result<Vec<(String, ac_mail::Rendered)>, WebError> {
+    let stopped: Vec<String> = match demarche {
+        Some(d) => vec![d.title().to_owned()],
+        None => own
+            .mandate
+            .authorizations
+            .iter()
+            .filter(|a| !a.is_revoked_at(now))
+            .map(|a| a.demarche.title().to_owned())
+            .collect(),
+    };
+    let (db, mandate) = (state.db.clone(), own.mandate.clone());
+    let recipients = blocking(move || {
+        ac_storage::mandates::person_revocation_recipients(&mut *db.conn()?, &mandate)
+    })
+    .await?;
+    let at = spoken_time(&state.local_times, &own.departement, now);
+    let list_url = format!("{}/usagers", state.settings.server.public_url);
+    recipients
+        .into_iter()
+        .map(|(email, first_name)| {
+            let rendered = state
+                .mailer
+                .revoked_by_person(
+                    &first_name,
+                    &own.organisation_name,
+                    &stopped,
+                    &at,
+                    &list_url,
+                )
+                .map_err(WebError::internal)?;
+            Ok((email, rendered))
+        })
+        .collect()
 }
 
 #[derive(Deserialize)]
