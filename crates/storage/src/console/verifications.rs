@@ -196,11 +196,12 @@ pub fn run(
     published: &[String],
     requested_by: Option<&AidantId>,
     pending_max_age_secs: u64,
+    retention: &crate::retention::Policy,
     now: &dyn Fn() -> OffsetDateTime,
 ) -> Result<Verification, StorageError> {
     let started = now();
     let id = start(&mut *db.conn()?, requested_by, started)?;
-    let expect = Expectations::new(started, pending_max_age_secs);
+    let expect = Expectations::new(started, pending_max_age_secs).with_retention(retention);
     let result = audit::verify(db, verifiers, published, &expect);
     finish(&mut *db.conn()?, &id, &result, now())?;
     result

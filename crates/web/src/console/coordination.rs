@@ -665,6 +665,7 @@ async fn start_verification(
         current.aidant.id.clone(),
         state.settings.audit.pending_max_age_secs,
     );
+    let retention = crate::retention::policy(&state.settings.retention);
     let busy = blocking(move || {
         Ok(verifications::in_progress(&mut *db.conn()?, now - RUN_STALE_AFTER)?.is_some())
     })
@@ -680,6 +681,7 @@ async fn start_verification(
                     &published,
                     Some(&aidant),
                     max_age,
+                    &retention,
                     &|| clock.now(),
                 );
                 match ran {
