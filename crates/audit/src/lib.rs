@@ -10,6 +10,7 @@ pub mod note;
 pub mod proof;
 mod reader;
 pub mod replay;
+pub mod verify;
 
 pub use action::{Action, ActorKind};
 pub use checkpoint::Checkpoint;

@@ -6,11 +6,12 @@
 
 use ac_audit::merkle::{self, Hash};
 use ac_audit::replay::Difference;
-use ac_audit::{
-    Action, Checkpoint, Entry, EntryView, Frontier, InclusionBundle, SignerKey, VerifierKey,
+pub use ac_audit::verify::Tamper;
+use ac_audit::verify::{
+    CheckedPage, ExpectedRoots, Rebuild, StoredCheckpoint, StoredRow, check_page, tamper,
 };
+use ac_audit::{Action, Checkpoint, Entry, Frontier, InclusionBundle, SignerKey, VerifierKey};
 use diesel::prelude::*;
-use std::collections::BTreeMap;
 use std::io::Write;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
@@ -336,14 +337,6 @@ pub fn sign_checkpoint(
     })
 }
 
-/// What verification found wrong, and where.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tamper {
-    /// The first sequence number known to be bad, when it can be pinned down.
-    pub seq: Option<u64>,
-    pub what: String,
-}
-
 /// The outcome of a full verification.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verification {
@@ -400,128 +393,29 @@ impl Expectations {
     }
 }
 
-type LogRowRead = (
-    i64,
-    String,
-    Vec<u8>,
-    PrimitiveDateTime,
-    String,
-    String,
-    Option<String>,
-    (
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    ),
-    Option<PrimitiveDateTime>,
-);
-
-fn tamper(seq: Option<u64>, what: String) -> Tamper {
-    Tamper { seq, what }
-}
-
-/// A row once checked: its leaf hash, and whether it was redacted.
-struct CheckedRow {
-    leaf: Hash,
-    redacted: bool,
-}
-
-/// Checks one stored row against the entry it holds. A redacted row has no entry left to check:
-/// its stored leaf hash goes into the tree as it is, where any change to it shows at the next
-/// checkpoint's root, and its age is checked once the tree is rebuilt ([`verify`]).
-fn check_row(expected_seq: u64, row: &LogRowRead) -> Result<CheckedRow, Tamper> {
-    let (
-        seq,
-        text,
-        leaf,
-        at,
-        action,
-        actor_kind,
-        actor_id,
-        (organisation_id, usager, demarche, client_id, target),
-        redacted_at,
-    ) = row;
-    let here = Some(expected_seq);
-    if u64::try_from(*seq).ok() != here {
-        return Err(tamper(
-            here,
-            format!("l'entrée {expected_seq} manque (la suivante porte le numéro {seq})"),
-        ));
-    }
-    if redacted_at.is_some() {
-        let erased = text.is_empty()
-            && actor_id.is_none()
-            && organisation_id.is_none()
-            && usager.is_none()
-            && demarche.is_none()
-            && client_id.is_none()
-            && target.is_none();
-        let leaf = to_hash(leaf).ok().filter(|_| erased).ok_or_else(|| {
-            tamper(
-                here,
-                format!(
-                    "l'entrée {expected_seq} est marquée caviardée mais garde une partie de son contenu"
-                ),
-            )
-        })?;
-        return Ok(CheckedRow {
-            leaf,
-            redacted: true,
-        });
-    }
-    let entry = EntryView::read_str(text).map_err(|e| {
-        tamper(
-            here,
-            format!("l'entrée {expected_seq} est illisible ou non canonique : {e}"),
-        )
-    })?;
-    if entry.seq != expected_seq {
-        return Err(tamper(
-            here,
-            format!(
-                "l'entrée à la position {expected_seq} porte le numéro {} (entrées déplacées)",
-                entry.seq
-            ),
-        ));
-    }
-    let computed = merkle::leaf_hash(text.as_bytes());
-    if leaf.as_slice() != computed.as_slice() {
-        return Err(tamper(
-            here,
-            format!("l'entrée {expected_seq} ne correspond plus à son empreinte (contenu modifié)"),
-        ));
-    }
-    let columns_match = to_db(entry.at) == *at
-        && entry.action.as_str() == action
-        && entry.actor_kind.as_str() == actor_kind
-        && entry.actor_id.as_deref() == actor_id.as_deref()
-        && entry.organisation_id.as_deref() == organisation_id.as_deref()
-        && entry.usager.as_deref() == usager.as_deref()
-        && entry.demarche.as_deref() == demarche.as_deref()
-        && entry.client_id.as_deref() == client_id.as_deref()
-        && entry.target.as_deref() == target.as_deref();
-    if !columns_match {
-        return Err(tamper(
-            here,
-            format!(
-                "les colonnes de recherche de l'entrée {expected_seq} ne correspondent pas à l'entrée signée"
-            ),
-        ));
-    }
-    Ok(CheckedRow {
-        leaf: computed,
-        redacted: false,
-    })
-}
-
 /// The rows from `seq >= from`, in order, as many as `from..to` should hold. The query has no
 /// upper bound on purpose: with one, PostgreSQL may plan a bitmap scan and a sort that spills to
 /// disk (five times slower, seen on a freshly loaded log); with a `LIMIT` only, it walks the
 /// primary key. A row missing in the page shows as a later one in its place.
-fn load_page(conn: &mut DbConnection, from: u64, to: u64) -> Result<Vec<LogRowRead>, StorageError> {
-    Ok(audit_log::table
+fn load_page(conn: &mut DbConnection, from: u64, to: u64) -> Result<Vec<StoredRow>, StorageError> {
+    type Read = (
+        i64,
+        String,
+        Vec<u8>,
+        PrimitiveDateTime,
+        String,
+        String,
+        Option<String>,
+        (
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        ),
+        Option<PrimitiveDateTime>,
+    );
+    let rows: Vec<Read> = audit_log::table
         .filter(audit_log::seq.ge(to_i64(from)?))
         .order(audit_log::seq)
         .limit(to_i64(to.saturating_sub(from))?)
@@ -542,47 +436,37 @@ fn load_page(conn: &mut DbConnection, from: u64, to: u64) -> Result<Vec<LogRowRe
             ),
             audit_log::redacted_at,
         ))
-        .load(conn)?)
-}
-
-/// A page of the log once checked: the leaf hashes of its rows up to the first problem, and
-/// that problem. The leaves before it still go into the tree, so that a root which disagrees
-/// earlier is reported first.
-struct CheckedPage {
-    leaves: Vec<Hash>,
-    problem: Option<Tamper>,
-    redacted: u64,
-    last_redacted: Option<u64>,
-}
-
-/// Checks the rows of the page `from..to`, in order, stopping at the first problem. A row
-/// missing at the end of the page is reported here; one missing before another shows as a
-/// sequence number out of place in [`check_row`].
-fn check_page(from: u64, to: u64, rows: &[LogRowRead]) -> CheckedPage {
-    let mut page = CheckedPage {
-        leaves: Vec::with_capacity(rows.len()),
-        problem: None,
-        redacted: 0,
-        last_redacted: None,
-    };
-    for (row, seq) in rows.iter().zip(from..) {
-        match check_row(seq, row) {
-            Ok(checked) => {
-                page.leaves.push(checked.leaf);
-                if checked.redacted {
-                    page.redacted += 1;
-                    page.last_redacted = Some(seq);
-                }
-            }
-            Err(problem) => {
-                page.problem = Some(problem);
-                return page;
-            }
-        }
-    }
-    let next = from + page.leaves.len() as u64;
-    page.problem = (next < to).then(|| tamper(Some(next), format!("l'entrée {next} manque")));
-    page
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(
+                seq,
+                text,
+                leaf,
+                at,
+                action,
+                actor_kind,
+                actor_id,
+                (organisation_id, usager, demarche, client_id, target),
+                redacted_at,
+            )| StoredRow {
+                seq,
+                text,
+                leaf,
+                at: from_db(at),
+                action,
+                actor_kind,
+                actor_id,
+                organisation_id,
+                usager,
+                demarche,
+                client_id,
+                target,
+                redacted: redacted_at.is_some(),
+            },
+        )
+        .collect())
 }
 
 /// One of verification's reading threads: on its own connection, reads and checks the pages
@@ -609,75 +493,21 @@ fn read_and_check(
     }
 }
 
-/// The tree as verification rebuilds it, held against every known root as it grows.
-struct Rebuilt<'a> {
-    expected_roots: &'a BTreeMap<u64, (Hash, &'static str)>,
-    frontier: Frontier,
-    leaves: Vec<Hash>,
-    last_good_checkpoint: u64,
-    redacted: u64,
-    last_redacted: Option<u64>,
-}
-
-impl<'a> Rebuilt<'a> {
-    fn new(expected_roots: &'a BTreeMap<u64, (Hash, &'static str)>) -> Self {
-        Self {
-            expected_roots,
-            frontier: Frontier::new(),
-            leaves: Vec::new(),
-            last_good_checkpoint: 0,
-            redacted: 0,
-            last_redacted: None,
-        }
-    }
-
-    /// Takes the checked pages back in order, one reader after the other, until a problem or
-    /// the first reader with nothing more to send (it hangs up after its last page).
-    fn grow(
-        &mut self,
-        readers: &[std::sync::mpsc::Receiver<Result<CheckedPage, StorageError>>],
-    ) -> Result<Option<Tamper>, StorageError> {
-        for reader in readers.iter().cycle() {
-            let Ok(page) = reader.recv() else {
-                break;
-            };
-            let page = page?;
-            self.redacted += page.redacted;
-            self.last_redacted = page.last_redacted.or(self.last_redacted);
-            for leaf in page.leaves {
-                if let Some(problem) = self.push(leaf)? {
-                    return Ok(Some(problem));
-                }
-            }
-            if page.problem.is_some() {
-                return Ok(page.problem);
-            }
-        }
-        Ok(None)
-    }
-
-    fn push(&mut self, leaf: Hash) -> Result<Option<Tamper>, StorageError> {
-        self.frontier.push(leaf)?;
-        self.leaves.push(leaf);
-        let size = self.frontier.size();
-        let Some((root, source)) = self.expected_roots.get(&size) else {
-            return Ok(None);
+/// Takes the checked pages back in order, one reader after the other, until a problem or the
+/// first reader with nothing more to send (it hangs up after its last page).
+fn grow(
+    tree: &mut Rebuild<'_>,
+    readers: &[std::sync::mpsc::Receiver<Result<CheckedPage, StorageError>>],
+) -> Result<Option<Tamper>, StorageError> {
+    for reader in readers.iter().cycle() {
+        let Ok(page) = reader.recv() else {
+            break;
         };
-        if *root != self.frontier.root() {
-            let good = self.last_good_checkpoint;
-            return Ok(Some(tamper(
-                Some(good),
-                format!(
-                    "la racine recalculée des {size} premières entrées diffère de la {source} : une entrée entre {good} et {} a été modifiée",
-                    size - 1
-                ),
-            )));
+        if let Some(problem) = tree.take(page?)? {
+            return Ok(Some(problem));
         }
-        if *source == "point de contrôle signé" {
-            self.last_good_checkpoint = size;
-        }
-        Ok(None)
     }
+    Ok(None)
 }
 
 /// Recomputes everything from the stored entries: every leaf hash, the dense sequence, each tree
@@ -844,7 +674,8 @@ fn after_the_tree(
     Ok(None)
 }
 
-/// [`verify`]'s rebuild of the tree: entries, heads and checkpoints.
+/// [`verify`]'s rebuild of the tree: entries, heads and checkpoints, by the rules of
+/// `ac_audit::verify`; this function only reads.
 fn verify_log(
     db: &Database,
     verifiers: &[VerifierKey],
@@ -865,88 +696,34 @@ fn verify_log(
     };
 
     // Checkpoints first: a bad signature means nothing below can be trusted.
-    let mut expected_roots: BTreeMap<u64, (Hash, &'static str)> = BTreeMap::new();
-    let rows: Vec<CheckpointRow> = audit_checkpoints::table
+    let stored = audit_checkpoints::table
         .order(audit_checkpoints::tree_size)
         .select(checkpoint_columns())
-        .load(conn)?;
-    let mut checkpoints: Vec<(u64, Hash)> = Vec::new();
-    for row in rows {
-        let record = checkpoint_record(row)?;
-        let signed = match Checkpoint::verify(&record.signed_note, verifiers) {
-            Ok(c) => c,
-            Err(e) => {
-                report.problem = Some(tamper(
-                    None,
-                    format!(
-                        "le point de contrôle de taille {} n'est pas signé par une clé de confiance : {e}",
-                        record.tree_size
-                    ),
-                ));
-                return Ok(report);
-            }
-        };
-        if signed.size != record.tree_size || signed.root != record.root {
-            report.problem = Some(tamper(
-                None,
-                format!(
-                    "le point de contrôle de taille {} ne correspond pas à sa note signée",
-                    record.tree_size
-                ),
-            ));
+        .load::<CheckpointRow>(conn)?
+        .into_iter()
+        .map(|row| {
+            checkpoint_record(row).map(|r| StoredCheckpoint {
+                tree_size: r.tree_size,
+                root: r.root,
+                signed_note: r.signed_note,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let heads = audit_heads::table
+        .select((audit_heads::tree_size, audit_heads::root_hash))
+        .load::<(i64, Vec<u8>)>(conn)?
+        .into_iter()
+        .map(|(size, root)| Ok((to_u64(size)?, to_hash(&root)?)))
+        .collect::<Result<Vec<_>, StorageError>>()?;
+    let expected = match ExpectedRoots::build(&stored, published, &heads, verifiers) {
+        Ok(expected) => expected,
+        Err(problem) => {
+            report.problem = Some(problem);
             return Ok(report);
         }
-        expected_roots.insert(signed.size, (signed.root, "point de contrôle signé"));
-        checkpoints.push((signed.size, signed.root));
-    }
-    for note in published {
-        let signed = match Checkpoint::verify(note, verifiers) {
-            Ok(c) => c,
-            Err(e) => {
-                report.problem = Some(tamper(
-                    None,
-                    format!(
-                        "un point de contrôle publié n'est pas signé par une clé de confiance : {e}"
-                    ),
-                ));
-                return Ok(report);
-            }
-        };
-        match expected_roots.get(&signed.size) {
-            Some((root, _)) if *root != signed.root => {
-                report.problem = Some(tamper(
-                    None,
-                    format!(
-                        "le point de contrôle publié de taille {} contredit celui de la base",
-                        signed.size
-                    ),
-                ));
-                return Ok(report);
-            }
-            Some(_) => {}
-            None => {
-                expected_roots.insert(signed.size, (signed.root, "point de contrôle signé"));
-                checkpoints.push((signed.size, signed.root));
-            }
-        }
-    }
-    checkpoints.sort_unstable();
-    report.checkpoints = checkpoints.len() as u64;
-    let heads: Vec<(i64, Vec<u8>)> = audit_heads::table
-        .select((audit_heads::tree_size, audit_heads::root_hash))
-        .load(conn)?;
-    for (size, root) in heads {
-        expected_roots
-            .entry(to_u64(size)?)
-            .or_insert((to_hash(&root)?, "tête d'arbre"));
-    }
+    };
+    report.checkpoints = expected.checkpoints;
 
-    if let Some((root, _)) = expected_roots.get(&0)
-        && *root != merkle::empty_root()
-    {
-        report.problem = Some(tamper(None, "la racine de l'arbre vide est fausse".into()));
-        return Ok(report);
-    }
     // The entries integrated when verification starts; later ones wait for the next run.
     let last: Option<i64> = audit_log::table
         .select(diesel::dsl::max(audit_log::seq))
@@ -966,7 +743,7 @@ fn verify_log(
         readers.push(reader);
     }
     let stride = readers.len() as u64;
-    let mut tree = Rebuilt::new(&expected_roots);
+    let mut tree = Rebuild::new(&expected);
     let outcome = std::thread::scope(|scope| {
         let (pages, threads): (Vec<_>, Vec<_>) = readers
             .iter_mut()
@@ -978,7 +755,7 @@ fn verify_log(
                 (pages, thread)
             })
             .unzip();
-        let grown = tree.grow(&pages);
+        let grown = grow(&mut tree, &pages);
         drop(pages);
         // A reader that died would look like the end of the log: it must not pass for one.
         let died = threads
@@ -987,63 +764,21 @@ fn verify_log(
             .filter(Result::is_err)
             .count();
         match grown {
-            Ok(None) if died > 0 || tree.frontier.size() < size => Err(StorageError::Corrupt(
+            Ok(None) if died > 0 || tree.size() < size => Err(StorageError::Corrupt(
                 "a verification reader stopped before the end of the log".into(),
             )),
             grown => grown,
         }
     });
-    let Rebuilt {
-        frontier,
-        leaves,
-        redacted,
-        last_redacted,
-        ..
-    } = tree;
-    report.redacted = redacted;
-    report.last_redacted = last_redacted;
+    report.entries = tree.size();
+    report.redacted = tree.redacted;
+    report.last_redacted = tree.last_redacted;
     if let Some(problem) = outcome? {
-        report.entries = frontier.size();
         report.problem = Some(problem);
         return Ok(report);
     }
-    report.entries = frontier.size();
-    report.root = frontier.root();
-    if let Some((size, _)) = expected_roots
-        .iter()
-        .next_back()
-        .filter(|(s, _)| **s > frontier.size())
-    {
-        report.problem = Some(tamper(
-            Some(frontier.size()),
-            format!(
-                "le journal s'arrête à {} entrées mais un état signé ou intégré en couvre {size} (entrées supprimées en fin de journal)",
-                frontier.size()
-            ),
-        ));
-        return Ok(report);
-    }
-    // RFC 9162 §2.1.4: each checkpoint extends the previous one.
-    for pair in checkpoints.windows(2) {
-        if let [(old_size, old_root), (new_size, new_root)] = pair {
-            let new_len = usize::try_from(*new_size)
-                .map_err(|_| StorageError::Corrupt("tree too large".into()))?;
-            let prefix = leaves
-                .get(..new_len)
-                .ok_or_else(|| StorageError::Corrupt("checkpoint beyond log".into()))?;
-            let proof = merkle::consistency_proof(prefix, *old_size)?;
-            if merkle::verify_consistency(*old_size, *new_size, old_root, new_root, &proof).is_err()
-            {
-                report.problem = Some(tamper(
-                    Some(*old_size),
-                    format!(
-                        "le point de contrôle {new_size} ne prolonge pas le point de contrôle {old_size}"
-                    ),
-                ));
-                return Ok(report);
-            }
-        }
-    }
+    report.root = tree.root();
+    report.problem = tree.finish();
     Ok(report)
 }
 
