@@ -121,3 +121,102 @@ fn schema_rs_matches_the_migrations_on_both_backends() {
         }
     }
 }
+
+/// The tables the retention job deletes rows from (crates/storage/src/retention).
+const DELETED_BY_RETENTION: [&str; 6] = [
+    "mandates",
+    "authorizations",
+    "usagers",
+    "mandate_verifications",
+    "oidc_authorization_codes",
+    "oidc_access_tokens",
+];
+
+/// One column of a foreign key (`name` its constraint) or of an index (`name` the index), at
+/// position `ord`; `parent` is the table a foreign key refers to (empty for an index).
+#[derive(QueryableByName)]
+struct KeyColumn {
+    #[diesel(sql_type = Text)]
+    tbl: String,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    parent: String,
+    #[diesel(sql_type = Text)]
+    col: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    ord: i64,
+}
+
+/// `(table, name) → (parent, columns in order)`.
+fn keys(
+    conn: &mut DbConnection,
+    sql: &str,
+) -> BTreeMap<(String, String), (String, Vec<String>)> {
+    let mut rows = diesel::sql_query(sql).load::<KeyColumn>(conn).unwrap();
+    rows.sort_by_key(|r| r.ord);
+    let mut keys: BTreeMap<(String, String), (String, Vec<String>)> = BTreeMap::new();
+    for r in rows {
+        keys.entry((r.tbl, r.name))
+            .or_insert_with(|| (r.parent, Vec::new()))
+            .1
+            .push(r.col);
+    }
+    keys
+}
+
+/// Deleting a row makes the database look up the rows that refer to it (the foreign key's
+/// check), and the retention job looks them up itself: without an index on the referring
+/// columns, each lookup reads the whole table (docs/performance.md "Retention").
+#[test]
+fn every_reference_to_a_row_retention_deletes_is_indexed() {
+    for db in TestDatabase::each().unwrap() {
+        let conn = &mut *db.db.conn().unwrap();
+        let (foreign_keys, indexes) = match db.backend() {
+            Backend::Sqlite => (
+                "SELECT m.name AS tbl, CAST(f.id AS TEXT) AS name, f.\"table\" AS parent, \
+                   f.\"from\" AS col, f.seq AS ord \
+                 FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) f WHERE m.type = 'table'",
+                "SELECT m.name AS tbl, l.name AS name, '' AS parent, \
+                   COALESCE(i.name, '(expression)') AS col, i.seqno AS ord \
+                 FROM sqlite_master m JOIN pragma_index_list(m.name) l JOIN pragma_index_info(l.name) i \
+                 WHERE m.type = 'table'",
+            ),
+            Backend::Postgres => (
+                "SELECT c.conrelid::regclass::text AS tbl, c.conname::text AS name, \
+                   c.confrelid::regclass::text AS parent, a.attname::text AS col, k.ord AS ord \
+                 FROM pg_constraint c CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord) \
+                 JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum \
+                 WHERE c.contype = 'f' AND c.connamespace = current_schema()::regnamespace",
+                "SELECT t.relname::text AS tbl, i.relname::text AS name, '' AS parent, \
+                   a.attname::text AS col, k.ord AS ord \
+                 FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid \
+                 JOIN pg_class i ON i.oid = x.indexrelid \
+                 CROSS JOIN LATERAL unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) \
+                 JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum \
+                 WHERE t.relnamespace = current_schema()::regnamespace",
+            ),
+        };
+        let foreign_keys = keys(conn, foreign_keys);
+        let indexes = keys(conn, indexes);
+        let mut checked = 0;
+        for ((table, _), (parent, columns)) in &foreign_keys {
+            if !DELETED_BY_RETENTION.contains(&parent.as_str()) {
+                continue;
+            }
+            checked += 1;
+            // An index that starts with one of the key's columns makes the lookup a search
+            // (`authorizations (mandate_id)` serves its four-column key to `mandates`).
+            let indexed = indexes.iter().any(|((t, _), (_, index))| {
+                t == table && index.first().is_some_and(|first| columns.contains(first))
+            });
+            assert!(
+                indexed,
+                "{:?}: {table} ({}) refers to {parent} without an index that starts with one of those columns",
+                db.backend(),
+                columns.join(", ")
+            );
+        }
+        assert!(checked >= 10, "{:?}: only {checked} references found", db.backend());
+    }
+}
