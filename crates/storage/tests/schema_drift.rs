@@ -149,10 +149,7 @@ struct KeyColumn {
 }
 
 /// `(table, name) → (parent, columns in order)`.
-fn keys(
-    conn: &mut DbConnection,
-    sql: &str,
-) -> BTreeMap<(String, String), (String, Vec<String>)> {
+fn keys(conn: &mut DbConnection, sql: &str) -> BTreeMap<(String, String), (String, Vec<String>)> {
     let mut rows = diesel::sql_query(sql).load::<KeyColumn>(conn).unwrap();
     rows.sort_by_key(|r| r.ord);
     let mut keys: BTreeMap<(String, String), (String, Vec<String>)> = BTreeMap::new();
@@ -217,6 +214,10 @@ fn every_reference_to_a_row_retention_deletes_is_indexed() {
                 columns.join(", ")
             );
         }
-        assert!(checked >= 10, "{:?}: only {checked} references found", db.backend());
+        assert!(
+            checked >= 10,
+            "{:?}: only {checked} references found",
+            db.backend()
+        );
     }
 }
