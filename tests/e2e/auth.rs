@@ -14,6 +14,10 @@ const EMAIL: &str = "camille.martin@mediatheque.exemple.fr";
 /// The generic refusal, whichever factor failed.
 const REFUSED: &str = "Connexion impossible : le lien a peut-être expiré ou déjà servi, ou le code n&#x27;est pas le bon.";
 
+/// The message after the tenth wrong code (escaped as the page writes it).
+const LOCKED: &str =
+    "Votre compte est bloqué : trop de codes faux ont été saisis. Demandez à votre référent";
+
 async fn status_and_body(res: reqwest::Response) -> (StatusCode, String) {
     (res.status(), res.text().await.unwrap())
 }
@@ -195,7 +199,7 @@ async fn wrong_and_replayed_codes_are_refused_with_the_same_message() {
         // Same words as for a bad link: nothing says which factor failed.
         let message = |body: &str| {
             body.lines()
-                .find(|l| l.contains("error-message"))
+                .find(|l| l.contains("fr-alert--error"))
                 .unwrap()
                 .to_owned()
         };
@@ -221,29 +225,49 @@ async fn ten_failures_lock_the_device_until_it_is_unlocked() {
         let good = app.totp_now();
         let wrong = if good == "000000" { "111111" } else { "000000" };
         for attempt in 1..=10 {
-            let res = app.submit_code(wrong).await;
+            let (status, body) = status_and_body(app.submit_code(wrong).await).await;
             assert_eq!(
-                res.status(),
+                status,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "attempt {attempt}"
             );
+            // The tenth wrong code locks the account, and the page says so.
+            assert_eq!(body.contains(LOCKED), attempt == 10, "attempt {attempt}");
+            assert_eq!(body.contains(REFUSED), attempt < 10, "attempt {attempt}");
         }
         let conn = &mut *app.db.db.conn().unwrap();
         let devices = totp_devices::list_for_aidant(conn, &aidant).unwrap();
         assert!(devices[0].locked_at.is_some(), "locked after 10 failures");
+        // The failures and the lock are journaled under the structure: its référent sees them.
+        let journal = app.journal();
+        let under_structure = |action: &str| {
+            journal
+                .iter()
+                .filter(|e| e["action"] == action)
+                .map(|e| e["organisation_id"].as_str().unwrap_or_default().to_owned())
+                .collect::<Vec<_>>()
+        };
+        // (`journal` may list an entry twice when the worker integrates it meanwhile.)
+        let failed = under_structure("auth.signin.failed");
         assert!(
-            app.journal_actions()
-                .contains(&"auth.totp.locked".to_owned())
+            failed.len() >= 10 && failed.iter().all(|o| o == "mediatheque"),
+            "{failed:?}"
+        );
+        let locked = under_structure("auth.totp.locked");
+        assert!(
+            !locked.is_empty() && locked.iter().all(|o| o == "mediatheque"),
+            "{locked:?}"
         );
 
-        // Locked: a fresh link and the right code still fail, with the same message.
+        // Locked: a fresh link and the right code still fail, and the aidant is told to ask
+        // their référent.
         app.clock.advance(Duration::minutes(15));
         app.request_link(EMAIL).await;
         let link = app.wait_for_link(2).await;
         app.open_link(link.expose()).await;
         let (status, body) = status_and_body(app.submit_code(&app.totp_now()).await).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(body.contains(REFUSED));
+        assert!(body.contains(LOCKED) && body.contains("AUTH008"), "{body}");
 
         // A référent or an admin unlocks (the CLI's `aidant unlock` calls this).
         assert_eq!(

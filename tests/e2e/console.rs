@@ -5,6 +5,7 @@
 //! AC_TEST_DATABASE_URL is set, PostgreSQL.
 
 mod browser;
+mod every_page_browser;
 
 use ac_audit::Action;
 use ac_auth::Secret;
@@ -374,11 +375,12 @@ async fn a_departement_coordinator_sees_their_departement_only() {
             .text()
             .await
             .unwrap();
+        // Structures by their names in the CSV a person reads.
         assert!(
-            !csv.contains(pilot.lorient.as_str()),
+            !csv.contains(pilot.lorient.as_str()) && !csv.contains("Trois Rivières"),
             "export left the scope"
         );
-        assert!(csv.contains(pilot.chateaulin.as_str()));
+        assert!(csv.contains(";France Services de Châteaulin;"));
         // The name search finds the person (a Quimper mandate) and shows her entries only.
         let by_name = body_of(&app, "/coordination/journal?nom=dubois").await;
         assert!(by_name.contains("Angela Claire Louise DUBOIS"));
@@ -479,12 +481,19 @@ async fn exports_hold_the_filtered_scope_are_journaled_and_csv_is_safe() {
         let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').split("\r\n").collect();
         assert_eq!(
             lines[0],
-            "numéro;horodatage (heure locale de la structure);action;type d'acteur;acteur;structure;usager (pseudonyme);démarche;site (client);objet;requête;détails"
+            "numéro;horodatage (heure locale de la structure);action;type d'acteur;acteur;structure;usager (pseudonyme);démarche;site partenaire;objet;requête;détails"
         );
         // One data row (the filter), then the final empty line.
         assert_eq!(lines.len(), 3, "{csv}");
         let row = lines[1];
-        assert!(row.contains(";delegation.started;aidant;"), "{row}");
+        // Words and names, not codes and ids: the action, the kind of actor, the aidant, the
+        // structure and the démarche.
+        let words = format!(
+            ";Utilisation d'un mandat;Aidant;{};Médiathèque des Ursulines;",
+            pilot.quimper_aidant.full_name()
+        );
+        assert!(row.contains(&words), "{row}");
+        assert!(!row.contains("delegation.started"), "{row}");
         // The time is the structure's (Finistère, UTC+1 in November), ISO 8601 with its offset.
         let at = row.split(';').nth(1).unwrap();
         assert!(
@@ -1502,6 +1511,128 @@ async fn anomalies_follow_the_configured_rules_and_link_to_entries() {
         // Gamma (département 56) is out of scope: its uses were not examined.
         assert!(!page.contains("Structure Gamma"));
         let _ = &data.c;
+        app.stop().await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The header's menu and the pages that know who is signed in
+
+/// The menu's links, in order (`base.html`'s « Menu principal »).
+fn menu_of(page: &str) -> Vec<String> {
+    let start = page.find("aria-label=\"Menu principal\"").expect("a menu");
+    let end = start + page[start..].find("</nav>").unwrap();
+    page[start..end]
+        .split("class=\"fr-nav__link\"")
+        .skip(1)
+        .map(|part| {
+            let text = &part[part.find('>').unwrap() + 1..];
+            text[..text.find('<').unwrap()].to_owned()
+        })
+        .collect()
+}
+
+#[actix_web::test]
+async fn the_menu_and_the_space_follow_the_signed_in_role() {
+    for app in TestApp::each().await {
+        let pilot = load_pilot(&app);
+        // Nobody signed in: the home page leads to the sign-in, and there is no menu.
+        let home = body_of(&app, "/").await;
+        assert!(home.contains("href=\"/connexion\"") && !home.contains("Menu principal"));
+
+        app.sign_in(pilot.quimper_aidant.email.as_str()).await;
+        let space = body_of(&app, "/espace").await;
+        assert_eq!(
+            menu_of(&space),
+            ["Mon espace", "Usagers", "Créer un mandat"]
+        );
+        assert!(space.contains("Vous agissez pour la structure"));
+        assert!(space.contains("Se déconnecter"));
+        // The home page knows who is signed in: no « se connecter », the way to the space.
+        let home = body_of(&app, "/").await;
+        assert!(!home.contains("href=\"/connexion\""), "{home}");
+        assert!(home.contains("Aller à mon espace"));
+        assert_eq!(menu_of(&home), ["Mon espace", "Usagers", "Créer un mandat"]);
+
+        app.sign_in(pilot.quimper_referent.email.as_str()).await;
+        let console = body_of(&app, &format!("/referent/{}", pilot.quimper)).await;
+        assert!(menu_of(&console).contains(&"Référent".to_owned()));
+        assert!(
+            console.contains("aria-current=\"page\">Référent<"),
+            "the section is marked"
+        );
+
+        // A coordinator who helps nobody: no « Vous agissez pour la structure … ».
+        app.sign_in(pilot.coordinator_29.email.as_str()).await;
+        let space = body_of(&app, "/espace").await;
+        assert_eq!(menu_of(&space), ["Mon espace", "Coordination"]);
+        assert!(!space.contains("Vous agissez pour la structure"), "{space}");
+        app.stop().await;
+    }
+}
+
+/// The `<dt>` terms of a page's description lists.
+fn terms(page: &str) -> Vec<String> {
+    page.split("<dt>")
+        .skip(1)
+        .map(|part| part[..part.find("</dt>").unwrap()].to_owned())
+        .collect()
+}
+
+#[actix_web::test]
+async fn no_journal_code_reaches_a_page_without_french_words() {
+    for app in TestApp::each().await {
+        let pilot = load_pilot(&app);
+        integrate(&app);
+        app.sign_in(pilot.national.email.as_str()).await;
+        // One entry of each action the pilot's journal holds (the demo is loaded by the command
+        // line: its entries' actor is the administration).
+        let entries: Vec<(i64, String)> = {
+            use ac_storage::schema::audit_log;
+            use diesel::prelude::*;
+            let conn = &mut *app.db.db.conn().unwrap();
+            // The entries a coordination console shows: those filed under a structure.
+            audit_log::table
+                .filter(audit_log::organisation_id.is_not_null())
+                .select((audit_log::seq, audit_log::action))
+                .order(audit_log::seq)
+                .load(conn)
+                .unwrap()
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        let raw = |text: &str| {
+            !text.is_empty()
+                && text
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '_' || c == '.')
+        };
+        for (seq, action) in entries {
+            if !seen.insert(action.clone()) {
+                continue;
+            }
+            let page = body_of(&app, &format!("/coordination/journal/{seq}")).await;
+            for term in terms(&page) {
+                assert!(
+                    !raw(&term),
+                    "entry {seq} ({action}): the detail « {term} » has no French name"
+                );
+            }
+            let said = |label: &str| {
+                let at = page.find(&format!("<dt>{label}</dt><dd>")).unwrap() + label.len() + 13;
+                page[at..at + page[at..].find("</dd>").unwrap()].to_owned()
+            };
+            let action_words = said("Action");
+            assert!(
+                !action_words.starts_with(&action),
+                "entry {seq}: {action_words}"
+            );
+            let by = said("Par");
+            assert!(
+                !by.contains(" cli") && !raw(&by),
+                "entry {seq}: the actor is « {by} »"
+            );
+        }
+        assert!(seen.len() > 5, "{seen:?}");
         app.stop().await;
     }
 }

@@ -311,7 +311,7 @@ async fn unknown_and_malformed_codes_get_the_same_french_404() {
         let form = app.get("/verification").await;
         assert_eq!(form.status(), StatusCode::OK);
         let html = text(form).await;
-        assert!(html.contains("<label for=\"code\">"));
+        assert!(html.contains("<label class=\"fr-label\" for=\"code\">"));
 
         let unknown = VerificationCode::from_random([0x42; 20]);
         let mut bodies = Vec::new();

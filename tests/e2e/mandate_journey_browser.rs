@@ -301,7 +301,7 @@ fn after_creation(choices: &MandateChoices, mandate: &str, codes: [&str; 2]) -> 
         json!({ "name": "mandat-a-imprimer", "click": "Imprimer le mandat", "expect": printed,
                 "read": { "code-verification": ".verification-code" },
                 "print": { "visible": [".document", ".verification-code", ".qr-code", ".signatures"],
-                           "hidden": [".no-print", ".site-header", ".site-footer", ".skip-link"] } }),
+                           "hidden": [".no-print", ".fr-header", ".fr-footer", ".fr-skiplinks", ".fr-btn"] } }),
         json!({ "name": "usagers", "goto": "/usagers" }),
         json!({ "name": "usagers-recherche", "fill": { "Nom, prénom ou date de naissance (JJ/MM/AAAA)": family },
                 "press": "Rechercher", "expect": [listed] }),
@@ -326,7 +326,7 @@ fn after_creation(choices: &MandateChoices, mandate: &str, codes: [&str; 2]) -> 
                     "fill": { CODE: code }, "press": "Révoquer",
                     "expect": ["Attestation de révocation de mandat", expect],
                     "print": { "visible": [".document", ".signature-block"],
-                               "hidden": [".no-print", ".site-header", ".site-footer"] } }),
+                               "hidden": [".no-print", ".fr-header", ".fr-footer", ".fr-btn"] } }),
         ]
     };
     let mut revocation = vec![json!({ "name": "mandat", "goto": mandate })];

@@ -113,7 +113,7 @@ async fn the_list_has_tabs_pages_and_an_expiring_soon_badge() {
         assert!(html.contains("Personne18") && !html.contains("Personne19"));
         assert!(!html.contains("MARTIN") && !html.contains("ZORN") && !html.contains("AUTRE"));
         // The badge is words, on Jean-Pierre's row only.
-        assert_eq!(html.matches("Expire bientôt</strong>").count(), 1);
+        assert_eq!(html.matches("Expire bientôt</span>").count(), 1);
         let row = &html[dubois..html[dubois..].find("</tr>").unwrap() + dubois];
         assert!(row.contains("Expire bientôt"), "{row}");
         assert!(links(&html, "/usagers/").contains(&format!("/usagers/{}", people.jean)));
@@ -147,12 +147,15 @@ async fn the_expiring_soon_window_is_a_setting() {
         let people = people(&app).await;
         // Jean-Pierre's démarche ends in 29 days: outside a 28-day window.
         let (_, html) = page(&app, "/usagers").await;
-        assert!(html.contains("DUBOIS") && !html.contains("Expire bientôt</strong>"));
+        assert!(html.contains("DUBOIS") && !html.contains("Expire bientôt</span>"));
         assert!(html.contains("dans les 28 jours"));
         let (_, space) = page(&app, "/espace").await;
         assert!(!space.contains("se termine"), "{space}");
         let (_, html) = page(&app, &format!("/usagers/{}", people.jean)).await;
-        assert!(html.contains("<td>Actif</td>"), "{html}");
+        assert!(
+            html.contains(r#"<td><span class="fr-badge fr-badge--success">Actif</span></td>"#),
+            "{html}"
+        );
         app.stop().await;
     }
 }
@@ -262,7 +265,12 @@ async fn the_usager_page_shows_mandates_and_the_delegated_uses_from_the_journal(
         // Jean-Pierre had no use; his mandate ends within the default 30 days.
         let (_, html) = page(&app, &format!("/usagers/{}", people.jean)).await;
         assert!(html.contains("Aucune utilisation enregistrée"));
-        assert!(html.contains("<td>Actif, expire bientôt</td>"), "{html}");
+        assert!(
+            html.contains(
+                r#"<td><span class="fr-badge fr-badge--warning">Actif, expire bientôt</span></td>"#
+            ),
+            "{html}"
+        );
         let (status, _) = page(&app, &format!("/usagers/{}?avant=x", people.jean)).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         app.stop().await;

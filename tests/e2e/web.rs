@@ -192,3 +192,64 @@ async fn the_design_system_is_served_immutable_under_its_bundle_digest() {
         app.stop().await;
     }
 }
+
+#[actix_web::test]
+async fn the_footer_links_the_mandatory_pages_and_they_answer() {
+    for app in TestApp::each().await {
+        let home = app.get("/").await.text().await.unwrap();
+        for (path, title) in [
+            ("/mentions-legales", "Mentions légales"),
+            ("/donnees-personnelles", "Données personnelles"),
+            ("/accessibilite", "Déclaration d'accessibilité"),
+            ("/plan-du-site", "Plan du site"),
+        ] {
+            assert!(
+                home.contains(&format!("href=\"{path}\"")),
+                "{path} in the footer"
+            );
+            let res = app.get(path).await;
+            assert_eq!(res.status(), StatusCode::OK, "{path}");
+            let page = res.text().await.unwrap();
+            assert!(
+                page.contains(&format!("<h1>{title}</h1>")),
+                "{path}: {page}"
+            );
+            assert!(
+                page.contains("République<br>Française"),
+                "{path}: the bloc-marque"
+            );
+        }
+        // The RGAA statement has what the law asks: the conformity, what was tested, what is
+        // known not to be accessible, how to reach the team, and the recourse.
+        let statement = app.get("/accessibilite").await.text().await.unwrap();
+        for section in [
+            "État de conformité",
+            "non conforme",
+            "RGAA",
+            "Ce qui a été testé",
+            "Contenus non accessibles connus",
+            "Vous n'arrivez pas à utiliser une page ?",
+            "Voies de recours",
+            "Défenseur des droits",
+        ] {
+            assert!(statement.contains(section), "{section}");
+        }
+        app.stop().await;
+    }
+}
+
+#[actix_web::test]
+async fn the_print_button_is_a_script_file_under_the_csp() {
+    for app in TestApp::each().await {
+        let res = app.get("/static/imprimer.js").await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(
+            res.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/javascript")
+        );
+        assert!(res.text().await.unwrap().contains("window.print()"));
+        app.stop().await;
+    }
+}

@@ -93,7 +93,7 @@ pub fn links(html: &str, prefix: &str) -> Vec<String> {
 pub fn person_path(list: &str, family_name: &str) -> Option<String> {
     let html = list.replace("&#x2F;", "/").replace("&amp;", "&");
     let block = html
-        .split("<div class=\"choice\">")
+        .split("<div class=\"fr-fieldset__element\">")
         .find(|b| b.contains("name=\"usager\"") && b.contains(family_name))?;
     let marker = "name=\"usager\" value=\"";
     let start = block.find(marker)? + marker.len();

@@ -300,7 +300,14 @@ fn identity_rows(identity: &ac_mandates::PivotIdentity) -> Vec<(&'static str, St
         ("Prénoms", identity.given_name.clone()),
         ("Nom de naissance", identity.family_name.clone()),
         ("Date de naissance", identity.birthdate.to_string()),
-        ("Sexe", identity.gender.key().to_owned()),
+        (
+            "Sexe",
+            match identity.gender {
+                ac_mandates::Gender::Male => "masculin",
+                ac_mandates::Gender::Female => "féminin",
+            }
+            .to_owned(),
+        ),
         (
             "Lieu de naissance (code INSEE)",
             identity

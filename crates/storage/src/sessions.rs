@@ -346,9 +346,16 @@ pub fn step_up(
         };
         let aidant = AidantId::new(row.aidant_id);
         let context = AuditContext::aidant(&aidant, request_id);
+        let organisation = OrganisationId::new(
+            aidants::table
+                .find(aidant.as_str())
+                .select(aidants::current_organisation_id)
+                .first::<String>(tx)?,
+        );
         let check = totp_devices::check_code(
             tx,
             &aidant,
+            &organisation,
             code,
             keys,
             policy.lockout_failures,
@@ -371,6 +378,7 @@ pub fn step_up(
             tx,
             &context,
             Event::new(Action::StepUpFailed)
+                .organisation(&organisation)
                 .target(&aidant)
                 .detail("reason", check.reason()),
             now,

@@ -3,7 +3,7 @@
 
 use ac_audit::{Action, Actor, ActorKind};
 use ac_auth::{KeyRing, Policy, TokenHash};
-use ac_mandates::{AidantId, Email};
+use ac_mandates::{AidantId, Email, OrganisationId};
 use diesel::prelude::*;
 use time::OffsetDateTime;
 
@@ -178,6 +178,9 @@ pub enum SignIn {
     Refused,
     /// Too many attempts for this account in the current window.
     RateLimited,
+    /// Every second-factor device of the account is locked after too many wrong codes (by this
+    /// attempt or before): only a référent can unlock it.
+    Locked,
 }
 
 /// Checks the TOTP code of a TOTP stage. On success the stage session is deleted and a new
@@ -228,10 +231,12 @@ pub fn complete_with_totp(
             .find(aidant.as_str())
             .select((aidants::current_organisation_id, aidants::is_active))
             .first(tx)?;
+        let organisation = OrganisationId::new(current_organisation.clone());
         let check = if is_active {
             totp_devices::check_code(
                 tx,
                 &aidant,
+                &organisation,
                 code,
                 keys,
                 policy.lockout_failures,
@@ -255,11 +260,18 @@ pub fn complete_with_totp(
                 tx,
                 &context,
                 Event::new(Action::SigninFailed)
+                    .organisation(&organisation)
                     .target(&aidant)
                     .detail("reason", reason),
                 now,
             )?;
-            return Ok(SignIn::Refused);
+            // A locked account is told so (the person has the link from their mailbox and
+            // typed codes already): only their référent can unlock it.
+            return Ok(if is_active && check == CodeCheck::Locked {
+                SignIn::Locked
+            } else {
+                SignIn::Refused
+            });
         };
         diesel::delete(auth_sessions::table.find(stage_session.as_str())).execute(tx)?;
         sessions::insert(

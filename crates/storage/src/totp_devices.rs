@@ -341,9 +341,13 @@ impl CodeCheck {
 /// transaction. A success stores the counter (so the code cannot be used again, even on another
 /// node: the update only applies if the stored counter is lower) and resets the failure counts;
 /// a failure counts against every unlocked device, and locks those reaching `lockout_failures`.
+/// A lock is journaled under `organisation` (the aidant's current structure), so the référent's
+/// journal shows it.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn check_code(
     tx: &mut DbConnection,
     aidant: &AidantId,
+    organisation: &OrganisationId,
     code: &str,
     keys: &KeyRing,
     lockout_failures: i32,
@@ -421,6 +425,7 @@ pub(crate) fn check_code(
                 tx,
                 context,
                 Event::new(Action::TotpLocked)
+                    .organisation(organisation)
                     .target(id)
                     .detail("aidant", aidant)
                     .detail("failures", failures),

@@ -292,7 +292,7 @@ fn wrong_and_replayed_codes_then_lockout_and_unlock() {
         ));
         let devices = totp_devices::list_for_aidant(conn, &id).unwrap();
         assert!(devices[0].locked_at.is_some());
-        // A correct code does not get through a locked device.
+        // A correct code does not get through a locked device, and the outcome says it is locked.
         let link = token();
         sign_in::request_link(conn, &email, &link.hash(), &POLICY, None, later).unwrap();
         let stage = token();
@@ -311,7 +311,7 @@ fn wrong_and_replayed_codes_then_lockout_and_unlock() {
                 t
             )
             .unwrap(),
-            SignIn::Refused
+            SignIn::Locked
         );
         assert_eq!(
             totp_devices::unlock(conn, &id, &AuditContext::cli(), t).unwrap(),

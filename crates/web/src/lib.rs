@@ -1,21 +1,24 @@
 #![doc = include_str!("../README.md")]
 
+mod aide_space;
 pub mod audit_worker;
 pub mod auth;
 mod console;
-mod aide_space;
 mod dsfr;
 mod error;
 pub mod housekeeping;
 mod identification;
+mod information;
 pub mod mail_worker;
+mod menu;
 pub mod periodic;
 pub mod provider;
 pub mod reminders;
-pub mod retention;
 mod respond;
+pub mod retention;
 mod routes;
 mod security;
+mod status;
 mod templates;
 mod usagers;
 

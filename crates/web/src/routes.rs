@@ -4,6 +4,7 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
+use crate::auth::CurrentAidant;
 use crate::{AppState, WebError};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -13,6 +14,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/readyz").get(readyz))
         .service(web::resource("/static/style.css").get(stylesheet))
         .service(web::resource("/static/print.css").get(print_stylesheet))
+        .service(web::resource("/static/imprimer.js").get(print_script))
         .service(web::resource("/static/dsfr/{bundle}/{path:.*}").get(crate::dsfr::file))
         .service(web::resource("/audit/key").get(audit_key))
         .service(web::resource("/audit/checkpoint").get(latest_checkpoint))
@@ -21,6 +23,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     crate::console::configure(cfg);
     crate::identification::configure(cfg);
     crate::aide_space::configure(cfg);
+    crate::information::configure(cfg);
     crate::provider::configure(cfg);
     crate::usagers::configure(cfg);
 }
@@ -41,7 +44,12 @@ struct DemarcheView {
     examples: &'static str,
 }
 
-async fn home(state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
+/// The home page; a signed-in person gets their menu and a way to their space instead of the
+/// sign-in button (no session, or an ended one, is simply the anonymous page).
+async fn home(
+    state: web::Data<AppState>,
+    current: Option<CurrentAidant>,
+) -> Result<HttpResponse, WebError> {
     let demarches: Vec<DemarcheView> = ac_mandates::Demarche::ALL
         .iter()
         .map(|d| DemarcheView {
@@ -49,10 +57,17 @@ async fn home(state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
             examples: d.examples(),
         })
         .collect();
-    let body = state.templates.render(
-        "home.html",
-        &serde_json::json!({ "demarches": demarches, "dev_mode": state.settings.server.dev_mode }),
-    )?;
+    let context = serde_json::json!({
+        "demarches": demarches,
+        "dev_mode": state.settings.server.dev_mode,
+        "signed_in": current.is_some(),
+    });
+    let body = match current {
+        Some(current) => state
+            .templates
+            .render_for(&current.menu(), "home.html", &context)?,
+        None => state.templates.render("home.html", &context)?,
+    };
     Ok(html(body))
 }
 
@@ -101,6 +116,14 @@ async fn stylesheet() -> HttpResponse {
 /// Paper rules for the printable documents (mandate, revocation attestation).
 async fn print_stylesheet() -> HttpResponse {
     css(include_str!("../static/print.css"))
+}
+
+/// The « Imprimer » button's script (a file: the CSP allows no inline script).
+async fn print_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(include_str!("../static/imprimer.js"))
 }
 
 fn note(body: String) -> HttpResponse {

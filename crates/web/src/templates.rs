@@ -5,9 +5,12 @@ use serde::Serialize;
 use tera::{Context, Tera};
 
 use crate::WebError;
+use crate::menu::Menu;
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../templates/base.html")),
+    ("footer.html", include_str!("../templates/footer.html")),
+    ("macros.html", include_str!("../templates/macros.html")),
     ("home.html", include_str!("../templates/home.html")),
     ("error.html", include_str!("../templates/error.html")),
     (
@@ -126,13 +129,39 @@ impl Templates {
                 .chain(crate::console::TEMPLATES)
                 .chain(crate::provider::TEMPLATES)
                 .chain(crate::usagers::TEMPLATES)
+                .chain(crate::information::TEMPLATES)
                 .copied(),
         )?;
         Ok(Self { tera })
     }
 
+    /// A page as anyone sees it: the header without the signed-in menu.
     pub fn render(&self, name: &str, context: &impl Serialize) -> Result<String, WebError> {
-        let context = Context::from_serialize(context)?;
+        self.render_with(name, context, None)
+    }
+
+    /// A page of a signed-in person: the header carries their menu (`menu.rs`).
+    pub fn render_for(
+        &self,
+        menu: &Menu,
+        name: &str,
+        context: &impl Serialize,
+    ) -> Result<String, WebError> {
+        self.render_with(name, context, Some(menu))
+    }
+
+    fn render_with(
+        &self,
+        name: &str,
+        context: &impl Serialize,
+        menu: Option<&Menu>,
+    ) -> Result<String, WebError> {
+        let mut context = Context::from_serialize(context)?;
+        // Every page links the State design system's files of this build (`dsfr.rs`).
+        context.insert("dsfr", &crate::dsfr::base());
+        if let Some(menu) = menu {
+            context.insert("menu", menu);
+        }
         Ok(self.tera.render(name, &context)?)
     }
 

@@ -17,7 +17,9 @@ use std::collections::BTreeSet;
 
 use crate::auth::PersonalDataAccess;
 use crate::console::{date, datetime, refuse};
+use crate::menu::Menu;
 use crate::respond::{blocking, page};
+use crate::status::{self, Badge};
 use crate::{AppState, WebError};
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
@@ -175,7 +177,8 @@ async fn list(
         ),
         None => (Vec::new(), 1, 1),
     };
-    let body = state.templates.render(
+    let body = state.templates.render_for(
+        &current.menu(),
         "usagers/list.html",
         &serde_json::json!({
             "organisation": organisation.name,
@@ -212,7 +215,7 @@ struct MandateView {
     renew_href: String,
     created: String,
     until: String,
-    status: &'static str,
+    status: Badge,
     demarches: String,
 }
 
@@ -273,11 +276,12 @@ async fn usager_page(
         )
         .await);
     };
-    render_usager(&state, &organisation, usager, cursor).await
+    render_usager(&state, &current.menu(), &organisation, usager, cursor).await
 }
 
 async fn render_usager(
     state: &AppState,
+    menu: &Menu,
     organisation: &OrganisationId,
     usager: Usager,
     cursor: Cursor,
@@ -315,13 +319,12 @@ async fn render_usager(
             created: date(m.created_at.date()),
             until: date(m.expires_at.date()),
             // "Expire bientôt" with the list's window, not the domain's default.
-            status: match m.status_at(now) {
+            status: status::mandate(match m.status_at(now) {
                 MandateStatus::Active { .. } => MandateStatus::Active {
                     expiring_soon: m.expires_at - now <= window,
                 },
                 other => other,
-            }
-            .label(),
+            }),
             demarches: m
                 .authorizations
                 .iter()
@@ -364,7 +367,8 @@ async fn render_usager(
         })
         .collect();
     let base = format!("/usagers/{}", usager.id);
-    let body = state.templates.render(
+    let body = state.templates.render_for(
+        menu,
         "usagers/usager.html",
         &serde_json::json!({
             "organisation": organisation_name,

@@ -131,14 +131,57 @@ pub const CSV_HEADER: [&str; 12] = [
     "structure",
     "usager (pseudonyme)",
     "démarche",
-    "site (client)",
+    "site partenaire",
     "objet",
     "requête",
     "détails",
 ];
 
-/// Writes the export; returns how many entries. Stops at the first write error (a client that
-/// went away).
+/// How the CSV reads for the people entitled to it: French words for the journal's codes. The
+/// web layer holds the one table of labels (`console/labels.rs`) and passes it here; with
+/// [`Codes`] the cells keep the stable codes and ids (the JSON-lines export always does).
+pub trait CsvWords {
+    fn action(&self, code: &str) -> String;
+    /// `aidant` and `partner` are the names found for the actor's id, if any.
+    fn actor(
+        &self,
+        kind: &str,
+        id: Option<&str>,
+        aidant: Option<&str>,
+        partner: Option<&str>,
+    ) -> String;
+    fn actor_kind(&self, kind: &str) -> String;
+    fn detail_key(&self, key: &str) -> String;
+    fn demarche(&self, key: &str) -> String;
+    /// Whether ids become names (structures, partner sites).
+    fn names(&self) -> bool;
+}
+
+/// The stable codes and ids, as the journal stores them.
+pub struct Codes;
+
+impl CsvWords for Codes {
+    fn action(&self, code: &str) -> String {
+        code.to_owned()
+    }
+    fn actor(&self, _: &str, id: Option<&str>, _: Option<&str>, _: Option<&str>) -> String {
+        id.unwrap_or_default().to_owned()
+    }
+    fn actor_kind(&self, kind: &str) -> String {
+        kind.to_owned()
+    }
+    fn detail_key(&self, key: &str) -> String {
+        key.to_owned()
+    }
+    fn demarche(&self, key: &str) -> String {
+        key.to_owned()
+    }
+    fn names(&self) -> bool {
+        false
+    }
+}
+
+/// Writes the export with the stable codes; returns how many entries.
 pub fn write_to(
     conn: &mut DbConnection,
     scope: &Scope,
@@ -148,16 +191,68 @@ pub fn write_to(
     times: &ac_localtime::LocalTimes,
     out: &mut dyn Write,
 ) -> Result<u64, StorageError> {
-    // Each row's time is written in its structure's local time, with the offset (ISO 8601).
-    let departements: std::collections::BTreeMap<String, String> =
-        crate::schema::organisations::table
+    write_in_words(conn, scope, filter, format, ticket, times, &Codes, out)
+}
+
+/// The names a CSV row may show instead of ids.
+#[derive(Default)]
+struct CsvNames {
+    /// Structure id -> (name, département).
+    organisations: std::collections::BTreeMap<String, (String, String)>,
+    aidants: std::collections::BTreeMap<String, String>,
+    partners: std::collections::BTreeMap<String, String>,
+}
+
+fn csv_names(conn: &mut DbConnection, with_names: bool) -> Result<CsvNames, StorageError> {
+    use crate::schema::{aidants, oidc_clients, organisations};
+    let mut names = CsvNames {
+        organisations: organisations::table
             .select((
-                crate::schema::organisations::id,
-                crate::schema::organisations::departement,
+                organisations::id,
+                organisations::name,
+                organisations::departement,
             ))
+            .load::<(String, String, String)>(conn)?
+            .into_iter()
+            .map(|(id, name, departement)| (id, (name, departement)))
+            .collect(),
+        ..CsvNames::default()
+    };
+    if with_names {
+        names.aidants = aidants::table
+            .select((aidants::id, aidants::first_name, aidants::last_name))
+            .load::<(String, String, String)>(conn)?
+            .into_iter()
+            .map(|(id, first, last)| (id, format!("{first} {last}")))
+            .collect();
+        names.partners = oidc_clients::table
+            .select((oidc_clients::id, oidc_clients::name))
             .load::<(String, String)>(conn)?
             .into_iter()
             .collect();
+    }
+    Ok(names)
+}
+
+/// Writes the export, its CSV cells in `words`; returns how many entries. Stops at the first
+/// write error (a client that went away).
+#[allow(clippy::too_many_arguments)] // the export's facts, each a plain value
+pub fn write_in_words(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    filter: &JournalFilter,
+    format: Format,
+    ticket: &Ticket,
+    times: &ac_localtime::LocalTimes,
+    words: &dyn CsvWords,
+    out: &mut dyn Write,
+) -> Result<u64, StorageError> {
+    // Each row's time is written in its structure's local time, with the offset (ISO 8601).
+    let names = if format == Format::Csv {
+        csv_names(conn, words.names())?
+    } else {
+        CsvNames::default()
+    };
     let mut stream = Stream::forwards(scope, filter, Some(ticket.up_to));
     if format == Format::Csv {
         out.write_all("\u{feff}".as_bytes())?;
@@ -170,7 +265,7 @@ pub fn write_to(
                 out.write_all(row.entry.as_bytes())?;
                 out.write_all(b"\n")?;
             }
-            Format::Csv => write_csv_row(out, &row, times, &departements)?,
+            Format::Csv => write_csv_row(out, &row, times, &names, words)?,
         }
         count += 1;
     }
@@ -182,28 +277,54 @@ fn write_csv_row(
     out: &mut dyn Write,
     row: &JournalRow,
     times: &ac_localtime::LocalTimes,
-    departements: &std::collections::BTreeMap<String, String>,
+    names: &CsvNames,
+    words: &dyn CsvWords,
 ) -> Result<(), StorageError> {
     let entry = row.entry()?;
-    let departement = row
+    let organisation = row
         .organisation_id
         .as_deref()
-        .and_then(|o| departements.get(o))
-        .map(String::as_str);
+        .and_then(|o| names.organisations.get(o));
+    let departement = organisation.map(|(_, d)| d.as_str());
     let at = times.format_in(departement, row.at(), ac_localtime::Format::Iso);
-    let details = serde_json::to_string(&entry.details)
+    let details: std::collections::BTreeMap<String, &String> = entry
+        .details
+        .iter()
+        .map(|(k, v)| (words.detail_key(k), v))
+        .collect();
+    let details = serde_json::to_string(&details)
         .map_err(|e| StorageError::Corrupt(format!("details: {e}")))?;
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    let named = |id: &Option<String>, found: Option<&String>| match found {
+        Some(name) if words.names() => name.clone(),
+        _ => opt(id),
+    };
+    let actor_id = row.actor_id.as_deref();
     let cells = [
         row.seq.to_string(),
         at,
-        row.action.clone(),
-        row.actor_kind.clone(),
-        opt(&row.actor_id),
-        opt(&row.organisation_id),
+        words.action(&row.action),
+        words.actor_kind(&row.actor_kind),
+        words.actor(
+            &row.actor_kind,
+            actor_id,
+            actor_id
+                .and_then(|a| names.aidants.get(a))
+                .map(String::as_str),
+            actor_id
+                .and_then(|a| names.partners.get(a))
+                .map(String::as_str),
+        ),
+        named(&row.organisation_id, organisation.map(|(n, _)| n)),
         opt(&row.usager),
-        opt(&row.demarche),
-        opt(&row.client_id),
+        row.demarche
+            .as_deref()
+            .map(|d| words.demarche(d))
+            .unwrap_or_default(),
+        named(
+            &row.client_id,
+            row.client_id.as_deref().and_then(|c| names.partners.get(c)),
+        ),
         opt(&row.target),
         opt(&entry.request_id),
         if entry.details.is_empty() {

@@ -45,6 +45,9 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// One message for every failed sign-in, whichever factor failed (docs/domain.md, "Journeys" 1).
+/// After `auth.lockout_failures` wrong codes every device of the account is locked; only the
+/// référent of the structure can unlock it (from the aidant's page of the référent space).
+const SIGN_IN_LOCKED: &str = "Votre compte est bloqué : trop de codes faux ont été saisis. Demandez à votre référent de débloquer votre second facteur, puis demandez un nouveau lien de connexion.";
 const SIGN_IN_REFUSED: &str = "Connexion impossible : le lien a peut-être expiré ou déjà servi, ou le code n'est pas le bon. Demandez un nouveau lien et réessayez. Si cela se reproduit, contactez votre référent.";
 
 /// Sign-in pages are never cached: they carry CSRF tokens and, for one, a link token.
@@ -319,6 +322,12 @@ async fn submit_code(
             HttpResponse::UnprocessableEntity(),
             Some(("AUTH002", SIGN_IN_REFUSED)),
         ),
+        SignIn::Locked => render_code(
+            &state,
+            &stage,
+            HttpResponse::UnprocessableEntity(),
+            Some(("AUTH008", SIGN_IN_LOCKED)),
+        ),
         SignIn::RateLimited => Err(too_many()),
     }
 }
@@ -352,7 +361,8 @@ fn render_step_up(
     status: HttpResponseBuilder,
     error: Option<(&str, &str)>,
 ) -> Result<HttpResponse, WebError> {
-    let body = state.templates.render(
+    let body = state.templates.render_for(
+        &current.menu(),
         "auth/step_up.html",
         &serde_json::json!({
             "csrf": current.csrf_token(),
@@ -474,7 +484,8 @@ async fn space(
         .find(|s| s.current)
         .map(|s| s.name.clone())
         .unwrap_or_default();
-    let body = state.templates.render(
+    let body = state.templates.render_for(
+        &current.menu(),
         "auth/space.html",
         &serde_json::json!({
             "name": aidant.full_name(),

@@ -14,6 +14,7 @@ use std::ops::Deref;
 use std::pin::Pin;
 
 use super::{SESSION_COOKIE, csrf, request_id, totp_ip_allowed};
+use crate::menu::{Menu, Roles};
 use crate::respond::blocking;
 use crate::{AppState, WebError};
 
@@ -33,12 +34,29 @@ pub struct CurrentAidant {
     pub last_activity_at: time::OffsetDateTime,
     token: Token,
     request_id: Option<String>,
+    /// The page asked for, to mark its section in the menu.
+    path: String,
 }
 
 impl CurrentAidant {
     /// The CSRF token for this session's forms.
     pub fn csrf_token(&self) -> String {
         csrf::session_token(&self.token)
+    }
+
+    /// The header's menu for this page: the sections this account may open, and the logout form.
+    pub fn menu(&self) -> Menu {
+        let roles = Roles {
+            helps_people: self.aidant.can_create_mandates,
+            referent: !self.aidant.referent_of.is_empty(),
+            coordinator: !self.aidant.coordinator_scopes.is_empty(),
+        };
+        Menu::new(
+            roles,
+            &self.path,
+            self.aidant.full_name(),
+            self.csrf_token(),
+        )
     }
 
     /// Refuses (403 `AUTH001`) a form whose CSRF token is not this session's.
@@ -195,6 +213,7 @@ impl FromRequest for CurrentAidant {
                     last_activity_at: active.last_activity_at,
                     token,
                     request_id,
+                    path: req.path().to_owned(),
                 }),
                 Authentication::None => Err(sign_in_page()),
             }

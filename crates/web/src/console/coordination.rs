@@ -108,7 +108,7 @@ async fn space(
                     .iter()
                     .map(|(href, label)| ((*href).to_owned(), (*label).to_owned())),
                 here,
-                current.csrf_token(),
+                current,
             );
             Ok((scope, frame))
         }
@@ -304,7 +304,7 @@ async fn render_dashboard(
         .map(|(monday, n)| (format!("Semaine du {}", date(*monday)), *n))
         .collect();
     let since = date(board.since.date());
-    let body = state.templates.render(
+    let body = state.templates.render_for(&frame.menu,
         "console/dashboard.html",
         &serde_json::json!({
             "frame": frame,
@@ -484,7 +484,7 @@ async fn anomalies_page(
             })
         })
         .collect();
-    let body = state.templates.render(
+    let body = state.templates.render_for(&current.menu(),
         "console/anomalies.html",
         &serde_json::json!({
             "frame": frame,
@@ -616,7 +616,7 @@ async fn integrity_page(
         .iter()
         .map(ToString::to_string)
         .collect();
-    let body = state.templates.render(
+    let body = state.templates.render_for(&current.menu(),
         "console/integrity.html",
         &serde_json::json!({
             "frame": frame,

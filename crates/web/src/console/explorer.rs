@@ -250,17 +250,18 @@ struct RowView {
 
 fn row_view(
     row: &JournalRow,
-    names: &Names,
+    RowNames { names, partners }: &RowNames,
     times: &ac_localtime::LocalTimes,
     base: &str,
     checkpoint_size: i64,
 ) -> RowView {
     let entry = row.entry().ok();
-    let actor = match (&row.actor_id, row.actor_kind.as_str()) {
-        (Some(id), "aidant") => names.aidants.get(id).cloned().unwrap_or_else(|| id.clone()),
-        (Some(id), _) => format!("{} {id}", labels::actor_kind(&row.actor_kind)),
-        (None, kind) => labels::actor_kind(kind).to_owned(),
-    };
+    let actor = labels::actor(
+        &row.actor_kind,
+        row.actor_id.as_deref(),
+        |id| names.aidants.get(id).cloned(),
+        |id| partners.get(id).cloned(),
+    );
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
     RowView {
         seq: row.seq,
@@ -302,14 +303,18 @@ fn row_view(
             .as_deref()
             .map(|d| d.parse::<Demarche>().map_or(d, |d| d.title()).to_owned())
             .unwrap_or_default(),
-        site: opt(&row.client_id),
+        site: row
+            .client_id
+            .as_ref()
+            .map(|c| partners.get(c).cloned().unwrap_or_else(|| c.clone()))
+            .unwrap_or_default(),
         target: opt(&row.target),
         details: entry
             .as_ref()
             .map(|e| {
                 e.details
                     .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .map(|(k, v)| (labels::detail_key_words(k), v.clone()))
                     .collect()
             })
             .unwrap_or_default(),
@@ -320,14 +325,31 @@ fn row_view(
     }
 }
 
-fn names_for(conn: &mut DbConnection, rows: &[JournalRow]) -> Result<Names, StorageError> {
-    names(
+/// The names behind a page of entries: people and structures (`Names`), and the partner sites
+/// by their registered name.
+struct RowNames {
+    names: Names,
+    partners: std::collections::BTreeMap<String, String>,
+}
+
+fn names_for(conn: &mut DbConnection, rows: &[JournalRow]) -> Result<RowNames, StorageError> {
+    let names = names(
         conn,
         rows.iter()
             .filter(|r| r.actor_kind == "aidant")
             .filter_map(|r| r.actor_id.as_deref()),
         rows.iter().filter_map(|r| r.usager.as_deref()),
-    )
+    )?;
+    let partners = ac_storage::structure_usagers::client_names(
+        conn,
+        rows.iter().flat_map(|r| {
+            let actor = (r.actor_kind == "client")
+                .then_some(r.actor_id.as_deref())
+                .flatten();
+            r.client_id.as_deref().into_iter().chain(actor)
+        }),
+    )?;
+    Ok(RowNames { names, partners })
 }
 
 fn checkpoint_size(conn: &mut DbConnection) -> Result<i64, StorageError> {
@@ -346,7 +368,7 @@ struct PageData {
     rows: Vec<JournalRow>,
     newer: Option<i64>,
     older: Option<i64>,
-    names: Names,
+    names: RowNames,
     checkpoint_size: i64,
     aidants: Vec<(String, String)>,
     structures: Vec<(String, String)>,
@@ -465,7 +487,7 @@ pub(super) async fn explorer(
     } else {
         format!("?{filters}")
     };
-    let body = state.templates.render(
+    let body = state.templates.render_for(&current.menu(),
         "console/journal.html",
         &serde_json::json!({
             "frame": space.frame,
@@ -524,7 +546,8 @@ pub(super) async fn entry(
     let pretty = serde_json::from_str::<serde_json::Value>(&row.entry)
         .and_then(|v| serde_json::to_string_pretty(&v))
         .unwrap_or_else(|_| row.entry.clone());
-    let body = state.templates.render(
+    let body = state.templates.render_for(
+        &current.menu(),
         "console/journal_entry.html",
         &serde_json::json!({
             "frame": space.frame,
@@ -643,13 +666,14 @@ pub(super) async fn export(
     tokio::task::spawn_blocking(move || {
         let mut writer = writer;
         let written = db.conn().and_then(|mut conn| {
-            export::write_to(
+            export::write_in_words(
                 &mut conn,
                 &scope,
                 &filter,
                 format,
                 &ticket,
                 &times,
+                &labels::CsvInWords,
                 &mut writer,
             )
         });

@@ -25,6 +25,7 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 
 use crate::auth::CurrentAidant;
+use crate::menu::Menu;
 use crate::respond::blocking;
 use crate::{AppState, WebError};
 
@@ -144,6 +145,8 @@ pub(crate) struct Frame {
     pub scope: String,
     pub nav: Vec<NavLink>,
     pub csrf: String,
+    /// The header's menu of the signed-in person.
+    pub menu: Menu,
 }
 
 impl Frame {
@@ -152,7 +155,7 @@ impl Frame {
         scope: String,
         links: impl IntoIterator<Item = (String, String)>,
         current_href: &str,
-        csrf: String,
+        current: &CurrentAidant,
     ) -> Self {
         Self {
             space,
@@ -165,7 +168,8 @@ impl Frame {
                     label,
                 })
                 .collect(),
-            csrf,
+            csrf: current.csrf_token(),
+            menu: current.menu(),
         }
     }
 }

@@ -89,7 +89,7 @@ async fn here(
         organisation.name.clone(),
         links,
         &format!("{base}{page_suffix}"),
-        current.csrf_token(),
+        current,
     );
     Ok(Here {
         scope,
@@ -178,9 +178,10 @@ async fn index(
                 "Mes structures".into(),
                 [("/referent".to_owned(), "Mes structures".to_owned())],
                 "/referent",
-                current.csrf_token(),
+                &current,
             );
-            let body = state.templates.render(
+            let body = state.templates.render_for(
+                &current.menu(),
                 "console/referent_index.html",
                 &serde_json::json!({ "frame": frame, "structures": structures }),
             )?;
@@ -303,7 +304,7 @@ async fn structure(
             })
         })
         .collect();
-    let body = state.templates.render(
+    let body = state.templates.render_for(&current.menu(),
         "console/referent_structure.html",
         &serde_json::json!({
             "frame": here.frame,
@@ -343,7 +344,8 @@ fn render_new_aidant(
     form: &NewAidantForm,
     error: Option<&str>,
 ) -> Result<HttpResponse, WebError> {
-    let body = state.templates.render(
+    let body = state.templates.render_for(
+        &here.frame.menu,
         "console/referent_new_aidant.html",
         &serde_json::json!({
             "frame": here.frame,
@@ -482,7 +484,7 @@ async fn aidant_page(
         .map(|(key, label, _)| serde_json::json!({"key": key, "label": label}))
         .collect();
     let others = aidant.organisations.len() > 1;
-    let body = state.templates.render(
+    let body = state.templates.render_for(&current.menu(),
         "console/referent_aidant.html",
         &serde_json::json!({
             "frame": here.frame,
@@ -646,7 +648,8 @@ async fn enrol_app(
         .chunks(4)
         .map(|c| String::from_utf8_lossy(c).into_owned())
         .collect();
-    let body = state.templates.render(
+    let body = state.templates.render_for(
+        &current.menu(),
         "console/referent_totp_app.html",
         &serde_json::json!({
             "frame": here.frame,

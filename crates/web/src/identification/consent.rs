@@ -18,7 +18,9 @@ use tracing::instrument;
 
 use super::{DraftView, MandateDraft, draft_view, written_date};
 use crate::auth::{CurrentAidant, PersonalDataAccess, RecentStepUp, StepUpCheck, too_many};
+use crate::menu::Menu;
 use crate::respond::{blocking, page, see_other};
+use crate::status::{self, Badge};
 use crate::{AppState, WebError};
 
 /// How long the recap waits for consent.
@@ -58,13 +60,19 @@ async fn new_mandate_page(
         current.aidant.current_organisation.clone(),
     );
     let organisation = blocking(move || organisations::get(&mut *db.conn()?, &id)).await?;
-    choices_page(&state, &organisation, &MandateDraft::default())
+    choices_page(
+        &state,
+        &current.menu(),
+        &organisation,
+        &MandateDraft::default(),
+    )
 }
 
 /// The choices form, with `prefill`'s choices ticked (a renewal's). Only démarches the
 /// structure allows are offered, so a démarche it withdrew is not renewed.
 pub(super) fn choices_page(
     state: &AppState,
+    menu: &Menu,
     organisation: &Organisation,
     prefill: &MandateDraft,
 ) -> Result<HttpResponse, WebError> {
@@ -91,7 +99,8 @@ pub(super) fn choices_page(
         Some(id) => format!("/mandats/{id}/renouveler/resume"),
         None => "/mandats/identification".to_owned(),
     };
-    let body = state.templates.render(
+    let body = state.templates.render_for(
+        menu,
         "identification/new.html",
         &serde_json::json!({
             "organisation": organisation.name,
@@ -177,7 +186,9 @@ async fn recap_response(
     };
     Ok(page(
         status,
-        state.templates.render("identification/recap.html", &view)?,
+        state
+            .templates
+            .render_for(&current.menu(), "identification/recap.html", &view)?,
     ))
 }
 
@@ -329,7 +340,7 @@ pub(super) struct AuthorizationView {
     id: String,
     title: &'static str,
     examples: &'static str,
-    status: &'static str,
+    status: Badge,
     /// In force now: it may be revoked.
     in_force: bool,
 }
@@ -414,13 +425,7 @@ pub(super) fn authorization_views(
         .authorizations
         .iter()
         .map(|a| {
-            let (status, in_force) = if a.is_revoked_at(now) {
-                ("révoquée", false)
-            } else if a.is_expired_at(now) {
-                ("expirée", false)
-            } else {
-                ("en cours", true)
-            };
+            let (status, in_force) = status::authorization(a, now);
             AuthorizationView {
                 id: a.id.as_str().to_owned(),
                 title: a.demarche.title(),
@@ -449,11 +454,11 @@ async fn mandate_page(
         a.revocation
             .is_some_and(|r| r.reason == RevocationReason::Revoked)
     });
-    let body = state.templates.render(
+    let body = state.templates.render_for(&current.menu(),
         "identification/mandate.html",
         &serde_json::json!({
             "id": mandate.id.as_str(),
-            "status": mandate.status_at(now).label(),
+            "status": status::mandate(mandate.status_at(now)),
             "organisation": organisation.name,
             "given_name": usager.identity.given_name,
             "family_name": usager.identity.family_name,

@@ -382,7 +382,9 @@ async fn start_response(
         identify: draft.renewal_of.is_none() || organisation.renewal_requires_identification,
         renewal: draft.renewal_of.is_some(),
     };
-    let body = state.templates.render("identification/start.html", &view)?;
+    let body = state
+        .templates
+        .render_for(&current.menu(), "identification/start.html", &view)?;
     let mut response = page(status, body);
     let csp = security::csp_with_form_action(&state.franceconnect.provider_origin);
     if let Ok(value) = header::HeaderValue::from_str(&csp) {

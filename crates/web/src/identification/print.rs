@@ -80,7 +80,7 @@ async fn print_page(
     .await?;
     let url = verification_url(&state.settings.server.public_url, &code);
     let identity = &usager.identity;
-    let body = state.templates.render(
+    let body = state.templates.render_for(&current.menu(),
         "identification/print.html",
         &serde_json::json!({
             "id": mandate.id.as_str(),

@@ -70,7 +70,7 @@ async fn choices(
         duration: Some(mandate.duration),
         renewal_of: Some(mandate.id),
     };
-    choices_page(&state, &organisation, &prefill)
+    choices_page(&state, &current.menu(), &organisation, &prefill)
 }
 
 /// Step 2: the aidé's screen for the chosen renewal.

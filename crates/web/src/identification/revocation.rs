@@ -169,7 +169,7 @@ fn confirmation_response(
         status,
         state
             .templates
-            .render("identification/revocation.html", &view)?,
+            .render_for(&current.menu(), "identification/revocation.html", &view)?,
     ))
 }
 
@@ -387,7 +387,8 @@ async fn attestation(
         .filter(|a| !a.is_revoked_at(now) && !a.is_expired_at(now))
         .map(|a| a.demarche.title())
         .collect();
-    let body = state.templates.render(
+    let body = state.templates.render_for(
+        &current.menu(),
         "identification/revocation_attestation.html",
         &serde_json::json!({
             "id": mandate.id.as_str(),

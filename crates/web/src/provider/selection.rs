@@ -370,7 +370,8 @@ async fn usagers_response(
             id: e.usager_id.to_string(),
         })
         .collect();
-    let body = state.templates.render(
+    let body = state.templates.render_for(
+        &current.menu(),
         "provider/usagers.html",
         &serde_json::json!({
             "client_name": record.name,
@@ -475,7 +476,8 @@ fn demarche_response(
             warning: d.needs_dictation_warning(),
         })
         .collect();
-    let body = state.templates.render(
+    let body = state.templates.render_for(
+        &current.menu(),
         "provider/demarche.html",
         &serde_json::json!({
             "name": format!("{} {}", view.person.given_name, view.person.family_name),
