@@ -3,7 +3,7 @@
 //! from the URL that is not theirs gets 404 and an `access.denied` entry, like a missing one.
 
 use ac_audit::Action;
-use ac_localtime::{LocalTimes, written_day};
+use ac_localtime::{Format, LocalTimes, written_day};
 use ac_mandates::{AuthorizationId, Demarche, Mandate, MandateId};
 use ac_storage::aide_space::{self, HistoryLine, OwnMandate};
 use ac_storage::journal::{self, AuditContext, Event};
@@ -45,13 +45,7 @@ async fn require(
 
 /// « 3 mars 2027 à 14 h 05 », at the structure (its département's local time).
 fn spoken_time(times: &LocalTimes, departement: &str, at: OffsetDateTime) -> String {
-    let local = times.local(departement, at);
-    format!(
-        "{} à {} h {:02}",
-        written_day(local.date()),
-        local.hour(),
-        local.minute()
-    )
+    times.format(departement, at, Format::DateTime)
 }
 
 #[derive(Serialize)]
