@@ -41,12 +41,18 @@ pub fn horizon(
         .transpose()
 }
 
-/// Where redaction resumes: after the last redacted entry.
+/// Where redaction resumes: after the last redacted entry. Asked as the newest redacted entry
+/// rather than `max(seq)`: PostgreSQL then reads one entry of the partial index
+/// `audit_log_redacted` backwards, whereas the aggregate, planned with statistics from before the
+/// run (an index estimated empty), read the whole index at every batch (docs/performance.md
+/// "Retention").
 fn resume_from(conn: &mut DbConnection) -> Result<i64, StorageError> {
     let last: Option<i64> = audit_log::table
         .filter(audit_log::redacted_at.is_not_null())
-        .select(diesel::dsl::max(audit_log::seq))
-        .first(conn)?;
+        .order(audit_log::seq.desc())
+        .select(audit_log::seq)
+        .first(conn)
+        .optional()?;
     Ok(last.map_or(0, |l| l.saturating_add(1)))
 }
 
