@@ -30,8 +30,8 @@ use time::{OffsetDateTime, PrimitiveDateTime};
 #[path = "support/mod.rs"]
 mod support;
 use support::{
-    Count, PgBench, Prepared, id, pg_bench_database, run, schema_key, single_connection, siret,
-    workspace_root,
+    Count, Dialect, PgBench, Prepared, id, pg_bench_database, run, schema_key, single_connection,
+    siret, workspace_root,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -194,63 +194,11 @@ fn seed(conn: &mut DbConnection, backend: Backend) {
     seed_with_marker(conn, backend, "");
 }
 
-/// The SQL that differs between the backends; everything else is written once.
-struct Dialect(Backend);
-
 impl Dialect {
-    /// `id(kind, n)` in SQL, for an integer expression `n`.
-    fn id(&self, kind: u64, n: &str) -> String {
-        match self.0 {
-            Backend::Sqlite => format!(
-                "printf('%08x-{kind:04x}-4000-8000-%012x', (({n}) * 2654435761) % 4294967296, ({n}))"
-            ),
-            Backend::Postgres => format!(
-                "(lpad(to_hex((({n})::bigint * 2654435761) % 4294967296), 8, '0') || '-{kind:04x}-4000-8000-' || lpad(to_hex(({n})::bigint), 12, '0'))"
-            ),
-        }
-    }
-
-    /// 64 hex digits (the width of a SHA-256), unique per `n`.
-    fn hex64(&self, n: &str) -> String {
-        match self.0 {
-            Backend::Sqlite => format!("printf('%064x', {n})"),
-            Backend::Postgres => format!("lpad(to_hex(({n})::bigint), 64, '0')"),
-        }
-    }
-
-    /// The UTC timestamp `secs` seconds before [`NOW`], at whole seconds as diesel writes them.
-    fn before_now(&self, secs: &str) -> String {
-        let now = NOW.unix_timestamp();
-        match self.0 {
-            Backend::Sqlite => format!("datetime({now} - ({secs}), 'unixepoch')"),
-            Backend::Postgres => format!(
-                "(TIMESTAMP '1970-01-01 00:00:00' + ({now} - ({secs})) * INTERVAL '1 second')"
-            ),
-        }
-    }
-
     fn date_after_1940(&self, days: &str) -> String {
-        match self.0 {
+        match self.backend {
             Backend::Sqlite => format!("date('1940-01-01', '+' || ({days}) || ' days')"),
             Backend::Postgres => format!("(DATE '1940-01-01' + ({days})::int)"),
-        }
-    }
-
-    /// `(prefix, source)`: a row source with one column `i` = 0..n-1, used as
-    /// `{prefix}INSERT … SELECT … FROM {source}`.
-    fn numbers(&self, n: u64) -> (String, String) {
-        match self.0 {
-            Backend::Sqlite => (
-                format!(
-                    "WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < {}) ",
-                    n - 1
-                ),
-                "s".to_owned(),
-            ),
-            Backend::Postgres => (
-                String::new(),
-                format!("generate_series(0::bigint, {}) AS s(i)", n - 1),
-            ),
         }
     }
 }
@@ -264,7 +212,7 @@ fn departement(org: u64) -> String {
 /// Inserts the whole data set in one transaction. Every constraint and trigger of the migrations
 /// stays on: the data passes them, it does not bypass them.
 fn seed_with_marker(conn: &mut DbConnection, backend: Backend, marker: &str) {
-    let sql = Dialect(backend);
+    let sql = Dialect { backend, now: NOW };
     const CREATED: &str = "'2023-06-01 09:00:00'";
     ac_storage::write(conn, |tx| -> Result<(), diesel::result::Error> {
         // Structures: every démarche allowed, all active.
@@ -370,7 +318,7 @@ fn seed_with_marker(conn: &mut DbConnection, backend: Backend, marker: &str) {
                    CASE WHEN i % 3 = 0 THEN NULL ELSE 'usager' || i || '@exemple.fr' END, NULL, {created}, {created} \
                  FROM {from}",
                 id = sql.id(K_USAGER, "i"),
-                subject = sql.hex64("i"),
+                subject = sql.hex("i", 64),
                 birthdate = sql.date_after_1940("i % 25000"),
                 created = sql.before_now("86400000"),
             ),
@@ -428,7 +376,7 @@ fn seed_with_marker(conn: &mut DbConnection, backend: Backend, marker: &str) {
                 aidant = sql.id(K_AIDANT, &format!("org + {ORGANISATIONS} * (i % 10)")),
                 created = sql.before_now("ago"),
                 expires = sql.before_now(&format!("ago - d * {day}")),
-                hash = sql.hex64("i"),
+                hash = sql.hex("i", 64),
                 renewal = sql.id(K_MANDATE, "renewal"),
             ),
         );

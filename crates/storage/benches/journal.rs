@@ -21,7 +21,7 @@ use ac_storage::console::dashboard;
 use ac_storage::console::export::{self, Format};
 use ac_storage::console::journal::{self, Cursor, JournalFilter};
 use ac_storage::journal::AuditContext;
-use ac_storage::{Database, DbConnection, OpenMode, organisations};
+use ac_storage::{Backend, Database, DbConnection, OpenMode, organisations};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
@@ -32,7 +32,9 @@ use time::macros::datetime;
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{PgBench, Prepared, id, pg_bench_database, run, single_connection, siret};
+use support::{
+    Dialect, PgBench, Prepared, id, pg_bench_database, run, single_connection, siret,
+};
 
 /// Entries in the log.
 const ENTRIES: u64 = 10_000_000;
@@ -59,9 +61,11 @@ const K_ORGANISATION: u64 = 3;
 
 /// The same id in SQL, for an integer expression `n`.
 fn sql_id(kind: u64, n: &str) -> String {
-    format!(
-        "(lpad(to_hex((({n})::bigint * 2654435761) % 4294967296), 8, '0') || '-{kind:04x}-4000-8000-' || lpad(to_hex(({n})::bigint), 12, '0'))"
-    )
+    Dialect {
+        backend: Backend::Postgres,
+        now: NOW,
+    }
+    .id(kind, n)
 }
 
 /// The usager pseudonym of usager `n`: 64 hex digits.

@@ -63,7 +63,7 @@ use time::macros::datetime;
 #[allow(dead_code)] // the seeded benches' helpers; this one uses a part of them
 #[path = "support/mod.rs"]
 mod support;
-use support::{Count, id, siret};
+use support::{Count, Dialect, id, siret};
 
 /// The instant the run happens at; every seeded date is relative to it.
 const NOW: OffsetDateTime = datetime!(2026-12-01 12:00 UTC);
@@ -160,66 +160,14 @@ fn bench(db: &TestDatabase, settings: &Settings) {
 // ---------------------------------------------------------------------------------------------
 // Seeding
 
-/// The SQL that differs between the backends.
-struct Sql(Backend);
-
-impl Sql {
-    /// `support::id(kind, n)` in SQL, for an integer expression `n`.
-    fn id(&self, kind: u64, n: &str) -> String {
-        match self.0 {
-            Backend::Sqlite => format!(
-                "printf('%08x-{kind:04x}-4000-8000-%012x', (({n}) * 2654435761) % 4294967296, ({n}))"
-            ),
-            Backend::Postgres => format!(
-                "(lpad(to_hex((({n})::bigint * 2654435761) % 4294967296), 8, '0') || '-{kind:04x}-4000-8000-' || lpad(to_hex(({n})::bigint), 12, '0'))"
-            ),
-        }
-    }
-
-    /// `width` hex digits, unique per `n`.
-    fn hex(&self, n: &str, width: usize) -> String {
-        match self.0 {
-            Backend::Sqlite => format!("printf('%0{width}x', {n})"),
-            Backend::Postgres => format!("lpad(to_hex(({n})::bigint), {width}, '0')"),
-        }
-    }
-
-    /// The timestamp `secs` seconds before [`NOW`] (negative: after), at whole seconds.
-    fn before_now(&self, secs: &str) -> String {
-        let now = NOW.unix_timestamp();
-        match self.0 {
-            Backend::Sqlite => format!("datetime({now} - ({secs}), 'unixepoch')"),
-            Backend::Postgres => format!(
-                "(TIMESTAMP '1970-01-01 00:00:00' + ({now} - ({secs})) * INTERVAL '1 second')"
-            ),
-        }
-    }
-
+impl Dialect {
     /// 32 bytes that stand for a leaf hash.
     fn leaf_hash(&self, n: &str) -> String {
-        match self.0 {
+        match self.backend {
             Backend::Sqlite => "randomblob(32)".into(),
             Backend::Postgres => {
                 format!("decode(md5(({n})::text) || md5((({n}) + 1)::text), 'hex')")
             }
-        }
-    }
-
-    /// `(prefix, source)`: a row source with one column `i` = 0..n-1, used as
-    /// `{prefix}INSERT … SELECT … FROM {source}`.
-    fn numbers(&self, n: u64) -> (String, String) {
-        match self.0 {
-            Backend::Sqlite => (
-                format!(
-                    "WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < {}) ",
-                    n - 1
-                ),
-                "s".to_owned(),
-            ),
-            Backend::Postgres => (
-                String::new(),
-                format!("generate_series(0::bigint, {}) AS s(i)", n - 1),
-            ),
         }
     }
 }
@@ -246,7 +194,10 @@ fn aidant(o: u64) -> AidantId {
 }
 
 fn seed(db: &TestDatabase, settings: &Settings) {
-    let sql = Sql(db.backend());
+    let sql = Dialect {
+        backend: db.backend(),
+        now: NOW,
+    };
     let started = Instant::now();
     {
         let conn = &mut *db.db.conn().unwrap();
@@ -432,7 +383,7 @@ fn seed(db: &TestDatabase, settings: &Settings) {
              SELECT {token}, code_hash, used_at, {expires}, NULL FROM oidc_authorization_codes",
             // The codes' hashes are small numbers in 64 hex digits: a leading `f` makes another.
             token = "'f' || substr(code_hash, 2)",
-            expires = match sql.0 {
+            expires = match sql.backend {
                 Backend::Sqlite => "datetime(used_at, '+60 seconds')".to_owned(),
                 Backend::Postgres => "used_at + INTERVAL '60 seconds'".to_owned(),
             },
@@ -457,7 +408,7 @@ struct IndexDef {
 /// `ENTRIES` rows, 80 % spread over the two years before the journal's five, the rest over those
 /// five years. The secondary indexes are dropped for the load and built again exactly as the
 /// migrations wrote them.
-fn seed_journal(db: &TestDatabase, sql: &Sql, entries: u64) {
+fn seed_journal(db: &TestDatabase, sql: &Dialect, entries: u64) {
     let indexes: Vec<IndexDef> = {
         let conn = &mut *db.db.conn().unwrap();
         let query = match db.backend() {
@@ -505,7 +456,7 @@ fn seed_journal(db: &TestDatabase, sql: &Sql, entries: u64) {
         leaf = sql.leaf_hash("i"),
     );
     // The entry has the canonical form's shape and about its size (300 bytes).
-    let entry = match sql.0 {
+    let entry = match sql.backend {
         Backend::Postgres => "'{\"action\":\"' || action || '\",\"actor\":{\"id\":\"' || actor_id \
             || '\",\"kind\":\"aidant\"},\"at\":\"' || to_char(at, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') \
             || '\",\"organisation_id\":\"' || organisation_id || '\",\"seq\":' || i \

@@ -2,12 +2,13 @@
 //! SIRETs, timed seeding steps, and a dedicated PostgreSQL database seeded once and cached,
 //! keyed by the migrations and the bench's seed version.
 
-use ac_storage::{DatabaseUrl, DbConnection, PoolOptions};
+use ac_storage::{Backend, DatabaseUrl, DbConnection, PoolOptions};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use time::OffsetDateTime;
 
 /// Ids look like the service's random UUIDs: same length, and the leading 32 bits are a bijective
 /// scramble of the index, so B-tree inserts and lookups land all over the index as in production.
@@ -25,6 +26,65 @@ pub fn siret(n: u64) -> String {
         .map(|check| format!("{body}{check}"))
         .find(|c| c.parse::<ac_mandates::Siret>().is_ok())
         .unwrap()
+}
+
+/// The SQL that differs between the backends, for the seeds' set-based inserts.
+pub struct Dialect {
+    pub backend: Backend,
+    /// The instant every seeded date is relative to.
+    pub now: OffsetDateTime,
+}
+
+impl Dialect {
+    /// [`id`]`(kind, n)` in SQL, for an integer expression `n`.
+    pub fn id(&self, kind: u64, n: &str) -> String {
+        match self.backend {
+            Backend::Sqlite => format!(
+                "printf('%08x-{kind:04x}-4000-8000-%012x', (({n}) * 2654435761) % 4294967296, ({n}))"
+            ),
+            Backend::Postgres => format!(
+                "(lpad(to_hex((({n})::bigint * 2654435761) % 4294967296), 8, '0') || '-{kind:04x}-4000-8000-' || lpad(to_hex(({n})::bigint), 12, '0'))"
+            ),
+        }
+    }
+
+    /// `width` hex digits (64: the width of a SHA-256), unique per `n`.
+    pub fn hex(&self, n: &str, width: usize) -> String {
+        match self.backend {
+            Backend::Sqlite => format!("printf('%0{width}x', {n})"),
+            Backend::Postgres => format!("lpad(to_hex(({n})::bigint), {width}, '0')"),
+        }
+    }
+
+    /// The UTC timestamp `secs` seconds before `now` (negative: after), at whole seconds as
+    /// diesel writes them.
+    pub fn before_now(&self, secs: &str) -> String {
+        let now = self.now.unix_timestamp();
+        match self.backend {
+            Backend::Sqlite => format!("datetime({now} - ({secs}), 'unixepoch')"),
+            Backend::Postgres => format!(
+                "(TIMESTAMP '1970-01-01 00:00:00' + ({now} - ({secs})) * INTERVAL '1 second')"
+            ),
+        }
+    }
+
+    /// `(prefix, source)`: a row source with one column `i` = 0..n-1, used as
+    /// `{prefix}INSERT … SELECT … FROM {source}`.
+    pub fn numbers(&self, n: u64) -> (String, String) {
+        match self.backend {
+            Backend::Sqlite => (
+                format!(
+                    "WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < {}) ",
+                    n - 1
+                ),
+                "s".to_owned(),
+            ),
+            Backend::Postgres => (
+                String::new(),
+                format!("generate_series(0::bigint, {}) AS s(i)", n - 1),
+            ),
+        }
+    }
 }
 
 /// Runs one seeding step and prints how long it took.
