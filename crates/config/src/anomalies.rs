@@ -13,15 +13,10 @@ pub struct AnomalySettings {
     pub lookback_days: u32,
     /// Opening days of the structures, ISO numbers: 1 = Monday … 7 = Sunday.
     pub opening_days: Vec<u8>,
-    /// Opening and closing times, local time, `HH:MM`.
+    /// Opening and closing times, `HH:MM`, in each structure's local time (its département's
+    /// zone in the tz database: `ac_localtime`).
     pub opening_time: String,
     pub closing_time: String,
-    /// Local standard time = UTC + this many minutes (60 in metropolitan France).
-    pub utc_offset_minutes: i32,
-    /// Add an hour between the last Sundays of March and October (EU summer time).
-    pub eu_summer_time: bool,
-    /// Fixed offsets (minutes, no summer time) of départements in other time zones.
-    pub departement_utc_offset_minutes: BTreeMap<String, i32>,
     /// Opening hours of particular structures, by id: `"HH:MM-HH:MM"`.
     pub structure_hours: BTreeMap<String, String>,
     /// Flag an aidant whose uses exceed this percentage of their structure's median…
@@ -41,15 +36,6 @@ impl Default for AnomalySettings {
             opening_days: vec![1, 2, 3, 4, 5, 6],
             opening_time: "08:00".into(),
             closing_time: "19:00".into(),
-            utc_offset_minutes: 60,
-            eu_summer_time: true,
-            departement_utc_offset_minutes: BTreeMap::from([
-                ("971".to_owned(), -240),
-                ("972".to_owned(), -240),
-                ("973".to_owned(), -180),
-                ("974".to_owned(), 240),
-                ("976".to_owned(), 180),
-            ]),
             structure_hours: BTreeMap::new(),
             aidant_median_percent: 300,
             aidant_min_uses: 20,
@@ -90,12 +76,6 @@ impl AnomalySettings {
             return invalid(
                 "anomalies.opening_time et closing_time : HH:MM, l'ouverture avant la fermeture",
             );
-        }
-        let offset_ok = |m: &i32| (-720..=840).contains(m);
-        if !offset_ok(&self.utc_offset_minutes)
-            || !self.departement_utc_offset_minutes.values().all(offset_ok)
-        {
-            return invalid("anomalies.*utc_offset_minutes doit être entre -720 et 840");
         }
         if self
             .structure_hours

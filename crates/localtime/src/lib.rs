@@ -2,6 +2,9 @@
 
 use std::fmt;
 
+mod opening;
+pub use opening::OpeningHours;
+
 use jiff::tz::TimeZone;
 use time::{Month, OffsetDateTime, UtcOffset};
 

@@ -4,9 +4,10 @@
 //! The rules read only the scope's own entries: a département coordinator is never told that a
 //! usager was also helped in another département (the national coordinator sees that).
 
+use ac_localtime::{LocalTimes, OpeningHours};
 use ac_mandates::{Organisation, OrganisationId};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use time::{Date, Duration, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset, Weekday};
+use time::{Duration, OffsetDateTime, PrimitiveDateTime};
 
 use super::journal::{JournalFilter, Stream};
 use super::{Scope, USE_ACTION};
@@ -15,77 +16,6 @@ use crate::error::StorageError;
 
 /// How many flags of each rule are listed (the counts stay exact).
 pub const MAX_LISTED: usize = 200;
-
-/// When structures are open, in local time.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OpeningHours {
-    /// ISO weekdays, 1 = Monday … 7 = Sunday.
-    pub days: BTreeSet<u8>,
-    pub opens: Time,
-    pub closes: Time,
-    /// Local standard time = UTC + this, for départements not listed below.
-    pub utc_offset_minutes: i32,
-    /// Apply EU summer time (+1 h from the last Sunday of March to the last Sunday of October,
-    /// 01:00 UTC) to the default offset, as in metropolitan France.
-    pub eu_summer_time: bool,
-    /// Fixed offsets of départements in other time zones (overseas: no summer time).
-    pub departement_offsets: BTreeMap<String, i32>,
-    /// Hours of particular structures, by id, instead of `opens`–`closes`.
-    pub structure_hours: BTreeMap<String, (Time, Time)>,
-}
-
-impl OpeningHours {
-    /// The local time of a structure of this département at `at`.
-    pub fn local_time(&self, departement: &str, at: OffsetDateTime) -> PrimitiveDateTime {
-        let minutes = match self.departement_offsets.get(departement) {
-            Some(fixed) => *fixed,
-            None if self.eu_summer_time && is_eu_summer_time(at) => self.utc_offset_minutes + 60,
-            None => self.utc_offset_minutes,
-        };
-        let offset =
-            UtcOffset::from_whole_seconds(minutes.saturating_mul(60)).unwrap_or(UtcOffset::UTC);
-        let local = at.to_offset(offset);
-        PrimitiveDateTime::new(local.date(), local.time())
-    }
-
-    /// Whether a structure is open at `at`.
-    pub fn is_open(&self, organisation: &Organisation, at: OffsetDateTime) -> bool {
-        let local = self.local_time(organisation.departement.as_str(), at);
-        let (opens, closes) = self
-            .structure_hours
-            .get(organisation.id.as_str())
-            .copied()
-            .unwrap_or((self.opens, self.closes));
-        self.days.contains(&local.weekday().number_from_monday())
-            && local.time() >= opens
-            && local.time() < closes
-    }
-}
-
-/// The last Sunday of a month, at 01:00 UTC: when EU clocks change (Directive 2000/84/EC).
-fn last_sunday_0100_utc(year: i32, month: Month) -> Option<OffsetDateTime> {
-    let next = match month {
-        Month::December => Date::from_calendar_date(year + 1, Month::January, 1),
-        _ => Date::from_calendar_date(year, month.next(), 1),
-    }
-    .ok()?;
-    let mut day = next.previous_day()?;
-    while day.weekday() != Weekday::Sunday {
-        day = day.previous_day()?;
-    }
-    Some(day.with_hms(1, 0, 0).ok()?.assume_utc())
-}
-
-fn is_eu_summer_time(at: OffsetDateTime) -> bool {
-    let at = at.to_offset(UtcOffset::UTC);
-    match (
-        last_sunday_0100_utc(at.year(), Month::March),
-        last_sunday_0100_utc(at.year(), Month::October),
-    ) {
-        (Some(start), Some(end)) => at >= start && at < end,
-        _ => false,
-    }
-}
 
 /// The rules and their thresholds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,6 +83,7 @@ pub fn detect(
     conn: &mut DbConnection,
     scope: &Scope,
     rules: &Rules,
+    times: &LocalTimes,
     now: OffsetDateTime,
 ) -> Result<Anomalies, StorageError> {
     let since = now - rules.lookback;
@@ -191,15 +122,20 @@ pub fn detect(
         };
         found.uses_examined += 1;
         let at = row.at();
-        if !rules.opening_hours.is_open(organisation, at) {
+        let departement = organisation.departement.as_str();
+        if !rules
+            .opening_hours
+            .is_open(times, departement, organisation.id.as_str(), at)
+        {
             found.outside_hours_total += 1;
             if found.outside_hours.len() < MAX_LISTED {
                 found.outside_hours.push(OutsideHours {
                     seq: row.seq,
                     at,
-                    local: rules
-                        .opening_hours
-                        .local_time(organisation.departement.as_str(), at),
+                    local: {
+                        let local = times.local(departement, at);
+                        PrimitiveDateTime::new(local.date(), local.time())
+                    },
                     organisation: organisation.id.clone(),
                     aidant: row.actor_id.clone(),
                 });
@@ -325,54 +261,4 @@ fn above_median(
     flags.sort_by_key(|f| std::cmp::Reverse(f.uses));
     flags.truncate(MAX_LISTED);
     Ok(flags)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use time::macros::{datetime, time};
-
-    fn hours() -> OpeningHours {
-        OpeningHours {
-            days: (1..=6).collect(),
-            opens: time!(08:00),
-            closes: time!(19:00),
-            utc_offset_minutes: 60,
-            eu_summer_time: true,
-            departement_offsets: BTreeMap::from([("971".to_owned(), -240)]),
-            structure_hours: BTreeMap::new(),
-        }
-    }
-
-    #[test]
-    fn local_time_follows_eu_summer_time_and_overseas_offsets() {
-        let h = hours();
-        // Winter: UTC+1.
-        assert_eq!(
-            h.local_time("29", datetime!(2026-01-15 07:30 UTC)).time(),
-            time!(08:30)
-        );
-        // Summer: UTC+2, switching on the last Sunday of March at 01:00 UTC.
-        assert_eq!(
-            h.local_time("29", datetime!(2026-03-29 00:59 UTC)).time(),
-            time!(01:59)
-        );
-        assert_eq!(
-            h.local_time("29", datetime!(2026-03-29 01:00 UTC)).time(),
-            time!(03:00)
-        );
-        assert_eq!(
-            h.local_time("29", datetime!(2026-10-25 00:59 UTC)).time(),
-            time!(02:59)
-        );
-        assert_eq!(
-            h.local_time("29", datetime!(2026-10-25 01:00 UTC)).time(),
-            time!(02:00)
-        );
-        // Guadeloupe: UTC-4 all year.
-        assert_eq!(
-            h.local_time("971", datetime!(2026-07-01 12:00 UTC)).time(),
-            time!(08:00)
-        );
-    }
 }

@@ -3,7 +3,8 @@
 
 use ac_mandates::{CoordinatorScope, Demarche, OrganisationId};
 use ac_storage::audit;
-use ac_storage::console::anomalies::{self, OpeningHours, Rules};
+use ac_localtime::OpeningHours;
+use ac_storage::console::anomalies::{self, Rules};
 use ac_storage::console::dashboard::{self, Figures};
 use ac_storage::console::export::Format;
 use ac_storage::console::{OutOfScope, Scope, names, verifications};
@@ -365,9 +366,6 @@ pub(crate) fn rules(settings: &ac_config::AnomalySettings) -> Rules {
             days: settings.opening_days.iter().copied().collect(),
             opens: time_of(&settings.opening_time).unwrap_or(default_open),
             closes: time_of(&settings.closing_time).unwrap_or(default_close),
-            utc_offset_minutes: settings.utc_offset_minutes,
-            eu_summer_time: settings.eu_summer_time,
-            departement_offsets: settings.departement_utc_offset_minutes.clone(),
             structure_hours: settings
                 .structure_hours
                 .iter()
@@ -395,9 +393,10 @@ async fn anomalies_page(
         rules(&state.settings.anomalies),
     );
     let settings = state.settings.anomalies.clone();
+    let times = state.local_times.clone();
     let (found, names) = blocking(move || {
         let conn = &mut *db.conn()?;
-        let found = anomalies::detect(conn, &scope, &rules, now)?;
+        let found = anomalies::detect(conn, &scope, &rules, &times, now)?;
         let names = names(
             conn,
             found
