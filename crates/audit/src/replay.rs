@@ -546,7 +546,12 @@ mod tests {
     fn a_journaled_deletion_wants_the_rows_gone_and_nothing_else() {
         let (m, a) = rows();
         let mut entries = journal();
-        entries.push(entry(Action::MandateDeleted, "m1", &[("reason", "retention")], AT));
+        entries.push(entry(
+            Action::MandateDeleted,
+            "m1",
+            &[("reason", "retention")],
+            AT,
+        ));
         assert_eq!(run(&entries, &[], &[]), vec![], "deleted and gone");
         let kept = run(&entries, &m, &a);
         assert!(

@@ -1,9 +1,9 @@
 //! The coordination space: dashboard, journal, anomaly flags and integrity panel of a
 //! coordinator's scope (`coordinator_scopes`: départements, structures, or the whole pilot).
 
+use ac_localtime::OpeningHours;
 use ac_mandates::{CoordinatorScope, Demarche, OrganisationId};
 use ac_storage::audit;
-use ac_localtime::OpeningHours;
 use ac_storage::console::anomalies::{self, Rules};
 use ac_storage::console::dashboard::{self, Figures};
 use ac_storage::console::export::Format;
