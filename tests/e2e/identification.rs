@@ -75,6 +75,21 @@ async fn the_aide_is_identified_stored_under_a_pseudonym_and_signed_out_of_franc
             "{html}"
         );
         assert!(html.contains("Je donne mon accord"));
+        // The full text of the version signed is on the recap, closed until opened.
+        let legal = ac_mandates::legal::legal_text(&app.state.settings.mandates.legal_text_version)
+            .unwrap();
+        let details = &html[html
+            .find("<details class=\"ac-legal\">")
+            .expect("the legal text")..];
+        let details = &details[..details.find("</details>").unwrap()];
+        for section in &legal.sections {
+            assert!(
+                details.contains(&section.heading.replace('\'', "&#x27;")),
+                "{}",
+                section.heading
+            );
+        }
+        assert!(html.find("<details").unwrap() < html.find("name=\"accord\"").unwrap());
         assert!(
             html.contains("Argent - Impôts - Consommation"),
             "the choices came back"

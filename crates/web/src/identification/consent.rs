@@ -131,6 +131,9 @@ struct RecapView {
     /// The aidé identified through FranceConnect for this consent (else: a renewal without).
     identified: bool,
     renewal: bool,
+    /// The full text of the version being signed, for the aidé to read before consenting
+    /// (collapsed by default in the page).
+    legal: Option<ac_mandates::legal::LegalText>,
 }
 
 /// An error shown on the recap, and the field it is about (see [`RecapView::error_field`]).
@@ -183,6 +186,8 @@ async fn recap_response(
         error_field,
         identified: pending.identification == Identification::FranceConnect,
         renewal: pending.renewal_of.is_some(),
+        // The version `accord` records (the setting is checked at start-up).
+        legal: ac_mandates::legal::legal_text(&state.settings.mandates.legal_text_version).ok(),
     };
     Ok(page(
         status,
