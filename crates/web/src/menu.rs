@@ -31,8 +31,16 @@ pub struct MenuItem {
     pub current: bool,
 }
 
-/// The sections in menu order, each with the paths that belong to it.
-const SECTIONS: [(&str, &str, fn(&Roles) -> bool, fn(&str) -> bool); 5] = [
+/// A section of the menu: its words, its address, who sees it, and which paths belong to it.
+type Section = (
+    &'static str,
+    &'static str,
+    fn(&Roles) -> bool,
+    fn(&str) -> bool,
+);
+
+/// The sections in menu order.
+const SECTIONS: [Section; 5] = [
     (
         "Mon espace",
         "/espace",
