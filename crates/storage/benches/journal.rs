@@ -30,11 +30,10 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use time::macros::datetime;
 
+#[allow(dead_code)] // the seeds' shared helpers; this bench seeds PostgreSQL with a part of them
 #[path = "support/mod.rs"]
 mod support;
-use support::{
-    Dialect, PgBench, Prepared, id, pg_bench_database, run, single_connection, siret,
-};
+use support::{Dialect, PgBench, Prepared, id, pg_bench_database, run, single_connection, siret};
 
 /// Entries in the log.
 const ENTRIES: u64 = 10_000_000;
