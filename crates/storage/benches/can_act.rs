@@ -383,14 +383,7 @@ fn seed_with_marker(conn: &mut DbConnection, backend: Backend, marker: &str) {
         // Démarche j of round k covers catalogue entry (u + 3k + j) % 10: rounds 0–2 never
         // overlap, and round 3 only overlaps round 0, which it superseded. So the partial unique
         // index (one open authorization per structure, usager and démarche) holds.
-        let demarche = {
-            let arms: String = Demarche::ALL
-                .iter()
-                .enumerate()
-                .map(|(n, d)| format!(" WHEN {n} THEN '{}'", d.key()))
-                .collect();
-            format!("CASE (p.u + 3 * p.k + j.j) % 10{arms} END")
-        };
+        let demarche = sql.demarche("(p.u + 3 * p.k + j.j) % 10");
         run(
             tx,
             "authorizations",

@@ -311,14 +311,7 @@ fn seed(db: &TestDatabase, settings: &Settings) {
         ),
     );
     // Round k covers démarches 2k and 2k + 1: a person's open authorizations never overlap.
-    let demarche = {
-        let arms: String = Demarche::ALL
-            .iter()
-            .enumerate()
-            .map(|(n, d)| format!(" WHEN {n} THEN '{}'", d.key()))
-            .collect();
-        format!("CASE 2 * p.k + j.j{arms} END")
-    };
+    let demarche = sql.demarche("2 * p.k + j.j");
     step(
         db,
         "authorizations",

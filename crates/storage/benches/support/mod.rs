@@ -68,6 +68,16 @@ impl Dialect {
         }
     }
 
+    /// The key of catalogue entry `n` (0–9, `Demarche::ALL`'s order), for an integer expression.
+    pub fn demarche(&self, n: &str) -> String {
+        let arms: String = ac_mandates::Demarche::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, d)| format!(" WHEN {i} THEN '{}'", d.key()))
+            .collect();
+        format!("CASE {n}{arms} END")
+    }
+
     /// `(prefix, source)`: a row source with one column `i` = 0..n-1, used as
     /// `{prefix}INSERT … SELECT … FROM {source}`.
     pub fn numbers(&self, n: u64) -> (String, String) {
