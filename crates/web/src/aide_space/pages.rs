@@ -532,7 +532,7 @@ async fn proof(
             denied(conn, &context, "not_own_entry", now)?;
             return Err(ac_storage::StorageError::NotFound);
         }
-        Ok(audit::prove(conn, seq)?)
+        audit::prove(conn, seq)
     })
     .await?;
     let json = serde_json::to_vec_pretty(&bundle).map_err(WebError::internal)?;
