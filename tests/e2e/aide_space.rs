@@ -132,7 +132,7 @@ async fn the_aide_signs_in_sees_their_mandates_and_history_revokes_alone_and_sig
         .await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         let other_entry = ac_storage::testing::count(
-            &mut *app.db.db.conn().unwrap(),
+            &mut app.db.db.conn().unwrap(),
             "SELECT MAX(seq) AS n FROM audit_log WHERE action = 'mandate.created'",
         )
         .unwrap();
@@ -178,7 +178,7 @@ async fn the_aide_signs_in_sees_their_mandates_and_history_revokes_alone_and_sig
                 .contains("Révocation enregistrée")
         );
         let usager = ac_storage::usagers::find_by_subject(
-            &mut *app.db.db.conn().unwrap(),
+            &mut app.db.db.conn().unwrap(),
             app.journal()
                 .iter()
                 .find(|e| e["action"] == "authorization.revoked")
@@ -188,7 +188,7 @@ async fn the_aide_signs_in_sees_their_mandates_and_history_revokes_alone_and_sig
         .unwrap()
         .unwrap();
         let refused = ac_storage::mandates::can_act(
-            &mut *app.db.db.conn().unwrap(),
+            &mut app.db.db.conn().unwrap(),
             &AidantId::new(aidant.as_str()),
             &OrganisationId::new("org-a"),
             &usager.id,
@@ -206,7 +206,7 @@ async fn the_aide_signs_in_sees_their_mandates_and_history_revokes_alone_and_sig
         assert_eq!(revoked["details"]["confirmation"], "usager_self");
         // The aidant who made the mandate is told, through the outbox, without a name.
         let told = ac_storage::testing::count(
-            &mut *app.db.db.conn().unwrap(),
+            &mut app.db.db.conn().unwrap(),
             &format!(
                 "SELECT COUNT(*) AS n FROM mail_outbox WHERE kind = 'revoked_by_person' AND recipient = '{EMAIL}' AND body_text LIKE '%Social - Santé%' AND body_text NOT LIKE '%DUBOIS%'"
             ),

@@ -88,7 +88,7 @@ fn old_mandates(db: &TestDatabase) {
 }
 
 fn n(db: &TestDatabase, sql: &str) -> i64 {
-    count(&mut *db.db.conn().unwrap(), sql).unwrap()
+    count(&mut db.db.conn().unwrap(), sql).unwrap()
 }
 
 /// Every batch whole: each mandate gone has its journal entry, its authorizations and its

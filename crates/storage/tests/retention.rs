@@ -433,9 +433,12 @@ fn behind_the_triggers(db: &TestDatabase, sql: &str) {
     db.execute_raw(&format!("{guards} {sql}")).unwrap();
 }
 
+/// The SQL of one tampering, from the backend, a redacted entry's seq and a young entry's seq.
+type Tampering = fn(Backend, i64, i64) -> String;
+
 #[test]
 fn tampering_with_a_redacted_journal_is_still_caught() {
-    let tamperings: [(&str, fn(Backend, i64, i64) -> String, &str); 3] = [
+    let tamperings: [(&str, Tampering, &str); 3] = [
         (
             "a redacted entry's leaf hash changed",
             |backend, redacted, _| match backend {
