@@ -23,6 +23,25 @@ pub struct Round {
     pub failed: usize,
 }
 
+/// The outbox rows of rendered messages (`(recipient, message)`), each of `kind`: what an event
+/// queues in its own transaction (`ac_storage::outbox`).
+pub(crate) fn outbox_rows<'a>(
+    kind: &'a str,
+    rendered: &'a [(String, ac_mail::Rendered)],
+) -> Vec<ac_storage::outbox::NewMail<'a>> {
+    rendered
+        .iter()
+        .map(|(to, m)| ac_storage::outbox::NewMail {
+            kind,
+            dedupe_key: None,
+            recipient: to,
+            subject: &m.subject,
+            text: &m.text,
+            html: &m.html,
+        })
+        .collect()
+}
+
 /// This node's name in the claims: random, so two processes on one host never share it.
 pub fn node_name() -> String {
     let random = ac_auth::Token::generate(&ring::rand::SystemRandom::new())

@@ -8,7 +8,6 @@
 use ac_localtime::{Format, LocalTimes};
 use ac_mail::{MailError, ReminderLine};
 use ac_mandates::Demarche;
-use ac_storage::outbox::NewMail;
 use ac_storage::reminders::{self, Due};
 use std::time::Duration;
 
@@ -58,17 +57,7 @@ pub fn run_once(state: &AppState, times: &LocalTimes) -> Result<usize, WebError>
     let mut queued = 0;
     for due in reminders::due(conn, thresholds, now)? {
         let rendered = render(state, times, &due).map_err(WebError::internal)?;
-        let messages: Vec<NewMail<'_>> = rendered
-            .iter()
-            .map(|(to, m)| NewMail {
-                kind: "expiry_reminder",
-                dedupe_key: None,
-                recipient: to,
-                subject: &m.subject,
-                text: &m.text,
-                html: &m.html,
-            })
-            .collect();
+        let messages = crate::mail_worker::outbox_rows("expiry_reminder", &rendered);
         if reminders::record(conn, &due, &messages, now)? {
             queued += messages.len();
         }

@@ -8,7 +8,6 @@ use ac_mandates::{AuthorizationId, Demarche, Mandate, MandateId};
 use ac_storage::aide_space::{self, HistoryLine, OwnMandate};
 use ac_storage::journal::{self, AuditContext, Event};
 use ac_storage::mandates::PersonRevokes;
-use ac_storage::outbox::NewMail;
 use ac_storage::{audit, mandate_verifications};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -326,17 +325,7 @@ async fn revoke(
         current.audit_context(&req),
     );
     blocking(move || {
-        let mails: Vec<NewMail<'_>> = notices
-            .iter()
-            .map(|(to, m)| NewMail {
-                kind: "revoked_by_person",
-                dedupe_key: None,
-                recipient: to,
-                subject: &m.subject,
-                text: &m.text,
-                html: &m.html,
-            })
-            .collect();
+        let mails = crate::mail_worker::outbox_rows("revoked_by_person", &notices);
         ac_storage::mandates::revoke_by_person(
             &mut *db.conn()?,
             &subject,
