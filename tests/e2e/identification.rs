@@ -90,6 +90,13 @@ async fn the_aide_is_identified_stored_under_a_pseudonym_and_signed_out_of_franc
             );
         }
         assert!(html.find("<details").unwrap() < html.find("name=\"accord\"").unwrap());
+        // The retention periods, from the version's own declaration, shown before the text.
+        let kept = format!(
+            "puis {} an après sa fin ou sa révocation",
+            legal.retention.years_after_end
+        );
+        assert!(html.contains(&kept), "{kept}");
+        assert!(html.contains(&format!("gardé {} ans", legal.retention.journal_years)));
         assert!(
             html.contains("Argent - Impôts - Consommation"),
             "the choices came back"

@@ -70,6 +70,9 @@ async fn the_printed_mandate_carries_its_legal_text_signatures_code_and_qr_code(
         assert!(html.contains("texte de la version 2026-01"));
         assert!(html.contains("Révocation à tout moment"));
         assert!(html.contains("RGPD"));
+        // Its retention periods, as the version declares them.
+        assert!(html.contains("puis 1 an après sa fin ou sa révocation"));
+        assert!(html.contains("sans nom, 5 ans"));
         // Both signature blocks.
         assert!(html.contains("class=\"signatures\""));
         assert_eq!(html.matches("class=\"signature-block\"").count(), 2);
