@@ -307,8 +307,9 @@ fn the_database_refuses_every_other_deletion_and_redaction() {
         };
         let mut refused = |sql: &str| {
             // As the owner: the triggers refuse without a permit.
-            let as_owner = db.execute_raw(sql).map(|()| "accepted".to_owned());
-            let as_owner = as_owner.map_or_else(|e| format!("{e:?}"), |ok| ok);
+            let as_owner = db
+                .execute_raw(sql)
+                .map_or_else(|e| format!("{e:?}"), |()| "accepted".to_owned());
             by_a_guard(as_owner).unwrap_or_else(|e| panic!("owner: {sql}: {e}"));
             // As the service (the runtime role on PostgreSQL): refused too.
             let as_service = diesel::connection::SimpleConnection::batch_execute(conn, sql)
