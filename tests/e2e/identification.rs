@@ -322,3 +322,58 @@ async fn another_structures_mandate_is_refused_by_url_and_the_attempt_journaled(
         app.stop().await;
     }
 }
+
+/// A démarche the structure does not allow is refused on the aidé's first screen and when the
+/// button is pressed, before FranceConnect: nothing is stored, the aidé never signs in for it.
+#[actix_web::test]
+async fn a_demarche_the_structure_does_not_allow_is_refused_before_franceconnect() {
+    for app in TestApp::each().await {
+        app.with_aidant(EMAIL, &["org-a"]);
+        app.sign_in(EMAIL).await;
+        // The référent removed « argent » after the choice was made (or the address was edited).
+        let only_social = std::collections::BTreeSet::from([ac_mandates::Demarche::Social]);
+        ac_storage::organisations::set_allowed_demarches(
+            &mut app.db.db.conn().unwrap(),
+            &ac_mandates::OrganisationId::new("org-a"),
+            &only_social,
+            &ac_storage::journal::AuditContext::cli(),
+            app.clock_now(),
+        )
+        .unwrap();
+        let screen = app
+            .get("/mandats/identification?demarche=social&demarche=argent&duree=365")
+            .await;
+        assert_eq!(screen.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let html = screen.text().await.unwrap();
+        assert!(html.contains("MND002"), "{html}");
+        let csrf = ac_e2e::extract_csrf(&html);
+        let pressed = app
+            .post_form(
+                "/mandats/franceconnect",
+                &[
+                    ("csrf", csrf.as_str()),
+                    ("demarche", "social"),
+                    ("demarche", "argent"),
+                    ("duree", "365"),
+                ],
+            )
+            .await;
+        assert_eq!(pressed.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            pressed
+                .text()
+                .await
+                .unwrap()
+                .contains("n&#x27;est pas permise")
+        );
+        assert_eq!(
+            app.count_rows("franceconnect_logins"),
+            0,
+            "never sent to FranceConnect"
+        );
+        // The démarche it allows still goes to FranceConnect.
+        let started = app.start_identification(&["social"], "365").await;
+        assert!(started.next.contains("/demo/franceconnect/authorize?"));
+        app.stop().await;
+    }
+}

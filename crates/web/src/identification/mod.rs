@@ -402,7 +402,47 @@ async fn start_page(
 ) -> Result<HttpResponse, WebError> {
     let draft =
         MandateDraft::from_pairs(url::form_urlencoded::parse(req.query_string().as_bytes()))?;
+    if let Some(refusal) = not_allowed(&state, &current.0, &draft).await? {
+        return start_response(
+            &state,
+            &current.0,
+            &draft,
+            Some(refusal),
+            HttpResponse::UnprocessableEntity(),
+        )
+        .await;
+    }
     start_response(&state, &current.0, &draft, None, HttpResponse::Ok()).await
+}
+
+/// A démarche the structure does not allow (a tampered address, or one the référent removed
+/// since the choice was made), refused before the aidé goes to FranceConnect rather than after
+/// their identification and tick.
+async fn not_allowed(
+    state: &AppState,
+    current: &CurrentAidant,
+    draft: &MandateDraft,
+) -> Result<Option<ScreenError>, WebError> {
+    let (db, id) = (
+        state.db.clone(),
+        current.aidant.current_organisation.clone(),
+    );
+    let organisation =
+        blocking(move || ac_storage::organisations::get(&mut *db.conn()?, &id)).await?;
+    Ok(draft
+        .demarches
+        .iter()
+        .find(|d| !organisation.allowed_demarches.contains(d))
+        .map(|d| {
+            let refusal = ac_mandates::MandateError::DemarcheNotAllowed(*d);
+            (
+                refusal.code(),
+                format!(
+                    "La démarche « {} » n'est pas permise à votre structure : retirez-la, ou demandez à votre référent de l'ajouter.",
+                    d.title()
+                ),
+            )
+        }))
 }
 
 /// The browser binding of a pending identification: the hash of the aidant's session id, so a
@@ -448,6 +488,16 @@ async fn begin_identification(
     current: &CurrentAidant,
     draft: MandateDraft,
 ) -> Result<HttpResponse, WebError> {
+    if let Some(refusal) = not_allowed(state, current, &draft).await? {
+        return start_response(
+            state,
+            current,
+            &draft,
+            Some(refusal),
+            HttpResponse::UnprocessableEntity(),
+        )
+        .await;
+    }
     let now = state.clock.now();
     let rp = match state.franceconnect.relying_party(now).await {
         Ok(rp) => rp,
