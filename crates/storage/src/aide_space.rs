@@ -174,25 +174,71 @@ pub fn mandates_of(
     let Some(usager) = crate::usagers::find_by_subject(conn, subject)? else {
         return Ok(Vec::new());
     };
-    let ids: Vec<String> = crate::schema::mandates::table
-        .filter(crate::schema::mandates::usager_id.eq(usager.id.as_str()))
-        .order(crate::schema::mandates::created_at.desc())
-        .select(crate::schema::mandates::id)
-        .load(conn)?;
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        let mandate = crate::mandates::get(conn, &MandateId::new(id))?;
-        let (organisation_name, departement): (String, String) = organisations::table
-            .find(mandate.organisation_id.as_str())
-            .select((organisations::name, organisations::departement))
-            .first(conn)?;
-        out.push(OwnMandate {
-            mandate,
-            organisation_name,
-            departement,
-        });
+    let mandates = crate::mandates::for_person(conn, &usager.id)?;
+    let ids: Vec<&str> = mandates
+        .iter()
+        .map(|m| m.organisation_id.as_str())
+        .collect();
+    let structures: std::collections::BTreeMap<String, (String, String)> = organisations::table
+        .filter(organisations::id.eq_any(&ids))
+        .select((
+            organisations::id,
+            (organisations::name, organisations::departement),
+        ))
+        .load::<(String, (String, String))>(conn)?
+        .into_iter()
+        .collect();
+    mandates
+        .into_iter()
+        .map(|mandate| {
+            let (organisation_name, departement) = structures
+                .get(mandate.organisation_id.as_str())
+                .cloned()
+                .ok_or_else(|| StorageError::Corrupt("mandate without its structure".into()))?;
+            Ok(OwnMandate {
+                mandate,
+                organisation_name,
+                departement,
+            })
+        })
+        .collect()
+}
+
+/// The mandate `id` if it is the person `subject`'s; `None` when it is another's or does not
+/// exist (the two look the same).
+pub fn own_mandate(
+    conn: &mut DbConnection,
+    subject: &str,
+    id: &MandateId,
+) -> Result<Option<OwnMandate>, StorageError> {
+    let mandate = match crate::mandates::get(conn, id) {
+        Ok(mandate) => mandate,
+        Err(StorageError::NotFound) => return Ok(None),
+        Err(other) => return Err(other),
+    };
+    if crate::usagers::subject(conn, &mandate.usager_id)?.as_deref() != Some(subject) {
+        return Ok(None);
     }
-    Ok(out)
+    let (organisation_name, departement): (String, String) = organisations::table
+        .find(mandate.organisation_id.as_str())
+        .select((organisations::name, organisations::departement))
+        .first(conn)?;
+    Ok(Some(OwnMandate {
+        mandate,
+        organisation_name,
+        departement,
+    }))
+}
+
+/// Whether the person `subject` has any mandate kept, in any structure.
+pub fn has_mandates(conn: &mut DbConnection, subject: &str) -> Result<bool, StorageError> {
+    use crate::schema::{mandates, usagers};
+    Ok(diesel::select(diesel::dsl::exists(
+        mandates::table
+            .inner_join(usagers::table)
+            .filter(usagers::subject.eq(subject)),
+    ))
+    .get_result(conn)?)
 }
 
 /// The journal actions the person's history shows.

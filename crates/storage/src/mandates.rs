@@ -136,6 +136,20 @@ pub fn get(conn: &mut DbConnection, id: &MandateId) -> Result<Mandate, StorageEr
         .ok_or(StorageError::NotFound)
 }
 
+/// Every mandate of one person, in every structure, newest first: two queries, whatever the
+/// number of mandates.
+pub fn for_person(
+    conn: &mut DbConnection,
+    usager: &UsagerId,
+) -> Result<Vec<Mandate>, StorageError> {
+    let rows = mandates::table
+        .filter(mandates::usager_id.eq(usager.as_str()))
+        .order(mandates::created_at.desc())
+        .select(MandateRow::as_select())
+        .load(conn)?;
+    assemble(conn, rows)
+}
+
 /// A structure's mandates for one person, newest first.
 pub fn for_usager(
     conn: &mut DbConnection,

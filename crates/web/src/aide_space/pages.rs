@@ -71,12 +71,10 @@ struct MandateView {
 
 fn demarche_state(
     mandate: &Mandate,
-    demarche: Demarche,
     revoked: bool,
     now: OffsetDateTime,
     soon: time::Duration,
 ) -> (&'static str, &'static str) {
-    let _ = demarche;
     if revoked {
         ("révoqué", "error")
     } else if now >= mandate.expires_at {
@@ -101,7 +99,7 @@ fn mandate_view(
         .iter()
         .map(|a| {
             let revoked = a.is_revoked_at(now);
-            let (state, badge) = demarche_state(m, a.demarche, revoked, now, soon);
+            let (state, badge) = demarche_state(m, revoked, now, soon);
             DemarcheLine {
                 key: a.demarche.key(),
                 title: a.demarche.title(),
@@ -198,10 +196,7 @@ async fn own_mandate(
     let context = current.audit_context(req);
     blocking(move || {
         let conn = &mut *db.conn()?;
-        let found = aide_space::mandates_of(conn, &subject)?
-            .into_iter()
-            .find(|own| own.mandate.id.as_str() == id);
-        match found {
+        match aide_space::own_mandate(conn, &subject, &MandateId::new(id))? {
             Some(own) => Ok(own),
             None => {
                 denied(conn, &context, "not_own_mandate", now)?;
@@ -343,10 +338,7 @@ async fn revoke(
         own.mandate.id.clone(),
     );
     let refreshed = blocking(move || {
-        let conn = &mut *db.conn()?;
-        aide_space::mandates_of(conn, &subject)?
-            .into_iter()
-            .find(|o| o.mandate.id == id)
+        aide_space::own_mandate(&mut *db.conn()?, &subject, &id)?
             .ok_or(ac_storage::StorageError::NotFound)
     })
     .await?;

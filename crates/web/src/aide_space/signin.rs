@@ -199,8 +199,7 @@ async fn callback(
     };
     let (db, subject) = (state.db.clone(), identification.subject.clone());
     let has_mandates =
-        blocking(move || Ok(!aide_space::mandates_of(&mut *db.conn()?, &subject)?.is_empty()))
-            .await?;
+        blocking(move || aide_space::has_mandates(&mut *db.conn()?, &subject)).await?;
     let login_gone = state.auth.removal(LOGIN_COOKIE);
     if !has_mandates {
         let body = state
