@@ -377,3 +377,155 @@ async fn a_demarche_the_structure_does_not_allow_is_refused_before_franceconnect
         app.stop().await;
     }
 }
+
+/// Posts « Je refuse » / « Annuler » from a page holding the refusal form.
+async fn refuse(app: &TestApp, page: &str, step: &str, by: &str) -> reqwest::Response {
+    let csrf = ac_e2e::extract_csrf(page);
+    let mut form = vec![
+        ("csrf", csrf.clone()),
+        ("etape", step.to_owned()),
+        ("par", by.to_owned()),
+    ];
+    if step == "recapitulatif" {
+        form.push(("token", between(page, "name=\"token\" value=\"", "\"")));
+    }
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    app.post_form("/mandats/refus", &form).await
+}
+
+fn refusals(app: &TestApp) -> Vec<serde_json::Value> {
+    app.journal()
+        .into_iter()
+        .filter(|e| e["action"] == "mandate.refused")
+        .collect()
+}
+
+#[actix_web::test]
+async fn a_refusal_on_the_recap_creates_nothing_forgets_the_identity_and_is_journaled() {
+    for app in TestApp::each().await {
+        app.with_aidant(EMAIL, &["org-a"]);
+        app.sign_in(EMAIL).await;
+        let recap = app.identified("0").await;
+        assert!(recap.contains(">Je refuse</button>") && recap.contains(">Annuler</button>"));
+        assert_eq!(usagers(&app), 1);
+
+        let res = refuse(&app, &recap, "recapitulatif", "usager").await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let html = res.text().await.unwrap();
+        assert!(html.contains("La personne accompagnée a refusé de donner mandat"));
+        assert!(
+            html.contains("FranceConnect pour ce mandat a été effacée"),
+            "{html}"
+        );
+        assert!(
+            html.contains("href=\"/mandats/nouveau\""),
+            "what to do next"
+        );
+        // Nothing created, the identity fetched for this mandate forgotten.
+        assert_eq!(mandates(&app), 0);
+        assert_eq!(usagers(&app), 0);
+        assert_eq!(app.count_rows("mandate_consents"), 0);
+        // Journaled under the structure, without the person.
+        let [refusal] = refusals(&app).try_into().unwrap();
+        assert_eq!(refusal["details"]["step"], "recap");
+        assert_eq!(refusal["details"]["refused_by"], "usager");
+        assert!(refusal["usager"].is_null(), "{refusal}");
+        let text = refusal.to_string();
+        assert!(
+            !text.contains("DUBOIS") && !text.contains("Angela"),
+            "{text}"
+        );
+        assert!(app.journal().iter().any(
+            |e| e["action"] == "usager.deleted" && e["details"]["reason"] == "consent_refused"
+        ));
+
+        // The recap's consent can no longer be given, nor the refusal repeated.
+        let res = app.give_consent(&recap).await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(mandates(&app), 0);
+        let res = refuse(&app, &recap, "recapitulatif", "aidant").await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(res.text().await.unwrap().contains("MND020"));
+        assert_eq!(refusals(&app).len(), 1, "nothing journaled twice");
+    }
+}
+
+#[actix_web::test]
+async fn a_refusal_keeps_the_identity_of_a_person_with_mandates_and_cancels_before_franceconnect() {
+    for app in TestApp::each().await {
+        app.with_aidant(EMAIL, &["org-a"]);
+        app.sign_in(EMAIL).await;
+        app.mandate_through_journey("0").await;
+        // A second mandate for the same person, cancelled by the aidant on the recap: the
+        // identity stays for the mandate already given.
+        let recap = app.identified("0").await;
+        let res = refuse(&app, &recap, "recapitulatif", "aidant").await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let html = res.text().await.unwrap();
+        assert!(html.contains("Vous avez annulé la création du mandat"));
+        assert!(html.contains("reste enregistrée"), "{html}");
+        assert_eq!((usagers(&app), mandates(&app)), (1, 1));
+
+        // Before FranceConnect: nobody identified, nothing received.
+        let started = app.start_identification(&["social"], "365").await;
+        assert!(
+            started
+                .html
+                .contains("name=\"etape\" value=\"identification\"")
+        );
+        let res = refuse(&app, &started.html, "identification", "usager").await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let html = res.text().await.unwrap();
+        assert!(
+            html.contains("aucune donnée la concernant n&#x27;a été reçue")
+                || html.contains("aucune donnée la concernant n'a été reçue"),
+            "{html}"
+        );
+        let steps: Vec<_> = refusals(&app)
+            .iter()
+            .map(|e| {
+                (
+                    e["details"]["step"].clone(),
+                    e["details"]["refused_by"].clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                (serde_json::json!("recap"), serde_json::json!("aidant")),
+                (
+                    serde_json::json!("identification"),
+                    serde_json::json!("usager")
+                )
+            ]
+        );
+
+        // A tampered form: a clear refusal, nothing journaled.
+        let csrf = ac_e2e::extract_csrf(&started.html);
+        let res = app
+            .post_form(
+                "/mandats/refus",
+                &[
+                    ("csrf", &csrf),
+                    ("etape", "identification"),
+                    ("par", "voisin"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(res.text().await.unwrap().contains("MND036"));
+        let res = app
+            .post_form(
+                "/mandats/refus",
+                &[
+                    ("csrf", "faux"),
+                    ("etape", "identification"),
+                    ("par", "usager"),
+                ],
+            )
+            .await;
+        assert!(res.status().is_client_error());
+        assert_eq!(refusals(&app).len(), 2);
+    }
+}

@@ -109,6 +109,9 @@ coded_enum! {
         MandateDeleted => "mandate.deleted",
         /// A person's identity, deleted once no mandate of theirs is kept any more.
         UsagerDeleted => "usager.deleted",
+        /// The aidé refused (or the aidant cancelled) a mandate being created: nothing was
+        /// created, and an identity fetched only for it was forgotten.
+        MandateRefused => "mandate.refused",
         /// Journal entries older than their retention period lost their payload (counts only).
         JournalRedacted => "journal.redacted",
         /// A retention run ended: what it did, by category (counts only).

@@ -139,3 +139,102 @@ pub fn take_in(
     }
     Ok(found)
 }
+
+/// Where in the mandate creation the refusal came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalStep<'a> {
+    /// On the screen before FranceConnect: nobody was identified yet.
+    Identification,
+    /// On the recap, after identification: the pending consent (its token's hash) is dropped.
+    Recap { token_hash: &'a str },
+}
+
+impl RefusalStep<'_> {
+    pub fn key(self) -> &'static str {
+        match self {
+            RefusalStep::Identification => "identification",
+            RefusalStep::Recap { .. } => "recap",
+        }
+    }
+}
+
+/// Who ended the creation: the aidé (« Je refuse ») or the aidant (« Annuler »).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusedBy {
+    Usager,
+    Aidant,
+}
+
+impl RefusedBy {
+    pub fn key(self) -> &'static str {
+        match self {
+            RefusedBy::Usager => "usager",
+            RefusedBy::Aidant => "aidant",
+        }
+    }
+}
+
+/// What a refusal changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refused {
+    /// The identity fetched for this creation was deleted (nothing else of the person's is kept).
+    pub identity_forgotten: bool,
+    /// The refusal ended a renewal: the mandate renewed stays as it was.
+    pub renewal: bool,
+}
+
+/// Ends a mandate creation without a mandate, in one transaction: on the recap the pending
+/// consent the step names is used up (so « Enregistrer » can no longer succeed) and the
+/// identity fetched for it is forgotten when nothing else of the person's is kept; either way a
+/// `mandate.refused` entry records the step and who refused, without personal data. A recap
+/// token that is unknown, expired or another aidant's changes nothing and answers `None`.
+pub fn refuse(
+    conn: &mut DbConnection,
+    step: RefusalStep<'_>,
+    by: RefusedBy,
+    aidant: &AidantId,
+    organisation: &OrganisationId,
+    context: &crate::journal::AuditContext,
+    now: OffsetDateTime,
+) -> Result<Option<Refused>, StorageError> {
+    use crate::journal::{self, Event};
+    write(conn, |tx| {
+        let mut event = Event::new(ac_audit::Action::MandateRefused)
+            .organisation(organisation)
+            .detail("step", step.key())
+            .detail("refused_by", by.key());
+        let mut refused = Refused {
+            identity_forgotten: false,
+            renewal: false,
+        };
+        if let RefusalStep::Recap { token_hash } = step {
+            let Some(pending) = take_in(tx, token_hash, aidant, now)? else {
+                return Ok(None);
+            };
+            if pending.organisation != *organisation {
+                // The aidant switched structure meanwhile: the consent was for the other one.
+                return Err(StorageError::NotFound);
+            }
+            if let Some(renewed) = &pending.renewal_of {
+                event = event.detail("renewal_of", renewed.as_str());
+                refused.renewal = true;
+            }
+            let subject: String = crate::schema::usagers::table
+                .find(pending.usager.as_str())
+                .select(crate::schema::usagers::subject)
+                .first(tx)?;
+            journal::record(tx, context, event, now)?;
+            refused.identity_forgotten = crate::usagers::forget_if_unused(
+                tx,
+                pending.usager.as_str(),
+                &subject,
+                context,
+                "consent_refused",
+                now,
+            )?;
+        } else {
+            journal::record(tx, context, event, now)?;
+        }
+        Ok(Some(refused))
+    })
+}

@@ -196,3 +196,42 @@ pub fn upsert_identified(
         Ok((usager, change))
     })
 }
+
+/// Deletes a person's identity when nothing refers to it any more (no mandate, no consent in
+/// progress, no delegated-use code), journaled under their pseudonym only with `reason`
+/// (`retention`: past its period; `consent_refused`: fetched for a mandate the person refused).
+/// Runs inside the caller's transaction; `false` when the identity is still in use.
+pub(crate) fn forget_if_unused(
+    tx: &mut DbConnection,
+    usager_id: &str,
+    subject: &str,
+    context: &AuditContext,
+    reason: &str,
+    now: OffsetDateTime,
+) -> Result<bool, StorageError> {
+    use crate::schema::{mandate_consents, mandates, oidc_authorization_codes};
+    let still_used = diesel::select(
+        diesel::dsl::exists(mandates::table.filter(mandates::usager_id.eq(usager_id)))
+            .or(diesel::dsl::exists(
+                mandate_consents::table.filter(mandate_consents::usager_id.eq(usager_id)),
+            ))
+            .or(diesel::dsl::exists(
+                oidc_authorization_codes::table
+                    .filter(oidc_authorization_codes::usager_id.eq(usager_id)),
+            )),
+    )
+    .get_result::<bool>(tx)?;
+    if still_used {
+        return Ok(false);
+    }
+    diesel::delete(usagers::table.find(usager_id)).execute(tx)?;
+    journal::record(
+        tx,
+        context,
+        Event::new(Action::UsagerDeleted)
+            .usager(subject)
+            .detail("reason", reason),
+        now,
+    )?;
+    Ok(true)
+}

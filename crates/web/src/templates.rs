@@ -26,6 +26,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/identification/recap.html"),
     ),
     (
+        "identification/refused.html",
+        include_str!("../templates/identification/refused.html"),
+    ),
+    (
         "identification/mandate.html",
         include_str!("../templates/identification/mandate.html"),
     ),

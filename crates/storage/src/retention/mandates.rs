@@ -204,7 +204,14 @@ pub(crate) fn delete_group(
             now,
         )?;
     }
-    delete_identity_if_unused(tx, &group.usager_id, &subject, now)
+    crate::usagers::forget_if_unused(
+        tx,
+        &group.usager_id,
+        &subject,
+        &AuditContext::system(),
+        "retention",
+        now,
+    )
 }
 
 /// The mandates and authorizations themselves: through the SECURITY DEFINER function on
@@ -256,38 +263,6 @@ fn delete_mandates(
     Ok(())
 }
 
-/// Deletes the person's identity when nothing refers to it any more. Journals the deletion under
-/// their pseudonym only.
-fn delete_identity_if_unused(
-    tx: &mut DbConnection,
-    usager_id: &str,
-    subject: &str,
-    now: OffsetDateTime,
-) -> Result<bool, StorageError> {
-    let still_used = diesel::select(
-        diesel::dsl::exists(mandates::table.filter(mandates::usager_id.eq(usager_id)))
-            .or(diesel::dsl::exists(
-                mandate_consents::table.filter(mandate_consents::usager_id.eq(usager_id)),
-            ))
-            .or(diesel::dsl::exists(
-                oidc_authorization_codes::table
-                    .filter(oidc_authorization_codes::usager_id.eq(usager_id)),
-            )),
-    )
-    .get_result::<bool>(tx)?;
-    if still_used {
-        return Ok(false);
-    }
-    diesel::delete(usagers::table.find(usager_id)).execute(tx)?;
-    journal::record(
-        tx,
-        &AuditContext::system(),
-        Event::new(Action::UsagerDeleted).usager(subject),
-        now,
-    )?;
-    Ok(true)
-}
-
 /// An identity fetched for a mandate that was never given (the person refused, or the aidant
 /// gave up) is kept no longer than the consent it was fetched for: gone a day after its last
 /// identification.
@@ -330,7 +305,14 @@ pub(crate) fn delete_unused_identities(
     with_permit(conn, holder, now, |tx| {
         let mut deleted = 0;
         for (id, subject, _) in batch {
-            if delete_identity_if_unused(tx, id, subject, now)? {
+            if crate::usagers::forget_if_unused(
+                tx,
+                id,
+                subject,
+                &AuditContext::system(),
+                "retention",
+                now,
+            )? {
                 deleted += 1;
             }
         }

@@ -33,6 +33,7 @@ use crate::{AppState, WebError, security};
 
 mod consent;
 mod print;
+mod refusal;
 mod renewal;
 mod revocation;
 mod verification;
@@ -46,6 +47,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/mandats/franceconnect/deconnexion").get(after_logout));
     revocation::configure(cfg);
     renewal::configure(cfg);
+    refusal::configure(cfg);
     consent::configure(cfg);
     print::configure(cfg);
     verification::configure(cfg);
