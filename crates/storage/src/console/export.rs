@@ -152,6 +152,7 @@ pub trait CsvWords {
     ) -> String;
     fn actor_kind(&self, kind: &str) -> String;
     fn detail_key(&self, key: &str) -> String;
+    fn detail_value(&self, key: &str, value: &str) -> String;
     fn demarche(&self, key: &str) -> String;
     /// Whether ids become names (structures, partner sites).
     fn names(&self) -> bool;
@@ -172,6 +173,9 @@ impl CsvWords for Codes {
     }
     fn detail_key(&self, key: &str) -> String {
         key.to_owned()
+    }
+    fn detail_value(&self, _: &str, value: &str) -> String {
+        value.to_owned()
     }
     fn demarche(&self, key: &str) -> String {
         key.to_owned()
@@ -287,10 +291,10 @@ fn write_csv_row(
         .and_then(|o| names.organisations.get(o));
     let departement = organisation.map(|(_, d)| d.as_str());
     let at = times.format_in(departement, row.at(), ac_localtime::Format::Iso);
-    let details: std::collections::BTreeMap<String, &String> = entry
+    let details: std::collections::BTreeMap<String, String> = entry
         .details
         .iter()
-        .map(|(k, v)| (words.detail_key(k), v))
+        .map(|(k, v)| (words.detail_key(k), words.detail_value(k, v)))
         .collect();
     let details = serde_json::to_string(&details)
         .map_err(|e| StorageError::Corrupt(format!("details: {e}")))?;

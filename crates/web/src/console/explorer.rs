@@ -314,7 +314,7 @@ fn row_view(
             .map(|e| {
                 e.details
                     .iter()
-                    .map(|(k, v)| (labels::detail_key_words(k), v.clone()))
+                    .map(|(k, v)| (labels::detail_key_words(k), labels::detail_value(k, v)))
                     .collect()
             })
             .unwrap_or_default(),

@@ -149,6 +149,7 @@ pub(crate) fn detail_key(key: &str) -> Option<&'static str> {
         "referent_of" => "Référent de",
         "renewal_of" => "Renouvelle le mandat",
         "renewal_requires_identification" => "Renouvellement avec FranceConnect",
+        "refused_by" => "Refusé par",
         "renewed_by" => "Renouvelé par le mandat",
         "resource" => "Ressource",
         "retired" => "Retirées",
@@ -167,6 +168,100 @@ pub(crate) fn detail_key(key: &str) -> Option<&'static str> {
         "unused_identities" => "Identités inutilisées",
         "up_to_seq" => "Jusqu'à l'entrée",
         "userinfo" => "Informations utilisateur",
+        _ => return None,
+    })
+}
+
+/// A detail's value as a person reads it: the stable codes the service writes become words
+/// (`wrong_code` → « code faux »), `true`/`false` become « oui »/« non », démarches their titles;
+/// ids, dates, counts, error codes and anything unknown stay as written.
+pub(crate) fn detail_value(key: &str, value: &str) -> String {
+    if let Some(words) = value_words(key, value) {
+        return words.to_owned();
+    }
+    if key == "demarches" || key == "demarche" {
+        return value
+            .split(',')
+            .map(|d| {
+                d.parse::<ac_mandates::Demarche>()
+                    .map_or_else(|_| d.to_owned(), |d| d.title().to_owned())
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+    }
+    value.to_owned()
+}
+
+fn value_words(key: &str, value: &str) -> Option<&'static str> {
+    Some(match (key, value) {
+        (_, "true") => "oui",
+        (_, "false") => "non",
+        ("refused_by", "usager") => "la personne accompagnée (« Je refuse »)",
+        ("refused_by", "aidant") => "l'aidant (« Annuler »)",
+        ("step", "identification") => "écran avant FranceConnect",
+        ("step", "recap") => "récapitulatif",
+        ("step", "authorize") => "demande du site partenaire",
+        ("step", "selection") => "choix de la personne et de la démarche",
+        ("step", "token") => "remise du jeton au site",
+        ("step", "userinfo") => "remise de l'identité au site",
+        ("identification", "franceconnect") => "FranceConnect",
+        ("identification", "not_required") => {
+            "sans nouvelle identification (réglage de la structure)"
+        }
+        ("state", "current") => "en service",
+        ("state", "next") => "prochaine",
+        ("state" | "kind", "retired") => "retirée",
+        (_, "aide_on_screen") => "accord de la personne sur l'écran",
+        (_, "usager_on_screen") => "confirmation de la personne sur l'écran",
+        (_, "usager_self") => "la personne elle-même, dans son espace",
+        (_, "not_recorded") => "non enregistrée",
+        (_, "app") => "application d'authentification",
+        (_, "card") => "carte à code",
+        (_, "returned_to_stock") => "rendue au stock",
+        (_, "accepted") => "accepté",
+        (_, "wrong_code") => "code faux",
+        (_, "replayed_code") => "code déjà utilisé",
+        (_, "device_locked") => "second facteur bloqué",
+        (_, "no_device") => "aucun second facteur",
+        (_, "logout") => "déconnexion",
+        (_, "idle_timeout") => "inactivité",
+        (_, "lifetime_expired") => "durée maximale atteinte",
+        (_, "aidant_deactivated") => "compte désactivé",
+        (_, "sent") => "envoyé",
+        (_, "aidant_inactive") => "compte inactif",
+        (_, "unknown_address") => "adresse inconnue",
+        (_, "unknown_link") => "lien inconnu",
+        (_, "used_link") => "lien déjà utilisé",
+        (_, "expired_link") => "lien expiré",
+        (_, "no_link_opened") => "aucun lien ouvert",
+        (_, "rate_limited") => "trop de tentatives",
+        (_, "totp_per_aidant") => "codes par aidant",
+        (_, "code_replayed") => "code d'autorisation rejoué",
+        (_, "mandate_of_another_structure") => "mandat d'une autre structure",
+        (_, "renewal_other_person") => "renouvellement pour une autre personne",
+        (_, "out_of_scope") => "hors du périmètre",
+        (_, "not_own_entry") => "entrée d'une autre personne",
+        (_, "not_own_mandate") => "mandat d'une autre personne",
+        (_, "revoked_by_person") => "révoqué par la personne",
+        (_, "retention") => "durée de conservation écoulée",
+        (_, "consent_refused") => "mandat refusé",
+        (_, "replaced") => "remplacé",
+        (_, "aide") => "espace de la personne accompagnée",
+        (_, "jsonl") => "JSON Lines",
+        (_, "csv") => "CSV",
+        (_, "national") => "national",
+        (_, "active") => "actif",
+        (_, "expired") => "expiré",
+        (_, "revoked") => "révoqué",
+        (_, "superseded") => "remplacé par un nouveau mandat",
+        (_, "female") => "féminin",
+        (_, "male") => "masculin",
+        (_, "bibliotheque") => "bibliothèque",
+        (_, "centre_social") => "centre social",
+        (_, "france_services") => "France services",
+        (_, "secretariat_mairie") => "secrétariat de mairie",
+        (_, "association") => "association",
+        (_, "autre") => "autre",
         _ => return None,
     })
 }
@@ -204,6 +299,9 @@ impl ac_storage::console::export::CsvWords for CsvInWords {
     }
     fn detail_key(&self, key: &str) -> String {
         detail_key_words(key)
+    }
+    fn detail_value(&self, key: &str, value: &str) -> String {
+        detail_value(key, value)
     }
     fn demarche(&self, key: &str) -> String {
         key.parse::<ac_mandates::Demarche>()
@@ -261,6 +359,93 @@ mod tests {
             missing.is_empty(),
             "detail keys without a French name: {missing:?}"
         );
+    }
+
+    /// Every value the service writes as a literal (`.detail("key", "value")`, on one line or
+    /// several) and every code its enums write, reads as words.
+    #[test]
+    fn every_detail_value_written_has_words() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut pairs = Vec::new();
+        let mut stack = vec![root];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs")
+                    && !path.ends_with("labels.rs")
+                {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    for part in text.split(".detail(").skip(1) {
+                        let literals: Vec<&str> = part
+                            .split(')')
+                            .next()
+                            .unwrap()
+                            .split(',')
+                            .map(str::trim)
+                            .collect();
+                        if let [key, value] = literals[..]
+                            && let (Some(key), Some(value)) = (
+                                key.strip_prefix('"').and_then(|k| k.strip_suffix('"')),
+                                value.strip_prefix('"').and_then(|v| v.strip_suffix('"')),
+                            )
+                        {
+                            pairs.push((key.to_owned(), value.to_owned()));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(pairs.len() > 15, "the sources were read: {pairs:?}");
+        // The codes written through a variable: session ends, code checks, sign-in failures,
+        // refusals, identifications, key states, structure kinds.
+        for value in [
+            "logout",
+            "idle_timeout",
+            "lifetime_expired",
+            "aidant_deactivated",
+            "device_locked",
+            "accepted",
+            "wrong_code",
+            "replayed_code",
+            "no_device",
+            "used_link",
+            "expired_link",
+            "recap",
+            "identification",
+            "franceconnect",
+            "not_required",
+            "current",
+            "next",
+            "retired",
+            "usager_self",
+            "usager_on_screen",
+            "not_recorded",
+            "bibliotheque",
+        ] {
+            let key = match value {
+                "recap" | "identification" => "step",
+                "franceconnect" | "not_required" => "identification",
+                "current" | "next" | "retired" => "state",
+                _ => "reason",
+            };
+            pairs.push((key.to_owned(), value.to_owned()));
+        }
+        let missing: Vec<_> = pairs
+            .iter()
+            .filter(|(k, v)| detail_value(k, v) == *v)
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "detail values without words: {missing:?}"
+        );
+        let title = |k: &str| k.parse::<ac_mandates::Demarche>().unwrap().title();
+        assert_eq!(
+            detail_value("demarches", "social,argent"),
+            format!("{}, {}", title("social"), title("argent"))
+        );
+        assert_eq!(detail_value("expires_at", "2027-03-01"), "2027-03-01");
     }
 
     #[test]
