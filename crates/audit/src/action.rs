@@ -116,6 +116,13 @@ coded_enum! {
         JournalRedacted => "journal.redacted",
         /// A retention run ended: what it did, by category (counts only).
         RetentionRun => "retention.run",
+        /// The aidé chose how they are told of what is done in their name (each use, a weekly
+        /// digest, never), and where (the address is never journaled).
+        NotificationsChanged => "usager.notifications_changed",
+        /// The aidé reported a receipt (« Ce n'était pas moi »): what it names is suspended.
+        ReportOpened => "report.opened",
+        /// The structure's référent closed a report, by revoking or by restoring.
+        ReportClosed => "report.closed",
     }
 }
 

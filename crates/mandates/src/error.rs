@@ -122,6 +122,8 @@ pub enum Refusal {
     Expired,
     #[error("ACT008 autorisation révoquée")]
     Revoked,
+    #[error("ACT009 autorisation suspendue : la personne a signalé un usage")]
+    Suspended,
 }
 
 impl Refusal {
@@ -135,6 +137,7 @@ impl Refusal {
             Refusal::DemarcheNotCovered => "ACT006",
             Refusal::Expired => "ACT007",
             Refusal::Revoked => "ACT008",
+            Refusal::Suspended => "ACT009",
         }
     }
 }
@@ -155,7 +158,11 @@ mod tests {
         for e in [MandateError::NoDemarche, MandateError::OtherUsager] {
             assert!(e.to_string().starts_with(e.code()));
         }
-        for e in [Refusal::AidantInactive, Refusal::Revoked] {
+        for e in [
+            Refusal::AidantInactive,
+            Refusal::Revoked,
+            Refusal::Suspended,
+        ] {
             assert!(e.to_string().starts_with(e.code()));
         }
     }

@@ -357,6 +357,20 @@ pub fn can_act_with<'a>(
     }
 }
 
+/// [`can_act_with`]'s answer once suspensions are known: an authorization that would permit the
+/// use is refused while a report of the person holds it suspended (`suspended`: whether an open
+/// report names it or its mandate, docs/security/aide-space.md "Receipts"). A suspension never
+/// turns another refusal into a permission.
+pub fn unless_suspended(
+    allowed: Result<&Authorization, Refusal>,
+    suspended: impl FnOnce(&Authorization) -> bool,
+) -> Result<&Authorization, Refusal> {
+    match allowed {
+        Ok(authorization) if suspended(authorization) => Err(Refusal::Suspended),
+        other => other,
+    }
+}
+
 #[cfg(test)]
 #[path = "rules_tests.rs"]
 mod tests;

@@ -511,3 +511,23 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_suspended_authorization_is_refused_and_a_suspension_permits_nothing() {
+    let org = organisation("org-1");
+    let me = aidant("org-1");
+    let usager = UsagerId::new("usager-1");
+    let m = mandate(&[Demarche::Social], MandateDuration::OneMonth);
+    let auths = &m.authorizations;
+    let allowed = can_act(&me, &org, &usager, Demarche::Social, auths, NOW);
+    assert_eq!(
+        unless_suspended(allowed, |_| true),
+        Err(Refusal::Suspended)
+    );
+    assert_eq!(unless_suspended(allowed, |_| false), Ok(&auths[0]));
+    let refused = can_act(&me, &org, &usager, Demarche::Argent, auths, NOW);
+    assert_eq!(
+        unless_suspended(refused, |_| false),
+        Err(Refusal::DemarcheNotCovered)
+    );
+}

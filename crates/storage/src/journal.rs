@@ -155,6 +155,41 @@ pub fn record(
     append(tx, &entry_text(context, event, at)?, at)
 }
 
+/// [`record`], returning the entry's pending id (`audit_log.pending_id` once integrated): what a
+/// receipt written in the same transaction names (`receipts`).
+pub fn record_id(
+    tx: &mut DbConnection,
+    context: &AuditContext,
+    event: Event,
+    at: OffsetDateTime,
+) -> Result<i64, StorageError> {
+    let text = entry_text(context, event, at)?;
+    let values = (
+        audit_pending::entry.eq(&text),
+        audit_pending::created_at.eq(to_db(at)),
+    );
+    match tx {
+        DbConnection::Pg(pg) => Ok(diesel::insert_into(audit_pending::table)
+            .values(values)
+            .returning(audit_pending::id)
+            .get_result(pg)?),
+        DbConnection::Sqlite(lite) => {
+            #[derive(QueryableByName)]
+            struct Id {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                id: i64,
+            }
+            diesel::insert_into(audit_pending::table)
+                .values(values)
+                .execute(lite)?;
+            // The connection's own last insert, inside its write transaction.
+            Ok(diesel::sql_query("SELECT last_insert_rowid() AS id")
+                .get_result::<Id>(lite)?
+                .id)
+        }
+    }
+}
+
 /// Appends an entry's text (from [`entry_text`]) to the pending journal.
 pub(crate) fn append(
     tx: &mut DbConnection,

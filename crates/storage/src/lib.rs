@@ -24,6 +24,7 @@ pub mod organisations;
 pub mod outbox;
 pub mod purge;
 pub mod rate_limits;
+pub mod receipts;
 pub mod reminders;
 pub mod retention;
 pub mod sessions;

@@ -16,7 +16,7 @@ use crate::journal::{self, AuditContext, Event};
 use crate::schema::{mandate_verifications, mandates};
 use crate::{DbConnection, to_db, write};
 
-fn generate() -> Result<VerificationCode, StorageError> {
+pub(crate) fn generate() -> Result<VerificationCode, StorageError> {
     let mut bytes = [0u8; VERIFICATION_CODE_BYTES];
     ring::rand::SystemRandom::new()
         .fill(&mut bytes)

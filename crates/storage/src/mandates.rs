@@ -204,7 +204,10 @@ fn open_authorizations(
 /// SQLite `BEGIN IMMEDIATE` already serialises; on PostgreSQL the row lock makes a concurrent
 /// creation wait, then see this one's authorizations and supersede them, instead of failing on
 /// the unique index.
-fn lock_usager(conn: &mut DbConnection, usager: &UsagerId) -> Result<String, StorageError> {
+pub(crate) fn lock_usager(
+    conn: &mut DbConnection,
+    usager: &UsagerId,
+) -> Result<String, StorageError> {
     if let DbConnection::Pg(pg) = conn {
         diesel::sql_query("SELECT id FROM usagers WHERE id = $1 FOR UPDATE")
             .bind::<diesel::sql_types::Text, _>(usager.as_str())
@@ -362,7 +365,22 @@ fn create_in(
             .detail("consent", "aide_on_screen")
             .detail("identification", identification.key());
     }
-    journal::record(tx, context, created, now)?;
+    let pending_id = journal::record_id(tx, context, created, now)?;
+    crate::receipts::record_in(
+        tx,
+        &crate::receipts::Reported {
+            kind: crate::receipts::ReceiptKind::MandateCreated,
+            usager: &m.usager_id,
+            organisation: &m.organisation_id,
+            mandate: &m.id,
+            authorization: None,
+            demarches: m.authorizations.iter().map(|a| a.demarche).collect(),
+            context,
+            client: None,
+            pending_id,
+        },
+        now,
+    )?;
     if let Some(previous) = &m.renewal_of {
         let renewed = Event::new(Action::MandateRenewed)
             .organisation(&m.organisation_id)
@@ -468,7 +486,7 @@ pub fn revoke_authorization(
 
 /// Writes one démarche's revocation and its journal entry, inside the caller's transaction.
 #[allow(clippy::too_many_arguments)]
-fn record_revocation(
+pub(crate) fn record_revocation(
     tx: &mut DbConnection,
     current: &Mandate,
     subject: &str,
@@ -482,14 +500,29 @@ fn record_revocation(
     if let Some(a) = current.authorization(authorization) {
         let event = authorization_event(Action::AuthorizationRevoked, a, subject)
             .detail("confirmation", confirmation);
-        journal::record(tx, context, event, now)?;
+        let pending_id = journal::record_id(tx, context, event, now)?;
+        crate::receipts::record_in(
+            tx,
+            &crate::receipts::Reported {
+                kind: crate::receipts::ReceiptKind::DemarcheRevoked,
+                usager: &current.usager_id,
+                organisation: &current.organisation_id,
+                mandate: &current.id,
+                authorization: Some(authorization),
+                demarches: vec![a.demarche],
+                context,
+                client: None,
+                pending_id,
+            },
+            now,
+        )?;
     }
     Ok(())
 }
 
 /// Writes a whole mandate's revocation (the démarches `ids`) and its journal entries.
 #[allow(clippy::too_many_arguments)]
-fn record_mandate_revocation(
+pub(crate) fn record_mandate_revocation(
     tx: &mut DbConnection,
     current: &Mandate,
     subject: &str,
@@ -505,7 +538,27 @@ fn record_mandate_revocation(
         .usager(subject)
         .target(&current.id)
         .detail("confirmation", confirmation);
-    journal::record(tx, context, revoked, now)?;
+    let pending_id = journal::record_id(tx, context, revoked, now)?;
+    crate::receipts::record_in(
+        tx,
+        &crate::receipts::Reported {
+            kind: crate::receipts::ReceiptKind::MandateRevoked,
+            usager: &current.usager_id,
+            organisation: &current.organisation_id,
+            mandate: &current.id,
+            authorization: None,
+            demarches: current
+                .authorizations
+                .iter()
+                .filter(|a| ids.contains(&a.id))
+                .map(|a| a.demarche)
+                .collect(),
+            context,
+            client: None,
+            pending_id,
+        },
+        now,
+    )?;
     for a in current
         .authorizations
         .iter()
@@ -700,7 +753,14 @@ type CanActRow = (
     bool,
     bool,
     Option<AuthorizationRow>,
+    bool,
 );
+
+/// Whether an open report (`receipts::reports`) suspends the row's authorization: one that
+/// names it, or its whole mandate. False when the row has no authorization.
+const SUSPENDED: &str = "EXISTS (SELECT 1 FROM receipt_reports r WHERE r.closed_at IS NULL \
+     AND r.mandate_id = authorizations.mandate_id \
+     AND (r.authorization_id IS NULL OR r.authorization_id = authorizations.id))";
 
 /// The check made on every delegated sign-in (three times each: code, token, userinfo), in one
 /// statement: the aidant's and the structure's [`Standing`] for `demarche`, with the
@@ -753,6 +813,7 @@ pub fn can_act(
             member,
             demarche_allowed,
             Option::<AuthorizationRow>::as_select(),
+            diesel::dsl::sql::<diesel::sql_types::Bool>(SUSPENDED),
         ))
         .load(conn)?;
     let first = rows.first().ok_or(StorageError::NotFound)?;
@@ -763,10 +824,16 @@ pub fn can_act(
         member: first.3,
         demarche_allowed: first.4,
     };
+    let suspended: Vec<String> = rows
+        .iter()
+        .filter(|row| row.6)
+        .filter_map(|row| row.5.as_ref().map(|a| a.id.clone()))
+        .collect();
     let candidates: Vec<Authorization> = rows
         .into_iter()
         .filter_map(|row| row.5)
         .map(AuthorizationRow::into_domain)
         .collect::<Result<_, _>>()?;
-    Ok(rules::can_act_with(standing, organisation, usager, demarche, &candidates, at).cloned())
+    let allowed = rules::can_act_with(standing, organisation, usager, demarche, &candidates, at);
+    Ok(rules::unless_suspended(allowed, |a| suspended.iter().any(|s| s == a.id.as_str())).cloned())
 }

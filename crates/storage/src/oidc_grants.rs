@@ -762,7 +762,19 @@ pub fn userinfo(
             refusal,
         });
     }
-    journal::record(conn, &context, event(Action::DelegationCompleted), now)?;
+    // With its receipt, in one transaction, when the person asked for receipts.
+    crate::receipts::record_use(
+        conn,
+        &context,
+        event(Action::DelegationCompleted),
+        &code.usager_id,
+        &code.organisation_id,
+        &code.authorization_id,
+        code.demarche,
+        &code.client_id,
+        &code.aidant_id,
+        now,
+    )?;
     Ok(UserinfoGrant::Served {
         code: Box::new(code),
         usager: Box::new(usager),

@@ -451,3 +451,105 @@ diesel::allow_tables_to_appear_in_same_query!(audit_log, organisations);
 diesel::allow_tables_to_appear_in_same_query!(audit_log, oidc_clients);
 diesel::allow_tables_to_appear_in_same_query!(aidants, oidc_clients);
 diesel::allow_tables_to_appear_in_same_query!(organisations, oidc_clients);
+
+// Receipts to the aidé (migrations/*/2026-12-08-000100_receipts).
+diesel::table! {
+    aide_notification_preferences (usager_id) {
+        usager_id -> Text,
+        choice -> Text,
+        email_sealed -> Nullable<Text>,
+        email_masked -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    receipts (id) {
+        id -> Text,
+        code -> Text,
+        kind -> Text,
+        usager_id -> Text,
+        organisation_id -> Text,
+        mandate_id -> Text,
+        authorization_id -> Nullable<Text>,
+        demarches -> Text,
+        actor_kind -> Text,
+        aidant_id -> Nullable<Text>,
+        client_id -> Nullable<Text>,
+        pending_id -> BigInt,
+        delivery -> Text,
+        created_at -> Timestamp,
+        dispatched_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    receipt_report_tokens (token_hash) {
+        token_hash -> Text,
+        receipt_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    receipt_reports (id) {
+        id -> Text,
+        receipt_id -> Text,
+        organisation_id -> Text,
+        mandate_id -> Text,
+        authorization_id -> Nullable<Text>,
+        opened_at -> Timestamp,
+        closed_at -> Nullable<Timestamp>,
+        outcome -> Nullable<Text>,
+        closed_by -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(receipt_report_tokens -> receipts (receipt_id));
+diesel::joinable!(receipt_reports -> receipts (receipt_id));
+diesel::joinable!(receipts -> organisations (organisation_id));
+diesel::allow_tables_to_appear_in_same_query!(receipts, receipt_report_tokens);
+diesel::allow_tables_to_appear_in_same_query!(receipts, receipt_reports);
+diesel::allow_tables_to_appear_in_same_query!(receipts, aide_notification_preferences);
+diesel::allow_tables_to_appear_in_same_query!(receipt_report_tokens, receipt_reports);
+diesel::allow_tables_to_appear_in_same_query!(receipt_report_tokens, aide_notification_preferences);
+diesel::allow_tables_to_appear_in_same_query!(receipt_reports, aide_notification_preferences);
+diesel::allow_tables_to_appear_in_same_query!(receipts, organisations);
+diesel::allow_tables_to_appear_in_same_query!(receipts, aidants);
+diesel::allow_tables_to_appear_in_same_query!(receipts, oidc_clients);
+diesel::allow_tables_to_appear_in_same_query!(receipts, audit_log);
+diesel::allow_tables_to_appear_in_same_query!(receipts, usagers);
+diesel::allow_tables_to_appear_in_same_query!(receipts, mandates);
+diesel::allow_tables_to_appear_in_same_query!(receipts, authorizations);
+diesel::allow_tables_to_appear_in_same_query!(receipts, aidant_organisations);
+diesel::allow_tables_to_appear_in_same_query!(receipts, coordinator_scopes);
+diesel::allow_tables_to_appear_in_same_query!(receipt_report_tokens, organisations);
+diesel::allow_tables_to_appear_in_same_query!(receipt_report_tokens, aidants);
+diesel::allow_tables_to_appear_in_same_query!(receipt_report_tokens, oidc_clients);
+diesel::allow_tables_to_appear_in_same_query!(receipt_report_tokens, audit_log);
+diesel::allow_tables_to_appear_in_same_query!(receipt_report_tokens, usagers);
+diesel::allow_tables_to_appear_in_same_query!(receipt_report_tokens, mandates);
+diesel::allow_tables_to_appear_in_same_query!(receipt_report_tokens, authorizations);
+diesel::allow_tables_to_appear_in_same_query!(receipt_report_tokens, aidant_organisations);
+diesel::allow_tables_to_appear_in_same_query!(receipt_report_tokens, coordinator_scopes);
+diesel::allow_tables_to_appear_in_same_query!(receipt_reports, organisations);
+diesel::allow_tables_to_appear_in_same_query!(receipt_reports, aidants);
+diesel::allow_tables_to_appear_in_same_query!(receipt_reports, oidc_clients);
+diesel::allow_tables_to_appear_in_same_query!(receipt_reports, audit_log);
+diesel::allow_tables_to_appear_in_same_query!(receipt_reports, usagers);
+diesel::allow_tables_to_appear_in_same_query!(receipt_reports, mandates);
+diesel::allow_tables_to_appear_in_same_query!(receipt_reports, authorizations);
+diesel::allow_tables_to_appear_in_same_query!(receipt_reports, aidant_organisations);
+diesel::allow_tables_to_appear_in_same_query!(receipt_reports, coordinator_scopes);
+diesel::allow_tables_to_appear_in_same_query!(aide_notification_preferences, organisations);
+diesel::allow_tables_to_appear_in_same_query!(aide_notification_preferences, aidants);
+diesel::allow_tables_to_appear_in_same_query!(aide_notification_preferences, oidc_clients);
+diesel::allow_tables_to_appear_in_same_query!(aide_notification_preferences, audit_log);
+diesel::allow_tables_to_appear_in_same_query!(aide_notification_preferences, usagers);
+diesel::allow_tables_to_appear_in_same_query!(aide_notification_preferences, mandates);
+diesel::allow_tables_to_appear_in_same_query!(aide_notification_preferences, authorizations);
+diesel::allow_tables_to_appear_in_same_query!(aide_notification_preferences, aidant_organisations);
+diesel::allow_tables_to_appear_in_same_query!(aide_notification_preferences, coordinator_scopes);
+diesel::allow_tables_to_appear_in_same_query!(oidc_clients, mandates);

@@ -101,6 +101,10 @@ fn schema_rs_matches_the_migrations_on_both_backends() {
         job_leases,
         aide_logins,
         aide_sessions,
+        aide_notification_preferences,
+        receipts,
+        receipt_report_tokens,
+        receipt_reports,
     );
     for db in TestDatabase::each().unwrap() {
         let actual = actual(&mut db.db.conn().unwrap(), db.backend());

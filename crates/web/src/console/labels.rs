@@ -49,6 +49,9 @@ pub(crate) fn action(action: Action) -> &'static str {
         "usager.deleted" => "Identité de la personne supprimée",
         "journal.redacted" => "Entrées anciennes du journal caviardées",
         "retention.run" => "Passage de la conservation des données",
+        "usager.notifications_changed" => "Choix des avis de la personne modifié",
+        "report.opened" => "Signalement « Ce n'était pas moi »",
+        "report.closed" => "Signalement clos",
         other => other,
     }
 }
