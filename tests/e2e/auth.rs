@@ -692,6 +692,7 @@ async fn a_demo_account_signs_in_with_the_code_shown_on_the_dev_page() {
         let outcome = ac_demo::load(
             &mut app.db.db.conn().unwrap(),
             &app.state.auth.keys,
+            &app.state.franceconnect.demo_pseudonyms().unwrap(),
             &ac_storage::journal::AuditContext::cli(),
             ac_e2e::START,
         )

@@ -74,6 +74,7 @@ fn load_pilot(app: &TestApp) -> Pilot {
     ac_demo::load(
         conn,
         &app.state.auth.keys,
+        &app.state.franceconnect.demo_pseudonyms().unwrap(),
         &AuditContext::cli(),
         app.clock.now(),
     )

@@ -35,6 +35,7 @@ fn demo_aidants(
     let outcome = ac_demo::load(
         conn,
         &app.state.auth.keys,
+        &app.state.franceconnect.demo_pseudonyms().unwrap(),
         &AuditContext::cli(),
         app.clock.now(),
     )

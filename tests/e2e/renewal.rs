@@ -335,3 +335,46 @@ async fn forced_or_foreign_renewals_are_refused() {
         app.stop().await;
     }
 }
+
+/// After `make run`: a mandate of the demonstration pilot is renewed through the demonstration
+/// FranceConnect, the person choosing themselves there (their pseudonym is the one `demo load`
+/// gave them), instead of being refused as someone else (MND034).
+#[actix_web::test]
+async fn a_demo_pilot_mandate_is_renewed_through_the_demo_franceconnect() {
+    use ac_storage::schema::{aidants, mandates, usagers};
+    use diesel::prelude::*;
+    for app in TestApp::each().await {
+        let (mandate, email): (String, String) = {
+            let conn = &mut *app.db.db.conn().unwrap();
+            ac_demo::load(
+                conn,
+                &app.state.auth.keys,
+                &app.state.franceconnect.demo_pseudonyms().unwrap(),
+                &AuditContext::cli(),
+                app.clock_now(),
+            )
+            .unwrap();
+            mandates::table
+                .inner_join(usagers::table.on(usagers::id.eq(mandates::usager_id)))
+                .inner_join(aidants::table.on(aidants::id.eq(mandates::created_by)))
+                .filter(usagers::family_name.eq("DUBOIS"))
+                .select((mandates::id, aidants::email))
+                .first(conn)
+                .unwrap()
+        };
+        app.sign_in_on(&email, ac_demo::DEMO_TOTP_SEED).await;
+        let old = format!("/mandats/{mandate}");
+        let started = renew(&app, &old).await;
+        // Angela DUBOIS is the demonstration provider's first person.
+        assert!(ac_demo_idp::IDENTITIES[0].family_name == "DUBOIS");
+        let callback = app.at_provider(&started.next, ("identity", "0")).await;
+        let recap = app.return_from_provider(&callback).await;
+        assert_eq!(recap.status(), StatusCode::OK, "not MND034");
+        let recap = recap.text().await.unwrap();
+        assert!(
+            recap.contains("renouvelle") && recap.contains("DUBOIS"),
+            "{recap}"
+        );
+        assert!(!recap.contains("MND034"));
+    }
+}

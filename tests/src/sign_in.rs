@@ -97,6 +97,7 @@ impl TestApp {
             ac_demo::load(
                 conn,
                 &self.state.auth.keys,
+                &self.state.franceconnect.demo_pseudonyms().unwrap(),
                 &AuditContext::cli(),
                 self.clock_now(),
             )

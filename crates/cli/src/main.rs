@@ -194,9 +194,15 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<()> {
                 &ring::rand::SystemRandom::new(),
             )
             .map_err(anyhow::Error::msg)?;
+            // The pilot's people get the pseudonyms the relying party computes when they sign in
+            // at the demonstration provider (renewals and the aidé's own space work in the demo).
+            let pseudonyms = ac_web::FranceConnect::from_settings(&settings)
+                .and_then(|fc| fc.demo_pseudonyms())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             match ac_demo::load(
                 &mut *db.conn()?,
                 &keys,
+                &pseudonyms,
                 &ac_storage::journal::AuditContext::cli(),
                 clock.now(),
             )? {
@@ -267,6 +273,7 @@ fn serve(settings: Arc<Settings>, db: Database, clock: Arc<dyn Clock>) -> anyhow
     let _housekeeping = ac_web::housekeeping::spawn(state.clone())?;
     let _mail_outbox = ac_web::mail_worker::spawn(state.clone())?;
     let _reminders = ac_web::reminders::spawn(state.clone())?;
+    let _receipts = ac_web::receipts::jobs::spawn(state.clone())?;
     let _retention = ac_web::retention::spawn(state.clone())?;
     tracing::info!(%address, public_url = %settings.server.public_url, "aidants-connect écoute");
     actix_web::rt::System::new().block_on(async move { ac_web::serve(state, listener)?.await })?;

@@ -16,7 +16,7 @@ pub struct Identity {
     pub born: &'static str,
 }
 
-pub const IDENTITIES: [Identity; 5] = [
+pub const IDENTITIES: [Identity; 16] = [
     Identity {
         key: "angela-dubois",
         given_name: "Angela Claire Louise",
@@ -77,6 +77,140 @@ pub const IDENTITIES: [Identity; 5] = [
         preferred_username: "LEONETTI",
         born: "née le 31/01/1985 à Ajaccio",
     },
+    // The demonstration pilot's other people (`ac-demo` gives them mandates; Angela DUBOIS,
+    // above, is one of them too): signing in as them reaches their mandates.
+    Identity {
+        key: "jean-martin",
+        given_name: "Jean",
+        family_name: "MARTIN",
+        birthdate: "1948-02-11",
+        gender: "male",
+        birthplace: "29232",
+        birthcountry: "99100",
+        email: "",
+        preferred_username: "",
+        born: "né le 11/02/1948 à Quimper",
+    },
+    Identity {
+        key: "fatoumata-keita",
+        given_name: "Fatoumata",
+        family_name: "KEITA",
+        birthdate: "1979-11-03",
+        gender: "female",
+        birthplace: "",
+        birthcountry: "99335",
+        email: "",
+        preferred_username: "",
+        born: "née le 03/11/1979 à l'étranger",
+    },
+    Identity {
+        key: "marie-therese-le-bris",
+        given_name: "Marie-Thérèse",
+        family_name: "LE BRIS",
+        birthdate: "1939-05-30",
+        gender: "female",
+        birthplace: "56121",
+        birthcountry: "99100",
+        email: "",
+        preferred_username: "",
+        born: "née le 30/05/1939 à Lorient",
+    },
+    Identity {
+        key: "ahmed-bouzid",
+        given_name: "Ahmed",
+        family_name: "BOUZID",
+        birthdate: "1985-07-14",
+        gender: "male",
+        birthplace: "",
+        birthcountry: "99352",
+        email: "",
+        preferred_username: "",
+        born: "né le 14/07/1985 en Algérie",
+    },
+    Identity {
+        key: "paulette-giraud",
+        given_name: "Paulette",
+        family_name: "GIRAUD",
+        birthdate: "1951-12-01",
+        gender: "female",
+        birthplace: "69123",
+        birthcountry: "99100",
+        email: "",
+        preferred_username: "",
+        born: "née le 01/12/1951 à Lyon",
+    },
+    Identity {
+        key: "kevin-leroy",
+        given_name: "Kevin",
+        family_name: "LEROY",
+        birthdate: "1996-04-19",
+        gender: "male",
+        birthplace: "59512",
+        birthcountry: "99100",
+        email: "",
+        preferred_username: "",
+        born: "né le 19/04/1996 à Roubaix",
+    },
+    Identity {
+        key: "ioana-popescu",
+        given_name: "Ioana",
+        family_name: "POPESCU",
+        birthdate: "1990-09-09",
+        gender: "female",
+        birthplace: "",
+        birthcountry: "99114",
+        email: "",
+        preferred_username: "",
+        born: "née le 09/09/1990 en Roumanie",
+    },
+    Identity {
+        key: "bernard-roux",
+        given_name: "Bernard",
+        family_name: "ROUX",
+        birthdate: "1944-01-27",
+        gender: "male",
+        birthplace: "15187",
+        birthcountry: "99100",
+        email: "",
+        preferred_username: "",
+        born: "né le 27/01/1944 à Saint-Flour",
+    },
+    Identity {
+        key: "dominique-casanova",
+        given_name: "Dominique",
+        family_name: "CASANOVA",
+        birthdate: "1967-06-05",
+        gender: "female",
+        birthplace: "2A004",
+        birthcountry: "99100",
+        email: "",
+        preferred_username: "",
+        born: "née le 05/06/1967 à Ajaccio",
+    },
+    Identity {
+        key: "gerard-navarin",
+        given_name: "Gérard",
+        family_name: "NAVARIN",
+        birthdate: "1958-10-22",
+        gender: "male",
+        birthplace: "97101",
+        birthcountry: "99100",
+        email: "",
+        preferred_username: "",
+        born: "né le 22/10/1958 aux Abymes",
+    },
+    Identity {
+        key: "chantal-petit",
+        given_name: "Chantal",
+        family_name: "PETIT",
+        birthdate: "1955-03-15",
+        gender: "female",
+        birthplace: "80021",
+        birthcountry: "99100",
+        email: "",
+        preferred_username: "",
+        born: "née le 15/03/1955 à Amiens",
+    },
 ];
 
 impl Identity {
@@ -97,4 +231,15 @@ impl Identity {
     pub fn display_name(&self) -> String {
         format!("{} {}", self.given_name, self.family_name)
     }
+}
+
+/// A pairwise-looking, stable `sub` per (person, client), never shown by the service. Public so
+/// that `ac-demo` can give the pilot's people the pseudonyms our relying party will compute when
+/// they sign in here.
+pub fn subject_of(key: &str, client_id: &str) -> String {
+    let digest = ring::digest::digest(
+        &ring::digest::SHA256,
+        format!("demo-franceconnect|{key}|{client_id}").as_bytes(),
+    );
+    format!("{}v1", hex::encode(digest.as_ref()))
 }

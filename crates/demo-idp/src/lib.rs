@@ -14,7 +14,7 @@ use std::sync::Arc;
 use thiserror::Error;
 
 pub use ac_config::DEMO_PROVIDER_PATH as PATH;
-pub use identities::{IDENTITIES, Identity};
+pub use identities::{IDENTITIES, Identity, subject_of};
 
 #[derive(Debug, Error)]
 pub enum DemoIdpError {

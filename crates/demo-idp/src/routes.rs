@@ -227,14 +227,10 @@ pub(crate) async fn choose(idp: web::Data<DemoIdp>, body: web::Bytes) -> HttpRes
     )
 }
 
-/// A pairwise-looking, stable `sub` per (person, client), never shown by the service.
+/// The `sub` of the person at `identity` for `client_id` ([`crate::subject_of`]).
 fn subject(identity: usize, client_id: &str) -> String {
     let key = IDENTITIES.get(identity).map(|i| i.key).unwrap_or_default();
-    let digest = ring::digest::digest(
-        &ring::digest::SHA256,
-        format!("demo-franceconnect|{key}|{client_id}").as_bytes(),
-    );
-    format!("{}v1", hex::encode(digest.as_ref()))
+    crate::subject_of(key, client_id)
 }
 
 /// OIDC Core §3.1.3.6: base64url of the left half of SHA-256(access token).

@@ -1,9 +1,10 @@
 #![doc = include_str!("../README.md")]
 
 use ac_auth::{KeyRing, Secret};
+use ac_demo_idp::{IDENTITIES, Identity};
 use ac_mandates::{
-    Aidant, AidantId, CoordinatorScope, Demarche, Gender, MandateDuration, Organisation,
-    OrganisationId, OrganisationKind, PivotIdentity, UsagerId,
+    Aidant, AidantId, CoordinatorScope, Demarche, MandateDuration, Organisation, OrganisationId,
+    OrganisationKind, PivotIdentity, UsagerId,
 };
 use ac_storage::journal::AuditContext;
 use ac_storage::mandates::NewMandate;
@@ -12,7 +13,6 @@ use ac_storage::{
 };
 use ring::rand::SystemRandom;
 use std::collections::BTreeSet;
-use time::macros::date;
 use time::{Date, Duration, OffsetDateTime};
 
 /// What was loaded, for the command's report.
@@ -214,113 +214,67 @@ const LAST_NAMES: [&str; 13] = [
     "Traoré", "Vidal", "Santoni", "Bélise",
 ];
 
-struct Person {
-    given_name: &'static str,
-    family_name: &'static str,
-    birthdate: Date,
-    gender: Gender,
-    birthplace: Option<&'static str>,
-    birthcountry: &'static str,
+/// The pilot's people, by their key at the demonstration provider (`ac_demo_idp::IDENTITIES`),
+/// which holds their identity as FranceConnect would send it: signing in there as one of them
+/// reaches the mandates loaded here (a renewal, the aidé's own space).
+const PEOPLE: [&str; 12] = [
+    "angela-dubois",
+    "jean-martin",
+    "fatoumata-keita",
+    "marie-therese-le-bris",
+    "ahmed-bouzid",
+    "paulette-giraud",
+    "kevin-leroy",
+    "ioana-popescu",
+    "bernard-roux",
+    "dominique-casanova",
+    "gerard-navarin",
+    "chantal-petit",
+];
+
+/// How our relying party names a person who signs in at the demonstration provider: the keyed
+/// pseudonym of (issuer, the provider's `sub` for our client), docs/security/oidc-upstream.md.
+pub struct Pseudonyms {
+    pub key: ac_oidc::PseudonymKey,
+    pub issuer: String,
+    pub client_id: String,
 }
 
-const PEOPLE: [Person; 12] = [
-    Person {
-        given_name: "Angela Claire Louise",
-        family_name: "DUBOIS",
-        birthdate: date!(1962 - 08 - 24),
-        gender: Gender::Female,
-        birthplace: Some("75107"),
-        birthcountry: "99100",
-    },
-    Person {
-        given_name: "Jean",
-        family_name: "MARTIN",
-        birthdate: date!(1948 - 02 - 11),
-        gender: Gender::Male,
-        birthplace: Some("29232"),
-        birthcountry: "99100",
-    },
-    Person {
-        given_name: "Fatoumata",
-        family_name: "KEITA",
-        birthdate: date!(1979 - 11 - 03),
-        gender: Gender::Female,
-        birthplace: None,
-        birthcountry: "99335",
-    },
-    Person {
-        given_name: "Marie-Thérèse",
-        family_name: "LE BRIS",
-        birthdate: date!(1939 - 05 - 30),
-        gender: Gender::Female,
-        birthplace: Some("56121"),
-        birthcountry: "99100",
-    },
-    Person {
-        given_name: "Ahmed",
-        family_name: "BOUZID",
-        birthdate: date!(1985 - 07 - 14),
-        gender: Gender::Male,
-        birthplace: None,
-        birthcountry: "99352",
-    },
-    Person {
-        given_name: "Paulette",
-        family_name: "GIRAUD",
-        birthdate: date!(1951 - 12 - 01),
-        gender: Gender::Female,
-        birthplace: Some("69123"),
-        birthcountry: "99100",
-    },
-    Person {
-        given_name: "Kevin",
-        family_name: "LEROY",
-        birthdate: date!(1996 - 04 - 19),
-        gender: Gender::Male,
-        birthplace: Some("59512"),
-        birthcountry: "99100",
-    },
-    Person {
-        given_name: "Ioana",
-        family_name: "POPESCU",
-        birthdate: date!(1990 - 09 - 09),
-        gender: Gender::Female,
-        birthplace: None,
-        birthcountry: "99114",
-    },
-    Person {
-        given_name: "Bernard",
-        family_name: "ROUX",
-        birthdate: date!(1944 - 01 - 27),
-        gender: Gender::Male,
-        birthplace: Some("15187"),
-        birthcountry: "99100",
-    },
-    Person {
-        given_name: "Dominique",
-        family_name: "CASANOVA",
-        birthdate: date!(1967 - 06 - 05),
-        gender: Gender::Female,
-        birthplace: Some("2A004"),
-        birthcountry: "99100",
-    },
-    Person {
-        given_name: "Gérard",
-        family_name: "NAVARIN",
-        birthdate: date!(1958 - 10 - 22),
-        gender: Gender::Male,
-        birthplace: Some("97101"),
-        birthcountry: "99100",
-    },
-    Person {
-        given_name: "Chantal",
-        family_name: "PETIT",
-        birthdate: date!(1955 - 03 - 15),
-        gender: Gender::Female,
-        birthplace: Some("80021"),
-        birthcountry: "99100",
-    },
-];
+impl Pseudonyms {
+    fn subject(&self, person: &Identity) -> String {
+        ac_oidc::usager_subject(
+            &self.key,
+            &self.issuer,
+            &ac_demo_idp::subject_of(person.key, &self.client_id),
+        )
+    }
+}
+
+/// The identity pivot the demonstration provider sends for `person`.
+fn pivot(person: &Identity) -> Result<PivotIdentity, StorageError> {
+    let text = |v: &str| (!v.is_empty()).then(|| v.to_owned());
+    Ok(PivotIdentity {
+        given_name: person.given_name.into(),
+        family_name: person.family_name.into(),
+        birthdate: Date::parse(
+            person.birthdate,
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .map_err(|e| StorageError::Corrupt(format!("demo birthdate: {e}")))?,
+        gender: parse(person.gender)?,
+        birthplace: text(person.birthplace),
+        birthcountry: person.birthcountry.into(),
+        email: None,
+        preferred_username: None,
+    })
+}
+
+fn person(key: &str) -> Result<&'static Identity, StorageError> {
+    IDENTITIES
+        .iter()
+        .find(|i| i.key == key)
+        .ok_or_else(|| StorageError::Corrupt(format!("demo person {key} unknown")))
+}
 
 fn id() -> String {
     uuid::Uuid::new_v4().to_string()
@@ -340,14 +294,6 @@ fn email(first: &str, last: &str, slug: &str) -> String {
     format!("{}.{}@{slug}.example", clean(first), clean(last)).to_lowercase()
 }
 
-/// A stable fictional subject: the demo has no upstream provider to pseudonymise.
-fn demo_subject(n: usize) -> String {
-    hex::encode(ring::digest::digest(
-        &ring::digest::SHA256,
-        format!("demo-usager-{n}").as_bytes(),
-    ))
-}
-
 fn parse<T: std::str::FromStr<Err = ac_mandates::FieldError>>(
     value: &str,
 ) -> Result<T, StorageError> {
@@ -358,6 +304,7 @@ fn parse<T: std::str::FromStr<Err = ac_mandates::FieldError>>(
 pub fn load(
     conn: &mut DbConnection,
     keys: &KeyRing,
+    pseudonyms: &Pseudonyms,
     context: &AuditContext,
     now: OffsetDateTime,
 ) -> Result<Outcome, StorageError> {
@@ -505,19 +452,15 @@ pub fn load(
     }
 
     // Usagers and their mandates, spread over the structures, in every status.
-    for (n, person) in PEOPLE.iter().enumerate() {
-        let identity = PivotIdentity {
-            given_name: person.given_name.into(),
-            family_name: person.family_name.into(),
-            birthdate: person.birthdate,
-            gender: person.gender,
-            birthplace: person.birthplace.map(str::to_owned),
-            birthcountry: person.birthcountry.into(),
-            email: None,
-            preferred_username: None,
-        };
-        let (usager, _) =
-            usagers::upsert_identified(conn, &demo_subject(n), &identity, context, now)?;
+    for (n, key) in PEOPLE.iter().enumerate() {
+        let person = person(key)?;
+        let (usager, _) = usagers::upsert_identified(
+            conn,
+            &pseudonyms.subject(person),
+            &pivot(person)?,
+            context,
+            now,
+        )?;
         summary.usagers += 1;
         let Some((org, team)) = structures.get(n % structures.len()) else {
             continue;
@@ -645,20 +588,30 @@ mod tests {
     use diesel::RunQueryDsl;
     use time::macros::datetime;
 
+    pub(crate) fn pseudonyms() -> Pseudonyms {
+        Pseudonyms {
+            key: ac_oidc::PseudonymKey::new(&[7; 32]).unwrap(),
+            issuer: "http://127.0.0.1:8080/demo/franceconnect".into(),
+            client_id: "aidants-connect-demo".into(),
+        }
+    }
+
     #[test]
     fn the_pilot_has_every_shape_the_brief_asks_for_and_loads_once() {
         let now = datetime!(2026-11-22 10:00 UTC);
+        let pseudonyms = pseudonyms();
         let keys =
             KeyRing::parse(&KeyRing::generate_file_text(&SystemRandom::new()).unwrap()).unwrap();
         for db in TestDatabase::each().unwrap() {
             let conn = &mut *db.db.conn().unwrap();
-            let Outcome::Loaded(summary) = load(conn, &keys, &AuditContext::cli(), now).unwrap()
+            let Outcome::Loaded(summary) =
+                load(conn, &keys, &pseudonyms, &AuditContext::cli(), now).unwrap()
             else {
                 panic!("not loaded")
             };
             assert_eq!(summary.organisations, 13);
             assert_eq!(
-                load(conn, &keys, &AuditContext::cli(), now).unwrap(),
+                load(conn, &keys, &pseudonyms, &AuditContext::cli(), now).unwrap(),
                 Outcome::AlreadyPopulated
             );
 
@@ -710,9 +663,9 @@ mod tests {
 
             let mut statuses = BTreeSet::new();
             for org in &orgs {
-                for n in 0..PEOPLE.len() {
-                    if let Some(usager) = usagers::find_by_subject(conn, &demo_subject(n)).unwrap()
-                    {
+                for key in PEOPLE {
+                    let subject = pseudonyms.subject(person(key).unwrap());
+                    if let Some(usager) = usagers::find_by_subject(conn, &subject).unwrap() {
                         for m in mandates::for_usager(conn, &org.id, &usager.id).unwrap() {
                             statuses.insert(m.status_at(now).label());
                         }

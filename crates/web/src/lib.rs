@@ -35,6 +35,7 @@ use tracing_actix_web::TracingLogger;
 
 pub use dsfr::base as dsfr_base;
 pub use error::WebError;
+pub use identification::FranceConnect;
 pub use templates::Templates;
 
 /// Everything a handler may need, shared by all workers.

@@ -109,6 +109,18 @@ impl FranceConnect {
         })
     }
 
+    /// How this relying party names the people of the demonstration provider, so that the pilot
+    /// `demo load` writes holds the usagers they become when they sign in there.
+    pub fn demo_pseudonyms(&self) -> Result<ac_demo::Pseudonyms, WebError> {
+        let key_text = std::str::from_utf8(self.pseudonym_key.expose()).map_err(config_error)?;
+        Ok(ac_demo::Pseudonyms {
+            key: PseudonymKey::from_text(key_text)
+                .ok_or_else(|| config_error("clé de pseudonymisation illisible"))?,
+            issuer: self.settings.issuer_url(&self.public_url),
+            client_id: self.settings.client_id.clone(),
+        })
+    }
+
     /// The relying party's settings, returning to `returns` (redirect URI, post-logout URI).
     fn rp_config(&self, returns: Returns) -> Result<RpConfig, WebError> {
         let fc = &self.settings;
