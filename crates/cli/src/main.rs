@@ -2,6 +2,7 @@
 
 mod admin;
 mod audit_cmd;
+mod cli_french;
 mod provider_cmd;
 mod retention_cmd;
 
@@ -96,7 +97,10 @@ enum DemoCommand {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match cli_french::parse::<Cli>() {
+        Ok(cli) => cli,
+        Err(status) => return status,
+    };
     let bind = match &cli.command {
         Command::Serve { bind } => bind.clone(),
         _ => None,

@@ -404,3 +404,41 @@ fn the_audit_log_is_verified_proved_and_exported_from_the_command_line() {
         );
     }
 }
+
+/// The command line speaks French to an administrator who mistypes, like the rest of the
+/// service, and exits with status 2; its help is in French too.
+#[test]
+fn command_line_mistakes_and_help_are_in_french() {
+    let out = Command::new(BIN)
+        .current_dir(scratch())
+        .args(["structure", "ajouter-nimporte-quoi"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.starts_with("erreur : commande inconnue « ajouter-nimporte-quoi »"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Pour l'aide : aidants-connect structure --help")
+            || stderr.contains("Pour l'aide :"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("Usage:") && !stderr.contains("error:"),
+        "{stderr}"
+    );
+
+    let out = Command::new(BIN).args(["--help"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let help = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        help.contains("Utilisation :") && help.contains("Commandes"),
+        "{help}"
+    );
+    assert!(
+        !help.contains("Print help") && !help.contains("Usage:"),
+        "{help}"
+    );
+}
