@@ -18,6 +18,7 @@ mod mail_outbox;
 mod mandate_document;
 mod mandate_journey_browser;
 mod provider;
+mod receipts;
 mod renewal;
 mod revocation;
 mod route_sweep;

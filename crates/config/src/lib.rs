@@ -3,6 +3,7 @@
 mod anomalies;
 mod franceconnect;
 mod provider;
+mod receipts;
 mod reminders;
 mod retention;
 pub mod secret_file;
@@ -22,6 +23,7 @@ pub use franceconnect::{
     DEMO_CLIENT_SECRET, DEMO_PROVIDER_PATH, FranceConnectSettings, FranceConnectVersion,
 };
 pub use provider::{DEMO_PARTNER_CLIENT_ID, DEMO_PARTNER_PATH, ProviderSettings};
+pub use receipts::ReceiptsSettings;
 pub use reminders::RemindersSettings;
 pub use retention::RetentionSettings;
 
@@ -62,6 +64,9 @@ pub struct Settings {
     /// Expiry reminders to the aidants; optional in the file (defaults apply).
     #[serde(default)]
     pub reminders: RemindersSettings,
+    /// The aidé's receipts; optional in the file (defaults apply).
+    #[serde(default)]
+    pub receipts: ReceiptsSettings,
     /// How long identity, mandate records and the journal are kept; optional in the file (the
     /// legal texts' periods apply).
     #[serde(default)]
@@ -362,6 +367,7 @@ impl Settings {
         self.franceconnect.validate(self.server.dev_mode)?;
         self.anomalies.validate()?;
         self.reminders.validate()?;
+        self.receipts.validate()?;
         self.retention.validate()?;
         self.provider.validate(self.server.dev_mode)?;
         let mandates = &self.mandates;

@@ -16,7 +16,7 @@ use std::time::Duration;
 use thiserror::Error;
 
 use templates::MailTemplates;
-pub use templates::{ReminderLine, Rendered};
+pub use templates::{ReceiptLine, ReminderLine, Rendered};
 
 #[derive(Debug, Error)]
 pub enum MailError {
@@ -250,6 +250,37 @@ impl Mailer {
         self.inner
             .templates
             .revoked_by_person(first_name, structure, demarches, at, list_url)
+    }
+
+    /// A receipt to the aidé (rendered only: queued with its report token when dispatched).
+    pub fn receipt(&self, line: &ReceiptLine, space_url: &str) -> Result<Rendered, MailError> {
+        self.inner.templates.receipt(line, space_url)
+    }
+
+    /// The aidé's weekly digest of delegated uses, a receipt per line.
+    pub fn receipt_digest(
+        &self,
+        lines: &[ReceiptLine],
+        report_until: &str,
+        space_url: &str,
+    ) -> Result<Rendered, MailError> {
+        self.inner
+            .templates
+            .receipt_digest(lines, report_until, space_url)
+    }
+
+    /// The notice to a structure's référents that a person reported a receipt (names no one).
+    pub fn report_raised(
+        &self,
+        first_name: &str,
+        structure: &str,
+        what: &str,
+        at: &str,
+        list_url: &str,
+    ) -> Result<Rendered, MailError> {
+        self.inner
+            .templates
+            .report_raised(first_name, structure, what, at, list_url)
     }
 
     /// Sends a message from the outbox, with `id` (the outbox row's) in its Message-ID, so that

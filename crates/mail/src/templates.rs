@@ -39,7 +39,42 @@ const TEMPLATES: &[(&str, &str)] = &[
         "revoked_by_person.html",
         include_str!("../templates/revoked_by_person.html"),
     ),
+    ("receipt.txt", include_str!("../templates/receipt.txt")),
+    ("receipt.html", include_str!("../templates/receipt.html")),
+    (
+        "receipt_digest.txt",
+        include_str!("../templates/receipt_digest.txt"),
+    ),
+    (
+        "receipt_digest.html",
+        include_str!("../templates/receipt_digest.html"),
+    ),
+    (
+        "report_raised.txt",
+        include_str!("../templates/report_raised.txt"),
+    ),
+    (
+        "report_raised.html",
+        include_str!("../templates/report_raised.html"),
+    ),
 ];
+
+/// One receipt to the aidé, every part already written for a person (local time, first name,
+/// titles): what happened, when, who, where, and its two links.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReceiptLine {
+    pub headline: String,
+    pub when: String,
+    pub who: String,
+    pub structure: String,
+    pub demarches: String,
+    pub site: Option<String>,
+    /// The verification code, grouped by four.
+    pub code: String,
+    pub verify_url: String,
+    pub report_url: String,
+    pub report_until: String,
+}
 
 /// One line of an expiry reminder: a démarche's title, its end (already written for a person)
 /// and the threshold crossed, in days.
@@ -135,6 +170,71 @@ impl MailTemplates {
             subject: "Une personne a arrêté son mandat".into(),
             text: self.render("revoked_by_person.txt", &context)?,
             html: self.render("revoked_by_person.html", &context)?,
+        })
+    }
+
+    /// One receipt; its subject is its headline.
+    pub(crate) fn receipt(
+        &self,
+        line: &ReceiptLine,
+        space_url: &str,
+    ) -> Result<Rendered, MailError> {
+        let subject = format!("Aidants Connect : {}", line.headline.trim_end_matches('.'));
+        let context = serde_json::json!({
+            "subject": subject,
+            "line": line,
+            "space_url": space_url,
+        });
+        Ok(Rendered {
+            text: self.render("receipt.txt", &context)?,
+            html: self.render("receipt.html", &context)?,
+            subject,
+        })
+    }
+
+    /// The weekly digest of delegated uses.
+    pub(crate) fn receipt_digest(
+        &self,
+        lines: &[ReceiptLine],
+        report_until: &str,
+        space_url: &str,
+    ) -> Result<Rendered, MailError> {
+        let subject = format!(
+            "Aidants Connect : ce qui a été fait pour vous cette semaine ({})",
+            lines.len()
+        );
+        let context = serde_json::json!({
+            "subject": subject,
+            "lines": lines,
+            "report_until": report_until,
+            "space_url": space_url,
+        });
+        Ok(Rendered {
+            text: self.render("receipt_digest.txt", &context)?,
+            html: self.render("receipt_digest.html", &context)?,
+            subject,
+        })
+    }
+
+    pub(crate) fn report_raised(
+        &self,
+        first_name: &str,
+        structure: &str,
+        what: &str,
+        at: &str,
+        list_url: &str,
+    ) -> Result<Rendered, MailError> {
+        let context = serde_json::json!({
+            "first_name": first_name,
+            "structure": structure,
+            "what": what,
+            "at": at,
+            "list_url": list_url,
+        });
+        Ok(Rendered {
+            subject: "Une personne signale un usage de son mandat".into(),
+            text: self.render("report_raised.txt", &context)?,
+            html: self.render("report_raised.html", &context)?,
         })
     }
 

@@ -13,6 +13,7 @@ pub mod mail_worker;
 mod menu;
 pub mod periodic;
 pub mod provider;
+pub mod receipts;
 pub mod reminders;
 mod respond;
 pub mod retention;

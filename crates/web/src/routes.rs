@@ -25,6 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     crate::aide_space::configure(cfg);
     crate::information::configure(cfg);
     crate::provider::configure(cfg);
+    crate::receipts::configure(cfg);
     crate::usagers::configure(cfg);
 }
 

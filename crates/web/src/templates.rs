@@ -74,6 +74,18 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/aide/signed_out.html"),
     ),
     (
+        "aide/receipt.html",
+        include_str!("../templates/aide/receipt.html"),
+    ),
+    (
+        "aide/report.html",
+        include_str!("../templates/aide/report.html"),
+    ),
+    (
+        "aide/notifications.html",
+        include_str!("../templates/aide/notifications.html"),
+    ),
+    (
         "identification/verification_unknown.html",
         include_str!("../templates/identification/verification_unknown.html"),
     ),

@@ -7,6 +7,7 @@
 //! minutes idle, one hour at most. Every query is keyed by the pseudonym the session holds,
 //! taken on the server; an id from the request only ever narrows within the person's own records.
 
+mod notifications;
 mod pages;
 mod signin;
 
@@ -23,6 +24,7 @@ const SESSION_COOKIE: &str = "ac_aide";
 pub fn configure(cfg: &mut web::ServiceConfig) {
     signin::configure(cfg);
     pages::configure(cfg);
+    notifications::configure(cfg);
 }
 
 /// A signed-in person: their session token (for the CSRF tokens of their forms) and session.

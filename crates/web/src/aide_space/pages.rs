@@ -166,7 +166,7 @@ async fn mandates_page(
 }
 
 /// Pages about one person: never cached, never sent as a referrer.
-fn private(mut response: HttpResponse) -> HttpResponse {
+pub(super) fn private(mut response: HttpResponse) -> HttpResponse {
     let headers = response.headers_mut();
     headers.insert(
         header::CACHE_CONTROL,

@@ -44,6 +44,10 @@ const LINKS: &[(&str, &str)] = &[
     ("/coordination/journal", "Journal"),
     ("/coordination/anomalies", "Signalements"),
     ("/coordination/integrite", "Intégrité du journal"),
+    (
+        "/coordination/signalements-personnes",
+        "Signalements des personnes",
+    ),
 ];
 
 /// The scope in words, from the account's coordinator scopes.
@@ -84,7 +88,7 @@ fn scope_label(current: &CurrentAidant, names: &BTreeMap<String, String>) -> Str
 }
 
 /// The account's coordination scope and page frame; 403 (journaled) without one.
-async fn space(
+pub(crate) async fn space(
     state: &AppState,
     current: &CurrentAidant,
     here: &str,

@@ -15,6 +15,7 @@ pub(crate) mod coordination;
 mod explorer;
 mod labels;
 mod referent;
+mod reports;
 mod stream;
 
 use ac_mandates::OrganisationId;
@@ -32,6 +33,7 @@ use crate::{AppState, WebError};
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     referent::configure(cfg);
     coordination::configure(cfg);
+    reports::configure(cfg);
 }
 
 macro_rules! templates {
@@ -54,6 +56,8 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = templates!(
     "dashboard.html",
     "integrity.html",
     "anomalies.html",
+    "reports.html",
+    "report_restore.html",
 );
 
 /// The 403 of the consoles: the same words whatever was asked for, so the answer tells nothing

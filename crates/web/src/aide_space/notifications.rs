@@ -1,0 +1,130 @@
+//! « Mes avis »: the person chooses how they hear of what is done in their name (each use, a
+//! weekly digest, never) and where (an e-mail address, stored sealed; shown back masked). Keyed
+//! by the session's pseudonym; journaled without the address.
+
+use ac_mandates::Email;
+use ac_storage::receipts::{self, Choice, Sealer};
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
+use serde::Deserialize;
+
+use super::{SignedIn, signed_in};
+use crate::respond::{blocking, page, see_other};
+use crate::{AppState, WebError};
+
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/mon-espace/avis")
+            .get(notifications_page)
+            .post(save),
+    );
+}
+
+/// The form with the person's current choice.
+async fn render(
+    state: &AppState,
+    current: &SignedIn,
+    status: HttpResponseBuilder,
+    saved: bool,
+    error: Option<&str>,
+) -> Result<HttpResponse, WebError> {
+    let (db, subject) = (state.db.clone(), current.subject().to_owned());
+    let stored = blocking(move || {
+        let conn = &mut *db.conn()?;
+        match receipts::usager_of_subject(conn, &subject)? {
+            Some(usager) => receipts::preference(conn, &usager),
+            None => Ok(None),
+        }
+    })
+    .await?;
+    let chosen = stored.as_ref().map_or(Choice::Never, |p| p.choice);
+    let choices: Vec<serde_json::Value> = Choice::ALL
+        .iter()
+        .map(|c| serde_json::json!({ "key": c.key(), "label": c.label(), "checked": *c == chosen }))
+        .collect();
+    let view = serde_json::json!({
+        "csrf": current.csrf(),
+        "choices": choices,
+        "masked": stored.and_then(|p| p.email_masked),
+        "saved": saved,
+        "error": error,
+    });
+    let body = state.templates.render("aide/notifications.html", &view)?;
+    Ok(super::pages::private(page(status, body)))
+}
+
+async fn notifications_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, WebError> {
+    let Some(current) = signed_in(&state, &req).await? else {
+        return Ok(see_other("/mon-espace").finish());
+    };
+    render(&state, &current, HttpResponse::Ok(), false, None).await
+}
+
+#[derive(Deserialize)]
+struct Form {
+    csrf: String,
+    choix: Option<String>,
+    courriel: Option<String>,
+}
+
+async fn save(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<Form>,
+) -> Result<HttpResponse, WebError> {
+    let Some(current) = signed_in(&state, &req).await? else {
+        return Ok(see_other("/mon-espace").finish());
+    };
+    current.check_csrf(&form.csrf)?;
+    let invalid = |message| {
+        render(
+            &state,
+            &current,
+            HttpResponse::UnprocessableEntity(),
+            false,
+            Some(message),
+        )
+    };
+    let Some(choice) = form.choix.as_deref().and_then(Choice::from_key) else {
+        return invalid("Choisissez quand recevoir un reçu.").await;
+    };
+    let typed = form.courriel.as_deref().map(str::trim).unwrap_or_default();
+    let email: Option<Email> = if typed.is_empty() {
+        None
+    } else {
+        match typed.parse() {
+            Ok(email) => Some(email),
+            Err(_) => return invalid("Cette adresse électronique n'a pas la bonne forme.").await,
+        }
+    };
+    let (db, subject, now, context, auth) = (
+        state.db.clone(),
+        current.subject().to_owned(),
+        state.clock.now(),
+        current.audit_context(&req),
+        state.auth.clone(),
+    );
+    let saved = blocking(move || {
+        let conn = &mut *db.conn()?;
+        let usager = receipts::usager_of_subject(conn, &subject)?
+            .ok_or(ac_storage::StorageError::NotFound)?;
+        let sealer = Sealer {
+            keys: &auth.keys,
+            rng: auth.rng(),
+        };
+        match receipts::set_preference(conn, sealer, &usager, choice, email.as_ref(), &context, now)
+        {
+            Ok(()) => Ok(true),
+            Err(ac_storage::StorageError::Field(_)) => Ok(false),
+            Err(other) => Err(other),
+        }
+    })
+    .await?;
+    if saved {
+        render(&state, &current, HttpResponse::Ok(), true, None).await
+    } else {
+        invalid("Pour recevoir des reçus, donnez une adresse électronique.").await
+    }
+}

@@ -1,0 +1,308 @@
+//! The public pages of receipts, without sign-in:
+//! - `/recu/{code}`: whether a receipt is genuine and which journal entry it reports (index and
+//!   leaf hash), and nothing about the person;
+//! - `/signalement/{token}`: « Ce n'était pas moi », a confirmation page, then the report that
+//!   suspends the mandate at once (`ac_storage::receipts::reports`).
+//!
+//! Both are counted per client IP in the database (`ac_storage::rate_limits`, every node), like
+//! `/verification`: guessing costs a window per handful of tries on top of the codes' 160 and
+//! the tokens' 256 bits. Addresses carrying a code or a token go to no other site.
+
+use ac_audit::Actor;
+use ac_auth::Token;
+use ac_localtime::Format;
+use ac_mandates::VerificationCode;
+use ac_storage::journal::AuditContext;
+use ac_storage::rate_limits::{self, Limit};
+use ac_storage::receipts::reports::{self, Reportable, Reported, TokenRefusal};
+use ac_storage::receipts::{self, Genuine};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
+use serde::Deserialize;
+use tracing::instrument;
+
+use crate::auth::{check_csrf_browser, csrf_browser_token, request_id};
+use crate::respond::{blocking, page};
+use crate::{AppState, WebError};
+
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/recu/{code}").get(receipt))
+        .service(
+            web::resource("/signalement/{token}")
+                .get(report_confirm)
+                .post(report),
+        );
+}
+
+/// No cache, no referrer: the address holds a code or a token.
+fn private(mut response: HttpResponse) -> HttpResponse {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+fn too_many() -> WebError {
+    WebError::TooManyRequests {
+        code: "RCP429",
+        message: "Trop de demandes depuis cette adresse : réessayez dans quelques minutes.".into(),
+    }
+}
+
+/// The per-IP limit of both pages, and the journal's actor of its first refusal.
+fn limited(state: &AppState, req: &HttpRequest) -> (String, Limit, AuditContext) {
+    let settings = &state.settings.receipts;
+    (
+        format!("receipts:ip:{}", state.auth.client_ip(req)),
+        Limit {
+            max: i32::try_from(settings.lookups_per_ip).unwrap_or(i32::MAX),
+            window: crate::auth::secs(settings.window_secs),
+        },
+        AuditContext {
+            actor: Actor::system(),
+            request_id: request_id(req),
+        },
+    )
+}
+
+#[instrument(skip_all)]
+async fn receipt(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    code: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let now = state.clock.now();
+    let (key, limit, context) = limited(&state, &req);
+    let code = VerificationCode::parse(&code.into_inner());
+    let db = state.db.clone();
+    let found = blocking(move || {
+        let conn = &mut *db.conn()?;
+        if !rate_limits::enforce(conn, &key, "receipts_per_ip", limit, &context, now)? {
+            return Ok(Err(()));
+        }
+        match code {
+            Some(code) => receipts::by_code(conn, &code).map(Ok),
+            None => Ok(Ok(None)),
+        }
+    })
+    .await?
+    .map_err(|()| too_many())?;
+    let (status, view) = match found {
+        Some(Genuine { kind, at, entry }) => (
+            HttpResponse::Ok(),
+            serde_json::json!({
+                "genuine": true,
+                "kind": kind.label(),
+                // The service's reference time: the page says nothing of where the person is.
+                "day": state.local_times.format("75", at, Format::Date),
+                "entry": entry.map(|(seq, hash)| serde_json::json!({ "seq": seq, "hash": hash })),
+            }),
+        ),
+        None => (
+            HttpResponse::NotFound(),
+            serde_json::json!({ "genuine": false }),
+        ),
+    };
+    let body = state.templates.render("aide/receipt.html", &view)?;
+    Ok(private(page(status, body)))
+}
+
+fn report_page(
+    state: &AppState,
+    status: HttpResponseBuilder,
+    title: &str,
+    view: serde_json::Value,
+) -> Result<HttpResponse, WebError> {
+    let mut view = view;
+    if let Some(map) = view.as_object_mut() {
+        map.insert("title".into(), title.into());
+    }
+    let body = state.templates.render("aide/report.html", &view)?;
+    Ok(private(page(status, body)))
+}
+
+fn refused_page(state: &AppState, refusal: TokenRefusal) -> Result<HttpResponse, WebError> {
+    let message = match refusal {
+        TokenRefusal::Unknown => {
+            "Ce lien n'est pas valable. Recopiez-le en entier depuis le message reçu."
+        }
+        TokenRefusal::Used => "Ce lien a déjà servi : le signalement est enregistré.",
+        TokenRefusal::Expired => {
+            "Ce lien a expiré. Pour arrêter le mandat, allez dans votre espace, ou appelez la structure."
+        }
+    };
+    let status = match refusal {
+        TokenRefusal::Unknown => HttpResponse::NotFound(),
+        TokenRefusal::Used | TokenRefusal::Expired => HttpResponse::Gone(),
+    };
+    report_page(
+        state,
+        status,
+        "Lien non valable",
+        serde_json::json!({ "state": "refused", "message": message }),
+    )
+}
+
+/// The person's token, read from the path; a malformed one is just unknown.
+fn token(path: &str) -> Option<Token> {
+    Token::parse(path)
+}
+
+#[instrument(skip_all)]
+async fn report_confirm(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let now = state.clock.now();
+    let (key, limit, context) = limited(&state, &req);
+    let Some(token) = token(&path) else {
+        return refused_page(&state, TokenRefusal::Unknown);
+    };
+    let (db, hash) = (state.db.clone(), token.hash());
+    let found = blocking(move || {
+        let conn = &mut *db.conn()?;
+        if !rate_limits::enforce(conn, &key, "receipts_per_ip", limit, &context, now)? {
+            return Ok(Err(()));
+        }
+        reports::peek(conn, &hash, now).map(Ok)
+    })
+    .await?
+    .map_err(|()| too_many())?;
+    let reportable = match found {
+        Ok(reportable) => reportable,
+        Err(refusal) => return refused_page(&state, refusal),
+    };
+    let (csrf, cookie) = csrf_browser_token(&state.auth, &req)?;
+    let view = serde_json::json!({
+        "state": "confirm",
+        "kind": reportable.kind.label(),
+        "day": state.local_times.format(&reportable.departement, reportable.at, Format::Date),
+        "structure": reportable.organisation_name,
+        "token": token.expose(),
+        "csrf": csrf,
+    });
+    let mut response = report_page(&state, HttpResponse::Ok(), "Ce n'était pas moi", view)?;
+    if let Some(cookie) = cookie {
+        response.add_cookie(&cookie).map_err(WebError::internal)?;
+    }
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+struct ReportForm {
+    csrf: String,
+}
+
+/// The words of what is reported, for the référents' notice.
+fn what(reportable: &Reportable) -> String {
+    let demarches: Vec<&str> = reportable
+        .demarches
+        .split(',')
+        .filter_map(|d| d.parse::<ac_mandates::Demarche>().ok())
+        .map(|d| d.title())
+        .collect();
+    format!("{} ({})", reportable.kind.label(), demarches.join(", "))
+}
+
+/// The notices to the structure's référents, rendered before the transaction.
+fn notices(
+    state: &AppState,
+    reportable: &Reportable,
+    referents: Vec<(String, String)>,
+    now: time::OffsetDateTime,
+) -> Result<Vec<(String, ac_mail::Rendered)>, WebError> {
+    let at = state
+        .local_times
+        .format(&reportable.departement, now, Format::DateTime);
+    let list_url = format!(
+        "{}/referent/{}/signalements",
+        state.settings.server.public_url,
+        reportable.organisation.as_str()
+    );
+    referents
+        .into_iter()
+        .map(|(email, first_name)| {
+            let rendered = state
+                .mailer
+                .report_raised(
+                    &first_name,
+                    &reportable.organisation_name,
+                    &what(reportable),
+                    &at,
+                    &list_url,
+                )
+                .map_err(WebError::internal)?;
+            Ok((email, rendered))
+        })
+        .collect()
+}
+
+#[instrument(skip_all)]
+async fn report(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<ReportForm>,
+) -> Result<HttpResponse, WebError> {
+    check_csrf_browser(&state.auth, &req, &form.csrf)?;
+    let now = state.clock.now();
+    let (key, limit, context) = limited(&state, &req);
+    let Some(token) = token(&path) else {
+        return refused_page(&state, TokenRefusal::Unknown);
+    };
+    let (db, hash) = (state.db.clone(), token.hash());
+    let found = blocking(move || {
+        let conn = &mut *db.conn()?;
+        if !rate_limits::enforce(conn, &key, "receipts_per_ip", limit, &context, now)? {
+            return Ok(Err(()));
+        }
+        let found = reports::peek(conn, &hash, now)?;
+        let referents = match &found {
+            Ok(r) => reports::referents_of(conn, &r.organisation)?,
+            Err(_) => Vec::new(),
+        };
+        Ok(Ok((found, referents)))
+    })
+    .await?
+    .map_err(|()| too_many())?;
+    let (reportable, referents) = match found {
+        (Ok(reportable), referents) => (reportable, referents),
+        (Err(refusal), _) => return refused_page(&state, refusal),
+    };
+    let rendered = notices(&state, &reportable, referents, now)?;
+    let (db, hash, request) = (state.db.clone(), token.hash(), request_id(&req));
+    let outcome = blocking(move || {
+        let mails = crate::mail_worker::outbox_rows("report_raised", &rendered);
+        reports::open(&mut *db.conn()?, &hash, &mails, request, now)
+    })
+    .await?;
+    let structure = reportable.organisation_name.as_str();
+    match outcome {
+        Reported::Opened { .. } => report_page(
+            &state,
+            HttpResponse::Ok(),
+            "Signalement enregistré",
+            serde_json::json!({ "state": "opened", "structure": structure }),
+        ),
+        Reported::AlreadyEnded => report_page(
+            &state,
+            HttpResponse::Ok(),
+            "Déjà arrêté",
+            serde_json::json!({ "state": "ended" }),
+        ),
+        Reported::AlreadyReported => report_page(
+            &state,
+            HttpResponse::Ok(),
+            "Déjà signalé",
+            serde_json::json!({ "state": "already" }),
+        ),
+        Reported::Refused(refusal) => refused_page(&state, refusal),
+    }
+}
