@@ -287,3 +287,94 @@ async fn a_person_without_a_mandate_is_told_so_and_nothing_is_created() {
         app.stop().await;
     }
 }
+
+#[actix_web::test]
+async fn the_person_chooses_their_receipts_and_is_told_when_they_revoke_alone() {
+    for app in TestApp::each().await {
+        app.with_aidant(EMAIL, &["org-a"]);
+        app.sign_in(EMAIL).await;
+        let mandate_page = app.mandate_through_journey("0").await;
+        let me = browser();
+        sign_in(&app, &me, "0").await;
+
+        let (status, page) = html(&me, &app.url("/mon-espace/avis")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains("À chaque utilisation") && page.contains("Un résumé par semaine"));
+        let csrf = extract_csrf(&page);
+        let save = |form: Vec<(&'static str, String)>| {
+            let me = me.clone();
+            let url = app.url("/mon-espace/avis");
+            async move { me.post(url).form(&form).send().await.unwrap() }
+        };
+        // Receipts need an address; a malformed one is refused.
+        let res = save(vec![("csrf", csrf.clone()), ("choix", "each_use".into())]).await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let res = save(vec![
+            ("csrf", csrf.clone()),
+            ("choix", "each_use".into()),
+            ("courriel", "pas une adresse".into()),
+        ])
+        .await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let res = save(vec![("csrf", "forged".into()), ("choix", "never".into())]).await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        let res = save(vec![
+            ("csrf", csrf.clone()),
+            ("choix", "each_use".into()),
+            ("courriel", "moi.meme@exemple.fr".into()),
+        ])
+        .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let page = res.text().await.unwrap();
+        assert!(page.contains("m•••@exemple.fr"), "{page}");
+        assert!(!page.contains("moi.meme@exemple.fr"), "shown masked only");
+        let changed = app
+            .journal()
+            .into_iter()
+            .find(|e| e["action"] == "usager.notifications_changed")
+            .unwrap();
+        assert_eq!(changed["details"]["choice"], "each_use");
+        assert!(
+            !changed.to_string().contains("moi.meme"),
+            "no address in the journal"
+        );
+
+        // Revoking alone: the receipt goes to the address just given.
+        let mandate = mandate_page.trim_start_matches("/mandats/").to_owned();
+        let (_, confirm) = html(
+            &me,
+            &app.url(&format!("/mon-espace/mandats/{mandate}/revoquer")),
+        )
+        .await;
+        let res = me
+            .post(app.url(&format!("/mon-espace/mandats/{mandate}/revoquer")))
+            .form(&[("csrf", extract_csrf(&confirm))])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(ac_web::receipts::jobs::run_once(&app.state).unwrap(), 1);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let state = app.state.clone();
+        std::thread::spawn(move || {
+            ac_web::mail_worker::run_once(&state, &runtime, "node-test").unwrap()
+        })
+        .join()
+        .unwrap();
+        let receipt = app
+            .sent_mail()
+            .into_iter()
+            .find(|m| m.to == "moi.meme@exemple.fr")
+            .unwrap();
+        assert!(
+            receipt.subject.contains("Votre mandat a été arrêté"),
+            "{}",
+            receipt.subject
+        );
+        assert!(receipt.text.contains("Qui : vous-même"), "{}", receipt.text);
+        app.stop().await;
+    }
+}
