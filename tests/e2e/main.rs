@@ -19,6 +19,7 @@ mod mandate_document;
 mod mandate_journey_browser;
 mod provider;
 mod receipts;
+mod receipts_browser;
 mod renewal;
 mod revocation;
 mod route_sweep;
