@@ -362,3 +362,53 @@ fn closing_by_revoking_revokes_what_the_report_names() {
         assert_eq!(kinds, [ReceiptKind::MandateRevoked]);
     }
 }
+
+#[test]
+fn retention_takes_the_receipts_tokens_reports_and_choice_with_the_mandate_and_the_person() {
+    for db in TestDatabase::each_as_runtime_role().unwrap() {
+        let conn = &mut *db.db.conn().unwrap();
+        let f = fixture(conn);
+        receipts::set_preference(
+            conn,
+            Sealer {
+                keys: &f.keys,
+                rng: &SystemRandom::new(),
+            },
+            &f.usager,
+            Choice::EachUse,
+            Some(&"angela@exemple.fr".parse().unwrap()),
+            &AuditContext::cli(),
+            NOW,
+        )
+        .unwrap();
+        create(conn, &f, &[Demarche::Social]);
+        let tokens = dispatch_all(conn, NOW);
+        reports::open(conn, &tokens[0].1.hash(), &[], None, NOW).unwrap();
+        let ends = NOW + Duration::days(365);
+        let outcome = ac_storage::retention::run(
+            &db.db,
+            &ac_storage::retention::Policy::default(),
+            "test-node",
+            ends + Duration::days(366),
+        )
+        .unwrap();
+        assert_eq!(
+            (outcome.mandates, outcome.identities),
+            (1, 1),
+            "{outcome:?}"
+        );
+        for table in [
+            "receipts",
+            "receipt_report_tokens",
+            "receipt_reports",
+            "aide_notification_preferences",
+            "usagers",
+        ] {
+            assert_eq!(
+                count(conn, &format!("SELECT COUNT(*) AS n FROM {table}")).unwrap(),
+                0,
+                "{table}"
+            );
+        }
+    }
+}
