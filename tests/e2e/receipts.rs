@@ -408,6 +408,42 @@ async fn report_links_expire_and_receipt_lookups_are_rate_limited() {
         assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
         let (status, _) = text(&browser(), &report).await;
         assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+
+        // A référent of another structure: this structure's reports are refused and journaled;
+        // through their own structure, an id that is not one of its open reports is 404 (the
+        // storage test closes another structure's real report id: NotFound).
+        let other = app.with_aidant("referente@autre.exemple.fr", &["autre"]);
+        app.db
+            .execute_raw(&format!(
+                "UPDATE aidant_organisations SET is_referent = TRUE WHERE aidant_id = '{}'",
+                other.as_str()
+            ))
+            .unwrap();
+        app.sign_in("referente@autre.exemple.fr").await;
+        let res = app
+            .get(&format!("/referent/{STRUCTURE}/signalements"))
+            .await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        let denied = app
+            .journal()
+            .into_iter()
+            .filter(|e| e["action"] == "access.denied")
+            .count();
+        assert!(denied >= 1);
+        let csrf = extract_csrf(
+            &app.get("/referent/autre/signalements")
+                .await
+                .text()
+                .await
+                .unwrap(),
+        );
+        let res = app
+            .post_form(
+                "/referent/autre/signalements/not-theirs/revoquer",
+                &[("csrf", &csrf)],
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
         s.app.stop().await;
     }
 }
