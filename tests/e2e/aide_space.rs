@@ -339,6 +339,20 @@ async fn the_person_chooses_their_receipts_and_is_told_when_they_revoke_alone() 
             "no address in the journal"
         );
 
+        // The aidant sees the choice and the address masked, never in full.
+        let mandate_id = ac_mandates::MandateId::new(mandate_page.trim_start_matches("/mandats/"));
+        let usager = ac_storage::mandates::get(&mut app.db.db.conn().unwrap(), &mandate_id)
+            .unwrap()
+            .usager_id;
+        let res = app.get(&format!("/usagers/{}", usager.as_str())).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let seen = res.text().await.unwrap();
+        assert!(
+            seen.contains("À chaque utilisation (m•••@exemple.fr)"),
+            "{seen}"
+        );
+        assert!(!seen.contains("moi.meme@exemple.fr"));
+
         // Revoking alone: the receipt goes to the address just given.
         let mandate = mandate_page.trim_start_matches("/mandats/").to_owned();
         let (_, confirm) = html(

@@ -294,8 +294,10 @@ async fn render_usager(
         usager.id.clone(),
         usager.subject.clone(),
     );
-    let (mandates, uses, names, websites, organisation_name) = blocking(move || {
+    let (mandates, uses, names, websites, organisation_name, receipts) = blocking(move || {
         let conn = &mut *db.conn()?;
+        // The person's receipts choice, the address masked (docs/security/aide-space.md).
+        let receipts = ac_storage::receipts::preference(conn, &usager_id)?;
         let mandates = mandates::for_usager(conn, &organisation, &usager_id)?;
         let uses = structure_usagers::delegated_uses(conn, &organisation, &subject, cursor)?;
         let names = console::names(
@@ -308,7 +310,7 @@ async fn render_usager(
             uses.rows.iter().filter_map(|r| r.client_id.as_deref()),
         )?;
         let name = ac_storage::organisations::get(conn, &organisation)?.name;
-        Ok((mandates, uses, names, websites, name))
+        Ok((mandates, uses, names, websites, name, receipts))
     })
     .await?;
     let mandate_views: Vec<MandateView> = mandates
@@ -375,6 +377,10 @@ async fn render_usager(
             "given_name": usager.identity.given_name,
             "family_name": usager.identity.family_name,
             "birthdate": date(usager.identity.birthdate),
+            "receipts": receipts.map(|p| serde_json::json!({
+                "choice": p.choice.label(),
+                "masked": p.email_masked,
+            })),
             "mandates": mandate_views,
             "uses": use_views,
             "newest_href": (!matches!(cursor, Cursor::Newest)).then(|| base.clone()),
