@@ -242,13 +242,15 @@ pub fn has_mandates(conn: &mut DbConnection, subject: &str) -> Result<bool, Stor
 }
 
 /// The journal actions the person's history shows.
-pub const HISTORY_ACTIONS: [Action; 6] = [
+pub const HISTORY_ACTIONS: [Action; 8] = [
     Action::DelegationCompleted,
     Action::MandateCreated,
     Action::MandateRenewed,
     Action::MandateRevoked,
     Action::AuthorizationRevoked,
     Action::MandateDeleted,
+    Action::ReportOpened,
+    Action::ReportClosed,
 ];
 
 /// One line of the person's history, with the names it is told in.

@@ -228,6 +228,10 @@ fn a_report_suspends_at_once_until_the_referent_restores_and_tokens_are_single_u
         let opened = reports::open(conn, &token.hash(), &[], None, later).unwrap();
         assert!(matches!(opened, Reported::Opened { .. }), "{opened:?}");
         assert_eq!(can_act(conn, &f, later), Err(Refusal::Suspended));
+        // The person reads their report in their own history.
+        audit::integrate_all(conn, 100, later).unwrap();
+        let history = ac_storage::aide_space::history(conn, &"a".repeat(64), None, 5).unwrap();
+        assert_eq!(history[0].action, "report.opened");
         assert_eq!(
             mandates::can_act(conn, &f.aidant, &f.org, &f.usager, Demarche::Argent, later)
                 .unwrap()
@@ -309,10 +313,11 @@ fn a_report_suspends_at_once_until_the_referent_restores_and_tokens_are_single_u
             .unwrap(),
             Reported::Refused(TokenRefusal::Expired)
         );
+        audit::integrate_all(conn, 100, later).unwrap();
         let actions = count(
             conn,
-            "SELECT COUNT(*) AS n FROM audit_pending WHERE entry LIKE '%\"report.opened\"%' \
-             OR entry LIKE '%\"report.closed\"%'",
+            "SELECT COUNT(*) AS n FROM audit_log \
+             WHERE action IN ('report.opened', 'report.closed')",
         )
         .unwrap();
         assert_eq!(actions, 2, "opened and closed, journaled");

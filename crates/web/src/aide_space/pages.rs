@@ -446,6 +446,8 @@ fn sentence(line: &HistoryLine, times: &LocalTimes) -> String {
         "mandate.revoked" => "a révoqué votre mandat".to_owned(),
         "authorization.revoked" => "a révoqué une démarche de votre mandat".to_owned(),
         "mandate.deleted" => "a supprimé un mandat terminé depuis plus d'un an".to_owned(),
+        "report.opened" => "a signalé « Ce n'était pas moi » : le mandat est suspendu".to_owned(),
+        "report.closed" => "a clos votre signalement".to_owned(),
         other => other.to_owned(),
     };
     format!("Le {when}, {who} {what}{demarche}.")
