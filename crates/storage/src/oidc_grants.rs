@@ -709,15 +709,18 @@ pub enum UserinfoGrant {
     MandateRefused { client_id: String, refusal: Refusal },
 }
 
-/// The grant behind a live access token, with its usager.
+/// The grant behind a live access token, with its usager, and what its receipt needs (the
+/// mandate, whether the person wants receipts), read in the same statement.
 fn live_code(
     conn: &mut DbConnection,
     token_hash: &TokenHash,
     now: OffsetDateTime,
-) -> Result<Option<(CodeRecord, Usager)>, StorageError> {
+) -> Result<Option<(CodeRecord, Usager, crate::receipts::UseReceipt)>, StorageError> {
+    use crate::schema::aide_notification_preferences as prefs;
     oidc_access_tokens::table
         .inner_join(oidc_authorization_codes::table.inner_join(authorizations::table))
         .inner_join(usagers::table.on(usagers::id.eq(oidc_authorization_codes::usager_id)))
+        .left_join(prefs::table.on(prefs::usager_id.eq(oidc_authorization_codes::usager_id)))
         .filter(oidc_access_tokens::token_hash.eq(token_hash.as_str()))
         .filter(oidc_access_tokens::revoked_at.is_null())
         .filter(oidc_access_tokens::expires_at.gt(to_db(now)))
@@ -725,11 +728,17 @@ fn live_code(
             CodeRow::as_select(),
             authorizations::organisation_id,
             UsagerRow::as_select(),
+            authorizations::mandate_id,
+            prefs::choice.nullable(),
         ))
-        .first::<(CodeRow, String, UsagerRow)>(conn)
+        .first::<(CodeRow, String, UsagerRow, String, Option<String>)>(conn)
         .optional()?
-        .map(|(row, organisation, usager)| {
-            Ok((row.into_record(organisation)?, usager.into_domain()?))
+        .map(|(row, organisation, usager, mandate, choice)| {
+            Ok((
+                row.into_record(organisation)?,
+                usager.into_domain()?,
+                crate::receipts::UseReceipt::new(mandate, choice.as_deref()),
+            ))
         })
         .transpose()
 }
@@ -747,7 +756,7 @@ pub fn userinfo(
     request_id: Option<String>,
     now: OffsetDateTime,
 ) -> Result<UserinfoGrant, StorageError> {
-    let Some((code, usager)) = live_code(conn, token_hash, now)? else {
+    let Some((code, usager, receipt)) = live_code(conn, token_hash, now)? else {
         return Ok(UserinfoGrant::InvalidToken);
     };
     let context = client_context(&code.client_id, request_id);
@@ -767,12 +776,8 @@ pub fn userinfo(
         conn,
         &context,
         event(Action::DelegationCompleted),
-        &code.usager_id,
-        &code.organisation_id,
-        &code.authorization_id,
-        code.demarche,
-        &code.client_id,
-        &code.aidant_id,
+        &receipt,
+        &code,
         now,
     )?;
     Ok(UserinfoGrant::Served {

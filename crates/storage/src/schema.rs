@@ -553,3 +553,9 @@ diesel::allow_tables_to_appear_in_same_query!(aide_notification_preferences, aut
 diesel::allow_tables_to_appear_in_same_query!(aide_notification_preferences, aidant_organisations);
 diesel::allow_tables_to_appear_in_same_query!(aide_notification_preferences, coordinator_scopes);
 diesel::allow_tables_to_appear_in_same_query!(oidc_clients, mandates);
+// Userinfo reads whether the person wants receipts with the grant.
+diesel::allow_tables_to_appear_in_same_query!(aide_notification_preferences, oidc_access_tokens);
+diesel::allow_tables_to_appear_in_same_query!(
+    aide_notification_preferences,
+    oidc_authorization_codes
+);

@@ -277,20 +277,6 @@ fn delivery(choice: Choice, kind: ReceiptKind) -> Option<Choice> {
     }
 }
 
-/// Whether the person wants receipts at all: the delegated-use path asks before it opens a
-/// transaction for two writes instead of one.
-pub(crate) fn wants_receipts(
-    conn: &mut DbConnection,
-    usager: &UsagerId,
-) -> Result<bool, StorageError> {
-    Ok(diesel::select(diesel::dsl::exists(
-        prefs::table
-            .filter(prefs::usager_id.eq(usager.as_str()))
-            .filter(prefs::choice.ne(Choice::Never.key())),
-    ))
-    .get_result(conn)?)
-}
-
 /// Writes the receipt of `reported` inside the event's transaction, if the person asked for
 /// receipts. Returns its verification code.
 pub(crate) fn record_in(
@@ -332,44 +318,53 @@ pub(crate) fn record_in(
     Ok(Some(code))
 }
 
+/// What the userinfo step reads for a use's receipt, with the grant (`oidc_grants::live_code`):
+/// no query of its own on the delegated path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UseReceipt {
+    mandate: MandateId,
+    /// The person asked for receipts (a choice other than « jamais »).
+    wanted: bool,
+}
+
+impl UseReceipt {
+    pub(crate) fn new(mandate: String, choice: Option<&str>) -> Self {
+        Self {
+            mandate: MandateId::new(mandate),
+            wanted: choice.is_some_and(|c| c != Choice::Never.key()),
+        }
+    }
+}
+
 /// The delegated use served at userinfo (`oidc_grants::userinfo`): its `delegation.completed`
 /// entry alone when the person wants no receipt (one statement, as before), else the entry and
 /// the receipt in one transaction.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn record_use(
     conn: &mut DbConnection,
     context: &AuditContext,
     event: Event,
-    usager: &UsagerId,
-    organisation: &OrganisationId,
-    authorization: &AuthorizationId,
-    demarche: Demarche,
-    client: &str,
-    aidant: &ac_mandates::AidantId,
+    receipt: &UseReceipt,
+    code: &crate::oidc_grants::CodeRecord,
     now: OffsetDateTime,
 ) -> Result<(), StorageError> {
-    if !wants_receipts(conn, usager)? {
+    if !receipt.wanted {
         return journal::record(conn, context, event, now);
     }
     write(conn, |tx| {
         let pending_id = journal::record_id(tx, context, event, now)?;
-        let mandate: String = authorizations::table
-            .find(authorization.as_str())
-            .select(authorizations::mandate_id)
-            .first(tx)?;
         // The receipt names the aidant who acted (the journal's actor is the website).
-        let acting = AuditContext::aidant(aidant, context.request_id.clone());
+        let acting = AuditContext::aidant(&code.aidant_id, context.request_id.clone());
         record_in(
             tx,
             &Reported {
                 kind: ReceiptKind::DelegatedUse,
-                usager,
-                organisation,
-                mandate: &MandateId::new(mandate),
-                authorization: Some(authorization),
-                demarches: vec![demarche],
+                usager: &code.usager_id,
+                organisation: &code.organisation_id,
+                mandate: &receipt.mandate,
+                authorization: Some(&code.authorization_id),
+                demarches: vec![code.demarche],
                 context: &acting,
-                client: Some(client),
+                client: Some(&code.client_id),
                 pending_id,
             },
             now,
