@@ -66,6 +66,21 @@ fn aide_journey(mandate: &str) -> Vec<Value> {
     ]
 }
 
+/// An aidant acting for a person on the demonstration partner site: our provider's choice of the
+/// person and of the démarche, then the pages a person meets on the way out or when a site is not
+/// known (a logout without its hint, an unknown site). Transmitting the identity needs a fresh
+/// code and ends the aidant's session with the partner's logout: provider.rs runs that part.
+fn partner_journey() -> Vec<Value> {
+    vec![
+        json!({ "name": "site-partenaire", "goto": "/demo/service-public" }),
+        json!({ "name": "choix-de-la-personne",
+                "press": "S'identifier avec FranceConnect (Aidants Connect)" }),
+        json!({ "name": "choix-de-la-demarche", "press": "Continuer avec cette personne" }),
+        json!({ "name": "deconnexion-sans-indice", "goto": "/oidc/session/end" }),
+        json!({ "name": "site-inconnu", "goto": "/oidc/authorize?client_id=inconnu", "status": 400 }),
+    ]
+}
+
 fn visits(pages: &[(&str, String)]) -> Vec<Value> {
     pages
         .iter()
@@ -167,6 +182,10 @@ async fn every_page_passes_axe_and_the_tablet_rules_at_three_sizes() {
                 visits(&coordination_pages),
             ),
             coordination_pages.len(),
+        );
+        add(
+            session(&format!("partenaire-{size}"), &aidant, partner_journey()),
+            partner_journey().len(),
         );
         add(
             anonymous(&format!("usager-{size}"), aide_journey(&angela)),
