@@ -277,11 +277,21 @@ async fn a_use_is_receipted_by_smtp_reported_suspended_and_restored_by_the_refer
         let restore_page = res.text().await.unwrap();
         assert!(restore_page.contains("Angela Claire DUBOIS"));
         let csrf = extract_csrf(&restore_page);
+        // Without the person's tick, even with a good code, nothing is restored; with it and a
+        // wrong code neither.
+        app.next_totp_step();
         let unticked = app
-            .post_form(&restore_path, &[("csrf", &csrf), ("code", "000000")])
+            .post_form(&restore_path, &[("csrf", &csrf), ("code", &app.totp_now())])
             .await;
         assert_eq!(unticked.status(), StatusCode::UNPROCESSABLE_ENTITY);
-        app.next_totp_step();
+        let wrong_code = app
+            .post_form(
+                &restore_path,
+                &[("csrf", &csrf), ("confirmation", "oui"), ("code", "000000")],
+            )
+            .await;
+        assert_eq!(wrong_code.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(app.count_rows("receipt_reports WHERE closed_at IS NULL"), 1);
         let restored = app
             .post_form(
                 &restore_path,
