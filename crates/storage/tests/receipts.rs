@@ -417,3 +417,56 @@ fn retention_takes_the_receipts_tokens_reports_and_choice_with_the_mandate_and_t
         }
     }
 }
+
+#[test]
+fn no_receipt_no_event() {
+    for db in TestDatabase::each().unwrap() {
+        let conn = &mut *db.db.conn().unwrap();
+        let f = fixture(conn);
+        receipts::set_preference(
+            conn,
+            Sealer {
+                keys: &f.keys,
+                rng: &SystemRandom::new(),
+            },
+            &f.usager,
+            Choice::EachUse,
+            Some(&"angela@exemple.fr".parse().unwrap()),
+            &AuditContext::cli(),
+            NOW,
+        )
+        .unwrap();
+        // The receipt cannot be written: the mandate is not created either.
+        db.execute_raw("ALTER TABLE receipts RENAME TO receipts_elsewhere")
+            .unwrap();
+        let refused = mandates::create(
+            conn,
+            &NewMandate {
+                aidant: &f.aidant,
+                organisation: &f.org,
+                usager: &f.usager,
+                demarches: &[Demarche::Social],
+                duration: MandateDuration::OneYear,
+                legal_text_version: "2026-01",
+                renewal_of: None,
+            },
+            &AuditContext::aidant(&f.aidant, None),
+            NOW,
+        );
+        assert!(refused.is_err());
+        db.execute_raw("ALTER TABLE receipts_elsewhere RENAME TO receipts")
+            .unwrap();
+        assert_eq!(
+            count(conn, "SELECT COUNT(*) AS n FROM mandates").unwrap(),
+            0
+        );
+        assert_eq!(
+            count(
+                conn,
+                "SELECT COUNT(*) AS n FROM audit_pending WHERE entry LIKE '%\"mandate.created\"%'"
+            )
+            .unwrap(),
+            0
+        );
+    }
+}
