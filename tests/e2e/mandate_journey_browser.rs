@@ -69,6 +69,30 @@ fn demo_aidants(
     chosen
 }
 
+/// A phone held upright.
+const PHONE: ac_e2e::browser::Viewport = ac_e2e::browser::Viewport {
+    width: 375,
+    height: 667,
+};
+
+/// The creation journey ended by a refusal: « Je refuse » on the recap (`at_recap`, after the
+/// person's identification), or « Annuler » on the aidé's first screen.
+fn refusal(choices: &MandateChoices, at_recap: bool) -> Vec<Value> {
+    let mut steps = mandate_creation(choices, "", "refus").steps;
+    steps.truncate(if at_recap { 5 } else { 3 });
+    let (button, said) = if at_recap {
+        (
+            "Je refuse",
+            "La personne accompagnée a refusé de donner mandat",
+        )
+    } else {
+        ("Annuler", "Vous avez annulé la création du mandat")
+    };
+    steps.push(json!({ "name": "refus", "press": button,
+                       "expect": ["Aucun mandat n'a été créé", said] }));
+    steps
+}
+
 /// A six-digit code the demo app shows at none of the steps around now.
 fn wrong_code(app: &TestApp) -> String {
     let now = app.clock_now().unix_timestamp();
@@ -85,10 +109,11 @@ fn wrong_code(app: &TestApp) -> String {
 async fn the_mandate_journeys_pass_axe_and_the_tablet_rules_in_chromium() {
     for app in TestApp::each().await {
         let demarches = vec![Demarche::Social, Demarche::Argent];
-        // Three aidants for the journeys, signed in over HTTP; a fourth signs in in the browser.
-        let team = demo_aidants(&app, &demarches, 4);
+        // Four aidants for the journeys, signed in over HTTP (the fourth on a phone); a fifth
+        // signs in in the browser.
+        let team = demo_aidants(&app, &demarches, 5);
         let mut cookies = Vec::new();
-        for (aidant, _) in &team[..3] {
+        for (aidant, _) in team[..3].iter().chain(&team[4..]) {
             app.sign_in_on(aidant.email.as_str(), DEMO_TOTP_SEED).await;
             cookies.push(app.cookie("ac_session").unwrap());
         }
@@ -168,6 +193,16 @@ async fn the_mandate_journeys_pass_axe_and_the_tablet_rules_in_chromium() {
                     "expect": ["Créer un mandat"] }),
         ];
 
+        // On a phone, the aidé refuses on the recap, then on their first screen: nothing is
+        // created either time, and the aidant is told what to do next.
+        let phone_choices = choices(4, "Jean-Pierre MARTIN", MandateDuration::OneMonth);
+        let mut refusals = refusal(&phone_choices, true);
+        refusals.extend(refusal(&phone_choices, false));
+        // Sideways, the aidant cancels on the aidé's screen.
+        sideways
+            .steps
+            .extend(refusal(&choices(1, "", MandateDuration::OneMonth), false));
+
         // Each session: its steps, its window width, whether axe-core runs.
         let plan = [
             ("portrait", upright.steps, PORTRAIT, true, Some(&cookies[0])),
@@ -185,6 +220,7 @@ async fn the_mandate_journeys_pass_axe_and_the_tablet_rules_in_chromium() {
                 false,
                 Some(&cookies[2]),
             ),
+            ("telephone-refus", refusals, PHONE, true, Some(&cookies[3])),
             ("verification", after.verification, PORTRAIT, true, None),
             (
                 "revocation",
