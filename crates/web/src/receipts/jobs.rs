@@ -24,8 +24,12 @@ pub fn run_once(state: &AppState) -> Result<usize, WebError> {
     let email = Email { state };
     let mut sent = 0;
     for receipt in due {
-        if channel::send(state, &email, std::slice::from_ref(&receipt), false, now)? {
-            sent += 1;
+        match channel::send(state, &email, std::slice::from_ref(&receipt), false, now) {
+            Ok(true) => sent += 1,
+            Ok(false) => {}
+            // One receipt that cannot be sent (an address sealed under a key since removed, a
+            // template error) must not hold back the others: logged by id, tried next round.
+            Err(e) => tracing::error!(receipt = %receipt.id, error = ?e, "receipt not sent"),
         }
     }
     Ok(sent)
@@ -51,8 +55,13 @@ pub fn run_weekly(state: &AppState, holder: &str) -> Result<WeeklyRound, WebErro
     let email = Email { state };
     let mut digests = 0;
     for person in receipts::due_digests(&mut *state.db.conn()?, now, BATCH)? {
-        if channel::send(state, &email, &person, true, now)? {
-            digests += 1;
+        match channel::send(state, &email, &person, true, now) {
+            Ok(true) => digests += 1,
+            Ok(false) => {}
+            Err(e) => {
+                let first = person.first().map(|p| p.id.as_str()).unwrap_or_default();
+                tracing::error!(receipt = %first, error = ?e, "weekly digest not sent");
+            }
         }
     }
     leases::release(&mut *state.db.conn()?, LEASE, holder)?;
