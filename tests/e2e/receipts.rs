@@ -101,6 +101,77 @@ async fn text(client: &reqwest::Client, url: &str) -> (StatusCode, String) {
     (res.status(), res.text().await.unwrap())
 }
 
+/// The aidant picks Angela's `social` démarche for the partner: refused with `code`.
+async fn assert_refused(app: &TestApp, code: &str) {
+    let list = app
+        .client
+        .get(provider::authorize_url(app, &[]))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let person = ac_e2e::person_path(&list, "DUBOIS").unwrap();
+    let page = app.get(&person).await.text().await.unwrap();
+    let chosen = app
+        .post_form(
+            "/oidc/choix",
+            &[
+                ("csrf", &extract_csrf(&page)),
+                ("i", &ac_e2e::hidden(&page, "i")),
+                ("usager", &ac_e2e::hidden(&page, "usager")),
+                ("demarche", Demarche::Social.key()),
+            ],
+        )
+        .await;
+    assert_eq!(chosen.status(), StatusCode::FORBIDDEN);
+    let refusal = chosen.text().await.unwrap();
+    assert!(refusal.contains(code), "{refusal}");
+}
+
+#[actix_web::test]
+async fn a_reported_use_suspends_the_demarche_even_after_a_renewal() {
+    for app in TestApp::each().await {
+        let s = signed_in(app).await;
+        let app = &s.app;
+        choose(app, Choice::EachUse);
+        delegated_use(&s).await;
+        jobs::run_once(&app.state).unwrap();
+        worker_round(app).await;
+        let mail = app
+            .sent_mail()
+            .into_iter()
+            .find(|m| m.to == PERSON)
+            .unwrap();
+        let report = link(&mail.text, &app.url("/signalement/"));
+        // A new mandate replaces the one used, for the same démarches.
+        app.with_mandate(
+            &s.aidant,
+            STRUCTURE,
+            "Angela Claire",
+            "DUBOIS",
+            &[Demarche::Social, Demarche::Argent],
+        );
+        let me = browser();
+        let (_, page) = text(&me, &report).await;
+        let done = me
+            .post(&report)
+            .form(&[("csrf", extract_csrf(&page).as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            done.text()
+                .await
+                .unwrap()
+                .contains("Le mandat est suspendu")
+        );
+        assert_refused(app, "ACT009").await;
+        s.app.stop().await;
+    }
+}
+
 #[actix_web::test]
 async fn a_use_is_receipted_by_smtp_reported_suspended_and_restored_by_the_referent() {
     for app in TestApp::each().await {
@@ -206,31 +277,7 @@ async fn a_use_is_receipted_by_smtp_reported_suspended_and_restored_by_the_refer
         );
         let (_, refused) = tok(app, &before, &[]).await;
         assert_eq!(refused["error"], "invalid_grant", "{refused}");
-        let list = app
-            .client
-            .get(provider::authorize_url(app, &[]))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let person = ac_e2e::person_path(&list, "DUBOIS").unwrap();
-        let page = app.get(&person).await.text().await.unwrap();
-        let chosen = app
-            .post_form(
-                "/oidc/choix",
-                &[
-                    ("csrf", &extract_csrf(&page)),
-                    ("i", &ac_e2e::hidden(&page, "i")),
-                    ("usager", &ac_e2e::hidden(&page, "usager")),
-                    ("demarche", Demarche::Social.key()),
-                ],
-            )
-            .await;
-        assert_eq!(chosen.status(), StatusCode::FORBIDDEN);
-        let refusal = chosen.text().await.unwrap();
-        assert!(refusal.contains("ACT009"), "{refusal}");
+        assert_refused(app, "ACT009").await;
         let again = me
             .post(&report)
             .form(&[("csrf", csrf.as_str())])

@@ -159,6 +159,47 @@ fn usable_targets(
         .collect()
 }
 
+/// What a report names: the receipt's mandate and authorization; but a delegated use whose
+/// authorization was since replaced by a renewal names the authorization in force now for the
+/// same structure, person and démarche (the use being disputed, it is that démarche's delegation
+/// that must stop).
+fn named(
+    tx: &mut DbConnection,
+    reportable: &Reportable,
+    now: OffsetDateTime,
+) -> Result<(MandateId, Option<AuthorizationId>), StorageError> {
+    use crate::schema::authorizations;
+    let Some(authorization) = reportable
+        .authorization
+        .as_ref()
+        .filter(|_| reportable.kind == ReceiptKind::DelegatedUse)
+    else {
+        return Ok((reportable.mandate.clone(), reportable.authorization.clone()));
+    };
+    let still_open: bool = diesel::select(diesel::dsl::exists(
+        authorizations::table
+            .filter(authorizations::id.eq(authorization.as_str()))
+            .filter(authorizations::revoked_at.is_null()),
+    ))
+    .get_result(tx)?;
+    if still_open {
+        return Ok((reportable.mandate.clone(), Some(authorization.clone())));
+    }
+    let replaced: Option<(String, String)> = authorizations::table
+        .filter(authorizations::organisation_id.eq(reportable.organisation.as_str()))
+        .filter(authorizations::usager_id.eq(reportable.usager.as_str()))
+        .filter(authorizations::demarche.eq(&reportable.demarches))
+        .filter(authorizations::revoked_at.is_null())
+        .filter(authorizations::expires_at.gt(to_db(now)))
+        .select((authorizations::mandate_id, authorizations::id))
+        .first(tx)
+        .optional()?;
+    Ok(match replaced {
+        Some((mandate, id)) => (MandateId::new(mandate), Some(AuthorizationId::new(id))),
+        None => (reportable.mandate.clone(), Some(authorization.clone())),
+    })
+}
+
 /// Whether an open report already suspends one of `targets`.
 fn already_suspended(
     tx: &mut DbConnection,
@@ -191,12 +232,13 @@ pub fn open(
             Ok(r) => r,
             Err(refusal) => return Ok(Reported::Refused(refusal)),
         };
-        let mandate = mandates::get(tx, &reportable.mandate)?;
-        let targets = usable_targets(&mandate, reportable.authorization.as_ref(), now);
+        let (mandate_id, authorization) = named(tx, &reportable, now)?;
+        let mandate = mandates::get(tx, &mandate_id)?;
+        let targets = usable_targets(&mandate, authorization.as_ref(), now);
         if targets.is_empty() {
             return Ok(Reported::AlreadyEnded);
         }
-        if already_suspended(tx, &reportable.mandate, &targets)? {
+        if already_suspended(tx, &mandate_id, &targets)? {
             return Ok(Reported::AlreadyReported);
         }
         let spent = diesel::update(
@@ -215,11 +257,9 @@ pub fn open(
                 receipt_reports::id.eq(&id),
                 receipt_reports::receipt_id.eq(&reportable.receipt_id),
                 receipt_reports::organisation_id.eq(reportable.organisation.as_str()),
-                receipt_reports::mandate_id.eq(reportable.mandate.as_str()),
-                receipt_reports::authorization_id.eq(reportable
-                    .authorization
-                    .as_ref()
-                    .map(AuthorizationId::as_str)),
+                receipt_reports::mandate_id.eq(mandate_id.as_str()),
+                receipt_reports::authorization_id
+                    .eq(authorization.as_ref().map(AuthorizationId::as_str)),
                 receipt_reports::opened_at.eq(to_db(now)),
             ))
             .execute(tx)
@@ -237,10 +277,10 @@ pub fn open(
             .organisation(&reportable.organisation)
             .usager(&subject)
             .target(&id)
-            .detail("mandate", &reportable.mandate)
+            .detail("mandate", &mandate_id)
             .detail("receipt_kind", reportable.kind.key())
             .detail("suspended", targets.len());
-        if let Some(authorization) = &reportable.authorization {
+        if let Some(authorization) = &authorization {
             event = event.detail("authorization", authorization);
         }
         journal::record(tx, &context, event, now)?;
