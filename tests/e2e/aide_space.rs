@@ -392,3 +392,83 @@ async fn the_person_chooses_their_receipts_and_is_told_when_they_revoke_alone() 
         app.stop().await;
     }
 }
+
+#[actix_web::test]
+async fn the_aide_prints_their_own_copy_and_only_theirs() {
+    for app in TestApp::each().await {
+        let aidant = app.with_aidant(EMAIL, &["org-a"]);
+        app.sign_in(EMAIL).await;
+        app.mandate_through_journey("0").await;
+        let (_, other) = app.with_mandate(&aidant, "org-a", "Karim", "BENALI", &[Demarche::Social]);
+        let me = browser();
+
+        // Not signed in: back to the entry page.
+        let res = me
+            .get(app.url(&format!("/mon-espace/mandats/{}/imprimer", other.as_str())))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(&res), "/mon-espace");
+
+        sign_in(&app, &me, "0").await;
+        let (_, page) = html(&me, &app.url("/mon-espace/mandats")).await;
+        let mandate = between(&page, "/mon-espace/mandats/", "/revoquer");
+        assert!(page.contains(&format!("/mon-espace/mandats/{mandate}/imprimer")));
+        let res = me
+            .get(app.url(&format!("/mon-espace/mandats/{mandate}/imprimer")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()["cache-control"], "no-store");
+        assert_eq!(res.headers()["referrer-policy"], "no-referrer");
+        let copy = res.text().await.unwrap();
+        assert!(copy.contains("Votre exemplaire du mandat"), "{copy}");
+        assert!(
+            copy.contains("DUBOIS") && copy.contains("class=\"verification-code\""),
+            "{copy}"
+        );
+        assert!(
+            copy.contains("Revenir à mes mandats"),
+            "back to their space"
+        );
+        assert!(
+            !copy.contains("href=\"/usagers\""),
+            "no aidant's way in: {copy}"
+        );
+
+        // Printing leaves the session as it was: signing out still closes FranceConnect.
+        let (_, page) = html(&me, &app.url("/mon-espace/mandats")).await;
+        let res = me
+            .post(app.url("/mon-espace/deconnexion"))
+            .form(&[("csrf", extract_csrf(&page))])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        assert!(
+            location(&res).contains("/demo/franceconnect/"),
+            "{}",
+            location(&res)
+        );
+        sign_in(&app, &me, "0").await;
+
+        // Another person's mandate: 404, journaled.
+        let denied = |app: &TestApp| {
+            app.journal_actions()
+                .iter()
+                .filter(|a| *a == "access.denied")
+                .count()
+        };
+        let before = denied(&app);
+        let (status, page) = html(
+            &me,
+            &app.url(&format!("/mon-espace/mandats/{}/imprimer", other.as_str())),
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(!page.contains("BENALI"));
+        assert_eq!(denied(&app), before + 1);
+    }
+}

@@ -10,6 +10,7 @@ pub mod housekeeping;
 mod identification;
 mod information;
 pub mod mail_worker;
+mod mandate_copy;
 mod menu;
 pub mod periodic;
 pub mod provider;

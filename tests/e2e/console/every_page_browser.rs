@@ -60,7 +60,11 @@ fn aide_journey(mandate: &str) -> Vec<Value> {
         json!({ "name": "historique", "goto": "/mon-espace/historique",
                 "expect": ["Ce qui a été fait pour moi"] }),
         json!({ "name": "mes-avis", "goto": "/mon-espace/avis" }),
+        json!({ "name": "mon-exemplaire", "goto": format!("/mon-espace/mandats/{mandate}/imprimer"),
+                "expect": ["Votre exemplaire du mandat"] }),
         json!({ "name": "arreter-le-mandat", "goto": format!("/mon-espace/mandats/{mandate}/revoquer") }),
+        // Signing out from « Mes mandats ».
+        json!({ "name": "retour-mes-mandats", "goto": "/mon-espace/mandats" }),
         json!({ "name": "deconnexion", "press": "Se déconnecter" }),
         json!({ "name": "recu-inconnu", "goto": "/recu/AAAA-BBBB-CCCC", "status": 404 }),
     ]

@@ -9,6 +9,7 @@
 
 mod notifications;
 mod pages;
+mod print;
 mod signin;
 
 use ac_auth::Token;
@@ -24,6 +25,7 @@ const SESSION_COOKIE: &str = "ac_aide";
 pub fn configure(cfg: &mut web::ServiceConfig) {
     signin::configure(cfg);
     pages::configure(cfg);
+    print::configure(cfg);
     notifications::configure(cfg);
 }
 

@@ -33,7 +33,7 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// The signed-in person, or the entry page.
-async fn require(
+pub(super) async fn require(
     state: &AppState,
     req: &HttpRequest,
 ) -> Result<Result<SignedIn, HttpResponse>, WebError> {
@@ -181,7 +181,7 @@ pub(super) fn private(mut response: HttpResponse) -> HttpResponse {
 
 /// The person's mandate `id`, or 404 with an `access.denied` entry when it is not theirs (or
 /// does not exist: the two look the same).
-async fn own_mandate(
+pub(super) async fn own_mandate(
     state: &AppState,
     current: &SignedIn,
     req: &HttpRequest,

@@ -16,11 +16,12 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use tracing::instrument;
 
-use super::{DraftView, MandateDraft, draft_view, written_date};
+use super::{DraftView, MandateDraft, draft_view};
 use crate::auth::{CurrentAidant, PersonalDataAccess, RecentStepUp, StepUpCheck, too_many};
+use crate::mandate_copy::{authorization_views, written_date};
 use crate::menu::Menu;
 use crate::respond::{blocking, page, see_other};
-use crate::status::{self, Badge};
+use crate::status;
 use crate::{AppState, WebError};
 
 /// How long the recap waits for consent.
@@ -339,17 +340,6 @@ async fn accord(
     }
 }
 
-/// One démarche of a mandate as every mandate page lists it.
-#[derive(Serialize)]
-pub(super) struct AuthorizationView {
-    id: String,
-    title: &'static str,
-    examples: &'static str,
-    status: Badge,
-    /// In force now: it may be revoked.
-    in_force: bool,
-}
-
 /// A mandate with the person and the structure it names.
 pub(super) struct StructureMandate {
     pub mandate: Mandate,
@@ -419,27 +409,6 @@ pub(super) async fn mandate_of_structure(
         });
     }
     Ok(mandate)
-}
-
-/// The démarches of `mandate` with their state at `now`, in the words every mandate page uses.
-pub(super) fn authorization_views(
-    mandate: &Mandate,
-    now: OffsetDateTime,
-) -> Vec<AuthorizationView> {
-    mandate
-        .authorizations
-        .iter()
-        .map(|a| {
-            let (status, in_force) = status::authorization(a, now);
-            AuthorizationView {
-                id: a.id.as_str().to_owned(),
-                title: a.demarche.title(),
-                examples: a.demarche.examples(),
-                status,
-                in_force,
-            }
-        })
-        .collect()
 }
 
 /// A mandate, for the aidants of its structure only.

@@ -8,7 +8,6 @@
 
 use ac_auth::Secret;
 use ac_config::{FranceConnectVersion, Settings, secret_file};
-use ac_localtime::written_day;
 use ac_mandates::{Demarche, MandateDuration, MandateId, UsagerId};
 use ac_oidc::rp::{
     CallbackParams, HttpSettings, PendingLogin, PendingLogout, ProtocolVersion, RelyingParty,
@@ -28,6 +27,7 @@ use time::OffsetDateTime;
 use tracing::instrument;
 
 use crate::auth::{CurrentAidant, RecentStepUp};
+use crate::mandate_copy::written_date;
 use crate::respond::{blocking, page, see_other};
 use crate::{AppState, WebError, security};
 
@@ -215,12 +215,6 @@ impl FranceConnect {
 enum Returns {
     MandateJourney,
     AideSpace,
-}
-
-/// A date written out, as the aidé reads it: "22 novembre 2027", the day it is at the structure
-/// (its département's local time).
-fn written_date(times: &ac_localtime::LocalTimes, departement: &str, at: OffsetDateTime) -> String {
-    written_day(times.local(departement, at).date())
 }
 
 /// The mandate choices the identification is for, kept across the provider's round trip so that

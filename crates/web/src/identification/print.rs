@@ -1,45 +1,16 @@
-//! The printable mandate (docs/domain.md, "Journeys" 2): the aidé's own copy on A4, with the legal
-//! text of the mandate's version, both signature blocks, and the verification code with its QR
-//! code pointing to the public verification page.
-//!
-//! Printing is not journaled: it reads what the mandate page already shows to the same aidants,
-//! and a reprint changes nothing. The one write it may make — a code for a mandate from before
-//! codes existed — is journaled by `ac_storage::mandate_verifications`.
+//! The printable mandate at the structure (`crate::mandate_copy`), for the aidants of its
+//! structure.
 
-use ac_mandates::legal::legal_text;
-use ac_mandates::{MandateId, VerificationCode};
-use ac_storage::{StorageError, aidants, mandate_verifications};
-use actix_web::http::header;
+use ac_mandates::MandateId;
 use actix_web::{HttpResponse, web};
 
-use super::consent::{StructureMandate, authorization_views, structure_mandate};
-use super::written_date;
+use super::consent::{StructureMandate, structure_mandate};
 use crate::auth::PersonalDataAccess;
-use crate::respond::{blocking, page};
+use crate::mandate_copy::{Reader, printable};
 use crate::{AppState, WebError};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/mandats/{id}/imprimer").get(print_page));
-}
-
-/// The address a printed code opens: what the QR code encodes and what is printed under it.
-pub(super) fn verification_url(public_url: &str, code: &VerificationCode) -> String {
-    format!("{public_url}/verification/{}", code.as_str())
-}
-
-/// The QR code of `url` as inline SVG. `qrcode`'s SVG is a `<rect>` and one `<path>` with
-/// `fill` attributes (no script, no `style`), so it passes the strict CSP; the XML declaration
-/// is dropped, as it is not allowed inside HTML.
-fn inline_qr(url: &str) -> Result<String, WebError> {
-    let svg = ac_auth::otpauth::qr_svg(url).map_err(WebError::internal)?;
-    let start = svg
-        .find("<svg")
-        .ok_or_else(|| WebError::internal("QR code sans élément svg"))?;
-    let body = svg.get(start + "<svg".len()..).unwrap_or_default();
-    // Decorative for screen readers: the same address is written out next to it.
-    Ok(format!(
-        "<svg class=\"qr-code\" aria-hidden=\"true\" focusable=\"false\"{body}"
-    ))
 }
 
 async fn print_page(
@@ -53,106 +24,13 @@ async fn print_page(
         usager,
         organisation,
     } = structure_mandate(&state, &current, MandateId::new(id.into_inner()), now).await?;
-    let legal = legal_text(&mandate.legal_text_version).map_err(|e| {
-        tracing::error!(code = e.code(), error = %e, "mandate not printable");
-        WebError::Invalid {
-            code: e.code(),
-            message: format!(
-                "Le texte légal de ce mandat (version « {} ») est introuvable : il ne peut pas \
-                 être imprimé. Prévenez l'administrateur du service.",
-                mandate.legal_text_version
-            ),
-        }
-    })?;
-    let (db, creator, mandate_id, context) = (
-        state.db.clone(),
-        mandate.created_by.clone(),
-        mandate.id.clone(),
+    printable(
+        &state,
+        Reader::Aidant(&current.menu()),
+        mandate,
+        usager,
+        organisation,
         current.audit_context(),
-    );
-    let (aidant, code) = blocking(move || {
-        let conn = &mut *db.conn()?;
-        Ok::<_, StorageError>((
-            aidants::get(conn, &creator)?,
-            mandate_verifications::code_for_print(conn, &mandate_id, &context, now)?,
-        ))
-    })
-    .await?;
-    let url = verification_url(&state.settings.server.public_url, &code);
-    let identity = &usager.identity;
-    let body = state.templates.render_for(&current.menu(),
-        "identification/print.html",
-        &serde_json::json!({
-            "id": mandate.id.as_str(),
-            "status": mandate.status_at(now).label(),
-            "organisation": organisation.name,
-            "organisation_address": organisation.address,
-            "given_name": identity.given_name,
-            "family_name": identity.family_name,
-            "birthdate": ac_localtime::written_day(identity.birthdate),
-            "aidant": aidant.full_name(),
-            "created": written_date(&state.local_times, organisation.departement.as_str(), mandate.created_at),
-            "until": written_date(&state.local_times, organisation.departement.as_str(), mandate.expires_at),
-            "duration": mandate.duration.label(),
-            "demarches": authorization_views(&mandate, now),
-            "legal": legal,
-            "content_hash": mandate.content_hash,
-            "code": code.grouped(),
-            "url": url,
-            "qr": inline_qr(&url)?,
-        }),
-    )?;
-    let mut response = page(HttpResponse::Ok(), body);
-    // The aidé's identity is on this page: its address goes nowhere else.
-    response.headers_mut().insert(
-        header::REFERRER_POLICY,
-        header::HeaderValue::from_static("no-referrer"),
-    );
-    Ok(response)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_qr_code_encodes_the_public_verification_address() {
-        let code = VerificationCode::from_random([9; 20]);
-        let url = verification_url("https://aidants.exemple.gouv.fr", &code);
-        assert_eq!(
-            url,
-            format!(
-                "https://aidants.exemple.gouv.fr/verification/{}",
-                code.as_str()
-            )
-        );
-        // The inline SVG is the QR code of exactly that address.
-        let expected = ac_auth::otpauth::qr_svg(&url).unwrap();
-        let inline = inline_qr(&url).unwrap();
-        let path = |svg: &str| {
-            let from = svg.find(" d=\"").unwrap();
-            svg[from..].to_owned()
-        };
-        assert_eq!(path(&inline), path(&expected));
-        assert_ne!(
-            path(&inline),
-            path(&inline_qr("https://aidants.exemple.gouv.fr/verification/X").unwrap())
-        );
-    }
-
-    #[test]
-    fn the_inline_svg_passes_the_strict_csp() {
-        let svg = inline_qr("https://aidants.exemple.gouv.fr/verification/ABC").unwrap();
-        assert!(svg.starts_with("<svg class=\"qr-code\""), "{svg}");
-        assert!(svg.trim_end().ends_with("</svg>"));
-        for banned in ["<?xml", "style", "<script", "javascript:", "on"] {
-            let found = if banned == "on" {
-                // No event handler attribute (onload=…).
-                svg.contains(" on")
-            } else {
-                svg.contains(banned)
-            };
-            assert!(!found, "{banned} in {svg}");
-        }
-    }
+    )
+    .await
 }

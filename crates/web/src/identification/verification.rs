@@ -17,9 +17,8 @@ use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use serde::Deserialize;
 use tracing::instrument;
 
-use super::consent::authorization_views;
-use super::written_date;
 use crate::auth::request_id;
+use crate::mandate_copy::{authorization_views, written_date};
 use crate::respond::{blocking, page, see_other};
 use crate::{AppState, WebError};
 
