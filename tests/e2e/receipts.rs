@@ -504,3 +504,111 @@ async fn report_links_expire_and_receipt_lookups_are_rate_limited() {
         s.app.stop().await;
     }
 }
+
+#[actix_web::test]
+async fn at_consent_the_person_asks_for_receipts_and_the_mandate_is_their_first() {
+    for app in TestApp::each().await {
+        app.with_aidant("camille@structure.exemple.fr", &["org-a"]);
+        app.sign_in("camille@structure.exemple.fr").await;
+        let recap = app.identified("0").await;
+        assert!(recap.contains("Recevoir un reçu"), "{recap}");
+        let csrf = extract_csrf(&recap);
+        let token = ac_e2e::between(&recap, "name=\"token\" value=\"", "\"");
+        app.next_totp_step();
+        let code = app.totp_now();
+        let accord = |extra: &[(&'static str, &'static str)], code: &str| {
+            let mut form = vec![
+                ("csrf", csrf.clone()),
+                ("token", token.clone()),
+                ("accord", "oui".to_owned()),
+                ("code", code.to_owned()),
+            ];
+            form.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+            let app = &app;
+            async move {
+                let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                app.post_form("/mandats/accord", &form).await
+            }
+        };
+        // Receipts without an address: asked again, nothing created, the code not spent.
+        let res = accord(&[("choix", "weekly")], &code).await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(res.text().await.unwrap().contains("donnez une adresse"));
+        // A wrong code with an address: the recap comes back without the address in it.
+        let res = accord(
+            &[
+                ("choix", "each_use"),
+                ("courriel", "angela.perso@exemple.fr"),
+            ],
+            "000000",
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            !res.text()
+                .await
+                .unwrap()
+                .contains("angela.perso@exemple.fr")
+        );
+        assert_eq!(app.count_rows("mandates"), 0);
+
+        let res = accord(
+            &[
+                ("choix", "each_use"),
+                ("courriel", "angela.perso@exemple.fr"),
+            ],
+            &code,
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        let mandate_page = ac_e2e::location(&res);
+        let changed = app
+            .journal()
+            .into_iter()
+            .find(|e| e["action"] == "usager.notifications_changed")
+            .unwrap();
+        assert_eq!(changed["actor"]["kind"], "aidant");
+        assert!(!changed.to_string().contains("angela.perso"));
+
+        // The mandate's creation is the person's first receipt.
+        assert_eq!(jobs::run_once(&app.state).unwrap(), 1);
+        worker_round(&app).await;
+        let receipt = app
+            .sent_mail()
+            .into_iter()
+            .find(|m| m.to == "angela.perso@exemple.fr")
+            .unwrap();
+        assert!(
+            receipt.subject.contains("Un mandat a été créé pour vous"),
+            "{}",
+            receipt.subject
+        );
+        assert!(
+            receipt.text.contains("Qui : Camille (Structure org-a)"),
+            "{}",
+            receipt.text
+        );
+        assert!(
+            receipt.text.contains("Social - Santé, Argent"),
+            "{}",
+            receipt.text
+        );
+
+        // Afterwards the aidant sees it masked only: on the mandate and on the person's page.
+        let id = ac_mandates::MandateId::new(mandate_page.trim_start_matches("/mandats/"));
+        let usager = ac_storage::mandates::get(&mut app.db.db.conn().unwrap(), &id)
+            .unwrap()
+            .usager_id;
+        let mandate = app.get(&mandate_page).await.text().await.unwrap();
+        assert!(!mandate.contains("angela.perso@exemple.fr"));
+        let person = app
+            .get(&format!("/usagers/{}", usager.as_str()))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(person.contains("a•••@exemple.fr"), "{person}");
+        assert!(!person.contains("angela.perso@exemple.fr"));
+        app.stop().await;
+    }
+}

@@ -409,18 +409,34 @@ fn create_in(
 /// (identified usager, choices, the mandate renewed if any) is used in the same transaction as the creation, so a double submission creates
 /// one mandate, and a refused creation leaves the consent usable. `NotFound` when the consent
 /// is unknown, used, expired or another aidant's.
+///
+/// `notifications`: the receipts the aidé chose on the recap, if they chose; recorded first, so
+/// the mandate's own creation is their first receipt (docs/security/aide-space.md "Receipts").
+#[allow(clippy::too_many_arguments)]
 pub fn create_from_consent(
     conn: &mut DbConnection,
     token_hash: &str,
     aidant: &AidantId,
     read_draft: impl FnOnce(&str) -> Option<(Vec<Demarche>, MandateDuration)>,
     legal_text_version: &str,
+    notifications: Option<&crate::receipts::NewPreference<'_>>,
     context: &AuditContext,
     now: OffsetDateTime,
 ) -> Result<MandatePlan, StorageError> {
     write(conn, |tx| {
         let pending = mandate_consents::take_in(tx, token_hash, aidant, now)?
             .ok_or(StorageError::NotFound)?;
+        if let Some(chosen) = notifications {
+            crate::receipts::set_preference_in(
+                tx,
+                chosen.sealer,
+                &pending.usager,
+                chosen.choice,
+                chosen.email,
+                context,
+                now,
+            )?;
+        }
         let (demarches, duration) = read_draft(&pending.draft)
             .ok_or_else(|| StorageError::Corrupt("mandate_consents.draft".into()))?;
         let new = NewMandate {

@@ -415,6 +415,7 @@ fn the_renewal_setting_is_stored_and_journaled_and_consents_keep_the_renewal() {
             &aidant,
             |_| Some((vec![Demarche::Social], MandateDuration::SixMonths)),
             "2026-01",
+            None,
             &AuditContext::aidant(&aidant, None),
             later,
         )

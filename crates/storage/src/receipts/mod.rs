@@ -179,6 +179,15 @@ pub struct Sealer<'a> {
     pub rng: &'a dyn SecureRandom,
 }
 
+/// A choice to record with a mandate's consent (`mandates::create_from_consent`).
+#[derive(Clone, Copy)]
+pub struct NewPreference<'a> {
+    pub sealer: Sealer<'a>,
+    pub choice: Choice,
+    /// A new address; `None` keeps the one stored.
+    pub email: Option<&'a Email>,
+}
+
 /// Records the person's choice and address (sealed, `email` `None` keeps the one stored, if
 /// any), journaled without the address, inside the caller's transaction (the consent, or the
 /// person's own space). `Never` without an address is allowed; other choices need one.

@@ -135,6 +135,8 @@ struct RecapView {
     /// The full text of the version being signed, for the aidé to read before consenting
     /// (collapsed by default in the page).
     legal: Option<ac_mandates::legal::LegalText>,
+    /// The receipts the aidé may ask for (optional; a stored address shown masked only).
+    notifications: crate::receipts::consent::NotificationsView,
 }
 
 /// An error shown on the recap, and the field it is about (see [`RecapView::error_field`]).
@@ -170,6 +172,7 @@ async fn recap_response(
         .unwrap_or_default();
     let identity = &usager.identity;
     let (error, error_field) = error.map_or((None, None), |(m, f)| (Some(m), f));
+    let stored = crate::receipts::consent::stored(state, &usager.id).await?;
     let view = RecapView {
         csrf: current.csrf_token(),
         token: token.expose().to_owned(),
@@ -189,6 +192,7 @@ async fn recap_response(
         renewal: pending.renewal_of.is_some(),
         // The version `accord` records (the setting is checked at start-up).
         legal: ac_mandates::legal::legal_text(&state.settings.mandates.legal_text_version).ok(),
+        notifications: crate::receipts::consent::view(stored.as_ref()),
     };
     Ok(page(
         status,
@@ -287,6 +291,23 @@ async fn accord(
         )
         .await;
     }
+    // The receipts the aidé asked for, checked before the code is spent.
+    let stored = crate::receipts::consent::stored(&state, &pending.usager).await?;
+    let notifications =
+        match crate::receipts::consent::read(field("choix"), field("courriel"), stored.as_ref()) {
+            Ok(chosen) => chosen,
+            Err(message) => {
+                return recap_response(
+                    &state,
+                    &current,
+                    &token,
+                    pending,
+                    Some((message.to_owned(), Some("courriel"))),
+                    HttpResponse::UnprocessableEntity(),
+                )
+                .await;
+            }
+        };
     match current.step_up(&state, &req, field("code"), now).await? {
         StepUpCheck::Accepted => {}
         StepUpCheck::RateLimited => return Err(too_many()),
@@ -304,20 +325,33 @@ async fn accord(
         }
         StepUpCheck::SessionEnded => return Err(WebError::Redirect("/connexion".into())),
     }
-    let (db, hash, aidant, context, version) = (
+    let (db, hash, aidant, context, version, auth) = (
         state.db.clone(),
         token.hash(),
         current.aidant.id.clone(),
         current.audit_context(),
         state.settings.mandates.legal_text_version.clone(),
+        state.auth.clone(),
     );
     let created = blocking(move || {
+        let chosen =
+            notifications
+                .as_ref()
+                .map(|(choice, email)| ac_storage::receipts::NewPreference {
+                    sealer: ac_storage::receipts::Sealer {
+                        keys: &auth.keys,
+                        rng: auth.rng(),
+                    },
+                    choice: *choice,
+                    email: email.as_ref(),
+                });
         mandates::create_from_consent(
             &mut *db.conn()?,
             hash.as_str(),
             &aidant,
             read_draft,
             &version,
+            chosen.as_ref(),
             &context,
             now,
         )

@@ -5,6 +5,7 @@
 //! (`ac_storage::receipts`).
 
 mod channel;
+pub(crate) mod consent;
 pub mod jobs;
 mod pages;
 
