@@ -390,33 +390,11 @@ fn seed(db: &TestDatabase, settings: &Settings) {
     }
 }
 
-#[derive(QueryableByName)]
-struct IndexDef {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    name: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    definition: String,
-}
-
 /// `ENTRIES` rows, 80 % spread over the two years before the journal's five, the rest over those
 /// five years. The secondary indexes are dropped for the load and built again exactly as the
 /// migrations wrote them.
 fn seed_journal(db: &TestDatabase, sql: &Dialect, entries: u64) {
-    let indexes: Vec<IndexDef> = {
-        let conn = &mut *db.db.conn().unwrap();
-        let query = match db.backend() {
-            Backend::Postgres => {
-                "SELECT indexname::text AS name, indexdef AS definition FROM pg_indexes \
-                 WHERE tablename = 'audit_log' AND schemaname = current_schema() \
-                 AND indexname NOT IN (SELECT conname FROM pg_constraint)"
-            }
-            Backend::Sqlite => {
-                "SELECT name, sql AS definition FROM sqlite_master \
-                 WHERE type = 'index' AND tbl_name = 'audit_log' AND sql IS NOT NULL"
-            }
-        };
-        diesel::sql_query(query).load(conn).unwrap()
-    };
+    let indexes = support::secondary_indexes(&mut db.db.conn().unwrap(), db.backend(), "audit_log");
     let drops: String = indexes
         .iter()
         .map(|i| format!("DROP INDEX {};", i.name))

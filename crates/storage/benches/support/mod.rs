@@ -249,3 +249,28 @@ pub fn pg_bench_database(url: &str, bench: &str, seed_version: u32) -> Result<Pg
         marker,
     })
 }
+
+#[derive(QueryableByName)]
+pub struct IndexDef {
+    #[diesel(sql_type = Text)]
+    pub name: String,
+    #[diesel(sql_type = Text)]
+    pub definition: String,
+}
+
+/// The secondary indexes of `table` as the migrations wrote them (constraints' indexes left out):
+/// a seed drops them for a bulk load and builds them again from these definitions.
+pub fn secondary_indexes(conn: &mut DbConnection, backend: Backend, table: &str) -> Vec<IndexDef> {
+    let query = match backend {
+        Backend::Postgres => format!(
+            "SELECT indexname::text AS name, indexdef AS definition FROM pg_indexes \
+             WHERE tablename = '{table}' AND schemaname = current_schema() \
+             AND indexname NOT IN (SELECT conname FROM pg_constraint)"
+        ),
+        Backend::Sqlite => format!(
+            "SELECT name, sql AS definition FROM sqlite_master \
+             WHERE type = 'index' AND tbl_name = '{table}' AND sql IS NOT NULL"
+        ),
+    };
+    diesel::sql_query(query).load(conn).unwrap()
+}
