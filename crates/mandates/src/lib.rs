@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod demarche;
+pub mod easy_read;
 mod error;
 pub mod fields;
 mod ids;
