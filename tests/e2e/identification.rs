@@ -529,3 +529,64 @@ async fn a_refusal_keeps_the_identity_of_a_person_with_mandates_and_cancels_befo
         assert_eq!(refusals(&app).len(), 2);
     }
 }
+
+#[actix_web::test]
+async fn the_aide_reads_the_easy_to_read_text_and_the_journal_records_which_text_was_shown() {
+    for app in TestApp::each().await {
+        app.with_aidant(EMAIL, &["org-a"]);
+        app.sign_in(EMAIL).await;
+        // The full text by default.
+        let recap = app.identified("0").await;
+        assert!(recap.contains("Lire en facile à lire"), "{recap}");
+        assert!(recap.contains("name=\"texte\" value=\"complet\""));
+        let switch = |page: &str, texte: &str| {
+            let csrf = ac_e2e::extract_csrf(page);
+            let token = between(page, "name=\"token\" value=\"", "\"");
+            let texte = texte.to_owned();
+            let app = &app;
+            async move {
+                app.post_form(
+                    "/mandats/accord/texte",
+                    &[("csrf", &csrf), ("token", &token), ("texte", &texte)],
+                )
+                .await
+            }
+        };
+        let res = switch(&recap, "facile").await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let easy = res.text().await.unwrap();
+        assert!(easy.contains("Le mandat, en facile à lire"), "{easy}");
+        assert!(easy.contains("Vous pouvez arrêter le mandat quand vous voulez."));
+        assert!(easy.contains("Le texte complet est celui qui compte"));
+        assert!(easy.contains("Lire le texte complet"));
+        // Back to the full text, and to the easy one again: nothing is written meanwhile.
+        let full = switch(&easy, "complet").await.text().await.unwrap();
+        assert!(full.contains("Lire le texte complet du mandat"));
+        let easy = switch(&full, "facile").await.text().await.unwrap();
+        assert_eq!(mandates(&app), 0);
+
+        // Consent given on the easy-to-read page: recorded as such.
+        let res = app.give_consent(&easy).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        // A second mandate consented on the full text.
+        let recap = app.identified("1").await;
+        assert_eq!(
+            app.give_consent(&recap).await.status(),
+            StatusCode::SEE_OTHER
+        );
+        let shown: Vec<_> = app
+            .journal()
+            .into_iter()
+            .filter(|e| e["action"] == "mandate.created")
+            .map(|e| e["details"]["text_shown"].clone())
+            .collect();
+        assert_eq!(
+            shown,
+            [serde_json::json!("easy_read"), serde_json::json!("full")]
+        );
+
+        // A consent that no longer exists cannot be switched.
+        let res = switch(&easy, "complet").await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+}

@@ -160,6 +160,12 @@ impl TestApp {
     pub async fn give_consent(&self, recap: &str) -> reqwest::Response {
         let csrf = extract_csrf(recap);
         let token = between(recap, "name=\"token\" value=\"", "\"");
+        // The text the page showed, as its consent form posts it back.
+        let form = recap
+            .split("action=\"/mandats/accord\"")
+            .nth(1)
+            .unwrap_or_default();
+        let texte = between(form, "name=\"texte\" value=\"", "\"");
         self.next_totp_step();
         let code = self.totp_now();
         self.post_form(
@@ -167,6 +173,7 @@ impl TestApp {
             &[
                 ("csrf", &csrf),
                 ("token", &token),
+                ("texte", &texte),
                 ("accord", "oui"),
                 ("code", &code),
             ],

@@ -520,10 +520,7 @@ fn a_suspended_authorization_is_refused_and_a_suspension_permits_nothing() {
     let m = mandate(&[Demarche::Social], MandateDuration::OneMonth);
     let auths = &m.authorizations;
     let allowed = can_act(&me, &org, &usager, Demarche::Social, auths, NOW);
-    assert_eq!(
-        unless_suspended(allowed, |_| true),
-        Err(Refusal::Suspended)
-    );
+    assert_eq!(unless_suspended(allowed, |_| true), Err(Refusal::Suspended));
     assert_eq!(unless_suspended(allowed, |_| false), Ok(&auths[0]));
     let refused = can_act(&me, &org, &usager, Demarche::Argent, auths, NOW);
     assert_eq!(

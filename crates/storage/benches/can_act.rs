@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use time::macros::datetime;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
+#[allow(dead_code)] // the seeded benches' helpers; this one uses a part of them
 #[path = "support/mod.rs"]
 mod support;
 use support::{

@@ -282,7 +282,7 @@ pub fn create(
 fn create_in(
     tx: &mut DbConnection,
     new: &NewMandate<'_>,
-    consent: Option<Identification>,
+    consent: Option<(Identification, TextShown)>,
     context: &AuditContext,
     now: OffsetDateTime,
 ) -> Result<MandatePlan, StorageError> {
@@ -359,11 +359,13 @@ fn create_in(
     if let Some(previous) = &m.renewal_of {
         created = created.detail("renewal_of", previous);
     }
-    if let Some(identification) = consent {
-        // The aidé's own "Je donne mon accord" on the recap, and how they were identified.
+    if let Some((identification, text_shown)) = consent {
+        // The aidé's own "Je donne mon accord" on the recap, how they were identified, and
+        // which text of the mandate they read there.
         created = created
             .detail("consent", "aide_on_screen")
-            .detail("identification", identification.key());
+            .detail("identification", identification.key())
+            .detail("text_shown", text_shown.key());
     }
     let pending_id = journal::record_id(tx, context, created, now)?;
     crate::receipts::record_in(
@@ -405,28 +407,55 @@ fn create_in(
     Ok(plan)
 }
 
+/// Which text of the mandate the aidé read on the recap before their tick (recorded on
+/// `mandate.created`): the full text, which binds, or its easy-to-read rendering
+/// (`ac_mandates::easy_read`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TextShown {
+    #[default]
+    Full,
+    EasyRead,
+}
+
+impl TextShown {
+    pub const fn key(self) -> &'static str {
+        match self {
+            TextShown::Full => "full",
+            TextShown::EasyRead => "easy_read",
+        }
+    }
+}
+
+/// What the aidé's consent on the recap carries besides the pending choices.
+pub struct Consent<'a> {
+    /// The version of the legal text consented to.
+    pub legal_text_version: &'a str,
+    pub text_shown: TextShown,
+    /// The receipts the aidé asked for, if any.
+    pub notifications: Option<&'a crate::receipts::NewPreference<'a>>,
+}
+
 /// Creates (or renews) the mandate the aidé consented to on screen: the pending consent
 /// (identified usager, choices, the mandate renewed if any) is used in the same transaction as the creation, so a double submission creates
 /// one mandate, and a refused creation leaves the consent usable. `NotFound` when the consent
 /// is unknown, used, expired or another aidant's.
 ///
-/// `notifications`: the receipts the aidé chose on the recap, if they chose; recorded first, so
-/// the mandate's own creation is their first receipt (docs/security/aide-space.md "Receipts").
-#[allow(clippy::too_many_arguments)]
+/// `consent.notifications`: the receipts the aidé chose on the recap, if they chose; recorded
+/// first, so the mandate's own creation is their first receipt (docs/security/aide-space.md
+/// "Receipts").
 pub fn create_from_consent(
     conn: &mut DbConnection,
     token_hash: &str,
     aidant: &AidantId,
     read_draft: impl FnOnce(&str) -> Option<(Vec<Demarche>, MandateDuration)>,
-    legal_text_version: &str,
-    notifications: Option<&crate::receipts::NewPreference<'_>>,
+    consent: &Consent<'_>,
     context: &AuditContext,
     now: OffsetDateTime,
 ) -> Result<MandatePlan, StorageError> {
     write(conn, |tx| {
         let pending = mandate_consents::take_in(tx, token_hash, aidant, now)?
             .ok_or(StorageError::NotFound)?;
-        if let Some(chosen) = notifications {
+        if let Some(chosen) = consent.notifications {
             crate::receipts::set_preference_in(
                 tx,
                 chosen.sealer,
@@ -445,10 +474,11 @@ pub fn create_from_consent(
             usager: &pending.usager,
             demarches: &demarches,
             duration,
-            legal_text_version,
+            legal_text_version: consent.legal_text_version,
             renewal_of: pending.renewal_of.as_ref(),
         };
-        create_in(tx, &new, Some(pending.identification), context, now)
+        let given = (pending.identification, consent.text_shown);
+        create_in(tx, &new, Some(given), context, now)
     })
 }
 

@@ -414,8 +414,11 @@ fn the_renewal_setting_is_stored_and_journaled_and_consents_keep_the_renewal() {
             &hash,
             &aidant,
             |_| Some((vec![Demarche::Social], MandateDuration::SixMonths)),
-            "2026-01",
-            None,
+            &mandates::Consent {
+                legal_text_version: "2026-01",
+                text_shown: mandates::TextShown::Full,
+                notifications: None,
+            },
             &AuditContext::aidant(&aidant, None),
             later,
         )

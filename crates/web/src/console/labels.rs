@@ -173,6 +173,7 @@ pub(crate) fn detail_key(key: &str) -> Option<&'static str> {
         "state" => "État",
         "step" => "Étape",
         "superseded_by" => "Remplacé par le mandat",
+        "text_shown" => "Texte lu avant l'accord",
         "to" => "Jusqu'à",
         "unused_identities" => "Identités inutilisées",
         "up_to_seq" => "Jusqu'à l'entrée",
@@ -214,6 +215,8 @@ fn value_words(key: &str, value: &str) -> Option<&'static str> {
         ("step", "token") => "remise du jeton au site",
         ("step", "userinfo") => "remise de l'identité au site",
         ("identification", "franceconnect") => "FranceConnect",
+        ("text_shown", "full") => "texte complet",
+        ("text_shown", "easy_read") => "facile à lire",
         ("identification", "not_required") => {
             "sans nouvelle identification (réglage de la structure)"
         }

@@ -10,6 +10,7 @@ use ac_mandates::{
 };
 use ac_storage::journal::{self, Event};
 use ac_storage::mandate_consents::{self, Identification, PendingConsent};
+use ac_storage::mandates::TextShown;
 use ac_storage::{StorageError, mandates, organisations, usagers, write};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
@@ -30,6 +31,7 @@ const CONSENT_TTL: time::Duration = time::Duration::minutes(15);
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/mandats/nouveau").get(new_mandate_page))
         .service(web::resource("/mandats/accord").post(accord))
+        .service(web::resource("/mandats/accord/texte").post(switch_text))
         // Last: the fixed paths above and in the identification journey win over `{id}`.
         .service(web::resource("/mandats/{id}").get(mandate_page));
 }
@@ -137,6 +139,10 @@ struct RecapView {
     legal: Option<ac_mandates::legal::LegalText>,
     /// The receipts the aidé may ask for (optional; a stored address shown masked only).
     notifications: crate::receipts::consent::NotificationsView,
+    /// The text shown: `complet` (the full text, collapsed) or `facile` (the easy-to-read
+    /// rendering, open); posted back with the consent so the journal records it.
+    text: &'static str,
+    easy: Option<ac_mandates::easy_read::EasyRead>,
 }
 
 /// An error shown on the recap, and the field it is about (see [`RecapView::error_field`]).
@@ -147,6 +153,7 @@ async fn recap_response(
     current: &CurrentAidant,
     token: &Token,
     pending: PendingConsent,
+    shown: TextShown,
     error: Option<RecapError>,
     status: actix_web::HttpResponseBuilder,
 ) -> Result<HttpResponse, WebError> {
@@ -193,6 +200,13 @@ async fn recap_response(
         // The version `accord` records (the setting is checked at start-up).
         legal: ac_mandates::legal::legal_text(&state.settings.mandates.legal_text_version).ok(),
         notifications: crate::receipts::consent::view(stored.as_ref()),
+        text: text_key(shown),
+        easy: match shown {
+            TextShown::EasyRead => {
+                ac_mandates::easy_read::easy_read(&state.settings.mandates.legal_text_version).ok()
+            }
+            TextShown::Full => None,
+        },
     };
     Ok(page(
         status,
@@ -242,7 +256,82 @@ pub(super) async fn show_recap(
         )
     })
     .await?;
-    recap_response(state, current, &token, pending, None, HttpResponse::Ok()).await
+    recap_response(
+        state,
+        current,
+        &token,
+        pending,
+        TextShown::Full,
+        None,
+        HttpResponse::Ok(),
+    )
+    .await
+}
+
+/// The form's word for the text shown on the recap.
+fn text_key(shown: TextShown) -> &'static str {
+    match shown {
+        TextShown::Full => "complet",
+        TextShown::EasyRead => "facile",
+    }
+}
+
+fn text_shown(key: &str) -> TextShown {
+    match key {
+        "facile" => TextShown::EasyRead,
+        _ => TextShown::Full,
+    }
+}
+
+/// The pending consent the posted form names, with its CSRF token checked, or MND020.
+async fn posted_consent(
+    state: &AppState,
+    current: &CurrentAidant,
+    field: impl Fn(&str) -> String,
+) -> Result<(Token, PendingConsent), WebError> {
+    current.check_csrf(&field("csrf"))?;
+    let token = Token::parse(&field("token")).ok_or_else(|| WebError::Invalid {
+        code: "MND020",
+        message: "Cette validation n'existe pas ou a expiré : recommencez le mandat.".into(),
+    })?;
+    let now = state.clock.now();
+    let (db, hash, aidant) = (state.db.clone(), token.hash(), current.aidant.id.clone());
+    let pending =
+        blocking(move || mandate_consents::peek(&mut *db.conn()?, hash.as_str(), &aidant, now))
+            .await?
+            .ok_or_else(|| {
+                WebError::Invalid {
+        code: "MND020",
+        message:
+            "Ce mandat a déjà été enregistré, ou sa validation a expiré : recommencez le mandat."
+                .into(),
+    }
+            })?;
+    Ok((token, pending))
+}
+
+/// « Lire en facile à lire » / « Lire le texte complet » on the recap: the same recap with the
+/// other text; nothing is written.
+async fn switch_text(
+    state: web::Data<AppState>,
+    current: CurrentAidant,
+    body: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    let form: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(&body).into_owned().collect();
+    let field = |name: &str| form.get(name).cloned().unwrap_or_default();
+    let (token, pending) = posted_consent(&state, &current, field).await?;
+    let shown = text_shown(form.get("texte").map(String::as_str).unwrap_or_default());
+    recap_response(
+        &state,
+        &current,
+        &token,
+        pending,
+        shown,
+        None,
+        HttpResponse::Ok(),
+    )
+    .await
 }
 
 fn read_draft(text: &str) -> Option<(Vec<Demarche>, MandateDuration)> {
@@ -262,22 +351,9 @@ async fn accord(
     let form: std::collections::HashMap<String, String> =
         url::form_urlencoded::parse(&body).into_owned().collect();
     let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
-    current.check_csrf(field("csrf"))?;
-    let token = Token::parse(field("token")).ok_or_else(|| WebError::Invalid {
-        code: "MND020",
-        message: "Cette validation n'existe pas ou a expiré : recommencez le mandat.".into(),
-    })?;
+    let (token, pending) = posted_consent(&state, &current, |name| field(name).to_owned()).await?;
+    let shown = text_shown(field("texte"));
     let now = state.clock.now();
-    let (db, hash, aidant) = (state.db.clone(), token.hash(), current.aidant.id.clone());
-    let Some(pending) =
-        blocking(move || mandate_consents::peek(&mut *db.conn()?, hash.as_str(), &aidant, now))
-            .await?
-    else {
-        return Err(WebError::Invalid {
-            code: "MND020",
-            message: "Ce mandat a déjà été enregistré, ou sa validation a expiré : recommencez le mandat.".into(),
-        });
-    };
     if field("accord") != "oui" {
         let message =
             "La personne accompagnée doit cocher « Je donne mon accord » elle-même.".to_owned();
@@ -286,6 +362,7 @@ async fn accord(
             &current,
             &token,
             pending,
+            shown,
             Some((message, Some("accord"))),
             HttpResponse::UnprocessableEntity(),
         )
@@ -302,6 +379,7 @@ async fn accord(
                     &current,
                     &token,
                     pending,
+                    shown,
                     Some((message.to_owned(), Some("courriel"))),
                     HttpResponse::UnprocessableEntity(),
                 )
@@ -318,6 +396,7 @@ async fn accord(
                 &current,
                 &token,
                 pending,
+                shown,
                 Some((message, Some("code"))),
                 HttpResponse::UnprocessableEntity(),
             )
@@ -345,13 +424,17 @@ async fn accord(
                     choice: *choice,
                     email: email.as_ref(),
                 });
+        let consent = mandates::Consent {
+            legal_text_version: &version,
+            text_shown: shown,
+            notifications: chosen.as_ref(),
+        };
         mandates::create_from_consent(
             &mut *db.conn()?,
             hash.as_str(),
             &aidant,
             read_draft,
-            &version,
-            chosen.as_ref(),
+            &consent,
             &context,
             now,
         )
@@ -365,6 +448,7 @@ async fn accord(
                 &current,
                 &token,
                 pending,
+                shown,
                 Some((message, None)),
                 HttpResponse::UnprocessableEntity(),
             )
