@@ -12,13 +12,11 @@ pub mod keys;
 mod protocol;
 mod selection;
 
-use ac_auth::{KeyRing, Secret, Token, TokenHash};
-use ac_config::{DEMO_PARTNER_CLIENT_ID, DEMO_PARTNER_PATH, Settings, secret_file};
-use ac_oidc::SigningAlg;
-use ac_oidc::op::{self, Client, ClientAuthMethod, UserinfoFormat};
+use ac_auth::{KeyRing, Secret};
+use ac_config::Settings;
+use ac_oidc::op::{self, Client, UserinfoFormat};
 use ac_storage::Database;
-use ac_storage::journal::AuditContext;
-use ac_storage::oidc_clients::{self, ClientRecord, NewClient};
+use ac_storage::oidc_clients::{self, ClientRecord};
 use actix_web::{HttpRequest, web};
 use ring::rand::SystemRandom;
 use std::fmt;
@@ -85,7 +83,8 @@ fn secs(value: u64) -> time::Duration {
 
 impl ProviderRuntime {
     /// Reads the key ring and, in dev mode, creates what is missing: the key ring, a first ES256
-    /// key pair (current and next), and the demonstration partner's registration.
+    /// key pair (current and next), and (built with the `demo` feature) the demonstration
+    /// partner's registration.
     pub fn from_settings(
         settings: &Settings,
         db: &Database,
@@ -114,9 +113,8 @@ impl ProviderRuntime {
         if provider.generate_missing_key {
             keys::ensure_es256(conn, &runtime.key_ring, &runtime.rng, now)?;
         }
-        if settings.server.dev_mode && provider.demo_partner_enabled {
-            runtime.register_demo_partner(settings, conn, now)?;
-        }
+        #[cfg(feature = "demo")]
+        crate::demo::register_partner(settings, conn, now)?;
         runtime.keys.reload(conn, &runtime.key_ring, now)?;
         Ok(runtime)
     }
@@ -137,67 +135,6 @@ impl ProviderRuntime {
     ) -> Result<std::sync::Arc<op::KeySet>, WebError> {
         self.keys.get(db, &self.key_ring, now).await
     }
-
-    /// The demonstration partner website's client (dev mode): its secret in a file created on
-    /// first start; its registration written again when the address or secret changed.
-    fn register_demo_partner(
-        &self,
-        settings: &Settings,
-        conn: &mut ac_storage::DbConnection,
-        now: OffsetDateTime,
-    ) -> Result<(), WebError> {
-        let secret = demo_partner_secret(settings)?;
-        let base = format!("{}{DEMO_PARTNER_PATH}", settings.server.public_url);
-        let redirect_uris = vec![format!("{base}/retour")];
-        let post_logout = vec![format!("{base}/deconnexion")];
-        let scopes: Vec<String> = op::SUPPORTED_SCOPES
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect();
-        let hash = TokenHash::of(secret.as_bytes());
-        let wanted = NewClient {
-            id: DEMO_PARTNER_CLIENT_ID,
-            name: "Service public de démonstration",
-            secret_hash: &hash,
-            sealed_secret: None,
-            redirect_uris: &redirect_uris,
-            post_logout_redirect_uris: &post_logout,
-            auth_method: ClientAuthMethod::ClientSecretPost.as_str(),
-            id_token_alg: SigningAlg::ES256.as_str(),
-            userinfo_alg: Some(SigningAlg::ES256.as_str()),
-            allowed_scopes: &scopes,
-            act_claim: true,
-        };
-        let context = AuditContext::system();
-        match oidc_clients::get(conn, DEMO_PARTNER_CLIENT_ID)? {
-            None => oidc_clients::insert(conn, &wanted, &context, now)?,
-            Some(found)
-                if found.secret_hash != hash.as_str()
-                    || found.redirect_uris != redirect_uris
-                    || found.post_logout_redirect_uris != post_logout
-                    || !found.is_active =>
-            {
-                oidc_clients::replace(conn, &wanted, &context, now)?
-            }
-            Some(_) => {}
-        }
-        Ok(())
-    }
-}
-
-/// The demonstration partner's client secret (dev mode), created on first start.
-pub fn demo_partner_secret(settings: &Settings) -> Result<String, WebError> {
-    let (secret, _) = secret_file::read_or_create(
-        &settings.provider.demo_partner_secret_file,
-        settings.server.dev_mode,
-        || {
-            Token::generate(&SystemRandom::new())
-                .map(|t| format!("{}\n", t.expose()))
-                .map_err(|e| e.to_string())
-        },
-    )
-    .map_err(WebError::internal)?;
-    Ok(secret)
 }
 
 /// A stored client as the protocol checks see it; `None` when the stored values no longer parse
