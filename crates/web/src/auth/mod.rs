@@ -180,13 +180,24 @@ pub(crate) const SESSION_COOKIE: &str = "ac_session";
 /// Purpose label of the CSRF token derived from a session token.
 pub(crate) const CSRF_PURPOSE: &str = "ac-csrf-v1";
 
+/// `AUTH003`: too many attempts from this address or at this account.
+pub(crate) const TOO_MANY_ATTEMPTS: (&str, &str) = (
+    "AUTH003",
+    "Trop de tentatives en peu de temps. Patientez quelques minutes avant de réessayer.",
+);
+
+/// `AUTH005`: a second-factor code typed again and not accepted.
+pub(crate) const CODE_REFUSED: (&str, &str) = (
+    "AUTH005",
+    "Ce code n'a pas été accepté. Saisissez le code affiché en ce moment.",
+);
+
 /// 429 `AUTH003`: too many attempts from this address or at this account.
 pub(crate) fn too_many() -> WebError {
+    let (code, message) = TOO_MANY_ATTEMPTS;
     WebError::TooManyRequests {
-        code: "AUTH003",
-        message:
-            "Trop de tentatives en peu de temps. Patientez quelques minutes avant de réessayer."
-                .into(),
+        code,
+        message: message.into(),
     }
 }
 

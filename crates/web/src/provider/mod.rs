@@ -7,13 +7,16 @@
 //! `ac_storage::oidc_grants`, which checks the mandate again at each step; this module speaks
 //! HTTP. Rules and tests: `docs/security/oidc-provider.md`.
 
+mod choice;
 mod interaction;
 pub mod keys;
 mod protocol;
 mod selection;
+mod tokens;
 
 use ac_auth::{KeyRing, Secret};
 use ac_config::Settings;
+use ac_oidc::SigningAlg;
 use ac_oidc::op::{self, Client, UserinfoFormat};
 use ac_storage::Database;
 use ac_storage::oidc_clients::{self, ClientRecord};
@@ -213,6 +216,58 @@ pub(crate) fn hs256_secret(
         .map(|sealed| runtime.key_ring().open(sealed, &hs256_aad(&record.id)))
         .transpose()
         .map_err(|e| WebError::internal(format!("client {} secret: {e}", record.id)))
+}
+
+/// What signs for a client with one algorithm: its own secret (HS256, OIDC Core §10.1) or the
+/// provider's current key of that algorithm.
+pub(crate) enum Signer {
+    Secret(Secret),
+    Key(std::sync::Arc<op::KeySet>, SigningAlg),
+}
+
+impl Signer {
+    /// A compact JWS of `claims` (`typ` JWT).
+    pub(crate) fn sign(&self, claims: &op::Claims) -> Result<String, String> {
+        match self {
+            Signer::Secret(secret) => {
+                op::sign_hs256(secret.expose(), "JWT", claims).map_err(|e| e.to_string())
+            }
+            Signer::Key(keys, alg) => keys
+                .signer(*alg)
+                .ok_or_else(|| format!("no current {alg} key"))?
+                .sign("JWT", claims)
+                .map_err(|e| e.to_string()),
+        }
+    }
+}
+
+impl ProviderRuntime {
+    /// The signer for `alg` on behalf of the client `record` (its id_token or its userinfo
+    /// algorithm), or why there is none: an HS256 client without its sealed secret, or no
+    /// current key of the algorithm.
+    pub(crate) async fn signer_for(
+        &self,
+        db: &Database,
+        now: OffsetDateTime,
+        alg: SigningAlg,
+        record: &ClientRecord,
+    ) -> Result<Signer, WebError> {
+        if alg == SigningAlg::HS256 {
+            return hs256_secret(self, record)?
+                .map(Signer::Secret)
+                .ok_or_else(|| {
+                    WebError::internal(format!("HS256 client {} without its secret", record.id))
+                });
+        }
+        let keys = self.keys(db, now).await?;
+        if keys.signer(alg).is_none() {
+            return Err(WebError::internal(format!(
+                "no current {alg} key for client {}",
+                record.id
+            )));
+        }
+        Ok(Signer::Key(keys, alg))
+    }
 }
 
 /// Seals an HS256 client's secret for storage (`client add`); only such clients keep it.
