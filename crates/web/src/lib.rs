@@ -7,6 +7,7 @@ mod console;
 #[cfg(feature = "demo")]
 mod demo;
 mod dsfr;
+mod durations;
 mod error;
 pub mod housekeeping;
 mod identification;

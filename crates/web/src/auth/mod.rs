@@ -16,7 +16,6 @@ use actix_web::{HttpMessage, HttpRequest, web};
 use ring::rand::SystemRandom;
 use std::net::IpAddr;
 use std::path::Path;
-use time::Duration;
 use tracing_actix_web::RequestId;
 
 pub(crate) use csrf::{
@@ -28,6 +27,7 @@ pub use session::{CurrentAidant, PersonalDataAccess, RecentStepUp};
 pub use span::RedactingRootSpan;
 
 use crate::WebError;
+use crate::durations::secs;
 
 /// Every sign-in route. The dev outbox is registered apart, only in dev mode.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -59,11 +59,6 @@ pub struct AuthRuntime {
     pub totp_issuer: String,
     public_url: String,
     rng: SystemRandom,
-}
-
-/// A configured number of seconds as a `time` duration (saturating: the configuration bounds it).
-pub(crate) fn secs(value: u64) -> Duration {
-    Duration::seconds(i64::try_from(value).unwrap_or(i64::MAX))
 }
 
 fn count(value: u32) -> i32 {

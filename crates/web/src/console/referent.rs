@@ -4,7 +4,6 @@
 
 use ac_auth::{otpauth, totp};
 use ac_mandates::{Aidant, AidantId, Demarche, Email, Organisation, OrganisationId};
-use ac_storage::console::export::Format;
 use ac_storage::console::team::{self, CARD_ASSIGN_REASONS, DEVICE_REMOVE_REASONS, Invitation};
 use ac_storage::console::{OutOfScope, Scope};
 use ac_storage::journal::AuditContext;
@@ -38,12 +37,8 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/referent/{org}/aidants/{aidant}/deverrouiller").post(unlock))
         .service(web::resource("/referent/{org}/aidants/{aidant}/application").post(enrol_app))
         .service(web::resource("/referent/{org}/aidants/{aidant}/carte").post(assign_card))
-        .service(web::resource("/referent/{org}/aidants/{aidant}/retirer").post(remove_device))
-        .service(web::resource("/referent/{org}/journal").get(journal_list))
-        .service(web::resource("/referent/{org}/journal/export.csv").get(journal_csv))
-        .service(web::resource("/referent/{org}/journal/export.jsonl").get(journal_jsonl))
-        .service(web::resource("/referent/{org}/journal/{seq:[0-9]+}").get(journal_entry))
-        .service(web::resource("/referent/{org}/journal/{seq:[0-9]+}/preuve").get(journal_proof));
+        .service(web::resource("/referent/{org}/aidants/{aidant}/retirer").post(remove_device));
+    explorer::mount::<Referent>(cfg);
 }
 
 /// The structure of the path, if the account is its référent; 403 (journaled) otherwise.
@@ -893,67 +888,24 @@ async fn set_renewal(
 // ---------------------------------------------------------------------------------------------
 // Journal
 
-async fn explorer_space(
-    state: &AppState,
-    current: &CurrentAidant,
-    org: &str,
-) -> Result<Space, WebError> {
-    let here = here(state, current, org, "/journal").await?;
-    Ok(Space {
-        scope: here.scope,
-        base: format!("/referent/{}", here.organisation.id),
-        frame: here.frame,
-        pick_structure: false,
-        page_label: "referent.journal",
-    })
-}
+/// The référent's explorer: one structure, named by the path.
+struct Referent;
 
-async fn journal_list(
-    state: web::Data<AppState>,
-    RecentStepUp(current): RecentStepUp,
-    org: web::Path<String>,
-    query: web::Query<explorer::Query>,
-) -> Result<HttpResponse, WebError> {
-    let space = explorer_space(&state, &current, &org).await?;
-    explorer::explorer(&state, &current, space, &query).await
-}
+impl explorer::Console for Referent {
+    const BASE: &'static str = "/referent/{org}";
 
-async fn journal_entry(
-    state: web::Data<AppState>,
-    RecentStepUp(current): RecentStepUp,
-    path: web::Path<(String, i64)>,
-) -> Result<HttpResponse, WebError> {
-    let (org, seq) = path.into_inner();
-    let space = explorer_space(&state, &current, &org).await?;
-    explorer::entry(&state, &current, space, seq).await
-}
-
-async fn journal_proof(
-    state: web::Data<AppState>,
-    RecentStepUp(current): RecentStepUp,
-    path: web::Path<(String, i64)>,
-) -> Result<HttpResponse, WebError> {
-    let (org, seq) = path.into_inner();
-    let space = explorer_space(&state, &current, &org).await?;
-    explorer::proof(&state, &current, space, seq).await
-}
-
-async fn journal_csv(
-    state: web::Data<AppState>,
-    RecentStepUp(current): RecentStepUp,
-    org: web::Path<String>,
-    query: web::Query<explorer::Query>,
-) -> Result<HttpResponse, WebError> {
-    let space = explorer_space(&state, &current, &org).await?;
-    explorer::export(&state, &current, space, &query, Format::Csv).await
-}
-
-async fn journal_jsonl(
-    state: web::Data<AppState>,
-    RecentStepUp(current): RecentStepUp,
-    org: web::Path<String>,
-    query: web::Query<explorer::Query>,
-) -> Result<HttpResponse, WebError> {
-    let space = explorer_space(&state, &current, &org).await?;
-    explorer::export(&state, &current, space, &query, Format::JsonLines).await
+    async fn space(
+        state: &AppState,
+        current: &CurrentAidant,
+        org: Option<&str>,
+    ) -> Result<Space, WebError> {
+        let here = here(state, current, org.unwrap_or_default(), "/journal").await?;
+        Ok(Space {
+            scope: here.scope,
+            base: format!("/referent/{}", here.organisation.id),
+            frame: here.frame,
+            pick_structure: false,
+            page_label: "referent.journal",
+        })
+    }
 }

@@ -207,7 +207,7 @@ impl FranceConnect {
     }
 
     pub(crate) fn login_ttl(&self) -> time::Duration {
-        time::Duration::seconds(i64::try_from(self.settings.login_ttl_secs).unwrap_or(600))
+        crate::durations::secs(self.settings.login_ttl_secs)
     }
 }
 

@@ -26,6 +26,7 @@ use std::fmt;
 use time::OffsetDateTime;
 
 use crate::WebError;
+use crate::durations::secs;
 
 pub(crate) const TEMPLATES: &[(&str, &str)] = &[
     (
@@ -78,10 +79,6 @@ impl fmt::Debug for ProviderRuntime {
             .field("issuer", &self.issuer)
             .finish_non_exhaustive()
     }
-}
-
-fn secs(value: u64) -> time::Duration {
-    time::Duration::seconds(i64::try_from(value).unwrap_or(i64::MAX))
 }
 
 impl ProviderRuntime {

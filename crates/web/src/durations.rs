@@ -1,0 +1,9 @@
+//! The settings' durations, written in whole seconds, as `time` durations.
+
+use time::Duration;
+
+/// A configured number of seconds as a `time` duration (saturating: the configuration bounds
+/// it, see `ac_config`'s validation).
+pub(crate) fn secs(value: u64) -> Duration {
+    Duration::seconds(i64::try_from(value).unwrap_or(i64::MAX))
+}
