@@ -1,0 +1,59 @@
+//! The démarches the structure allows its aidants to act for.
+
+use ac_mandates::Demarche;
+use ac_storage::organisations;
+use actix_web::{HttpResponse, web};
+use std::collections::BTreeSet;
+
+use super::here::{here, record_activity};
+use crate::auth::RecentStepUp;
+use crate::console::invalid;
+use crate::respond::{blocking, see_other};
+use crate::{AppState, WebError};
+
+pub(super) async fn set_demarches(
+    state: web::Data<AppState>,
+    RecentStepUp(current): RecentStepUp,
+    org: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    // Repeated checkbox names: read the pairs by hand (a typed form keeps only one value).
+    let mut csrf = String::new();
+    let mut chosen = BTreeSet::new();
+    for (key, value) in url::form_urlencoded::parse(&body) {
+        match key.as_ref() {
+            "csrf" => csrf = value.into_owned(),
+            "demarche" => {
+                chosen.insert(
+                    value
+                        .parse::<Demarche>()
+                        .map_err(|_| invalid("Démarche inconnue."))?,
+                );
+            }
+            _ => {}
+        }
+    }
+    current.check_csrf(&csrf)?;
+    let here = here(&state, &current, &org, "").await?;
+    if chosen.is_empty() {
+        return Err(invalid(
+            "Cochez au moins une démarche : sans démarche permise, la structure ne peut plus créer de mandat.",
+        ));
+    }
+    let (db, id, context, now) = (
+        state.db.clone(),
+        here.organisation.id.clone(),
+        current.audit_context(),
+        state.clock.now(),
+    );
+    blocking(move || {
+        organisations::set_allowed_demarches(&mut *db.conn()?, &id, &chosen, &context, now)
+    })
+    .await?;
+    record_activity(&state, &current).await?;
+    Ok(see_other(&format!(
+        "/referent/{}?fait=demarches",
+        here.organisation.id
+    ))
+    .finish())
+}
