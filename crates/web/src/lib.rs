@@ -26,6 +26,7 @@ mod security;
 mod status;
 mod templates;
 mod usagers;
+mod waiting;
 
 use ac_audit::{SignerKey, VerifierKey};
 use ac_clock::Clock;
@@ -95,7 +96,7 @@ impl AppState {
             settings,
             db,
             clock,
-            templates: Arc::new(Templates::load()?),
+            templates: Arc::new(Templates::load(routes::TEMPLATES)?),
             local_times: Arc::new(ac_localtime::LocalTimes::load().map_err(WebError::internal)?),
             audit_key: Arc::new(audit_key),
             journal_alarm: Arc::default(),

@@ -313,7 +313,7 @@ async fn submit_code(
         SignIn::SignedIn { .. } => {
             let cookie = auth.cookie(SESSION_COOKIE, session.expose().to_owned(), SameSite::Lax);
             // A partner website's request may be waiting for this sign-in.
-            let next = crate::provider::after_sign_in(&req, auth.dev_mode).unwrap_or("/espace");
+            let next = crate::waiting::after_sign_in(&req, auth.dev_mode).unwrap_or("/espace");
             Ok(see_other(next).cookie(cookie).finish())
         }
         SignIn::Refused => render_code(

@@ -20,7 +20,7 @@ use ac_oidc::SigningAlg;
 use ac_oidc::op::{self, Client, UserinfoFormat};
 use ac_storage::Database;
 use ac_storage::oidc_clients::{self, ClientRecord};
-use actix_web::{HttpRequest, web};
+use actix_web::web;
 use ring::rand::SystemRandom;
 use std::fmt;
 use time::OffsetDateTime;
@@ -51,12 +51,6 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
 pub fn configure(cfg: &mut web::ServiceConfig) {
     protocol::configure(cfg);
     selection::configure(cfg);
-}
-
-/// Where the aidant goes once signed in, when a partner's request was waiting for the sign-in
-/// (the sign-in pages call this; `None`: their usual destination).
-pub(crate) fn after_sign_in(req: &HttpRequest, dev_mode: bool) -> Option<&'static str> {
-    interaction::pending_request(req, dev_mode).then_some(selection::RESUME_PATH)
 }
 
 /// What the provider needs besides the database: its issuer, lifetimes, the key ring that seals

@@ -24,12 +24,12 @@ use super::choice::{
     proof_needed, tampered,
 };
 use super::find_client;
-use super::interaction::{self, Interaction};
+use super::interaction::Interaction;
 use crate::auth::{CurrentAidant, PersonalDataAccess};
 use crate::respond::{page, see_other};
+use crate::waiting::{self, RESUME_PATH};
 use crate::{AppState, WebError, security};
 
-pub(crate) const RESUME_PATH: &str = "/oidc/reprise";
 const SELECTION_PATH: &str = "/oidc/selection";
 const DEMARCHE_PATH: &str = "/oidc/selection/demarche";
 const CHOICE_PATH: &str = "/oidc/choix";
@@ -120,7 +120,7 @@ async fn authorize(
         // Sign in, or type the code again, then come back (`RESUME_PATH`).
         current => {
             let provider = &state.provider;
-            let Some(cookie) = interaction::resume_cookie(
+            let Some(cookie) = waiting::resume_cookie(
                 provider.dev_mode,
                 now,
                 &params.to_query(),
@@ -156,7 +156,7 @@ async fn resume(
     current: Option<CurrentAidant>,
 ) -> Result<HttpResponse, WebError> {
     let provider = state.provider.clone();
-    let Some((arrived, query)) = interaction::read_resume(&req, provider.dev_mode) else {
+    let Some((arrived, query)) = waiting::read_resume(&req, provider.dev_mode) else {
         return Ok(redirect("/espace"));
     };
     let Some(current) = current else {
@@ -166,7 +166,7 @@ async fn resume(
         Ok(access) => access,
         Err(redirect_to_step_up) => return Err(redirect_to_step_up),
     };
-    let clear = interaction::clear_resume(provider.dev_mode);
+    let clear = waiting::clear_resume(provider.dev_mode);
     let now = state.clock.now();
     let age = now.unix_timestamp().saturating_sub(arrived);
     if !(0..=provider.interaction_ttl.whole_seconds()).contains(&age) {
