@@ -7,3 +7,9 @@ use time::Duration;
 pub(crate) fn secs(value: u64) -> Duration {
     Duration::seconds(i64::try_from(value).unwrap_or(i64::MAX))
 }
+
+/// The "Expire bientôt" window (`mandates.expiring_soon_days`): the usagers' list and the aidé's
+/// own space flag an authorization ending within it.
+pub(crate) fn expiring_window(state: &crate::AppState) -> Duration {
+    Duration::days(i64::from(state.settings.mandates.expiring_soon_days))
+}

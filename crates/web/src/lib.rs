@@ -4,8 +4,10 @@ mod aide_space;
 pub mod audit_worker;
 pub mod auth;
 mod console;
+mod dates;
 #[cfg(feature = "demo")]
 mod demo;
+mod denied;
 mod dsfr;
 mod durations;
 mod error;

@@ -1,6 +1,7 @@
-//! No import cycle between the modules of `crates/web/src` (docs/architecture.md, "Inside
-//! ac-web"): a module may use the kit below it and be used by the route table above it, never
-//! both ways round, or no module could be read, tested or moved on its own.
+//! No import cycle between the modules of `crates/web/src`, and no feature module using another
+//! (docs/architecture.md, "Inside `ac-web`: floors"): a module may use the floors below it and be
+//! used by the route table above it, never both ways round, or no module could be read, tested
+//! or moved on its own.
 //!
 //! The graph is built from the source text: each top-level module of the crate is a node (a
 //! folder module with everything in it), and module A leans on module B when a file of A names
@@ -254,6 +255,42 @@ fn the_modules_of_the_web_crate_form_no_import_cycle() {
             arrows.join("\n")
         );
     }
+}
+
+/// The feature modules (docs/architecture.md, "Inside `ac-web`: floors"): each stands on the
+/// floors below and is reached only from the route table.
+const FEATURES: &[&str] = &[
+    "aide_space",
+    "console",
+    "identification",
+    "information",
+    "provider",
+    "receipts",
+    "usagers",
+];
+
+#[test]
+fn no_feature_module_leans_on_another() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let graph = graph(&src);
+    let crossings: Vec<String> = FEATURES
+        .iter()
+        .filter_map(|feature| graph.get(*feature).map(|targets| (feature, targets)))
+        .flat_map(|(feature, targets)| {
+            targets
+                .iter()
+                .filter(|(target, _)| FEATURES.contains(&target.as_str()))
+                .map(move |(target, files)| {
+                    let files: Vec<_> = files.iter().cloned().collect();
+                    format!("  {feature} -> {target} ({})", files.join(", "))
+                })
+        })
+        .collect();
+    assert!(
+        crossings.is_empty(),
+        "feature modules using one another (move what they share into the kit below them):\n{}",
+        crossings.join("\n")
+    );
 }
 
 #[test]
