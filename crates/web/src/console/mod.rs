@@ -21,12 +21,13 @@ mod stream;
 use actix_web::web;
 use serde::Serialize;
 
+use crate::WebError;
 use crate::auth::CurrentAidant;
+use crate::menu::Menu;
+
 // Kit the console pages use, re-exported for them (`super::datetime`, `super::refuse`…).
 pub(crate) use crate::dates::{date, datetime};
 pub(crate) use crate::denied::refuse;
-use crate::menu::Menu;
-use crate::WebError;
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     referent::configure(cfg);
