@@ -49,7 +49,7 @@ prerequisites: # Debian packages and the SMTP test server; run before the npm ta
 	@bash tests/prerequisites.sh
 
 .PHONY: check
-check: fmt-check clippy boundaries dsfr-check ## Formatting, lints, crate boundaries, the vendored design system
+check: fmt-check clippy boundaries production-check dsfr-check ## Formatting, lints, crate boundaries, the production build's own tests, the vendored design system
 
 .PHONY: fmt-check
 fmt-check:
@@ -78,6 +78,10 @@ boundaries: ## Pure crates must not depend on diesel, actix or tokio; the produc
 	found=$$($(CARGO) tree --locked -p aidants-connect -e normal --prefix none $(DEMO) | grep -E "$$pattern" | cut -d" " -f1 | sort -u | wc -l); \
 	if [ "$$found" -ne $(words $(DEMO_CRATES)) ]; then echo "boundary check broken: the demo build lists $$found of $(DEMO_CRATES)"; exit 1; fi; \
 	echo "crate boundaries hold: the production build holds none of $(DEMO_CRATES)"
+
+.PHONY: production-check
+production-check: ## The web crate's and the binary's unit tests as the production build compiles them (no demo: demo load answers DEM002)
+	$(CARGO) test --locked -p ac-web -p aidants-connect --lib --bins
 
 .PHONY: interop-deps
 interop-deps: $(INTEROP)/node_modules/.package-lock.json ## Install the OIDC interop peers (npm ci, needs Node.js 20+)
