@@ -5,10 +5,9 @@ use ac_storage::organisations;
 use actix_web::{HttpResponse, web};
 use std::collections::BTreeSet;
 
-use super::here::{here, record_activity};
+use super::here::{change_structure, here};
 use crate::auth::RecentStepUp;
 use crate::console::invalid;
-use crate::respond::{blocking, see_other};
 use crate::{AppState, WebError};
 
 pub(super) async fn set_demarches(
@@ -40,20 +39,14 @@ pub(super) async fn set_demarches(
             "Cochez au moins une démarche : sans démarche permise, la structure ne peut plus créer de mandat.",
         ));
     }
-    let (db, id, context, now) = (
-        state.db.clone(),
-        here.organisation.id.clone(),
-        current.audit_context(),
-        state.clock.now(),
-    );
-    blocking(move || {
-        organisations::set_allowed_demarches(&mut *db.conn()?, &id, &chosen, &context, now)
-    })
-    .await?;
-    record_activity(&state, &current).await?;
-    Ok(see_other(&format!(
-        "/referent/{}?fait=demarches",
-        here.organisation.id
-    ))
-    .finish())
+    change_structure(
+        &state,
+        &current,
+        &here,
+        "demarches",
+        move |conn, id, context, now| {
+            organisations::set_allowed_demarches(conn, id, &chosen, context, now)
+        },
+    )
+    .await
 }

@@ -1,6 +1,6 @@
 //! What every page of the référent space stands on: the structure of the path checked against
 //! the account (`here`), the aidant of the path checked against the structure (`member`), and
-//! the journaled change to one aidant that ends back on their page.
+//! the journaled changes to one aidant or to the structure that end back on their page.
 
 use ac_mandates::{Aidant, AidantId, Organisation, OrganisationId};
 use ac_storage::console::{OutOfScope, Scope};
@@ -182,4 +182,31 @@ pub(super) async fn change_member<T: Send + 'static>(
     blocking(move || change(&mut *db.conn()?, &id, Some(&organisation), &context, now)).await?;
     record_activity(state, current).await?;
     Ok(back_to(here, aidant, done))
+}
+
+/// A journaled change to the structure's own settings; then the step-up clock restarts and the
+/// référent is back on the structure's page, told what was `done`.
+pub(super) async fn change_structure<T: Send + 'static>(
+    state: &AppState,
+    current: &CurrentAidant,
+    here: &Here,
+    done: &str,
+    change: impl FnOnce(
+        &mut DbConnection,
+        &OrganisationId,
+        &AuditContext,
+        OffsetDateTime,
+    ) -> Result<T, StorageError>
+    + Send
+    + 'static,
+) -> Result<HttpResponse, WebError> {
+    let (db, id, context, now) = (
+        state.db.clone(),
+        here.organisation.id.clone(),
+        current.audit_context(),
+        state.clock.now(),
+    );
+    blocking(move || change(&mut *db.conn()?, &id, &context, now)).await?;
+    record_activity(state, current).await?;
+    Ok(see_other(&format!("/referent/{}?fait={done}", here.organisation.id)).finish())
 }

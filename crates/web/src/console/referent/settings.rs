@@ -4,10 +4,9 @@ use ac_storage::organisations;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
-use super::here::{here, record_activity};
+use super::here::{change_structure, here};
 use crate::auth::RecentStepUp;
 use crate::console::invalid;
-use crate::respond::{blocking, see_other};
 use crate::{AppState, WebError};
 
 #[derive(Deserialize)]
@@ -30,26 +29,14 @@ pub(super) async fn set_renewal(
         _ => return Err(invalid("Choisissez « oui » ou « non ».")),
     };
     let here = here(&state, &current, &org, "").await?;
-    let (db, id, context, now) = (
-        state.db.clone(),
-        here.organisation.id.clone(),
-        current.audit_context(),
-        state.clock.now(),
-    );
-    blocking(move || {
-        organisations::set_renewal_requires_identification(
-            &mut *db.conn()?,
-            &id,
-            required,
-            &context,
-            now,
-        )
-    })
-    .await?;
-    record_activity(&state, &current).await?;
-    Ok(see_other(&format!(
-        "/referent/{}?fait=renouvellement",
-        here.organisation.id
-    ))
-    .finish())
+    change_structure(
+        &state,
+        &current,
+        &here,
+        "renouvellement",
+        move |conn, id, context, now| {
+            organisations::set_renewal_requires_identification(conn, id, required, context, now)
+        },
+    )
+    .await
 }
