@@ -19,6 +19,7 @@ mod mandate_copy;
 mod menu;
 pub mod periodic;
 pub mod provider;
+mod receipt_choice;
 pub mod receipts;
 pub mod reminders;
 mod respond;
