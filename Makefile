@@ -8,6 +8,11 @@ CONFIG ?= config/default.toml
 PURE_CRATES := ac-mandates ac-audit ac-auth ac-localtime
 # Protocol crates: they may make HTTP calls but hold no database or web framework.
 PROTOCOL_CRATES := ac-oidc
+# The demonstration (demo load, the demonstration FranceConnect and partner website, the demo
+# accounts' TOTP code): a cargo feature of the binary. `make run`, the tests and the benchmarks
+# turn it on; the production build (`make release`) leaves it out (docs/operations.md).
+DEMO := --features aidants-connect/demo
+DEMO_CRATES := ac-demo ac-demo-idp ac-demo-partner
 # The npm peers of the OIDC interop tests (panva's oidc-provider and openid-client), pinned by package-lock.json.
 INTEROP := tests/interop
 # The browser runs' npm packages (playwright-core driving Debian's Chromium, axe-core), pinned by
@@ -19,8 +24,12 @@ help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 .PHONY: build
-build: ## Build the binary (debug)
-	$(CARGO) build --locked -p aidants-connect
+build: ## Build the binary with the demonstration (debug)
+	$(CARGO) build --locked -p aidants-connect $(DEMO)
+
+.PHONY: release
+release: ## Build the production binary, without the demonstration: target/release/aidants-connect
+	$(CARGO) build --release --locked -p aidants-connect
 
 .PHONY: run
 run: build ## Build, migrate, load the demo once, serve on http://127.0.0.1:8080
@@ -30,7 +39,7 @@ run: build ## Build, migrate, load the demo once, serve on http://127.0.0.1:8080
 
 .PHONY: test
 test: test-deps ## Run every test, browser runs included (SQLite; PostgreSQL too when AC_TEST_DATABASE_URL is set)
-	$(CARGO) test --locked --workspace
+	$(CARGO) test --locked --workspace $(DEMO)
 
 .PHONY: test-deps
 test-deps: prerequisites interop-deps browser-deps ## Install what the tests need when missing (README: what `make test` may install)
@@ -40,18 +49,19 @@ prerequisites: # Debian packages and the SMTP test server; run before the npm ta
 	@bash tests/prerequisites.sh
 
 .PHONY: check
-check: fmt-check clippy boundaries dsfr-check ## Formatting, lints, crate boundaries, the vendored design system
+check: fmt-check clippy boundaries production-check dsfr-check ## Formatting, lints, crate boundaries, the production build's own tests, the vendored design system
 
 .PHONY: fmt-check
 fmt-check:
 	$(CARGO) fmt --all -- --check
 
 .PHONY: clippy
-clippy:
-	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+clippy: # with the demonstration, then the production build's crates without it
+	$(CARGO) clippy --locked --workspace --all-targets $(DEMO) -- -D warnings
+	$(CARGO) clippy --locked -p aidants-connect -p ac-web --all-targets -- -D warnings
 
 .PHONY: boundaries
-boundaries: ## Pure crates must not depend on diesel, actix or tokio
+boundaries: ## Pure crates must not depend on diesel, actix or tokio; the production build holds no demo crate
 	@for crate in $(PURE_CRATES); do \
 	  bad=$$($(CARGO) tree --locked -p $$crate -e normal --prefix none | grep -E '^(diesel|actix|tokio|reqwest)' || true); \
 	  if [ -n "$$bad" ]; then echo "boundary broken: $$crate depends on: $$bad"; exit 1; fi; \
@@ -60,6 +70,18 @@ boundaries: ## Pure crates must not depend on diesel, actix or tokio
 	  bad=$$($(CARGO) tree --locked -p $$crate -e normal --prefix none | grep -E '^(diesel|actix)' || true); \
 	  if [ -n "$$bad" ]; then echo "boundary broken: $$crate depends on: $$bad"; exit 1; fi; \
 	done; echo "crate boundaries hold: $(PROTOCOL_CRATES) have no database or web framework"
+	@# The production binary's tree (`make release`: no feature) must hold no demo crate; the
+	@# demo build's must, so that a renamed crate cannot make this check pass by missing it.
+	@pattern="^($$(echo $(DEMO_CRATES) | tr ' ' '|')) "; \
+	bad=$$($(CARGO) tree --locked -p aidants-connect -e normal --prefix none | grep -E "$$pattern" | cut -d" " -f1 | sort -u || true); \
+	if [ -n "$$bad" ]; then echo "boundary broken: the production binary (make release) contains: $$bad"; exit 1; fi; \
+	found=$$($(CARGO) tree --locked -p aidants-connect -e normal --prefix none $(DEMO) | grep -E "$$pattern" | cut -d" " -f1 | sort -u | wc -l); \
+	if [ "$$found" -ne $(words $(DEMO_CRATES)) ]; then echo "boundary check broken: the demo build lists $$found of $(DEMO_CRATES)"; exit 1; fi; \
+	echo "crate boundaries hold: the production build holds none of $(DEMO_CRATES)"
+
+.PHONY: production-check
+production-check: ## The web crate's and the binary's unit tests as the production build compiles them (no demo: demo load answers DEM002)
+	$(CARGO) test --locked -p ac-web -p aidants-connect --lib --bins
 
 .PHONY: interop-deps
 interop-deps: $(INTEROP)/node_modules/.package-lock.json ## Install the OIDC interop peers (npm ci, needs Node.js 20+)
@@ -102,7 +124,7 @@ bench: ## Benchmarks (see docs/performance.md); PostgreSQL too when AC_TEST_DATA
 	$(CARGO) bench --locked -p ac-storage --bench journal
 	$(CARGO) bench --locked -p ac-storage --bench retention
 	$(CARGO) bench --locked -p ac-storage --bench aide_history
-	$(CARGO) bench --locked -p aidants-connect --bench oidc_flows
+	$(CARGO) bench --locked -p aidants-connect --bench oidc_flows $(DEMO)
 
 .PHONY: clean-demo
 clean-demo: ## Delete the local SQLite database and outbox under var/

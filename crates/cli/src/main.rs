@@ -3,6 +3,7 @@
 mod admin;
 mod audit_cmd;
 mod cli_french;
+mod demo_cmd;
 mod provider_cmd;
 mod retention_cmd;
 
@@ -48,7 +49,8 @@ enum Command {
     },
     /// Crée la base si besoin et applique les migrations en attente.
     Migrate,
-    /// Données de démonstration.
+    /// Données de démonstration (binaire construit avec la démonstration).
+    #[cfg_attr(not(feature = "demo"), command(hide = true))]
     Demo {
         #[command(subcommand)]
         command: DemoCommand,
@@ -182,52 +184,18 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve { .. } => {
+            // Before anything is opened: settings that ask for a demonstration site this
+            // binary does not contain.
+            if let Some(refusal) = ac_web::demo_unavailable(&settings) {
+                anyhow::bail!(refusal);
+            }
             let db = open(&settings, OpenMode::MustExist)?;
             migrate_if_pending(&db)?;
             serve(settings, db, clock)
         }
         Command::Demo {
             command: DemoCommand::Load,
-        } => {
-            // Before anything is opened or created (keys, database).
-            ac_demo::allowed(settings.server.dev_mode)?;
-            let db = open(&settings, OpenMode::MustExist)?;
-            let keys = ac_web::auth::load_key_ring(
-                &settings.auth.totp_key_file,
-                settings.auth.generate_missing_key,
-                &ring::rand::SystemRandom::new(),
-            )
-            .map_err(anyhow::Error::msg)?;
-            // The pilot's people get the pseudonyms the relying party computes when they sign in
-            // at the demonstration provider (renewals and the aidé's own space work in the demo).
-            let pseudonyms = ac_web::FranceConnect::from_settings(&settings)
-                .and_then(|fc| fc.demo_pseudonyms())
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            match ac_demo::load(
-                &mut *db.conn()?,
-                &keys,
-                &pseudonyms,
-                &ac_storage::journal::AuditContext::cli(),
-                clock.now(),
-            )? {
-                ac_demo::Outcome::Loaded(s) => {
-                    println!(
-                        "Démonstration chargée : {} structures, {} comptes, {} usagers, {} mandats.",
-                        s.organisations, s.aidants, s.usagers, s.mandates
-                    );
-                    if let Some(email) = s.sign_in_example {
-                        println!(
-                            "Pour vous connecter : {}/connexion avec {email} ; le lien et le code TOTP de démonstration sont sur {}/dev/courriels.",
-                            settings.server.public_url, settings.server.public_url
-                        );
-                    }
-                }
-                ac_demo::Outcome::AlreadyPopulated => {
-                    println!("La base contient déjà des structures : rien n'a été chargé.")
-                }
-            }
-            Ok(())
-        }
+        } => demo_cmd::load(&settings, clock.now()),
         Command::Structure { command } => {
             admin::structure(&open(&settings, OpenMode::MustExist)?, command, clock.now())
         }

@@ -5,21 +5,8 @@ use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 
 use crate::identities::IDENTITIES;
-
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+// The escaping of the service's own pages (tera's), for text and double-quoted attributes.
+use tera::escape_html as escape;
 
 fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
     HttpResponse::build(status)
@@ -84,7 +71,7 @@ mod tests {
     fn escapes_markup() {
         assert_eq!(
             escape("<a href='x'>&\"</a>"),
-            "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;"
+            "&lt;a href=&#x27;x&#x27;&gt;&amp;&quot;&lt;&#x2F;a&gt;"
         );
     }
 }

@@ -20,6 +20,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+// The escaping of the service's own pages (tera's), for text and double-quoted attributes.
+use tera::escape_html as escape;
 
 pub use ac_config::DEMO_PARTNER_PATH as PATH;
 
@@ -130,21 +132,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, partner: &DemoPartner) {
             .service(web::resource("/retour").get(callback))
             .service(web::resource("/deconnexion").get(after_logout).post(logout)),
     );
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {

@@ -318,6 +318,20 @@ pub fn constant_server_error(
     if res.response().extensions().get::<KeepBody>().is_some() {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
-    let body = crate::templates::server_error_page(&request_id);
+    let body = server_error_page(&request_id);
     Ok(ErrorHandlerResponse::Response(html(res, body)))
+}
+
+/// The 5xx page: fixed text, plain HTML, no template (it must work when templates do not).
+fn server_error_page(request_id: &str) -> String {
+    let id: String = request_id
+        .chars()
+        .filter(|c| c.is_ascii_hexdigit() || *c == '-')
+        .collect();
+    format!(
+        "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Erreur du service - Aidants Connect</title>\
+         <link rel=\"stylesheet\" href=\"/static/style.css\"></head><body><main class=\"page\">\
+         <h1>Le service a rencontré une erreur</h1><p>Rien n'a été enregistré. Réessayez dans un instant.</p>\
+         <p>Si le problème continue, communiquez cette référence à votre référent : <code>{id}</code></p></main></body></html>"
+    )
 }

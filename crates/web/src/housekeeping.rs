@@ -6,7 +6,7 @@ use ac_storage::purge::{self, Purged};
 use std::time::Duration;
 
 use crate::AppState;
-use crate::auth::secs;
+use crate::durations::secs;
 use crate::periodic::{self, Periodic};
 
 const EVERY: Duration = Duration::from_secs(3600);

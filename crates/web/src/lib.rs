@@ -4,7 +4,12 @@ mod aide_space;
 pub mod audit_worker;
 pub mod auth;
 mod console;
+mod dates;
+#[cfg(feature = "demo")]
+mod demo;
+mod denied;
 mod dsfr;
+mod durations;
 mod error;
 pub mod housekeeping;
 mod identification;
@@ -14,6 +19,7 @@ mod mandate_copy;
 mod menu;
 pub mod periodic;
 pub mod provider;
+mod receipt_choice;
 pub mod receipts;
 pub mod reminders;
 mod respond;
@@ -23,6 +29,7 @@ mod security;
 mod status;
 mod templates;
 mod usagers;
+mod waiting;
 
 use ac_audit::{SignerKey, VerifierKey};
 use ac_clock::Clock;
@@ -54,14 +61,13 @@ pub struct AppState {
     /// Sign-in keys, timings and limits.
     pub auth: Arc<auth::AuthRuntime>,
     pub mailer: ac_mail::Mailer,
-    /// The FranceConnect-style demonstration provider (dev mode only).
-    pub demo_idp: Option<ac_demo_idp::DemoIdp>,
     /// The relying party towards FranceConnect, to identify the aidé.
     pub franceconnect: Arc<identification::FranceConnect>,
     /// The identity provider for partner websites.
     pub provider: Arc<provider::ProviderRuntime>,
-    /// The demonstration partner website (dev mode only).
-    pub demo_partner: Option<ac_demo_partner::DemoPartner>,
+    /// The demonstration provider and partner website (dev mode, `demo` builds only).
+    #[cfg(feature = "demo")]
+    demo: demo::Demo,
     /// Raised when the audit worker finds a row it did not write: `/readyz` and the integrity
     /// panel show it, and integration stays stopped until an operator restarts the service.
     pub journal_alarm: Arc<audit_worker::JournalAlarm>,
@@ -74,6 +80,9 @@ impl AppState {
         clock: Arc<dyn Clock>,
         audit_key: SignerKey,
     ) -> Result<Self, WebError> {
+        if let Some(refusal) = demo_unavailable(&settings) {
+            return Err(WebError::Internal(refusal));
+        }
         Ok(Self {
             franceconnect: Arc::new(identification::FranceConnect::from_settings(&settings)?),
             provider: Arc::new(provider::ProviderRuntime::from_settings(
@@ -81,25 +90,16 @@ impl AppState {
                 &db,
                 clock.now(),
             )?),
-            // After the provider, which registers it (and creates its secret) at start-up.
-            demo_partner: if settings.server.dev_mode && settings.provider.demo_partner_enabled {
-                ac_demo_partner::DemoPartner::from_settings(
-                    &settings,
-                    &provider::demo_partner_secret(&settings)?,
-                    clock.clone(),
-                )
-            } else {
-                None
-            },
-            demo_idp: ac_demo_idp::DemoIdp::from_settings(&settings, clock.clone())
-                .map_err(WebError::internal)?,
+            // After the provider, which registers the partner (and creates its secret).
+            #[cfg(feature = "demo")]
+            demo: demo::Demo::from_settings(&settings, &clock)?,
             auth: Arc::new(auth::AuthRuntime::from_settings(&settings)?),
             mailer: ac_mail::Mailer::from_settings(&settings.mail)
                 .map_err(|e| WebError::Internal(e.to_string()))?,
             settings,
             db,
             clock,
-            templates: Arc::new(Templates::load()?),
+            templates: Arc::new(Templates::load(routes::TEMPLATES)?),
             local_times: Arc::new(ac_localtime::LocalTimes::load().map_err(WebError::internal)?),
             audit_key: Arc::new(audit_key),
             journal_alarm: Arc::default(),
@@ -121,15 +121,34 @@ impl AppState {
 /// routes from here (actix's route introspection), so a route sweep never misses a new one.
 pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     routes::configure(cfg);
-    if let Some(idp) = &state.demo_idp {
-        ac_demo_idp::configure(cfg, idp);
-    }
-    if let Some(partner) = &state.demo_partner {
-        ac_demo_partner::configure(cfg, partner);
-    }
+    #[cfg(feature = "demo")]
+    state.demo.configure(cfg);
     if state.settings.server.dev_mode {
         auth::configure_dev(cfg);
     }
+}
+
+/// Whether this binary was built with the demonstration sites and data (the `demo` cargo
+/// feature: `make run`, the tests); a production build (`make release`) is not.
+pub const BUILT_WITH_DEMO: bool = cfg!(feature = "demo");
+
+/// The start of what a production build answers when asked for the demonstration.
+pub const WITHOUT_DEMO: &str =
+    "DEM002 ce binaire est construit sans la démonstration (fonctionnalité cargo « demo »)";
+
+/// Why these settings cannot run on this binary: they turn on a demonstration site that a
+/// production build (without the `demo` feature) does not contain. Refused at start-up rather
+/// than sending aidants to a page that does not exist (docs/operations.md, "Production build").
+pub fn demo_unavailable(settings: &Settings) -> Option<String> {
+    let wanted = settings.server.dev_mode
+        && (settings.franceconnect.demo_provider_enabled || settings.provider.demo_partner_enabled);
+    (wanted && !BUILT_WITH_DEMO).then(|| {
+        format!(
+            "{WITHOUT_DEMO} : mettez franceconnect.demo_provider_enabled et \
+             provider.demo_partner_enabled à false, ou construisez-le avec la démonstration \
+             (make run, cargo build --features demo)"
+        )
+    })
 }
 
 /// Starts the HTTP server on an already bound listener (tests bind port 0).
@@ -174,4 +193,32 @@ pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<Server> 
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(file: &str) -> Settings {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../config")
+            .join(file);
+        Settings::load(&path, &ac_config::Overrides::default()).unwrap()
+    }
+
+    /// A production build refuses the development settings that need a demonstration site,
+    /// and starts on production settings; a `demo` build starts on both.
+    #[test]
+    fn only_a_demo_build_serves_settings_that_ask_for_the_demonstration() {
+        let dev = demo_unavailable(&settings("default.toml"));
+        if BUILT_WITH_DEMO {
+            assert_eq!(dev, None);
+        } else {
+            assert!(
+                dev.as_ref().is_some_and(|r| r.starts_with(WITHOUT_DEMO)),
+                "{dev:?}"
+            );
+        }
+        assert_eq!(demo_unavailable(&settings("production.example.toml")), None);
+    }
 }

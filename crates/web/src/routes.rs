@@ -7,6 +7,14 @@ use serde::Serialize;
 use crate::auth::CurrentAidant;
 use crate::{AppState, WebError};
 
+/// The features' own templates, registered with the shared ones by `Templates::load`.
+pub(crate) const TEMPLATES: &[&[(&str, &str)]] = &[
+    crate::console::TEMPLATES,
+    crate::provider::TEMPLATES,
+    crate::usagers::TEMPLATES,
+    crate::information::TEMPLATES,
+];
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // Resources answer 405 to other methods instead of falling through to 404.
     cfg.service(web::resource("/").get(home))

@@ -137,15 +137,14 @@ pub struct Templates {
 }
 
 impl Templates {
-    pub fn load() -> Result<Self, WebError> {
+    /// The shared templates and the features' own (`routes::TEMPLATES`: the route table, above
+    /// the features, lists them, so this module below them names none).
+    pub fn load(features: &[&[(&str, &str)]]) -> Result<Self, WebError> {
         let mut tera = Tera::default();
         tera.add_raw_templates(
             TEMPLATES
                 .iter()
-                .chain(crate::console::TEMPLATES)
-                .chain(crate::provider::TEMPLATES)
-                .chain(crate::usagers::TEMPLATES)
-                .chain(crate::information::TEMPLATES)
+                .chain(features.iter().flat_map(|t| t.iter()))
                 .copied(),
         )?;
         Ok(Self { tera })
@@ -187,18 +186,4 @@ impl Templates {
             &serde_json::json!({ "status": status, "code": code, "message": message }),
         )
     }
-}
-
-/// The 5xx page: fixed text, plain HTML, no template (it must work when templates do not).
-pub fn server_error_page(request_id: &str) -> String {
-    let id: String = request_id
-        .chars()
-        .filter(|c| c.is_ascii_hexdigit() || *c == '-')
-        .collect();
-    format!(
-        "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Erreur du service - Aidants Connect</title>\
-         <link rel=\"stylesheet\" href=\"/static/style.css\"></head><body><main class=\"page\">\
-         <h1>Le service a rencontré une erreur</h1><p>Rien n'a été enregistré. Réessayez dans un instant.</p>\
-         <p>Si le problème continue, communiquez cette référence à votre référent : <code>{id}</code></p></main></body></html>"
-    )
 }

@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 use crate::auth::PersonalDataAccess;
-use crate::console::{date, datetime, refuse};
+use crate::dates::{date, datetime};
+use crate::denied::refuse;
 use crate::menu::Menu;
 use crate::respond::{blocking, page};
 use crate::status::{self, Badge};
@@ -37,11 +38,6 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/usagers/usager.html"),
     ),
 ];
-
-/// The "Expire bientôt" window (`mandates.expiring_soon_days`).
-pub(crate) fn expiring_window(state: &AppState) -> time::Duration {
-    time::Duration::days(i64::from(state.settings.mandates.expiring_soon_days))
-}
 
 #[derive(Deserialize)]
 struct ListQuery {
@@ -124,7 +120,7 @@ async fn list(
         state.db.clone(),
         current.aidant.current_organisation.clone(),
         state.clock.now(),
-        expiring_window(&state),
+        crate::durations::expiring_window(&state),
     );
     let (listing, organisation) = blocking(move || {
         let conn = &mut *db.conn()?;
@@ -287,7 +283,7 @@ async fn render_usager(
     cursor: Cursor,
 ) -> Result<HttpResponse, WebError> {
     let now = state.clock.now();
-    let window = expiring_window(state);
+    let window = crate::durations::expiring_window(state);
     let (db, organisation, usager_id, subject) = (
         state.db.clone(),
         organisation.clone(),

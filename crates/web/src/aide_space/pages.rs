@@ -153,7 +153,7 @@ async fn mandates_page(
         Ok(with_codes)
     })
     .await?;
-    let soon = crate::usagers::expiring_window(&state);
+    let soon = crate::durations::expiring_window(&state);
     let view = MandatesView {
         csrf: current.csrf(),
         mandates: owned
@@ -276,7 +276,7 @@ async fn revoke_confirm(
             None,
             &state.local_times,
             now,
-            crate::usagers::expiring_window(&state),
+            crate::durations::expiring_window(&state),
         ),
         demarche: target.map(|(_, d)| (d.key(), d.title())),
         done: false,
@@ -349,7 +349,7 @@ async fn revoke(
             None,
             &state.local_times,
             now,
-            crate::usagers::expiring_window(&state),
+            crate::durations::expiring_window(&state),
         ),
         demarche: target.map(|(_, d)| (d.key(), d.title())),
         done: true,

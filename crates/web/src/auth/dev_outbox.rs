@@ -18,27 +18,22 @@ async fn outbox(state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
             .map_err(WebError::internal)?,
         None => Vec::new(),
     };
+    // The demonstration accounts' current code, in builds that hold them (their seed is public).
+    #[cfg(feature = "demo")]
+    let demo_totp = Some(crate::demo::totp_now(state.clock.now()));
+    #[cfg(not(feature = "demo"))]
+    let demo_totp: Option<String> = None;
     let body = state.templates.render(
         "auth/dev_outbox.html",
         &serde_json::json!({
             "dir": dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default(),
             "is_file": dir.is_some(),
             "messages": messages,
-            "demo_totp": demo_totp(state.clock.now()),
+            "demo_totp": demo_totp,
         }),
     )?;
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(body))
-}
-
-/// The current code of the demonstration accounts' authenticator (their seed is public).
-fn demo_totp(now: time::OffsetDateTime) -> String {
-    ac_auth::totp::code_at(
-        ac_demo::DEMO_TOTP_SEED,
-        ac_auth::TotpStep::App,
-        now.unix_timestamp(),
-        6,
-    )
 }

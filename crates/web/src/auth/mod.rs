@@ -16,7 +16,6 @@ use actix_web::{HttpMessage, HttpRequest, web};
 use ring::rand::SystemRandom;
 use std::net::IpAddr;
 use std::path::Path;
-use time::Duration;
 use tracing_actix_web::RequestId;
 
 pub(crate) use csrf::{
@@ -28,6 +27,7 @@ pub use session::{CurrentAidant, PersonalDataAccess, RecentStepUp};
 pub use span::RedactingRootSpan;
 
 use crate::WebError;
+use crate::durations::secs;
 
 /// Every sign-in route. The dev outbox is registered apart, only in dev mode.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -59,11 +59,6 @@ pub struct AuthRuntime {
     pub totp_issuer: String,
     public_url: String,
     rng: SystemRandom,
-}
-
-/// A configured number of seconds as a `time` duration (saturating: the configuration bounds it).
-pub(crate) fn secs(value: u64) -> Duration {
-    Duration::seconds(i64::try_from(value).unwrap_or(i64::MAX))
 }
 
 fn count(value: u32) -> i32 {
@@ -180,13 +175,24 @@ pub(crate) const SESSION_COOKIE: &str = "ac_session";
 /// Purpose label of the CSRF token derived from a session token.
 pub(crate) const CSRF_PURPOSE: &str = "ac-csrf-v1";
 
+/// `AUTH003`: too many attempts from this address or at this account.
+pub(crate) const TOO_MANY_ATTEMPTS: (&str, &str) = (
+    "AUTH003",
+    "Trop de tentatives en peu de temps. Patientez quelques minutes avant de réessayer.",
+);
+
+/// `AUTH005`: a second-factor code typed again and not accepted.
+pub(crate) const CODE_REFUSED: (&str, &str) = (
+    "AUTH005",
+    "Ce code n'a pas été accepté. Saisissez le code affiché en ce moment.",
+);
+
 /// 429 `AUTH003`: too many attempts from this address or at this account.
 pub(crate) fn too_many() -> WebError {
+    let (code, message) = TOO_MANY_ATTEMPTS;
     WebError::TooManyRequests {
-        code: "AUTH003",
-        message:
-            "Trop de tentatives en peu de temps. Patientez quelques minutes avant de réessayer."
-                .into(),
+        code,
+        message: message.into(),
     }
 }
 

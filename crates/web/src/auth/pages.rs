@@ -15,8 +15,8 @@ use tracing::instrument;
 
 use super::session::safe_return_path;
 use super::{
-    CurrentAidant, RecentStepUp, SESSION_COOKIE, StepUpCheck, csrf, request_id, too_many,
-    totp_ip_allowed,
+    CODE_REFUSED, CurrentAidant, RecentStepUp, SESSION_COOKIE, StepUpCheck, csrf, request_id,
+    too_many, totp_ip_allowed,
 };
 use crate::respond::{blocking, page, see_other};
 use crate::{AppState, WebError};
@@ -313,7 +313,7 @@ async fn submit_code(
         SignIn::SignedIn { .. } => {
             let cookie = auth.cookie(SESSION_COOKIE, session.expose().to_owned(), SameSite::Lax);
             // A partner website's request may be waiting for this sign-in.
-            let next = crate::provider::after_sign_in(&req, auth.dev_mode).unwrap_or("/espace");
+            let next = crate::waiting::after_sign_in(&req, auth.dev_mode).unwrap_or("/espace");
             Ok(see_other(next).cookie(cookie).finish())
         }
         SignIn::Refused => render_code(
@@ -405,10 +405,7 @@ async fn submit_step_up(
             &current,
             &suite,
             HttpResponse::UnprocessableEntity(),
-            Some((
-                "AUTH005",
-                "Ce code n'a pas été accepté. Saisissez le code affiché en ce moment.",
-            )),
+            Some(CODE_REFUSED),
         ),
         StepUpCheck::SessionEnded => Ok(see_other("/connexion")
             .cookie(auth.removal(SESSION_COOKIE))

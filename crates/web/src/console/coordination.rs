@@ -6,7 +6,6 @@ use ac_mandates::{CoordinatorScope, Demarche, OrganisationId};
 use ac_storage::audit;
 use ac_storage::console::anomalies::{self, Rules};
 use ac_storage::console::dashboard::{self, Figures};
-use ac_storage::console::export::Format;
 use ac_storage::console::{OutOfScope, Scope, names, verifications};
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -28,13 +27,9 @@ const RUN_STALE_AFTER: Duration = Duration::hours(2);
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/coordination").get(dashboard_page))
-        .service(web::resource("/coordination/structures/{id}").get(structure_page))
-        .service(web::resource("/coordination/journal").get(journal_list))
-        .service(web::resource("/coordination/journal/export.csv").get(journal_csv))
-        .service(web::resource("/coordination/journal/export.jsonl").get(journal_jsonl))
-        .service(web::resource("/coordination/journal/{seq:[0-9]+}").get(journal_entry))
-        .service(web::resource("/coordination/journal/{seq:[0-9]+}/preuve").get(journal_proof))
-        .service(web::resource("/coordination/anomalies").get(anomalies_page))
+        .service(web::resource("/coordination/structures/{id}").get(structure_page));
+    explorer::mount::<Coordination>(cfg);
+    cfg.service(web::resource("/coordination/anomalies").get(anomalies_page))
         .service(web::resource("/coordination/integrite").get(integrity_page))
         .service(web::resource("/coordination/integrite/verifier").post(start_verification));
 }
@@ -128,63 +123,26 @@ pub(crate) async fn space(
     }
 }
 
-async fn explorer_space(state: &AppState, current: &CurrentAidant) -> Result<Space, WebError> {
-    let (scope, frame) = space(state, current, "/coordination/journal").await?;
-    Ok(Space {
-        pick_structure: !matches!(&scope, Scope::Organisations(s) if s.len() <= 1),
-        scope,
-        base: "/coordination".into(),
-        frame,
-        page_label: "coordination.journal",
-    })
-}
+/// The coordinator's explorer: the account's whole coordination scope.
+struct Coordination;
 
-// ---------------------------------------------------------------------------------------------
-// Journal
+impl explorer::Console for Coordination {
+    const BASE: &'static str = "/coordination";
 
-async fn journal_list(
-    state: web::Data<AppState>,
-    RecentStepUp(current): RecentStepUp,
-    query: web::Query<explorer::Query>,
-) -> Result<HttpResponse, WebError> {
-    let space = explorer_space(&state, &current).await?;
-    explorer::explorer(&state, &current, space, &query).await
-}
-
-async fn journal_entry(
-    state: web::Data<AppState>,
-    RecentStepUp(current): RecentStepUp,
-    seq: web::Path<i64>,
-) -> Result<HttpResponse, WebError> {
-    let space = explorer_space(&state, &current).await?;
-    explorer::entry(&state, &current, space, seq.into_inner()).await
-}
-
-async fn journal_proof(
-    state: web::Data<AppState>,
-    RecentStepUp(current): RecentStepUp,
-    seq: web::Path<i64>,
-) -> Result<HttpResponse, WebError> {
-    let space = explorer_space(&state, &current).await?;
-    explorer::proof(&state, &current, space, seq.into_inner()).await
-}
-
-async fn journal_csv(
-    state: web::Data<AppState>,
-    RecentStepUp(current): RecentStepUp,
-    query: web::Query<explorer::Query>,
-) -> Result<HttpResponse, WebError> {
-    let space = explorer_space(&state, &current).await?;
-    explorer::export(&state, &current, space, &query, Format::Csv).await
-}
-
-async fn journal_jsonl(
-    state: web::Data<AppState>,
-    RecentStepUp(current): RecentStepUp,
-    query: web::Query<explorer::Query>,
-) -> Result<HttpResponse, WebError> {
-    let space = explorer_space(&state, &current).await?;
-    explorer::export(&state, &current, space, &query, Format::JsonLines).await
+    async fn space(
+        state: &AppState,
+        current: &CurrentAidant,
+        _: Option<&str>,
+    ) -> Result<Space, WebError> {
+        let (scope, frame) = space(state, current, "/coordination/journal").await?;
+        Ok(Space {
+            pick_structure: !matches!(&scope, Scope::Organisations(s) if s.len() <= 1),
+            scope,
+            base: "/coordination".into(),
+            frame,
+            page_label: "coordination.journal",
+        })
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

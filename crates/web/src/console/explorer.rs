@@ -10,17 +10,117 @@ use ac_storage::console::export::{self, Format};
 use ac_storage::console::journal::{self, Cursor, JournalFilter, JournalRow};
 use ac_storage::console::{Names, OutOfScope, Scope, UsagerMatch, names};
 use ac_storage::{DbConnection, StorageError, audit};
-use actix_web::HttpResponse;
+use actix_web::dev::Payload;
 use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
+use std::marker::PhantomData;
+use std::pin::Pin;
 use time::Date;
 use time::macros::format_description;
 
 use super::stream::channel;
 use super::{Frame, datetime, invalid, labels, refuse};
-use crate::auth::CurrentAidant;
+use crate::auth::{CurrentAidant, RecentStepUp};
 use crate::respond::{blocking, page};
 use crate::{AppState, WebError};
+
+/// A console the explorer is mounted in, once for each (`mount`): how it finds the space of a
+/// request.
+pub(super) trait Console: 'static {
+    /// The explorer's pages are under `{BASE}/journal`.
+    const BASE: &'static str;
+
+    /// The space of a request whose path may name a structure (`org`), or the journaled 403.
+    async fn space(
+        state: &AppState,
+        current: &CurrentAidant,
+        org: Option<&str>,
+    ) -> Result<Space, WebError>;
+}
+
+/// The explorer's routes in a console: the journal, its two exports, an entry and its proof.
+pub(super) fn mount<C: Console>(cfg: &mut web::ServiceConfig) {
+    let journal = format!("{}/journal", C::BASE);
+    cfg.service(web::resource(journal.clone()).get(list_page::<C>))
+        .service(web::resource(format!("{journal}/export.csv")).get(export_file::<C, false>))
+        .service(web::resource(format!("{journal}/export.jsonl")).get(export_file::<C, true>))
+        .service(web::resource(format!("{journal}/{{seq:[0-9]+}}")).get(entry_page::<C>))
+        .service(web::resource(format!("{journal}/{{seq:[0-9]+}}/preuve")).get(proof_file::<C>));
+}
+
+/// A request of the explorer in console `C`: the signed-in account with a recent step-up, and
+/// the space the path resolves to (or the journaled 403), so no page can skip either.
+struct InSpace<C> {
+    current: CurrentAidant,
+    space: Space,
+    console: PhantomData<C>,
+}
+
+impl<C: Console> FromRequest for InSpace<C> {
+    type Error = WebError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, WebError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let step_up = RecentStepUp::from_request(req, payload);
+        let (req, state) = (req.clone(), req.app_data::<web::Data<AppState>>().cloned());
+        Box::pin(async move {
+            let RecentStepUp(current) = step_up.await?;
+            let state = state.ok_or_else(|| WebError::internal("no application state"))?;
+            // `/referent/{org}/…` names the structure; the coordination's paths name none.
+            let space = C::space(&state, &current, req.match_info().get("org")).await?;
+            Ok(Self {
+                current,
+                space,
+                console: PhantomData,
+            })
+        })
+    }
+}
+
+/// An entry's path: its position in the log (the structure, if any, is read by `InSpace`).
+#[derive(Deserialize)]
+struct EntryPath {
+    seq: i64,
+}
+
+async fn list_page<C: Console>(
+    state: web::Data<AppState>,
+    here: InSpace<C>,
+    query: web::Query<Query>,
+) -> Result<HttpResponse, WebError> {
+    explorer(&state, &here.current, here.space, &query).await
+}
+
+async fn entry_page<C: Console>(
+    state: web::Data<AppState>,
+    here: InSpace<C>,
+    path: web::Path<EntryPath>,
+) -> Result<HttpResponse, WebError> {
+    entry(&state, &here.current, here.space, path.seq).await
+}
+
+async fn proof_file<C: Console>(
+    state: web::Data<AppState>,
+    here: InSpace<C>,
+    path: web::Path<EntryPath>,
+) -> Result<HttpResponse, WebError> {
+    proof(&state, &here.current, here.space, path.seq).await
+}
+
+/// Both exports, told apart by the constant: `JSON_LINES` or CSV.
+async fn export_file<C: Console, const JSON_LINES: bool>(
+    state: web::Data<AppState>,
+    here: InSpace<C>,
+    query: web::Query<Query>,
+) -> Result<HttpResponse, WebError> {
+    let format = if JSON_LINES {
+        Format::JsonLines
+    } else {
+        Format::Csv
+    };
+    export(&state, &here.current, here.space, &query, format).await
+}
 
 /// Where the explorer runs: the scope, the URL prefix of its pages and the frame around them.
 pub(super) struct Space {
@@ -376,7 +476,7 @@ struct PageData {
 }
 
 /// `GET {base}/journal`.
-pub(super) async fn explorer(
+async fn explorer(
     state: &AppState,
     current: &CurrentAidant,
     space: Space,
@@ -518,7 +618,7 @@ pub(super) async fn explorer(
 }
 
 /// `GET {base}/journal/{seq}`.
-pub(super) async fn entry(
+async fn entry(
     state: &AppState,
     current: &CurrentAidant,
     space: Space,
@@ -560,7 +660,7 @@ pub(super) async fn entry(
 }
 
 /// `GET {base}/journal/{seq}/preuve`: the offline inclusion bundle, as a download.
-pub(super) async fn proof(
+async fn proof(
     state: &AppState,
     current: &CurrentAidant,
     space: Space,
@@ -607,7 +707,7 @@ pub(super) async fn proof(
 }
 
 /// `GET {base}/journal/export.csv` and `.jsonl`: journaled first, then streamed.
-pub(super) async fn export(
+async fn export(
     state: &AppState,
     current: &CurrentAidant,
     space: Space,

@@ -18,17 +18,16 @@ mod referent;
 mod reports;
 mod stream;
 
-use ac_mandates::OrganisationId;
-use ac_storage::console::{self, Denial, OutOfScope};
 use actix_web::web;
 use serde::Serialize;
-use time::OffsetDateTime;
-use time::macros::format_description;
 
+use crate::WebError;
 use crate::auth::CurrentAidant;
 use crate::menu::Menu;
-use crate::respond::blocking;
-use crate::{AppState, WebError};
+
+// Kit the console pages use, re-exported for them (`super::datetime`, `super::refuse`…).
+pub(crate) use crate::dates::{date, datetime};
+pub(crate) use crate::denied::refuse;
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     referent::configure(cfg);
@@ -60,76 +59,11 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = templates!(
     "report_restore.html",
 );
 
-/// The 403 of the consoles: the same words whatever was asked for, so the answer tells nothing
-/// about what exists outside the scope.
-pub(crate) fn forbidden() -> WebError {
-    WebError::Forbidden {
-        code: "CON403",
-        message: "Ces données sont hors de votre périmètre. La tentative a été enregistrée dans le journal.".into(),
-    }
-}
-
 pub(crate) fn invalid(message: &str) -> WebError {
     WebError::Invalid {
         code: "CON422",
         message: message.into(),
     }
-}
-
-/// Journals a refused access and returns the 403 to answer with.
-pub(crate) async fn refuse(
-    state: &AppState,
-    current: &CurrentAidant,
-    out_of_scope: OutOfScope,
-    requested: Option<OrganisationId>,
-    page: &'static str,
-) -> WebError {
-    tracing::warn!(
-        resource = out_of_scope.resource,
-        page,
-        aidant = %current.aidant.id,
-        "console access outside scope refused"
-    );
-    let (db, context, now, actor_organisation) = (
-        state.db.clone(),
-        current.audit_context(),
-        state.clock.now(),
-        current.aidant.current_organisation.clone(),
-    );
-    let journaled = blocking(move || {
-        console::deny(
-            &mut *db.conn()?,
-            &Denial {
-                out_of_scope: &out_of_scope,
-                requested: requested.as_ref(),
-                actor_organisation: &actor_organisation,
-                page,
-            },
-            &context,
-            now,
-        )
-    })
-    .await;
-    match journaled {
-        Ok(()) => forbidden(),
-        // No journal entry, no answer but the 500.
-        Err(e) => e,
-    }
-}
-
-/// "22/11/2026 10:00:00": an instant as a person of the structure reads it, in its
-/// département's local time (metropolitan time when no structure is concerned).
-pub(crate) fn datetime(
-    times: &ac_localtime::LocalTimes,
-    departement: Option<&str>,
-    at: OffsetDateTime,
-) -> String {
-    times.format_in(departement, at, ac_localtime::Format::Seconds)
-}
-
-pub(crate) fn date(at: time::Date) -> String {
-    at.format(format_description!("[day]/[month]/[year]"))
-        .unwrap_or_default()
 }
 
 /// A link of the console's navigation.

@@ -138,7 +138,7 @@ struct RecapView {
     /// (collapsed by default in the page).
     legal: Option<ac_mandates::legal::LegalText>,
     /// The receipts the aidé may ask for (optional; a stored address shown masked only).
-    notifications: crate::receipts::consent::NotificationsView,
+    notifications: crate::receipt_choice::NotificationsView,
     /// The text shown: `complet` (the full text, collapsed) or `facile` (the easy-to-read
     /// rendering, open); posted back with the consent so the journal records it.
     text: &'static str,
@@ -179,7 +179,7 @@ async fn recap_response(
         .unwrap_or_default();
     let identity = &usager.identity;
     let (error, error_field) = error.map_or((None, None), |(m, f)| (Some(m), f));
-    let stored = crate::receipts::consent::stored(state, &usager.id).await?;
+    let stored = crate::receipt_choice::stored(state, &usager.id).await?;
     let view = RecapView {
         csrf: current.csrf_token(),
         token: token.expose().to_owned(),
@@ -199,7 +199,7 @@ async fn recap_response(
         renewal: pending.renewal_of.is_some(),
         // The version `accord` records (the setting is checked at start-up).
         legal: ac_mandates::legal::legal_text(&state.settings.mandates.legal_text_version).ok(),
-        notifications: crate::receipts::consent::view(stored.as_ref()),
+        notifications: crate::receipt_choice::view(stored.as_ref()),
         text: text_key(shown),
         easy: match shown {
             TextShown::EasyRead => {
@@ -369,9 +369,9 @@ async fn accord(
         .await;
     }
     // The receipts the aidé asked for, checked before the code is spent.
-    let stored = crate::receipts::consent::stored(&state, &pending.usager).await?;
+    let stored = crate::receipt_choice::stored(&state, &pending.usager).await?;
     let notifications =
-        match crate::receipts::consent::read(field("choix"), field("courriel"), stored.as_ref()) {
+        match crate::receipt_choice::read(field("choix"), field("courriel"), stored.as_ref()) {
             Ok(chosen) => chosen,
             Err(message) => {
                 return recap_response(

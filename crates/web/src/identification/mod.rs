@@ -111,6 +111,7 @@ impl FranceConnect {
 
     /// How this relying party names the people of the demonstration provider, so that the pilot
     /// `demo load` writes holds the usagers they become when they sign in there.
+    #[cfg(feature = "demo")]
     pub fn demo_pseudonyms(&self) -> Result<ac_demo::Pseudonyms, WebError> {
         let key_text = std::str::from_utf8(self.pseudonym_key.expose()).map_err(config_error)?;
         Ok(ac_demo::Pseudonyms {
@@ -206,7 +207,7 @@ impl FranceConnect {
     }
 
     pub(crate) fn login_ttl(&self) -> time::Duration {
-        time::Duration::seconds(i64::try_from(self.settings.login_ttl_secs).unwrap_or(600))
+        crate::durations::secs(self.settings.login_ttl_secs)
     }
 }
 

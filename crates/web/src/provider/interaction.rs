@@ -5,13 +5,11 @@
 //!   token: it can neither be altered nor carried into another session, and no server-side row
 //!   is written before the code (a form that does not verify is refused and journaled).
 //! - While the aidant signs in (or types their code again), the raw request parameters wait in
-//!   an HttpOnly cookie; they are checked again from scratch when the aidant comes back, so the
-//!   cookie grants nothing a link to the authorize endpoint would not.
+//!   an HttpOnly cookie (`crate::waiting`); they are checked again from scratch when the aidant
+//!   comes back, so the cookie grants nothing a link to the authorize endpoint would not.
 
 use ac_auth::Token;
 use ac_oidc::op::AuthorizationRequest;
-use actix_web::HttpRequest;
-use actix_web::cookie::{Cookie, SameSite};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
@@ -91,61 +89,6 @@ impl Interaction {
         let age = now.unix_timestamp().saturating_sub(self.created_at);
         age < 0 || age > ttl.whole_seconds()
     }
-}
-
-const RESUME_COOKIE: &str = "ac_oidc_reprise";
-
-/// Largest request kept while the aidant signs in: cookies hold about 4 KB.
-const MAX_RESUME_LEN: usize = 3500;
-
-fn cookie_name(dev_mode: bool) -> String {
-    if dev_mode {
-        RESUME_COOKIE.to_owned()
-    } else {
-        format!("__Host-{RESUME_COOKIE}")
-    }
-}
-
-/// `UNIX_TIME "|" QUERY`; `None` when the request is too large to wait in a cookie.
-pub(crate) fn resume_cookie(
-    dev_mode: bool,
-    now: OffsetDateTime,
-    query: &str,
-    ttl: time::Duration,
-) -> Option<Cookie<'static>> {
-    let value = format!("{}|{query}", now.unix_timestamp());
-    (value.len() <= MAX_RESUME_LEN).then(|| {
-        Cookie::build(cookie_name(dev_mode), value)
-            .path("/")
-            .http_only(true)
-            .secure(!dev_mode)
-            // Lax: the aidant comes back by a top-level navigation after signing in.
-            .same_site(SameSite::Lax)
-            .max_age(ttl)
-            .finish()
-    })
-}
-
-pub(crate) fn clear_resume(dev_mode: bool) -> Cookie<'static> {
-    let mut cookie = Cookie::build(cookie_name(dev_mode), "")
-        .path("/")
-        .http_only(true)
-        .secure(!dev_mode)
-        .same_site(SameSite::Lax)
-        .finish();
-    cookie.make_removal();
-    cookie
-}
-
-/// The waiting request: when it arrived, and its parameters.
-pub(crate) fn read_resume(req: &HttpRequest, dev_mode: bool) -> Option<(i64, String)> {
-    let cookie = req.cookie(&cookie_name(dev_mode))?;
-    let (at, query) = cookie.value().split_once('|')?;
-    Some((at.parse().ok()?, query.to_owned()))
-}
-
-pub(crate) fn pending_request(req: &HttpRequest, dev_mode: bool) -> bool {
-    read_resume(req, dev_mode).is_some()
 }
 
 #[cfg(test)]

@@ -7,24 +7,26 @@
 //! `ac_storage::oidc_grants`, which checks the mandate again at each step; this module speaks
 //! HTTP. Rules and tests: `docs/security/oidc-provider.md`.
 
+mod choice;
 mod interaction;
 pub mod keys;
 mod protocol;
 mod selection;
+mod tokens;
 
-use ac_auth::{KeyRing, Secret, Token, TokenHash};
-use ac_config::{DEMO_PARTNER_CLIENT_ID, DEMO_PARTNER_PATH, Settings, secret_file};
+use ac_auth::{KeyRing, Secret};
+use ac_config::Settings;
 use ac_oidc::SigningAlg;
-use ac_oidc::op::{self, Client, ClientAuthMethod, UserinfoFormat};
+use ac_oidc::op::{self, Client, UserinfoFormat};
 use ac_storage::Database;
-use ac_storage::journal::AuditContext;
-use ac_storage::oidc_clients::{self, ClientRecord, NewClient};
-use actix_web::{HttpRequest, web};
+use ac_storage::oidc_clients::{self, ClientRecord};
+use actix_web::web;
 use ring::rand::SystemRandom;
 use std::fmt;
 use time::OffsetDateTime;
 
 use crate::WebError;
+use crate::durations::secs;
 
 pub(crate) const TEMPLATES: &[(&str, &str)] = &[
     (
@@ -51,12 +53,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     selection::configure(cfg);
 }
 
-/// Where the aidant goes once signed in, when a partner's request was waiting for the sign-in
-/// (the sign-in pages call this; `None`: their usual destination).
-pub(crate) fn after_sign_in(req: &HttpRequest, dev_mode: bool) -> Option<&'static str> {
-    interaction::pending_request(req, dev_mode).then_some(selection::RESUME_PATH)
-}
-
 /// What the provider needs besides the database: its issuer, lifetimes, the key ring that seals
 /// private keys and HS256 secrets, and the signing keys (reloaded from the database).
 pub struct ProviderRuntime {
@@ -79,13 +75,10 @@ impl fmt::Debug for ProviderRuntime {
     }
 }
 
-fn secs(value: u64) -> time::Duration {
-    time::Duration::seconds(i64::try_from(value).unwrap_or(i64::MAX))
-}
-
 impl ProviderRuntime {
     /// Reads the key ring and, in dev mode, creates what is missing: the key ring, a first ES256
-    /// key pair (current and next), and the demonstration partner's registration.
+    /// key pair (current and next), and (built with the `demo` feature) the demonstration
+    /// partner's registration.
     pub fn from_settings(
         settings: &Settings,
         db: &Database,
@@ -114,9 +107,8 @@ impl ProviderRuntime {
         if provider.generate_missing_key {
             keys::ensure_es256(conn, &runtime.key_ring, &runtime.rng, now)?;
         }
-        if settings.server.dev_mode && provider.demo_partner_enabled {
-            runtime.register_demo_partner(settings, conn, now)?;
-        }
+        #[cfg(feature = "demo")]
+        crate::demo::register_partner(settings, conn, now)?;
         runtime.keys.reload(conn, &runtime.key_ring, now)?;
         Ok(runtime)
     }
@@ -137,67 +129,6 @@ impl ProviderRuntime {
     ) -> Result<std::sync::Arc<op::KeySet>, WebError> {
         self.keys.get(db, &self.key_ring, now).await
     }
-
-    /// The demonstration partner website's client (dev mode): its secret in a file created on
-    /// first start; its registration written again when the address or secret changed.
-    fn register_demo_partner(
-        &self,
-        settings: &Settings,
-        conn: &mut ac_storage::DbConnection,
-        now: OffsetDateTime,
-    ) -> Result<(), WebError> {
-        let secret = demo_partner_secret(settings)?;
-        let base = format!("{}{DEMO_PARTNER_PATH}", settings.server.public_url);
-        let redirect_uris = vec![format!("{base}/retour")];
-        let post_logout = vec![format!("{base}/deconnexion")];
-        let scopes: Vec<String> = op::SUPPORTED_SCOPES
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect();
-        let hash = TokenHash::of(secret.as_bytes());
-        let wanted = NewClient {
-            id: DEMO_PARTNER_CLIENT_ID,
-            name: "Service public de démonstration",
-            secret_hash: &hash,
-            sealed_secret: None,
-            redirect_uris: &redirect_uris,
-            post_logout_redirect_uris: &post_logout,
-            auth_method: ClientAuthMethod::ClientSecretPost.as_str(),
-            id_token_alg: SigningAlg::ES256.as_str(),
-            userinfo_alg: Some(SigningAlg::ES256.as_str()),
-            allowed_scopes: &scopes,
-            act_claim: true,
-        };
-        let context = AuditContext::system();
-        match oidc_clients::get(conn, DEMO_PARTNER_CLIENT_ID)? {
-            None => oidc_clients::insert(conn, &wanted, &context, now)?,
-            Some(found)
-                if found.secret_hash != hash.as_str()
-                    || found.redirect_uris != redirect_uris
-                    || found.post_logout_redirect_uris != post_logout
-                    || !found.is_active =>
-            {
-                oidc_clients::replace(conn, &wanted, &context, now)?
-            }
-            Some(_) => {}
-        }
-        Ok(())
-    }
-}
-
-/// The demonstration partner's client secret (dev mode), created on first start.
-pub fn demo_partner_secret(settings: &Settings) -> Result<String, WebError> {
-    let (secret, _) = secret_file::read_or_create(
-        &settings.provider.demo_partner_secret_file,
-        settings.server.dev_mode,
-        || {
-            Token::generate(&SystemRandom::new())
-                .map(|t| format!("{}\n", t.expose()))
-                .map_err(|e| e.to_string())
-        },
-    )
-    .map_err(WebError::internal)?;
-    Ok(secret)
 }
 
 /// A stored client as the protocol checks see it; `None` when the stored values no longer parse
@@ -276,6 +207,58 @@ pub(crate) fn hs256_secret(
         .map(|sealed| runtime.key_ring().open(sealed, &hs256_aad(&record.id)))
         .transpose()
         .map_err(|e| WebError::internal(format!("client {} secret: {e}", record.id)))
+}
+
+/// What signs for a client with one algorithm: its own secret (HS256, OIDC Core §10.1) or the
+/// provider's current key of that algorithm.
+pub(crate) enum Signer {
+    Secret(Secret),
+    Key(std::sync::Arc<op::KeySet>, SigningAlg),
+}
+
+impl Signer {
+    /// A compact JWS of `claims` (`typ` JWT).
+    pub(crate) fn sign(&self, claims: &op::Claims) -> Result<String, String> {
+        match self {
+            Signer::Secret(secret) => {
+                op::sign_hs256(secret.expose(), "JWT", claims).map_err(|e| e.to_string())
+            }
+            Signer::Key(keys, alg) => keys
+                .signer(*alg)
+                .ok_or_else(|| format!("no current {alg} key"))?
+                .sign("JWT", claims)
+                .map_err(|e| e.to_string()),
+        }
+    }
+}
+
+impl ProviderRuntime {
+    /// The signer for `alg` on behalf of the client `record` (its id_token or its userinfo
+    /// algorithm), or why there is none: an HS256 client without its sealed secret, or no
+    /// current key of the algorithm.
+    pub(crate) async fn signer_for(
+        &self,
+        db: &Database,
+        now: OffsetDateTime,
+        alg: SigningAlg,
+        record: &ClientRecord,
+    ) -> Result<Signer, WebError> {
+        if alg == SigningAlg::HS256 {
+            return hs256_secret(self, record)?
+                .map(Signer::Secret)
+                .ok_or_else(|| {
+                    WebError::internal(format!("HS256 client {} without its secret", record.id))
+                });
+        }
+        let keys = self.keys(db, now).await?;
+        if keys.signer(alg).is_none() {
+            return Err(WebError::internal(format!(
+                "no current {alg} key for client {}",
+                record.id
+            )));
+        }
+        Ok(Signer::Key(keys, alg))
+    }
 }
 
 /// Seals an HS256 client's secret for storage (`client add`); only such clients keep it.

@@ -1,20 +1,14 @@
 //! The back-channel and metadata endpoints: discovery, JWKS, token, userinfo; and end-session.
 //! Errors are RFC 6749 §5.2 / RFC 6750 §3 JSON (the error pages keep JSON bodies as they are).
 
-use ac_auth::{Token, TokenHash};
-use ac_oidc::op::{
-    self, Actor, CodeFacts, EndSessionOutcome, EndSessionRequest, ErrorCode, IdTokenFacts,
-    TokenError, UserinfoFormat,
-};
-use ac_oidc::{Acr, SigningAlg};
-use ac_storage::oidc_grants::{self, NewAccessToken, Redemption, UserinfoGrant};
+use ac_oidc::op::{self, EndSessionOutcome, EndSessionRequest, ErrorCode, TokenError};
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
-use std::fmt;
 use tracing::instrument;
 
-use super::{ProviderRuntime, find_client, hs256_secret};
+use super::tokens::{self, UserinfoAnswer};
+use super::{find_client, hs256_secret};
 use crate::auth::request_id;
 use crate::respond::page;
 use crate::{AppState, WebError};
@@ -74,42 +68,6 @@ fn token_error(error: TokenError, basic: bool) -> HttpResponse {
     response.json(error.body())
 }
 
-/// The database unreachable is `temporarily_unavailable` (503, `Retry-After`), as on every
-/// other endpoint; any other failure is `server_error`.
-fn web_failed(error: WebError) -> TokenError {
-    match error {
-        WebError::Unavailable(cause) => {
-            tracing::error!(error = %cause, "token endpoint: a dependency is unavailable");
-            TokenError {
-                error: ErrorCode::TemporarilyUnavailable,
-                description: "the service is temporarily unavailable",
-            }
-        }
-        other => server_error(other),
-    }
-}
-
-fn storage_failed(error: ac_storage::StorageError) -> TokenError {
-    web_failed(WebError::from(error))
-}
-
-fn server_error(cause: impl fmt::Display) -> TokenError {
-    tracing::error!(error = %cause, "token endpoint failed");
-    TokenError {
-        error: ErrorCode::ServerError,
-        description: "internal error",
-    }
-}
-
-/// A protocol refusal carried through storage, which journals its description.
-struct CodeRefused(TokenError);
-
-impl fmt::Display for CodeRefused {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0.description)
-    }
-}
-
 fn is_form(req: &HttpRequest) -> bool {
     crate::security::is_form(req.headers())
 }
@@ -121,145 +79,34 @@ async fn token(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -
     let authorization = req
         .headers()
         .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let basic = authorization.is_some();
-    match exchange(&state, &req, &body, authorization.as_deref()).await {
-        Ok(response) => response,
-        Err(error) => token_error(error, basic),
-    }
-}
-
-async fn exchange(
-    state: &AppState,
-    req: &HttpRequest,
-    body: &[u8],
-    authorization: Option<&str>,
-) -> Result<HttpResponse, TokenError> {
-    let invalid = |d| TokenError {
+        .and_then(|v| v.to_str().ok());
+    let invalid = |description| TokenError {
         error: ErrorCode::InvalidRequest,
-        description: d,
+        description,
     };
-    if !is_form(req) {
-        return Err(invalid("form-urlencoded body expected"));
-    }
-    let body = std::str::from_utf8(body).map_err(|_| invalid("body is not UTF-8"))?;
-    let request = op::parse_token_request(body, authorization)?;
-    let client_id = request.credentials.client_id.clone();
-    tracing::Span::current().record("client_id", client_id.as_str());
-    let found = find_client(state, Some(&client_id))
-        .await
-        .map_err(web_failed)?;
-    op::authenticate_client(
-        &request.credentials,
-        found.as_ref().map(|(c, r)| (c, r.secret_hash.as_str())),
-    )?;
-    let Some((client, record)) = found else {
-        return Err(server_error("authenticated without a client"));
+    let body = if is_form(&req) {
+        std::str::from_utf8(&body).map_err(|_| invalid("body is not UTF-8"))
+    } else {
+        Err(invalid("form-urlencoded body expected"))
     };
-    let provider: &ProviderRuntime = &state.provider;
     let now = state.clock.now();
-    // Before the code is consumed: the key that will sign must exist.
-    let keys = provider.keys(&state.db, now).await.map_err(server_error)?;
-    let hs_secret = hs256_secret(provider, &record).map_err(server_error)?;
-    let signable = match client.id_token_alg {
-        SigningAlg::HS256 => hs_secret.is_some(),
-        alg => keys.signer(alg).is_some(),
+    let exchanged = match body {
+        Ok(body) => tokens::exchange(&state, body, authorization, request_id(&req), now).await,
+        Err(error) => Err(error),
     };
-    if !signable {
-        return Err(server_error(format!(
-            "no current {} key for client {}",
-            client.id_token_alg, client.id
-        )));
+    match exchanged {
+        Ok(tokens) => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((header::PRAGMA, "no-cache"))
+            .json(json!({
+                "access_token": tokens.access_token.expose(),
+                "token_type": "Bearer",
+                "expires_in": tokens.expires_in,
+                "id_token": tokens.id_token,
+                "scope": tokens.scope,
+            })),
+        Err(error) => token_error(error, authorization.is_some()),
     }
-    let access_token = Token::generate(provider.rng()).map_err(server_error)?;
-    let token_hash = access_token.hash();
-    let code_hash = TokenHash::of(request.code.as_bytes());
-    let expires_at = now + provider.access_token_ttl;
-    let context = oidc_grants::client_context(&client_id, request_id(req));
-    let db = state.db.clone();
-    let redeemed = web::block(move || {
-        oidc_grants::redeem_code(
-            &mut *db.conn()?,
-            &code_hash,
-            &client_id,
-            |code| {
-                let facts = CodeFacts {
-                    client_id: &code.client_id,
-                    redirect_uri: &code.redirect_uri,
-                    code_challenge: code.code_challenge.as_deref(),
-                    expires_at: code.expires_at,
-                };
-                op::check_code(&facts, &request, now).map_err(CodeRefused)
-            },
-            &NewAccessToken {
-                token_hash: &token_hash,
-                expires_at,
-            },
-            &context,
-            now,
-        )
-    })
-    .await
-    .map_err(server_error)?
-    .map_err(storage_failed)?;
-    let grant = |d| TokenError {
-        error: ErrorCode::InvalidGrant,
-        description: d,
-    };
-    let (code, subject) = match redeemed {
-        Redemption::Granted { code, subject } => (code, subject),
-        Redemption::Unknown => return Err(grant("code unknown")),
-        Redemption::Replayed { .. } => {
-            return Err(grant(
-                "code already used; tokens issued from it are revoked",
-            ));
-        }
-        Redemption::Refused(CodeRefused(error)) => return Err(error),
-        Redemption::MandateRefused(_) => {
-            return Err(grant("the mandate no longer covers this use"));
-        }
-    };
-    let facts = IdTokenFacts {
-        issuer: &provider.issuer,
-        subject: &subject,
-        client_id: &client.id,
-        nonce: code.nonce.as_deref(),
-        auth_time: code.auth_time,
-        acr: code.acr.parse().unwrap_or(Acr::Eidas1),
-        access_token: access_token.expose(),
-        now,
-        ttl: provider.access_token_ttl,
-        rep_scope: code
-            .rep_scope_claim
-            .then(|| code.demarche.franceconnect_scope()),
-        actor: client.act_claim.then(|| Actor {
-            aidant_id: code.aidant_id.as_str(),
-            organisation_id: code.organisation_id.as_str(),
-        }),
-    };
-    let claims = op::id_token_claims(&facts);
-    let id_token = match client.id_token_alg {
-        SigningAlg::HS256 => hs_secret
-            .as_ref()
-            .ok_or_else(|| server_error("HS256 secret"))
-            .and_then(|s| op::sign_hs256(s.expose(), "JWT", &claims).map_err(server_error)),
-        alg => keys
-            .signer(alg)
-            .ok_or_else(|| server_error("key"))
-            .and_then(|k| k.sign("JWT", &claims).map_err(server_error)),
-    }?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::PRAGMA, "no-cache"))
-        .json(json!({
-            "access_token": access_token.expose(),
-            "token_type": "Bearer",
-            // The real lifetime, which the database also enforces.
-            "expires_in": provider.access_token_ttl.whole_seconds(),
-            "id_token": id_token,
-            "scope": code.scopes.join(" "),
-        })))
 }
 
 /// RFC 6750 §3: the challenge in `WWW-Authenticate`, and the same facts in a JSON body (which
@@ -332,72 +179,22 @@ async fn userinfo(
             return Ok(bearer_error(Some(ErrorCode::InvalidRequest), description));
         }
     };
-    let now = state.clock.now();
-    let (db, hash, rid) = (
-        state.db.clone(),
-        TokenHash::of(token.as_bytes()),
-        request_id(&req),
-    );
-    let grant =
-        web::block(move || oidc_grants::userinfo(&mut *db.conn()?, &hash, rid, now)).await??;
-    let invalid = |d| Ok(bearer_error(Some(ErrorCode::InvalidToken), d));
-    let (code, usager) = match grant {
-        UserinfoGrant::Served { code, usager } => (code, usager),
-        UserinfoGrant::InvalidToken => return invalid("token unknown, expired or revoked"),
-        UserinfoGrant::MandateRefused { .. } => {
-            return invalid("the mandate no longer covers this use");
-        }
-    };
-    let provider = &state.provider;
-    let Some((client, record)) = find_client(&state, Some(&code.client_id)).await? else {
-        return invalid("client no longer registered");
-    };
-    let signed = match client.userinfo {
-        UserinfoFormat::Json => None,
-        UserinfoFormat::Signed(alg) => Some(alg),
-    };
-    let claims = op::userinfo_claims(
-        &usager.subject,
-        &code.scopes,
-        &usager.identity,
-        signed.map(|_| {
-            (
-                provider.issuer.as_str(),
-                client.id.as_str(),
-                now,
-                provider.access_token_ttl,
-            )
-        }),
-    );
-    let response = |content_type: &str, body: String| {
+    let answer = |content_type: &str, body: String| {
         HttpResponse::Ok()
             .content_type(content_type)
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .body(body)
     };
-    match signed {
-        None => Ok(response(
-            "application/json",
-            serde_json::Value::Object(claims).to_string(),
-        )),
-        Some(SigningAlg::HS256) => {
-            let secret = hs256_secret(provider, &record)?
-                .ok_or_else(|| WebError::internal("HS256 client without its secret"))?;
-            let jwt =
-                op::sign_hs256(secret.expose(), "JWT", &claims).map_err(WebError::internal)?;
-            Ok(response("application/jwt", jwt))
-        }
-        Some(alg) => {
-            let keys = provider.keys(&state.db, now).await?;
-            let key = keys
-                .signer(alg)
-                .ok_or_else(|| WebError::internal(format!("no current {alg} key")))?;
-            Ok(response(
-                "application/jwt",
-                key.sign("JWT", &claims).map_err(WebError::internal)?,
-            ))
-        }
-    }
+    let now = state.clock.now();
+    Ok(
+        match tokens::userinfo(&state, &token, request_id(&req), now).await? {
+            UserinfoAnswer::Json(claims) => answer("application/json", claims),
+            UserinfoAnswer::Jwt(jwt) => answer("application/jwt", jwt),
+            UserinfoAnswer::InvalidToken(description) => {
+                bearer_error(Some(ErrorCode::InvalidToken), description)
+            }
+        },
+    )
 }
 
 /// RP-Initiated Logout 1.0 (GET and POST, §2). The aidant's own session is not ended here: the

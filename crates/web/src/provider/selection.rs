@@ -8,25 +8,28 @@
 //! CSP3 §6.7.2.8) and nothing else; every other page keeps the strict default. The alternative,
 //! a GET hop on our origin carrying the code, would put the code in our own URLs and logs.
 
-use ac_auth::Token;
-use ac_mandates::{Demarche, OrganisationId, UsagerId};
+use ac_mandates::UsagerId;
 use ac_oidc::op::{
     self, AuthorizationRequest, AuthorizeParams, AuthorizeRefusal, ErrorCode, ErrorRedirect,
 };
-use ac_storage::oidc_grants::{self, CodeIssue, Delegation, Eligible, NewCode, Refused};
+use ac_storage::oidc_grants::Eligible;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tracing::instrument;
 
+use super::choice::{
+    self, ChoiceInput, ChoiceOutcome, Refusal, eligible, offered_demarches, open_interaction,
+    proof_needed, tampered,
+};
 use super::find_client;
-use super::interaction::{self, Interaction};
-use crate::auth::{CurrentAidant, PersonalDataAccess, StepUpCheck, request_id};
-use crate::respond::{blocking, page, see_other};
+use super::interaction::Interaction;
+use crate::auth::{CurrentAidant, PersonalDataAccess};
+use crate::respond::{page, see_other};
+use crate::waiting::{self, RESUME_PATH};
 use crate::{AppState, WebError, security};
 
-pub(crate) const RESUME_PATH: &str = "/oidc/reprise";
 const SELECTION_PATH: &str = "/oidc/selection";
 const DEMARCHE_PATH: &str = "/oidc/selection/demarche";
 const CHOICE_PATH: &str = "/oidc/choix";
@@ -52,28 +55,16 @@ fn query(pairs: &[(&str, &str)]) -> String {
 }
 
 /// A refusal shown to the aidant, with a way back to the partner when there is a safe one.
-fn refused(
-    state: &AppState,
-    status: StatusCode,
-    code: &str,
-    message: &str,
-    back: Option<String>,
-) -> Result<HttpResponse, WebError> {
+fn refused(state: &AppState, refusal: Refusal) -> Result<HttpResponse, WebError> {
     let body = state.templates.render(
         "provider/refused.html",
-        &serde_json::json!({ "code": code, "message": message, "back": back }),
+        &serde_json::json!({
+            "code": refusal.code,
+            "message": refusal.message,
+            "back": refusal.back,
+        }),
     )?;
-    Ok(page(HttpResponseBuilder::new(status), body))
-}
-
-fn back_to_client(
-    state: &AppState,
-    request: &AuthorizationRequest,
-    description: &'static str,
-) -> String {
-    request
-        .error(ErrorCode::AccessDenied, description)
-        .location(&state.provider.issuer)
+    Ok(page(HttpResponseBuilder::new(refusal.status), body))
 }
 
 fn redirect(location: &str) -> HttpResponse {
@@ -92,10 +83,7 @@ async fn check_request(
             let (code, message) = reason.message();
             Ok(Err(refused(
                 state,
-                StatusCode::BAD_REQUEST,
-                code,
-                message,
-                None,
+                Refusal::new(StatusCode::BAD_REQUEST, code, message),
             )?))
         }
         Err(AuthorizeRefusal::Redirect(error)) => {
@@ -132,7 +120,7 @@ async fn authorize(
         // Sign in, or type the code again, then come back (`RESUME_PATH`).
         current => {
             let provider = &state.provider;
-            let Some(cookie) = interaction::resume_cookie(
+            let Some(cookie) = waiting::resume_cookie(
                 provider.dev_mode,
                 now,
                 &params.to_query(),
@@ -168,7 +156,7 @@ async fn resume(
     current: Option<CurrentAidant>,
 ) -> Result<HttpResponse, WebError> {
     let provider = state.provider.clone();
-    let Some((arrived, query)) = interaction::read_resume(&req, provider.dev_mode) else {
+    let Some((arrived, query)) = waiting::read_resume(&req, provider.dev_mode) else {
         return Ok(redirect("/espace"));
     };
     let Some(current) = current else {
@@ -178,16 +166,17 @@ async fn resume(
         Ok(access) => access,
         Err(redirect_to_step_up) => return Err(redirect_to_step_up),
     };
-    let clear = interaction::clear_resume(provider.dev_mode);
+    let clear = waiting::clear_resume(provider.dev_mode);
     let now = state.clock.now();
     let age = now.unix_timestamp().saturating_sub(arrived);
     if !(0..=provider.interaction_ttl.whole_seconds()).contains(&age) {
         let mut response = refused(
             &state,
-            StatusCode::BAD_REQUEST,
-            "OIDC113",
-            "La demande du site partenaire a expiré pendant la connexion : recommencez depuis ce site.",
-            None,
+            Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "OIDC113",
+                "La demande du site partenaire a expiré pendant la connexion : recommencez depuis ce site.",
+            ),
         )?;
         response.add_cookie(&clear).map_err(WebError::internal)?;
         return Ok(response);
@@ -210,110 +199,6 @@ async fn resume(
     };
     response.add_cookie(&clear).map_err(WebError::internal)?;
     Ok(response)
-}
-
-/// A selection form or link that does not verify: refused and journaled.
-async fn tampered(
-    state: &AppState,
-    current: &CurrentAidant,
-    client_id: Option<&str>,
-    usager: Option<&UsagerId>,
-    demarche: Option<Demarche>,
-    reason: &'static str,
-) -> Result<HttpResponse, WebError> {
-    let (db, context, now) = (state.db.clone(), current.audit_context(), state.clock.now());
-    let organisation = current.aidant.current_organisation.clone();
-    let (client_id, usager) = (client_id.map(str::to_owned), usager.cloned());
-    blocking(move || {
-        oidc_grants::record_refusal(
-            &mut *db.conn()?,
-            &Refused {
-                client_id: client_id.as_deref(),
-                organisation: &organisation,
-                usager: usager.as_ref(),
-                demarche,
-                reason,
-            },
-            &context,
-            now,
-        )
-    })
-    .await?;
-    tracing::warn!(reason, "provider selection refused");
-    refused(
-        state,
-        StatusCode::FORBIDDEN,
-        "OIDC114",
-        "Ce choix n'est pas possible : la page a été modifiée ou ne correspond pas aux mandats de votre structure. Le refus est enregistré.",
-        None,
-    )
-}
-
-/// The interaction a link or form carries, or the response that refuses it.
-async fn open_interaction(
-    state: &AppState,
-    current: &CurrentAidant,
-    sealed: &str,
-) -> Result<Result<Interaction, HttpResponse>, WebError> {
-    let Some(interaction) = Interaction::open(sealed, current.token()) else {
-        return Ok(Err(tampered(
-            state,
-            current,
-            None,
-            None,
-            None,
-            "tampered_interaction",
-        )
-        .await?));
-    };
-    if interaction.expired(state.clock.now(), state.provider.interaction_ttl) {
-        let back = back_to_client(state, &interaction.request, "the aidant took too long");
-        return Ok(Err(refused(
-            state,
-            StatusCode::BAD_REQUEST,
-            "OIDC113",
-            "Cette demande a expiré : recommencez depuis le site partenaire.",
-            Some(back),
-        )?));
-    }
-    Ok(Ok(interaction))
-}
-
-/// The démarches the client may receive (the structure's allowed ones are applied by the
-/// eligibility query itself).
-fn offered_demarches(request: &AuthorizationRequest) -> Vec<Demarche> {
-    Demarche::ALL
-        .into_iter()
-        .filter(|d| request.allows(*d))
-        .collect()
-}
-
-async fn eligible(
-    state: &AppState,
-    organisation: &OrganisationId,
-    demarches: Vec<Demarche>,
-    search: Option<String>,
-    only: Option<UsagerId>,
-    now: OffsetDateTime,
-) -> Result<Vec<Eligible>, WebError> {
-    let (db, organisation) = (state.db.clone(), organisation.clone());
-    let limit = if only.is_some() {
-        1
-    } else {
-        oidc_grants::LIST_MAX
-    };
-    blocking(move || {
-        oidc_grants::eligible_usagers(
-            &mut *db.conn()?,
-            &organisation,
-            &demarches,
-            search.as_deref(),
-            only.as_ref(),
-            now,
-            limit,
-        )
-    })
-    .await
 }
 
 fn birthdate(e: &Eligible) -> String {
@@ -339,13 +224,7 @@ async fn usagers_response(
 ) -> Result<HttpResponse, WebError> {
     let request = &interaction.request;
     let Some((_, record)) = find_client(state, Some(&request.client_id)).await? else {
-        return refused(
-            state,
-            StatusCode::BAD_REQUEST,
-            "OIDC110",
-            op::PageRefusal::UnknownClient.message().1,
-            None,
-        );
+        return refused(state, Refusal::unknown_client());
     };
     let organisation = current.aidant.current_organisation.clone();
     let demarches = offered_demarches(request);
@@ -406,41 +285,12 @@ async fn usagers_page(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, WebError> {
     let current = selection_access(current)?;
-    let interaction = match open_interaction(&state, &current, &query.i).await? {
+    let now = state.clock.now();
+    let interaction = match open_interaction(&state, &current, &query.i, now).await? {
         Ok(interaction) => interaction,
-        Err(response) => return Ok(response),
+        Err(refusal) => return refused(&state, refusal),
     };
-    usagers_response(
-        &state,
-        &current,
-        &interaction,
-        query.q.as_deref(),
-        state.clock.now(),
-    )
-    .await
-}
-
-/// Whether this use needs the second factor now: `prompt=login` (or `max_age` exceeded)
-/// without a sign-in or step-up since the request arrived, or a session idle past the step-up
-/// delay. When not, the time of the last proof, for `auth_time`.
-fn proof_needed(
-    interaction: &Interaction,
-    current: &CurrentAidant,
-    now: OffsetDateTime,
-) -> Option<OffsetDateTime> {
-    if let Some(at) = interaction
-        .fresh_auth_at
-        .and_then(|at| OffsetDateTime::from_unix_timestamp(at).ok())
-    {
-        return Some(at);
-    }
-    let request = &interaction.request;
-    let signed_in_at = OffsetDateTime::from_unix_timestamp(interaction.signed_in_at)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    let too_old = request
-        .max_age
-        .is_some_and(|max| now - signed_in_at > time::Duration::seconds(i64::from(max)));
-    (!(current.needs_step_up || request.prompt_login || too_old)).then_some(signed_in_at)
+    usagers_response(&state, &current, &interaction, query.q.as_deref(), now).await
 }
 
 #[derive(Serialize)]
@@ -520,11 +370,11 @@ async fn demarche_page(
     query: web::Query<DemarcheQuery>,
 ) -> Result<HttpResponse, WebError> {
     let current = selection_access(current)?;
-    let interaction = match open_interaction(&state, &current, &query.i).await? {
-        Ok(interaction) => interaction,
-        Err(response) => return Ok(response),
-    };
     let now = state.clock.now();
+    let interaction = match open_interaction(&state, &current, &query.i, now).await? {
+        Ok(interaction) => interaction,
+        Err(refusal) => return refused(&state, refusal),
+    };
     let usager = UsagerId::new(query.usager.chars().take(64).collect::<String>());
     let organisation = current.aidant.current_organisation.clone();
     let demarches = offered_demarches(&interaction.request);
@@ -539,7 +389,7 @@ async fn demarche_page(
     .await?;
     let Some(person) = found.first() else {
         let client = interaction.request.client_id.clone();
-        return tampered(
+        let refusal = tampered(
             &state,
             &current,
             Some(&client),
@@ -547,7 +397,8 @@ async fn demarche_page(
             None,
             "usager_not_offered",
         )
-        .await;
+        .await?;
+        return refused(&state, refusal);
     };
     let view = DemarchePage {
         interaction: &interaction,
@@ -567,9 +418,8 @@ struct ChoiceForm {
     code: Option<String>,
 }
 
-/// The aidant's choice: checked again entirely (interaction, person, démarche, second factor
-/// when due), then the code is issued if `can_act` allows it, and the browser goes back to the
-/// partner (RFC 6749 §4.1.2, RFC 9207 `iss`).
+/// The aidant's choice (`choice::choose` checks it again entirely and issues the code), then
+/// back to the partner (RFC 6749 §4.1.2, RFC 9207 `iss`), or the page again, or a refusal.
 #[instrument(skip_all)]
 async fn choose(
     state: web::Data<AppState>,
@@ -579,245 +429,33 @@ async fn choose(
 ) -> Result<HttpResponse, WebError> {
     current.check_csrf(&form.csrf)?;
     let form = form.into_inner();
-    let interaction = match open_interaction(&state, &current, &form.i).await? {
-        Ok(interaction) => interaction,
-        Err(response) => return Ok(response),
-    };
-    let request = &interaction.request;
-    let client_id = request.client_id.clone();
-    let usager = UsagerId::new(form.usager.chars().take(64).collect::<String>());
-    let Ok(demarche) = form.demarche.parse::<Demarche>() else {
-        return tampered(
-            &state,
-            &current,
-            Some(&client_id),
-            Some(&usager),
-            None,
-            "unknown_demarche",
-        )
-        .await;
-    };
-    if !request.allows(demarche) {
-        return tampered(
-            &state,
-            &current,
-            Some(&client_id),
-            Some(&usager),
-            Some(demarche),
-            "outside_rep_scope",
-        )
-        .await;
-    }
     let now = state.clock.now();
-    let organisation = current.aidant.current_organisation.clone();
-    let found = eligible(
-        &state,
-        &organisation,
-        vec![demarche],
-        None,
-        Some(usager.clone()),
-        now,
-    )
-    .await?;
-    let Some(person) = found.first() else {
-        return tampered(
-            &state,
-            &current,
-            Some(&client_id),
-            Some(&usager),
-            Some(demarche),
-            "usager_not_offered",
-        )
-        .await;
+    let input = ChoiceInput {
+        sealed: form.i,
+        usager: form.usager,
+        demarche: form.demarche,
+        code: form.code,
     };
-    let auth_time = match proof_needed(&interaction, &current, now) {
-        Some(at) => at,
-        None => {
-            let code = form.code.unwrap_or_default();
-            let failure: Option<((&str, &str), StatusCode)> = if code.trim().is_empty() {
-                Some((
-                    (
-                        "OIDC115",
-                        "Saisissez le code à 6 chiffres de votre application ou de votre carte.",
-                    ),
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                ))
-            } else {
-                match current.step_up(&state, &req, &code, now).await? {
-                    StepUpCheck::Accepted => None,
-                    StepUpCheck::RateLimited => Some((
-                        (
-                            "AUTH003",
-                            "Trop de tentatives en peu de temps. Patientez quelques minutes avant de réessayer.",
-                        ),
-                        StatusCode::TOO_MANY_REQUESTS,
-                    )),
-                    StepUpCheck::Refused => Some((
-                        (
-                            "AUTH005",
-                            "Ce code n'a pas été accepté. Saisissez le code affiché en ce moment.",
-                        ),
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                    )),
-                    StepUpCheck::SessionEnded => return Ok(redirect("/connexion")),
-                }
+    let step_up = async |code: &str| current.step_up(&state, &req, code, now).await;
+    match choice::choose(&state, &current, input, step_up, now).await? {
+        ChoiceOutcome::Redirect(location) => Ok(redirect(&location)),
+        ChoiceOutcome::AskCode {
+            interaction,
+            person,
+            error,
+            status,
+        } => {
+            let view = DemarchePage {
+                interaction: &interaction,
+                person: &person,
+                needs_code: true,
+                error: Some(error),
             };
-            if let Some((error, status)) = failure {
-                // The page again, with every démarche the person may be helped with.
-                let demarches = offered_demarches(request);
-                let all = eligible(
-                    &state,
-                    &organisation,
-                    demarches,
-                    None,
-                    Some(usager.clone()),
-                    now,
-                )
-                .await?;
-                let view = DemarchePage {
-                    interaction: &interaction,
-                    person: all.first().unwrap_or(person),
-                    needs_code: true,
-                    error: Some(error),
-                };
-                return demarche_response(&state, &current, &view, status);
-            }
-            now
+            demarche_response(&state, &current, &view, status)
         }
-    };
-    issue(
-        &state,
-        &req,
-        &current,
-        &interaction,
-        &person.usager_id,
-        demarche,
-        auth_time,
-        now,
-    )
-    .await
-}
-
-#[allow(clippy::too_many_arguments)] // one call site: the steps of `choose`
-async fn issue(
-    state: &AppState,
-    req: &HttpRequest,
-    current: &CurrentAidant,
-    interaction: &Interaction,
-    usager: &UsagerId,
-    demarche: Demarche,
-    auth_time: OffsetDateTime,
-    now: OffsetDateTime,
-) -> Result<HttpResponse, WebError> {
-    let provider = state.provider.clone();
-    let request = interaction.request.clone();
-    if find_client(state, Some(&request.client_id))
-        .await?
-        .is_none()
-    {
-        let (code, message) = op::PageRefusal::UnknownClient.message();
-        return refused(state, StatusCode::BAD_REQUEST, code, message, None);
+        ChoiceOutcome::Refused(refusal) => refused(&state, refusal),
+        ChoiceOutcome::SessionEnded => Ok(redirect("/connexion")),
     }
-    let code = Token::generate(provider.rng()).map_err(WebError::internal)?;
-    let (db, hash, session) = (state.db.clone(), code.hash(), current.session_hash());
-    let (aidant, organisation, usager_id) = (
-        current.aidant.id.clone(),
-        current.aidant.current_organisation.clone(),
-        usager.clone(),
-    );
-    let context = ac_storage::journal::AuditContext {
-        request_id: request_id(req),
-        ..current.audit_context()
-    };
-    let expires_at = now + provider.code_ttl;
-    let stored = request.clone();
-    let interaction_id = interaction.id.clone();
-    let interaction_expires_at = interaction.expires_at(provider.interaction_ttl);
-    let issued = blocking(move || {
-        oidc_grants::issue_code(
-            &mut *db.conn()?,
-            &Delegation {
-                aidant: &aidant,
-                organisation: &organisation,
-                usager: &usager_id,
-                demarche,
-            },
-            &NewCode {
-                code_hash: &hash,
-                client_id: &stored.client_id,
-                redirect_uri: &stored.redirect_uri,
-                code_challenge: stored.code_challenge.as_deref(),
-                nonce: stored.nonce.as_deref(),
-                scopes: &stored.scopes,
-                rep_scope_claim: stored.wants_rep_scope,
-                auth_time,
-                acr: stored.acr.as_str(),
-                expires_at,
-                interaction_id: &interaction_id,
-                interaction_expires_at,
-            },
-            &session,
-            &context,
-            now,
-        )
-    })
-    .await?;
-    match issued {
-        CodeIssue::Issued(_) => Ok(redirect(&op::code_location(
-            &request.redirect_uri,
-            code.expose(),
-            request.state.as_deref(),
-            &provider.issuer,
-        ))),
-        CodeIssue::AlreadyAnswered => already_answered(state, current, &request, usager).await,
-        CodeIssue::Refused(refusal) => refused(
-            state,
-            StatusCode::FORBIDDEN,
-            refusal.code(),
-            &format!("{refusal}. Le refus est enregistré."),
-            Some(back_to_client(
-                state,
-                &request,
-                "no mandate covers this use",
-            )),
-        ),
-    }
-}
-
-/// A second submission of a request's choice (double click, back button, replay): the partner
-/// already has this request's answer, so no second code and no way back with another answer.
-/// Journaled like the other refusals of the selection.
-async fn already_answered(
-    state: &AppState,
-    current: &CurrentAidant,
-    request: &AuthorizationRequest,
-    usager: &UsagerId,
-) -> Result<HttpResponse, WebError> {
-    let (db, context, now) = (state.db.clone(), current.audit_context(), state.clock.now());
-    let organisation = current.aidant.current_organisation.clone();
-    let (client_id, usager) = (request.client_id.clone(), usager.clone());
-    blocking(move || {
-        oidc_grants::record_refusal(
-            &mut *db.conn()?,
-            &Refused {
-                client_id: Some(&client_id),
-                organisation: &organisation,
-                usager: Some(&usager),
-                demarche: None,
-                reason: "request_already_answered",
-            },
-            &context,
-            now,
-        )
-    })
-    .await?;
-    refused(
-        state,
-        StatusCode::CONFLICT,
-        "OIDC116",
-        "Ce choix a déjà été envoyé au site partenaire : une demande ne donne lieu qu'à un seul envoi. Pour une autre démarche ou une autre personne, recommencez depuis le site partenaire.",
-        None,
-    )
 }
 
 #[derive(Deserialize)]
@@ -832,7 +470,8 @@ async fn cancel(
     query: web::Query<CancelQuery>,
 ) -> Result<HttpResponse, WebError> {
     let Some(interaction) = Interaction::open(&query.i, current.token()) else {
-        return tampered(&state, &current, None, None, None, "tampered_interaction").await;
+        let refusal = tampered(&state, &current, None, None, None, "tampered_interaction").await?;
+        return refused(&state, refusal);
     };
     let error: ErrorRedirect = interaction
         .request

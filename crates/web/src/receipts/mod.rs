@@ -5,7 +5,6 @@
 //! (`ac_storage::receipts`).
 
 mod channel;
-pub(crate) mod consent;
 pub mod jobs;
 mod pages;
 

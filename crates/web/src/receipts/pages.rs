@@ -62,7 +62,7 @@ fn limited(state: &AppState, req: &HttpRequest) -> (String, Limit, AuditContext)
         format!("receipts:ip:{}", state.auth.client_ip(req)),
         Limit {
             max: i32::try_from(settings.lookups_per_ip).unwrap_or(i32::MAX),
-            window: crate::auth::secs(settings.window_secs),
+            window: crate::durations::secs(settings.window_secs),
         },
         AuditContext {
             actor: Actor::system(),

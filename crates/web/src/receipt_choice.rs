@@ -2,7 +2,8 @@
 //! may give an e-mail address and choose « À chaque utilisation », « Un résumé par semaine » or
 //! « Jamais ». Optional: nothing chosen changes nothing. Once entered, an address is never
 //! shown again in full on the aidant's screen (not even when the recap comes back with an
-//! error): only masked.
+//! error): only masked. Part of the web kit: the consent recap (`identification`) and the
+//! receipts' own pages both use it, and neither feature imports the other.
 
 use ac_mandates::{Email, UsagerId};
 use ac_storage::receipts::{self, Choice, Preference};

@@ -1,0 +1,145 @@
+//! The référent's structures (`/referent`) and one structure's page: its team, its allowed
+//! démarches and its renewal setting.
+
+use ac_mandates::{Demarche, OrganisationId};
+use ac_storage::console::OutOfScope;
+use ac_storage::totp_devices;
+use ac_storage::{StorageError, aidants, organisations};
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+
+use super::here::{DoneQuery, done_message, here};
+use crate::auth::RecentStepUp;
+use crate::console::{Frame, refuse};
+use crate::respond::{blocking, page, see_other};
+use crate::{AppState, WebError};
+
+pub(super) async fn index(
+    state: web::Data<AppState>,
+    RecentStepUp(current): RecentStepUp,
+) -> Result<HttpResponse, WebError> {
+    let mine: Vec<OrganisationId> = current.aidant.referent_of.iter().cloned().collect();
+    match mine.as_slice() {
+        [] => Err(refuse(
+            &state,
+            &current,
+            OutOfScope::new("referent", current.aidant.id.as_str()),
+            None,
+            "referent",
+        )
+        .await),
+        [one] => Ok(see_other(&format!("/referent/{one}")).finish()),
+        _ => {
+            let db = state.db.clone();
+            let all = blocking(move || organisations::list(&mut *db.conn()?)).await?;
+            let structures: Vec<serde_json::Value> = all
+                .into_iter()
+                .filter(|o| mine.contains(&o.id))
+                .map(|o| serde_json::json!({"href": format!("/referent/{}", o.id), "name": o.name, "departement": o.departement.to_string()}))
+                .collect();
+            let frame = Frame::new(
+                "Espace référent",
+                "Mes structures".into(),
+                [("/referent".to_owned(), "Mes structures".to_owned())],
+                "/referent",
+                &current,
+            );
+            let body = state.templates.render_for(
+                &current.menu(),
+                "console/referent_index.html",
+                &serde_json::json!({ "frame": frame, "structures": structures }),
+            )?;
+            Ok(page(HttpResponse::Ok(), body))
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct MemberView {
+    id: String,
+    name: String,
+    email: String,
+    profession: String,
+    roles: String,
+    active: bool,
+    devices: usize,
+    locked: bool,
+    href: String,
+}
+
+pub(super) async fn structure(
+    state: web::Data<AppState>,
+    RecentStepUp(current): RecentStepUp,
+    org: web::Path<String>,
+    query: web::Query<DoneQuery>,
+) -> Result<HttpResponse, WebError> {
+    let here = here(&state, &current, &org, "").await?;
+    let (db, id) = (state.db.clone(), here.organisation.id.clone());
+    let team = blocking(move || {
+        let conn = &mut *db.conn()?;
+        let team = aidants::list(conn, Some(&id))?;
+        team.into_iter()
+            .map(|a| {
+                let devices = totp_devices::list_for_aidant(conn, &a.id)?;
+                Ok((a, devices))
+            })
+            .collect::<Result<Vec<_>, StorageError>>()
+    })
+    .await?;
+    let base = format!("/referent/{}", here.organisation.id);
+    let members: Vec<MemberView> = team
+        .iter()
+        .map(|(a, devices)| {
+            let mut roles = Vec::new();
+            if a.can_create_mandates {
+                roles.push("aidant");
+            }
+            if a.referent_of.contains(&here.organisation.id) {
+                roles.push("référent");
+            }
+            if !a.coordinator_scopes.is_empty() {
+                roles.push("coordination");
+            }
+            MemberView {
+                id: a.id.to_string(),
+                name: a.full_name(),
+                email: a.email.to_string(),
+                profession: a.profession.clone(),
+                roles: roles.join(", "),
+                active: a.is_active,
+                devices: devices.len(),
+                locked: devices.iter().any(|d| d.locked_at.is_some()),
+                href: format!("{base}/aidants/{}", a.id),
+            }
+        })
+        .collect();
+    let demarches: Vec<serde_json::Value> = Demarche::ALL
+        .iter()
+        .map(|d| {
+            serde_json::json!({
+                "key": d.key(),
+                "title": d.title(),
+                "examples": d.examples(),
+                "allowed": here.organisation.allowed_demarches.contains(d),
+            })
+        })
+        .collect();
+    let body = state.templates.render_for(&current.menu(),
+        "console/referent_structure.html",
+        &serde_json::json!({
+            "frame": here.frame,
+            "base": base,
+            "organisation": {
+                "name": here.organisation.name,
+                "kind": here.organisation.kind.label(),
+                "address": here.organisation.address,
+                "departement": here.organisation.departement.to_string(),
+                "renewal_requires_identification": here.organisation.renewal_requires_identification,
+            },
+            "members": members,
+            "demarches": demarches,
+            "done": done_message(query.fait.as_deref()),
+        }),
+    )?;
+    Ok(page(HttpResponse::Ok(), body))
+}
