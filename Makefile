@@ -124,6 +124,7 @@ bench: ## Benchmarks (see docs/performance.md); PostgreSQL too when AC_TEST_DATA
 	$(CARGO) bench --locked -p ac-storage --bench journal
 	$(CARGO) bench --locked -p ac-storage --bench retention
 	$(CARGO) bench --locked -p ac-storage --bench aide_history
+	$(CARGO) bench --locked -p ac-e2e --bench outbox
 	$(CARGO) bench --locked -p aidants-connect --bench oidc_flows $(DEMO)
 
 .PHONY: clean-demo
