@@ -23,6 +23,7 @@ mod receipts_browser;
 mod renewal;
 mod revocation;
 mod route_sweep;
+mod spoken_consent;
 mod step_up;
 mod usagers;
 mod web;
