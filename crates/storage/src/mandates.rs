@@ -1,6 +1,7 @@
 //! Mandates and authorizations: each operation loads what its rule needs, applies the pure rule
 //! from `ac_mandates::rules`, and writes the outcome in one transaction.
 
+use ac_mandates::comprehension::Check;
 use ac_mandates::rules::{self, MandatePlan, MandateRequest, Standing};
 use ac_mandates::{
     AidantId, Authorization, AuthorizationId, Demarche, Mandate, MandateDuration, MandateId,
@@ -282,7 +283,7 @@ pub fn create(
 fn create_in(
     tx: &mut DbConnection,
     new: &NewMandate<'_>,
-    consent: Option<(Identification, TextShown)>,
+    consent: Option<GivenConsent<'_>>,
     context: &AuditContext,
     now: OffsetDateTime,
 ) -> Result<MandatePlan, StorageError> {
@@ -359,13 +360,25 @@ fn create_in(
     if let Some(previous) = &m.renewal_of {
         created = created.detail("renewal_of", previous);
     }
-    if let Some((identification, text_shown)) = consent {
+    if let Some(GivenConsent {
+        identification,
+        text_shown,
+        comprehension: check,
+        language,
+    }) = consent
+    {
+        // The comprehension check's outcome and tries, never its answers (issue 23).
+        let comprehension = check.required()?;
+        created = created
+            .detail("comprehension", comprehension.key())
+            .detail("comprehension_tries", check.tries());
         // The aidé's own "Je donne mon accord" on the recap, how they were identified, and
         // which text of the mandate they read there.
         created = created
             .detail("consent", "aide_on_screen")
             .detail("identification", identification.key())
-            .detail("text_shown", text_shown.key());
+            .detail("text_shown", text_shown.key())
+            .detail("language", language);
     }
     let pending_id = journal::record_id(tx, context, created, now)?;
     crate::receipts::record_in(
@@ -426,11 +439,22 @@ impl TextShown {
     }
 }
 
+/// How the aidé consented on screen, as the consent's journal entry records it.
+struct GivenConsent<'a> {
+    identification: Identification,
+    text_shown: TextShown,
+    comprehension: Check,
+    /// The recap's language (docs/languages.md).
+    language: &'a str,
+}
+
 /// What the aidé's consent on the recap carries besides the pending choices.
 pub struct Consent<'a> {
     /// The version of the legal text consented to.
     pub legal_text_version: &'a str,
     pub text_shown: TextShown,
+    /// The language of the recap the aidé consented on (BCP 47 code, docs/languages.md).
+    pub language: &'a str,
     /// The receipts the aidé asked for, if any.
     pub notifications: Option<&'a crate::receipts::NewPreference<'a>>,
 }
@@ -455,6 +479,9 @@ pub fn create_from_consent(
     write(conn, |tx| {
         let pending = mandate_consents::take_in(tx, token_hash, aidant, now)?
             .ok_or(StorageError::NotFound)?;
+        // No consent before the comprehension check was passed or skipped (MND014): refused
+        // here, in the transaction that uses the consent up, whatever the page did.
+        pending.comprehension.required()?;
         if let Some(chosen) = consent.notifications {
             crate::receipts::set_preference_in(
                 tx,
@@ -477,7 +504,14 @@ pub fn create_from_consent(
             legal_text_version: consent.legal_text_version,
             renewal_of: pending.renewal_of.as_ref(),
         };
-        let given = (pending.identification, consent.text_shown);
+        // The check as stored with the pending consent, in this transaction: not passed or
+        // skipped, the consent is refused (MND014) and nothing is written.
+        let given = GivenConsent {
+            identification: pending.identification,
+            text_shown: consent.text_shown,
+            comprehension: pending.comprehension,
+            language: consent.language,
+        };
         create_in(tx, &new, Some(given), context, now)
     })
 }

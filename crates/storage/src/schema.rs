@@ -353,6 +353,9 @@ diesel::table! {
         expires_at -> Timestamp,
         renewal_of -> Nullable<Text>,
         identification -> Text,
+        comprehension_question -> Integer,
+        comprehension_tries -> Integer,
+        comprehension -> Nullable<Text>,
     }
 }
 
