@@ -95,7 +95,7 @@ async fn three_right_answers_pass_the_check_in_one_try_and_the_journal_says_so()
         // The end date, written as on the recap, and the duration.
         let until = between(&recap, "jusqu'au <strong>", "</strong>");
         assert!(
-            second.contains(&format!("Jusqu&#x27;au {until}")),
+            second.contains(&format!("Jusqu'au {until}")),
             "{until}: {second}"
         );
         assert!(second.contains("1 an (365 jours)"));

@@ -143,3 +143,72 @@ async fn a_receipt_check_reads_in_the_language_of_the_person() {
         assert!(html.contains("Chitanță necunoscută"), "{html}");
     }
 }
+
+/// The consent recap read in Arabic on the tablet: the page right to left, the démarches and
+/// the date in Arabic, the easy-to-read text's translation beside the French (marked as the
+/// text that binds), the comprehension check in Arabic, and the consent journaled with the
+/// language it was given in; a consent in French journals `fr`.
+#[actix_web::test]
+async fn a_consent_given_in_arabic_shows_the_french_beside_and_is_journaled_in_arabic() {
+    for app in TestApp::each().await {
+        app.with_aidant(EMAIL, &["org-a"]);
+        app.sign_in(EMAIL).await;
+        let started = app
+            .start_identification(&["social", "argent"], "365")
+            .await;
+        let recap = app.identify_before_questions(&started.next, "0").await;
+        assert!(recap.contains(r#"<html lang="fr" dir="ltr">"#));
+        let arabic = app
+            .post_form(
+                "/mandats/accord/texte",
+                &[
+                    ("csrf", &ac_e2e::extract_csrf(&recap)),
+                    ("token", &ac_e2e::between(&recap, "name=\"token\" value=\"", "\"")),
+                    ("texte", "facile"),
+                    ("langue", "ar"),
+                ],
+            )
+            .await;
+        assert_eq!(arabic.status(), StatusCode::OK);
+        let arabic = arabic.text().await.unwrap();
+        assert!(arabic.contains(r#"<html lang="ar" dir="rtl">"#), "{arabic}");
+        assert!(arabic.contains("ملخص التوكيل"));
+        assert!(arabic.contains("الشؤون الاجتماعية - الصحة"), "{arabic}");
+        // The French line beside its translation, marked French and left to right.
+        assert!(
+            arabic.contains(
+                r#"<span lang="fr" dir="ltr" class="ac-easy-read__french">Ce papier est un mandat.</span><span class="ac-easy-read__translation">هذه الورقة توكيل.</span>"#
+            ),
+            "{arabic}"
+        );
+        assert!(arabic.contains("النص الفرنسي وحده هو الملزم قانونيًا"));
+        // The steps of the journey (the aidant's) stay French, marked so.
+        let steps = arabic.split("<div lang=\"fr\">").nth(1).unwrap_or_default();
+        assert!(steps.trim_start().starts_with("<div class=\"fr-stepper\">"), "{arabic}");
+
+        // The comprehension check in Arabic, then the consent.
+        let res = app.post_questions(&arabic, &[]).await;
+        let question = res.text().await.unwrap();
+        assert!(question.contains(r#"<html lang="ar" dir="rtl">"#), "{question}");
+        assert!(question.contains("السؤال 1 من 3"), "{question}");
+        let done = app.give_consent(&arabic).await;
+        assert_eq!(done.status(), StatusCode::SEE_OTHER);
+        let created = last_created(&app);
+        assert_eq!(created["details"]["language"], "ar", "{created}");
+        assert_eq!(created["details"]["text_shown"], "easy_read");
+
+        // The same journey in French journals `fr`.
+        app.mandate_through_journey("1").await;
+        assert_eq!(last_created(&app)["details"]["language"], "fr");
+    }
+}
+
+fn last_created(app: &TestApp) -> serde_json::Value {
+    app.journal()
+        .into_iter()
+        .filter(|e| e["action"] == "mandate.created")
+        .last()
+        .unwrap()
+}
+
+const EMAIL: &str = "camille.martin@exemple.fr";

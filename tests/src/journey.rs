@@ -163,10 +163,13 @@ impl TestApp {
         let csrf = extract_csrf(page);
         let token = between(form, "name=\"token\" value=\"", "\"");
         let texte = between(form, "name=\"texte\" value=\"", "\"");
+        // The language the page is read in, carried like the text (docs/languages.md).
+        let langue = between(form, "name=\"langue\" value=\"", "\"");
         let mut fields = vec![
             ("csrf", csrf.as_str()),
             ("token", token.as_str()),
             ("texte", texte.as_str()),
+            ("langue", langue.as_str()),
         ];
         fields.extend_from_slice(extra);
         self.post_form("/mandats/accord/questions", &fields).await
@@ -228,6 +231,7 @@ impl TestApp {
             .nth(1)
             .unwrap_or_default();
         let texte = between(form, "name=\"texte\" value=\"", "\"");
+        let langue = between(form, "name=\"langue\" value=\"", "\"");
         self.next_totp_step();
         let code = self.totp_now();
         self.post_form(
@@ -236,6 +240,7 @@ impl TestApp {
                 ("csrf", &csrf),
                 ("token", &token),
                 ("texte", &texte),
+                ("langue", &langue),
                 ("accord", "oui"),
                 ("code", &code),
             ],

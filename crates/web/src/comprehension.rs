@@ -17,7 +17,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::WebError;
-use crate::mandate_copy::written_date;
+use crate::i18n::Language;
 
 /// The longest question or answer key a form may post (the longest key is 23 characters): a
 /// longer value is refused before anything looks it up.
@@ -118,33 +118,36 @@ pub(crate) fn apply(check: Check, posted: Posted<'_>) -> Result<Moved, WebError>
 pub(crate) struct Facts {
     organisation: String,
     until: String,
-    until_duration: &'static str,
+    until_duration: String,
     other_until: String,
-    other_duration: &'static str,
+    other_duration: String,
 }
 
 impl Facts {
     /// The facts of a mandate of `duration` given now to `organisation` (in `departement`,
     /// whose local day the dates are written in, as on the recap).
+    /// The dates and durations are written in `language` (the recap's, docs/languages.md).
     pub(crate) fn new(
         times: &LocalTimes,
         organisation: &str,
         departement: &str,
         duration: MandateDuration,
         now: OffsetDateTime,
+        language: Language,
     ) -> Result<Self, WebError> {
         let other = other_duration(duration);
         let end = |d: MandateDuration| {
             now.checked_add(time::Duration::days(i64::from(d.days())))
-                .map(|at| written_date(times, departement, at))
+                .map(|at| language.day(times.local(departement, at).date()))
                 .ok_or_else(|| WebError::internal("comprehension: end date out of range"))
         };
+        let label = |d: MandateDuration| language.text(&format!("duration-{}", d.days()), &[]);
         Ok(Facts {
             organisation: organisation.to_owned(),
             until: end(duration)?,
-            until_duration: duration.label(),
+            until_duration: label(duration),
             other_until: end(other)?,
-            other_duration: other.label(),
+            other_duration: label(other),
         })
     }
 }
@@ -187,6 +190,16 @@ pub(crate) fn view(moved: &Moved, facts: Facts, seed: &[u8]) -> Option<QuestionV
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn french_durations_read_as_the_catalogue_writes_them() {
+        for duration in MandateDuration::ALL {
+            assert_eq!(
+                Language::Fr.text(&format!("duration-{}", duration.days()), &[]),
+                duration.label()
+            );
+        }
+    }
 
     #[test]
     fn the_form_names_a_known_question_and_a_short_answer() {
@@ -239,9 +252,9 @@ mod tests {
         let facts = Facts {
             organisation: "Médiathèque".into(),
             until: "6 décembre 2027".into(),
-            until_duration: "1 an",
+            until_duration: "1 an".into(),
             other_until: "7 décembre 2026".into(),
-            other_duration: "1 jour",
+            other_duration: "1 jour".into(),
         };
         let shown = view(&wrong, facts, b"abcd").unwrap();
         assert!(shown.explain && shown.may_skip && !shown.right);

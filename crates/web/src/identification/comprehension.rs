@@ -13,9 +13,10 @@ use serde::Serialize;
 use tracing::instrument;
 
 use super::MandateDraft;
-use super::consent::{posted_consent, recap_response, text_key, text_shown};
+use super::consent::{Reading, posted_consent, recap_response, text_key};
 use crate::auth::CurrentAidant;
 use crate::comprehension::{self, Facts, Moved, QuestionView};
+use crate::i18n::LanguageView;
 use crate::respond::{blocking, page};
 use crate::{AppState, WebError};
 
@@ -27,7 +28,8 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
 struct PageView {
     csrf: String,
     token: String,
-    /// The text shown on the recap (`complet`/`facile`), carried back to it.
+    /// The text shown on the recap (`complet`/`facile`), carried back to it (the language too,
+    /// as the page's own `lang`).
     texte: String,
     check: QuestionView,
     identified: bool,
@@ -46,7 +48,7 @@ async fn questions(
         url::form_urlencoded::parse(&body).into_owned().collect();
     let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
     let (token, pending) = posted_consent(&state, &current, |name| field(name).to_owned()).await?;
-    let shown = text_shown(field("texte"));
+    let shown = Reading::posted(|name| field(name).to_owned());
     let posted = comprehension::read(field("question"), field("reponse"), field("passer"))?;
     let mut moved = comprehension::apply(pending.comprehension, posted)?;
     let mut pending = pending;
@@ -90,7 +92,7 @@ async fn questions(
         )
         .await;
     }
-    question_page(&state, &current, &token, &pending, &moved, field("texte")).await
+    question_page(&state, &current, &token, &pending, &moved, shown).await
 }
 
 /// The page of the current question.
@@ -100,7 +102,7 @@ async fn question_page(
     token: &Token,
     pending: &PendingConsent,
     moved: &Moved,
-    texte: &str,
+    reading: Reading,
 ) -> Result<HttpResponse, WebError> {
     let draft: MandateDraft = serde_json::from_str(&pending.draft).map_err(WebError::internal)?;
     let duration = draft
@@ -115,6 +117,7 @@ async fn question_page(
         organisation.departement.as_str(),
         duration,
         state.clock.now(),
+        reading.language,
     )?;
     let hash = token.hash();
     let check = comprehension::view(moved, facts, hash.as_str().as_bytes())
@@ -122,15 +125,18 @@ async fn question_page(
     let view = PageView {
         csrf: current.csrf_token(),
         token: token.expose().to_owned(),
-        texte: text_key(text_shown(texte)).to_owned(),
+        texte: text_key(reading.text).to_owned(),
         check,
         identified: pending.identification
             == ac_storage::mandate_consents::Identification::FranceConnect,
     };
     Ok(page(
         HttpResponse::Ok(),
-        state
-            .templates
-            .render_for(&current.menu(), "identification/comprehension.html", &view)?,
+        state.templates.render_for_in(
+            &current.menu(),
+            &LanguageView::new(reading.language, None),
+            "identification/comprehension.html",
+            &view,
+        )?,
     ))
 }

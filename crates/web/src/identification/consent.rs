@@ -331,7 +331,7 @@ pub(super) fn text_key(shown: TextShown) -> &'static str {
     }
 }
 
-pub(super) fn text_shown(key: &str) -> TextShown {
+fn text_shown(key: &str) -> TextShown {
     match key {
         "facile" => TextShown::EasyRead,
         _ => TextShown::Full,
