@@ -22,10 +22,12 @@ pub mod provider;
 mod receipt_choice;
 pub mod receipts;
 pub mod reminders;
+mod remote_consent;
 mod respond;
 pub mod retention;
 mod routes;
 mod security;
+mod sms;
 mod status;
 mod templates;
 mod usagers;
@@ -65,6 +67,8 @@ pub struct AppState {
     pub franceconnect: Arc<identification::FranceConnect>,
     /// The identity provider for partner websites.
     pub provider: Arc<provider::ProviderRuntime>,
+    /// Where text messages go (`remote_consent.sms_transport`).
+    pub(crate) sms: Arc<dyn sms::SmsTransport>,
     /// The demonstration provider and partner website (dev mode, `demo` builds only).
     #[cfg(feature = "demo")]
     demo: demo::Demo,
@@ -94,6 +98,10 @@ impl AppState {
             #[cfg(feature = "demo")]
             demo: demo::Demo::from_settings(&settings, &clock)?,
             auth: Arc::new(auth::AuthRuntime::from_settings(&settings)?),
+            sms: Arc::from(
+                sms::from_settings(&settings.remote_consent, settings.mail.outbox_dir.clone())
+                    .map_err(WebError::internal)?,
+            ),
             mailer: ac_mail::Mailer::from_settings(&settings.mail)
                 .map_err(|e| WebError::Internal(e.to_string()))?,
             settings,
