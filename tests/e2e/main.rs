@@ -20,6 +20,7 @@ mod mandate_journey_browser;
 mod provider;
 mod receipts;
 mod receipts_browser;
+mod remote_consent;
 mod renewal;
 mod revocation;
 mod route_sweep;

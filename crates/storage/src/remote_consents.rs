@@ -518,6 +518,10 @@ pub fn confirm(
         let Some(found) = found.filter(|f| f.aidant == *aidant) else {
             return Ok(Err(NotConfirmed::NotPending));
         };
+        if found.status == Status::Expired && found.consented_at.is_some() {
+            // The person consented; the sweep marked the aidant's time over.
+            return Ok(Err(NotConfirmed::TooLate));
+        }
         let (Status::Consented, Some(usager), Some(consented_at), Some(confirm_by)) = (
             found.status,
             &found.usager,

@@ -157,7 +157,7 @@ pub(crate) fn detail_key(key: &str) -> Option<&'static str> {
         "channel" => "Envoyé par",
         "consented_at" => "Accord de la personne (à distance)",
         "confirmed_at" => "Confirmation de l'aidant",
-        "remote_consent" => "Accord à distance",
+        "confirm_by" => "Confirmation attendue avant",
         "stage" => "Étape non terminée",
         "address_changed" => "Adresse changée",
         "page" => "Page",
