@@ -16,6 +16,38 @@ const TEXTS: &[(&str, &str)] = &[
     ("2026-01", include_str!("../legal/2026-01.facile.txt")),
 ];
 
+/// Translations of the easy-to-read texts, in the languages the aidé's pages are offered in
+/// (docs/languages.md): `legal/translations/<version>.facile.<language>.txt`, each line
+/// `pictogram | sentence`, line N rendering line N of the French file. A help to understand:
+/// the French text binds, and the page shows it beside the translation.
+const TRANSLATIONS: &[(&str, &str, &str)] = &[
+    (
+        "2026-01",
+        "en",
+        include_str!("../legal/translations/2026-01.facile.en.txt"),
+    ),
+    (
+        "2026-01",
+        "ar",
+        include_str!("../legal/translations/2026-01.facile.ar.txt"),
+    ),
+    (
+        "2026-01",
+        "es",
+        include_str!("../legal/translations/2026-01.facile.es.txt"),
+    ),
+    (
+        "2026-01",
+        "pt",
+        include_str!("../legal/translations/2026-01.facile.pt.txt"),
+    ),
+    (
+        "2026-01",
+        "ro",
+        include_str!("../legal/translations/2026-01.facile.ro.txt"),
+    ),
+];
+
 /// The pictograms a line may show: names from the State design system's pictogram library
 /// (`@gouvfr/dsfr`, `dist/artwork/pictograms/<category>/<name>.svg`).
 pub const PICTOGRAMS: &[&str] = &[
@@ -72,6 +104,61 @@ pub fn easy_read(version: &str) -> Result<EasyRead, UnknownLegalText> {
     Ok(parse(version, source))
 }
 
+/// One line of a translation, with the French line it renders (shown beside it).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TranslatedLine {
+    pub pictogram: String,
+    pub french: String,
+    pub text: String,
+}
+
+/// The easy-to-read text of a version in another language, beside the French.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EasyReadTranslation {
+    pub version: &'static str,
+    /// The BCP 47 code (RFC 5646) of the translation.
+    pub language: &'static str,
+    pub title: String,
+    pub lines: Vec<TranslatedLine>,
+}
+
+/// The translation of `version`'s easy-to-read text into `language`, if there is one.
+pub fn easy_read_translation(version: &str, language: &str) -> Option<EasyReadTranslation> {
+    let (version, language, source) = TRANSLATIONS
+        .iter()
+        .find(|(v, l, _)| *v == version && *l == language)?;
+    let french = easy_read(version).ok()?;
+    let mut title = String::new();
+    let mut translated = Vec::new();
+    for line in source.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(heading) = line.strip_prefix("# ") {
+            if title.is_empty() {
+                title = heading.to_owned();
+            }
+            continue;
+        }
+        if let Some((pictogram, text)) = line.split_once(" | ") {
+            translated.push((pictogram.trim().to_owned(), text.trim().to_owned()));
+        }
+    }
+    let lines = french
+        .lines
+        .into_iter()
+        .zip(translated)
+        .map(|(french, (pictogram, text))| TranslatedLine {
+            pictogram,
+            french: french.text,
+            text,
+        })
+        .collect();
+    Some(EasyReadTranslation {
+        version,
+        language,
+        title,
+        lines,
+    })
+}
+
 fn parse(version: &'static str, source: &str) -> EasyRead {
     let mut read = EasyRead {
         version,
@@ -121,6 +208,60 @@ mod tests {
             out.push(current.trim().to_owned());
         }
         out
+    }
+
+    #[test]
+    fn every_translation_renders_the_french_line_by_line() {
+        for (version, language, source) in TRANSLATIONS {
+            let french = easy_read(version).unwrap();
+            let translation = easy_read_translation(version, language).unwrap();
+            let written = source
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with("# "))
+                .count();
+            // As many lines as the French, none malformed, each with the French line's
+            // pictogram: a line left out or two swapped fail here.
+            assert_eq!(
+                written,
+                french.lines.len(),
+                "{version}.{language}: line count"
+            );
+            assert_eq!(
+                translation.lines.len(),
+                french.lines.len(),
+                "{version}.{language}"
+            );
+            for (n, (line, fr)) in translation.lines.iter().zip(&french.lines).enumerate() {
+                assert_eq!(
+                    line.pictogram,
+                    fr.pictogram,
+                    "{version}.{language} line {}",
+                    n + 1
+                );
+                assert_eq!(line.french, fr.text);
+                assert!(!line.text.is_empty());
+                for sentence in sentences(&line.text) {
+                    assert!(
+                        sentence.split_whitespace().count() <= MAX_WORDS + 3,
+                        "{version}.{language} line {}: too long: {sentence}",
+                        n + 1
+                    );
+                }
+            }
+            assert!(!translation.title.is_empty());
+        }
+    }
+
+    #[test]
+    fn the_current_text_is_translated_into_every_offered_language() {
+        for language in ["en", "ar", "es", "pt", "ro"] {
+            assert!(
+                easy_read_translation("2026-01", language).is_some(),
+                "{language}"
+            );
+        }
+        assert!(easy_read_translation("2026-01", "de").is_none());
     }
 
     #[test]

@@ -13,6 +13,10 @@
 #   every file dsfr.min.css points to with url(): the Marianne and Spectral fonts and the
 #                                     component icons, at the same relative paths
 #   favicon/                          the State's favicon
+#   artwork/pictograms/**             every pictogram of the library (each an SVG of three
+#                                     <symbol>s the pages <use>: the macro ui::pictogram of
+#                                     crates/web/templates/macros.html); all of them, so a page
+#                                     may show any without editing this script
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="${1:-$here/../static/dsfr}"
@@ -25,6 +29,11 @@ mkdir -p "$out"
 
 files=(dsfr.min.css dsfr.module.min.js dsfr.nomodule.min.js
        favicon/favicon.svg favicon/favicon.ico favicon/apple-touch-icon.png)
+# Every pictogram, in a stable order.
+while IFS= read -r picto; do
+  files+=("$picto")
+done < <(cd "$dist" && find artwork/pictograms -type f -name '*.svg' | LC_ALL=C sort)
+[ -f "$dist/artwork/pictograms/system/padlock.svg" ] || { echo "the package has no pictograms" >&2; exit 1; }
 # The url() targets of the stylesheet, data: URIs aside.
 while IFS= read -r target; do
   files+=("$target")

@@ -74,6 +74,34 @@ mod tests {
         assert!(named > 50, "the stylesheet names its fonts and icons");
     }
 
+    /// Every pictogram an easy-to-read line names (and every one `easy_read::PICTOGRAMS` allows)
+    /// is embedded at the address `ui::pictogram` draws it from, so no line shows a broken
+    /// picture (docs/easy-read.md).
+    #[test]
+    fn every_pictogram_of_the_easy_read_texts_is_embedded() {
+        let embedded = |name: &str| {
+            let path = format!("artwork/pictograms/{name}.svg");
+            files::FILES.iter().any(|(file, bytes)| {
+                *file == path && String::from_utf8_lossy(bytes).contains("id=\"artwork-major\"")
+            })
+        };
+        let mut named = 0;
+        for version in ac_mandates::legal::legal_text_versions() {
+            for line in ac_mandates::easy_read::easy_read(version).unwrap().lines {
+                named += 1;
+                assert!(
+                    embedded(&line.pictogram),
+                    "{version}: the pictogram {} is not vendored (make dsfr)",
+                    line.pictogram
+                );
+            }
+        }
+        assert!(named > 10, "the easy-to-read texts name their pictograms");
+        for name in ac_mandates::easy_read::PICTOGRAMS {
+            assert!(embedded(name), "{name} is not vendored (make dsfr)");
+        }
+    }
+
     #[test]
     fn types_follow_the_extension() {
         assert_eq!(content_type("fonts/Marianne-Bold.woff2"), "font/woff2");
