@@ -21,6 +21,7 @@ mod provider;
 mod receipts;
 mod receipts_browser;
 mod remote_consent;
+mod remote_consent_browser;
 mod renewal;
 mod revocation;
 mod route_sweep;
