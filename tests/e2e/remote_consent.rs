@@ -231,6 +231,15 @@ async fn confirm(app: &TestApp) -> reqwest::Response {
     let html = res.text().await.unwrap();
     assert!(html.contains("accordé — à confirmer"), "{html}");
     let action = between(&html, "action=\"/mandats/a-distance/", "\"");
+    // A wrong code creates nothing.
+    let wrong = app
+        .post_form(
+            &format!("/mandats/a-distance/{action}"),
+            &[("csrf", &extract_csrf(&html)), ("code", "000000")],
+        )
+        .await;
+    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.count_rows("mandates"), 0);
     app.next_totp_step();
     let code = app.totp_now();
     app.post_form(

@@ -131,13 +131,14 @@ mod tests {
     fn a_link_lives_a_day_at_most() {
         assert!(RemoteConsentSettings::default().validate(false).is_err()); // outbox outside dev
         assert!(RemoteConsentSettings::default().validate(true).is_ok());
+        // Literal values: the bound is the (24 h), not whatever the constant says.
         let day_and_a_second = RemoteConsentSettings {
-            link_ttl_secs: MAX_LINK_TTL_SECS + 1,
+            link_ttl_secs: 86_401,
             ..RemoteConsentSettings::default()
         };
         assert!(day_and_a_second.validate(true).is_err());
         let day = RemoteConsentSettings {
-            link_ttl_secs: MAX_LINK_TTL_SECS,
+            link_ttl_secs: 86_400,
             ..RemoteConsentSettings::default()
         };
         assert!(day.validate(true).is_ok());
