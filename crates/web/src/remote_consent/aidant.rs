@@ -85,16 +85,46 @@ async fn organisation_of(
     blocking(move || organisations::get(&mut *db.conn()?, &id)).await
 }
 
+/// The mandate being prepared: the structure's, with its checked choices.
+struct Prepared {
+    organisation: Organisation,
+    choices: Choices,
+    duration: MandateDuration,
+}
+
+/// Reads and checks the choices (`demarche`, `duree`) against the aidant's structure.
+async fn prepared(
+    state: &AppState,
+    current: &CurrentAidant,
+    pairs: &[u8],
+) -> Result<Prepared, WebError> {
+    let choices = Choices::from_pairs(url::form_urlencoded::parse(pairs))?;
+    let duration = choices.duration.ok_or_else(incomplete)?;
+    if choices.demarches.is_empty() {
+        return Err(incomplete());
+    }
+    let organisation = organisation_of(state, current).await?;
+    check_allowed(&organisation, &choices)?;
+    Ok(Prepared {
+        organisation,
+        choices,
+        duration,
+    })
+}
+
 fn new_response(
     state: &AppState,
     current: &CurrentAidant,
-    organisation: &Organisation,
-    choices: &Choices,
-    duration: MandateDuration,
+    prepared: &Prepared,
     channel: &str,
     error: Option<String>,
     status: actix_web::HttpResponseBuilder,
 ) -> Result<HttpResponse, WebError> {
+    let Prepared {
+        organisation,
+        choices,
+        duration,
+    } = prepared;
     let view = NewView {
         csrf: current.csrf_token(),
         organisation: &organisation.name,
@@ -126,23 +156,8 @@ async fn new_page(
     req: HttpRequest,
 ) -> Result<HttpResponse, WebError> {
     let current = current.0;
-    let choices = Choices::from_pairs(url::form_urlencoded::parse(req.query_string().as_bytes()))?;
-    let duration = choices.duration.ok_or_else(incomplete)?;
-    if choices.demarches.is_empty() {
-        return Err(incomplete());
-    }
-    let organisation = organisation_of(&state, &current).await?;
-    check_allowed(&organisation, &choices)?;
-    new_response(
-        &state,
-        &current,
-        &organisation,
-        &choices,
-        duration,
-        "sms",
-        None,
-        HttpResponse::Ok(),
-    )
+    let prepared = prepared(&state, &current, req.query_string().as_bytes()).await?;
+    new_response(&state, &current, &prepared, "sms", None, HttpResponse::Ok())
 }
 
 /// Where the link goes, read from the form; used to send, then dropped.
@@ -235,25 +250,12 @@ async fn send(
     let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
     let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
     current.check_csrf(field("csrf"))?;
-    let choices = Choices::from_pairs(url::form_urlencoded::parse(&body))?;
-    let duration = choices.duration.ok_or_else(incomplete)?;
-    if choices.demarches.is_empty() {
-        return Err(incomplete());
-    }
-    let organisation = organisation_of(&state, &current).await?;
-    check_allowed(&organisation, &choices)?;
+    let prepared = prepared(&state, &current, &body).await?;
+    let (organisation, duration) = (&prepared.organisation, prepared.duration);
+    let demarches = prepared.choices.demarches.clone();
     let channel = field("canal");
     let refuse = |message: String, status| {
-        new_response(
-            &state,
-            &current,
-            &organisation,
-            &choices,
-            duration,
-            channel,
-            Some(message),
-            status,
-        )
+        new_response(&state, &current, &prepared, channel, Some(message), status)
     };
     let address = match read_address(channel, field("adresse")) {
         Ok(address) => address,
@@ -316,7 +318,7 @@ async fn send(
             token_hash: hash.as_str(),
             aidant: &aidant,
             organisation: &organisation_id,
-            demarches: &choices.demarches,
+            demarches: &demarches,
             duration,
             channel,
             link_expires_at: expires,
