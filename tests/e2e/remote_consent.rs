@@ -636,6 +636,31 @@ async fn a_confirmation_after_the_bounded_time_creates_nothing() {
 }
 
 #[actix_web::test]
+async fn housekeeping_expires_what_ran_out_and_deletes_old_rows() {
+    for app in TestApp::each().await {
+        app.with_aidant(EMAIL, &["org-a"]);
+        app.sign_in(EMAIL).await;
+        let link = sent_by_sms(&app).await;
+        let phone = Phone::new();
+        let recap = phone.recap(&app, &link).await;
+        assert_eq!(phone.answer(&app, &recap, "accord").await.0, StatusCode::OK);
+        assert_eq!(app.count_rows("usagers"), 1);
+        // Nobody opens the list: the hourly housekeeping expires it all the same.
+        app.clock.advance(time::Duration::days(1));
+        ac_web::housekeeping::run_once(&app.state).unwrap();
+        assert_eq!(app.count_rows("usagers"), 0, "the identity is forgotten");
+        let expired = entries(&app, "remote_consent.expired");
+        assert_eq!(expired.len(), 1);
+        assert_eq!(expired[0]["details"]["stage"], "confirmation");
+        assert_eq!(app.count_rows("remote_consents"), 1);
+        app.clock.advance(time::Duration::days(7));
+        ac_web::housekeeping::run_once(&app.state).unwrap();
+        assert_eq!(app.count_rows("remote_consents"), 0, "old rows are deleted");
+        app.stop().await;
+    }
+}
+
+#[actix_web::test]
 async fn sending_and_opening_links_are_rate_limited() {
     for db in TestDatabase::each_as_runtime_role().unwrap() {
         let mut settings = test_settings();

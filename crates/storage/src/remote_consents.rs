@@ -469,6 +469,21 @@ pub fn expire_due(
     Ok(expired)
 }
 
+/// Deletes the rows sent more than seven days ago (by then every link and confirmation time has
+/// run out, and [`expire_due`] released the people). Returns how many.
+pub fn purge_old(conn: &mut DbConnection, now: OffsetDateTime) -> Result<usize, StorageError> {
+    Ok(diesel::delete(
+        remote_consents::table
+            .filter(remote_consents::created_at.le(to_db(now - KEPT)))
+            .filter(remote_consents::status.ne_all([
+                Status::Sent.key(),
+                Status::Opened.key(),
+                Status::Consented.key(),
+            ])),
+    )
+    .execute(conn)?)
+}
+
 /// The aidant's remote consents of the last days, newest first.
 pub fn for_aidant(
     conn: &mut DbConnection,
