@@ -117,6 +117,16 @@ dsfr-check: ## Fail when the committed DSFR files differ from the pinned package
 	  else diff -rq "$$tmp/dsfr" crates/web/static/dsfr; rm -rf "$$tmp"; \
 	    echo "crates/web/static/dsfr differs from the pinned package: run make dsfr and commit"; exit 1; fi
 
+# The « Écouter » recordings of the legal texts (docs/audio.md): espeak-ng's French voice reads
+# the words ac_mandates::speech gives (the recap's own source), opusenc makes small Ogg Opus files,
+# committed with a manifest of each text's SHA-256; a test of ac-web fails when a text changes and
+# its recording does not.
+AUDIO := crates/web/audio
+
+.PHONY: audio
+audio: ## Record the legal texts read aloud into crates/web/static/audio (needs espeak-ng and opus-tools; commit the result)
+	bash $(AUDIO)/generate.sh
+
 .PHONY: bench
 bench: ## Benchmarks (see docs/performance.md); PostgreSQL too when AC_TEST_DATABASE_URL is set
 	$(CARGO) bench --locked -p ac-storage --bench can_act

@@ -26,7 +26,9 @@
 //             "print": { "visible": [".qr-code"], "hidden": [".no-print"] }, // print media: PDF, checks
 //             "absent": ["DUBOIS"] },                                     // text the page must not hold
 //           { "name": "check", "fill": { "Code": "{code}" }, "press": "Vérifier" },
-//           { "name": "forbidden", "goto": "/referent/OTHER", "status": 403 }
+//           { "name": "forbidden", "goto": "/referent/OTHER", "status": 403 },
+//           { "name": "falc", "drawn": ".ac-pictogram use",                  // SVG that must paint
+//             "playable": "audio" }                                       // media that must load
 //         ] } ] }
 //
 // Every step ends on a page that is checked (axe, tablet-first rules when asked, screenshot,
@@ -100,6 +102,47 @@ try {
             failures.push(`${name}: the page does not show « ${text} » (${page.url()})`);
           }
         }
+        // SVG graphics whose references must resolve (a pictogram's <use> of a vendored file):
+        // each element the selector matches gets a non-empty box within a few seconds.
+        if (step.drawn) {
+          const painted = (selector) => {
+            const all = [...document.querySelectorAll(selector)];
+            return all.length > 0 && all.every((el) => {
+              const box = el.getBBox();
+              return box.width > 0 && box.height > 0;
+            });
+          };
+          try {
+            await page.waitForFunction(painted, step.drawn, { timeout: 5000 });
+          } catch {
+            const count = await page.locator(step.drawn).count();
+            failures.push(`${name}: ${step.drawn}: ${count} element(s), not all drawn (${page.url()})`);
+          }
+        }
+        // Media elements that must load: each one the selector matches is asked for its
+        // metadata (whatever its preload) and must report a duration.
+        let media = null;
+        if (step.playable) {
+          media = await page.locator(step.playable).evaluateAll((elements) =>
+            Promise.all(elements.map((el) => new Promise((resolve) => {
+              const done = (ok) => resolve({
+                src: el.currentSrc, type: el.querySelector('source')?.type || '', ok,
+                duration: el.duration, error: el.error ? el.error.code : null,
+              });
+              el.addEventListener('loadedmetadata', () => done(true), { once: true });
+              el.addEventListener('error', () => done(false), { once: true });
+              el.querySelector('source')?.addEventListener('error', () => done(false), { once: true });
+              setTimeout(() => done(false), 10000);
+              el.preload = 'metadata';
+              el.load();
+            }))));
+          if (media.length === 0) failures.push(`${name}: nothing matches ${step.playable}`);
+          for (const m of media) {
+            if (!m.ok || !(m.duration > 0)) {
+              failures.push(`${name}: ${m.src || step.playable} does not play (error ${m.error}, duration ${m.duration})`);
+            }
+          }
+        }
         // The whole document, attributes and title included: what must not be there at all.
         const html = step.absent ? (await page.content()).toLowerCase() : '';
         for (const text of step.absent || []) {
@@ -118,6 +161,7 @@ try {
         }
         const report = await checkPage(page, name, { artefacts: plan.artefacts, tablet: session.tablet === true });
         report.status = status;
+        if (media) report.media = media;
         report.viewport = page.viewportSize();
         pages.push(report);
         for (const v of report.violations) {

@@ -25,6 +25,7 @@ mod remote_consent_browser;
 mod renewal;
 mod revocation;
 mod route_sweep;
+mod spoken_consent;
 mod step_up;
 mod usagers;
 mod web;

@@ -9,6 +9,7 @@ pub mod legal;
 mod mandate;
 mod people;
 pub mod rules;
+pub mod speech;
 mod verification;
 
 pub use demarche::Demarche;

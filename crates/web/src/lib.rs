@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod aide_space;
+mod audio;
 pub mod audit_worker;
 pub mod auth;
 mod console;

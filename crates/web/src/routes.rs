@@ -25,6 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/static/print.css").get(print_stylesheet))
         .service(web::resource("/static/imprimer.js").get(print_script))
         .service(web::resource("/static/dsfr/{bundle}/{path:.*}").get(crate::dsfr::file))
+        .service(web::resource("/static/audio/{digest}/{file}").get(crate::audio::file))
         .service(web::resource("/audit/key").get(audit_key))
         .service(web::resource("/audit/checkpoint").get(latest_checkpoint))
         .service(web::resource("/audit/checkpoints/{size}").get(checkpoint_at));

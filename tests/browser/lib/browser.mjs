@@ -94,6 +94,12 @@ export async function startBrowser({ executablePath = CHROMIUM } = {}) {
         }
       });
       page.on('requestfailed', (request) => {
+        // A media player cancels its own range requests once it has read what it needs (an Ogg
+        // file's header, then its end for the duration): an abort of a media request is the
+        // player's, not a failure. A media file that is missing or broken still shows, as a
+        // status above or through the `playable` step.
+        const aborted = request.failure()?.errorText === 'net::ERR_ABORTED';
+        if (request.resourceType() === 'media' && aborted) return;
         if (request.resourceType() !== 'document') {
           page.problems.push(`failed ${request.resourceType()} ${request.url()}: ${request.failure()?.errorText}`);
         }

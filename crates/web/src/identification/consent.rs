@@ -143,6 +143,8 @@ struct RecapView {
     /// rendering, open); posted back with the consent so the journal records it.
     text: &'static str,
     easy: Option<ac_mandates::easy_read::EasyRead>,
+    /// The recording of the text shown (« Écouter », docs/audio.md).
+    audio: Option<crate::audio::RecordingView>,
 }
 
 /// An error shown on the recap, and the field it is about (see [`RecapView::error_field`]).
@@ -207,6 +209,7 @@ async fn recap_response(
             }
             TextShown::Full => None,
         },
+        audio: crate::audio::for_recap(&state.settings.mandates.legal_text_version, shown),
     };
     Ok(page(
         status,
