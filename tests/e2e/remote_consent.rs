@@ -337,6 +337,20 @@ async fn a_link_by_sms_through_brevo_ends_in_a_mandate_with_consent_remote() {
             recap.contains("Le mandat proposé") && recap.contains("DUBOIS"),
             "{recap}"
         );
+        // Read aloud as on the tablet: the recording of the text shown, with its transcript.
+        assert!(
+            recap.contains("<audio controls preload=\"none\""),
+            "{recap}"
+        );
+        assert!(recap.contains("<source src=\"&#x2F;static&#x2F;audio&#x2F;"));
+        assert!(
+            recap.contains("Écouter le texte complet") && recap.contains("id=\"texte-complet\"")
+        );
+        let (status, easy) = phone
+            .get(&app.url("/accord/recapitulatif?texte=facile"))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(easy.contains("Écouter le texte facile à lire") && easy.contains("ac-pictogram"));
         // The aidant sees « ouvert » meanwhile, with no name yet.
         let list = app.get("/mandats/a-distance").await.text().await.unwrap();
         assert!(list.contains("data-status=\"opened\""), "{list}");

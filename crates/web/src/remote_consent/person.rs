@@ -451,6 +451,8 @@ struct RecapView {
     text: &'static str,
     legal: Option<ac_mandates::legal::LegalText>,
     easy: Option<ac_mandates::easy_read::EasyRead>,
+    /// The recording of the text shown (« Écouter », docs/audio.md), as on the tablet's recap.
+    audio: Option<crate::audio::RecordingView>,
     error: Option<String>,
 }
 
@@ -492,6 +494,7 @@ async fn recap_response(
             TextShown::EasyRead => ac_mandates::easy_read::easy_read(version).ok(),
             TextShown::Full => None,
         },
+        audio: crate::audio::for_recap(version, shown),
         error,
     };
     person_page(state, "remote/recap.html", &view, status)
