@@ -520,6 +520,10 @@ async fn a_link_works_once_then_says_so_and_only_its_hash_is_stored() {
         assert_eq!(status, StatusCode::OK);
         let phone = Phone::new();
         let _recap = phone.recap(&app, &link).await;
+        // The same phone opening the message again goes back to its recap.
+        let res = phone.client.get(&link).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(&res), "/accord/recapitulatif");
         // Used: another browser gets a clear page, not the journey.
         let other = Phone::new();
         let (status, html) = other.get(&link).await;

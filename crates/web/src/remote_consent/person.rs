@@ -221,14 +221,24 @@ async fn landing_response(
 }
 
 /// The link's page. Opening it changes nothing (message apps fetch links to preview them):
-/// only the FranceConnect button does.
+/// only the FranceConnect button does. The person who already identified in this browser and
+/// opens the message's link again goes back to their recap.
 async fn landing(
     state: web::Data<AppState>,
     req: HttpRequest,
     token: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     within_limit(&state, &req).await?;
-    landing_response(&state, &req, &token.into_inner(), None).await
+    let token = token.into_inner();
+    if let (Some((_, mine)), Some(parsed)) = (bound(&state, &req).await?, Token::parse(&token)) {
+        let (db, hash) = (state.db.clone(), parsed.hash());
+        let named =
+            blocking(move || remote_consents::by_token(&mut *db.conn()?, hash.as_str())).await?;
+        if named.is_some_and(|n| n.id == mine.id) {
+            return Ok(see_other("/accord/recapitulatif").finish());
+        }
+    }
+    landing_response(&state, &req, &token, None).await
 }
 
 #[derive(Deserialize)]
