@@ -679,6 +679,27 @@ async fn housekeeping_expires_what_ran_out_and_deletes_old_rows() {
 }
 
 #[actix_web::test]
+async fn an_account_that_may_not_create_mandates_sends_no_link() {
+    for app in TestApp::each().await {
+        let aidant = app.with_aidant(EMAIL, &["org-a"]);
+        app.sign_in(EMAIL).await;
+        app.db
+            .execute_raw(&format!(
+                "UPDATE aidants SET can_create_mandates = false WHERE id = '{}'",
+                aidant.as_str()
+            ))
+            .unwrap();
+        let res = app
+            .get("/mandats/a-distance/nouveau?demarche=social&duree=365")
+            .await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        assert!(res.text().await.unwrap().contains("MND005"));
+        assert!(outbox_sms(&app).is_empty());
+        app.stop().await;
+    }
+}
+
+#[actix_web::test]
 async fn sending_and_opening_links_are_rate_limited() {
     for db in TestDatabase::each_as_runtime_role().unwrap() {
         let mut settings = test_settings();

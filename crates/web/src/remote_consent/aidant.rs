@@ -98,6 +98,16 @@ async fn prepared(
     current: &CurrentAidant,
     pairs: &[u8],
 ) -> Result<Prepared, WebError> {
+    // The rule the mandate's creation applies at confirmation, checked before anything is sent:
+    // an account that may not create mandates (a référent only) sends no link.
+    if let Err(refusal) =
+        ac_mandates::rules::check_can_manage(&current.aidant, &current.aidant.current_organisation)
+    {
+        return Err(WebError::Forbidden {
+            code: refusal.code(),
+            message: "Votre compte ne permet pas de créer des mandats pour cette structure.".into(),
+        });
+    }
     let choices = Choices::from_pairs(url::form_urlencoded::parse(pairs))?;
     let duration = choices.duration.ok_or_else(incomplete)?;
     if choices.demarches.is_empty() {
