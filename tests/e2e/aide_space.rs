@@ -472,3 +472,52 @@ async fn the_aide_prints_their_own_copy_and_only_theirs() {
         assert_eq!(denied(&app), before + 1);
     }
 }
+
+/// Every page of the space in the person's language: the démarches, their state, the dates and
+/// the history's sentences too (they are built in Rust from the same Fluent messages).
+#[actix_web::test]
+async fn the_space_reads_in_romanian_and_in_arabic_dates_and_demarches_included() {
+    for app in TestApp::each().await {
+        app.with_aidant(EMAIL, &["org-a"]);
+        app.sign_in(EMAIL).await;
+        app.mandate_through_journey("0").await;
+        ac_web::audit_worker::run_once(&app.state, true).unwrap();
+        let me = browser();
+        let signed = sign_in(&app, &me, "0").await;
+        assert_eq!(signed.status(), StatusCode::SEE_OTHER);
+
+        let (status, page) = html(&me, &app.url("/mon-espace/mandats?langue=ro")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains(r#"<html lang="ro" dir="ltr">"#), "{page}");
+        assert!(page.contains("Mandatele mele"), "{page}");
+        assert!(page.contains("Social - Sănătate"), "{page}");
+        assert!(page.contains("în vigoare"), "{page}");
+        assert!(!page.contains("en cours"), "{page}");
+        let month = [
+            "ianuarie",
+            "februarie",
+            "martie",
+            "aprilie",
+            "mai",
+            "iunie",
+            "iulie",
+            "august",
+            "septembrie",
+            "octombrie",
+            "noiembrie",
+            "decembrie",
+        ];
+        assert!(
+            month.iter().any(|m| page.contains(&format!(" {m} "))),
+            "{page}"
+        );
+
+        let (status, history) = html(&me, &app.url("/mon-espace/historique?langue=ar")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(history.contains(r#"<html lang="ar" dir="rtl">"#));
+        assert!(history.contains("أنشأ توكيلًا لك"), "{history}");
+        assert!(!history.contains("a créé un mandat pour vous"));
+        // The switcher comes back to this very page.
+        assert!(history.contains("langue&#x2F;fr?retour=%2Fmon-espace%2Fhistorique\""));
+    }
+}

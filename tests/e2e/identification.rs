@@ -89,7 +89,11 @@ async fn the_aide_is_identified_stored_under_a_pseudonym_and_signed_out_of_franc
                 section.heading
             );
         }
-        assert!(html.find("<details").unwrap() < html.find("name=\"accord\"").unwrap());
+        // The text comes before the consent, whose first step is the three questions (issue 23).
+        assert!(
+            html.find("<details").unwrap()
+                < html.find("action=\"/mandats/accord/questions\"").unwrap()
+        );
         // The retention periods, from the version's own declaration, shown before the text.
         let kept = format!(
             "puis {} an après sa fin ou sa révocation",

@@ -9,10 +9,12 @@
 mod aide_space;
 mod audit;
 mod auth;
+mod comprehension;
 mod console;
 mod errors;
 mod forms;
 mod identification;
+mod languages;
 mod limits;
 mod mail_outbox;
 mod mandate_document;

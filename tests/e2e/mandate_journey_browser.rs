@@ -387,3 +387,132 @@ fn after_creation(choices: &MandateChoices, mandate: &str, codes: [&str; 2]) -> 
         revoked: verify("verification-revoque", "Révoqué"),
     }
 }
+
+/// A phone held upright, as the comprehension check is also made for (issue 23).
+const TALL_PHONE: ac_e2e::browser::Viewport = ac_e2e::browser::Viewport {
+    width: 390,
+    height: 844,
+};
+
+/// The creation journey up to the recap, then `check` (the comprehension check's steps), then
+/// the accord and the aidant's code.
+fn with_check(
+    choices: &MandateChoices,
+    totp: &str,
+    remember: &str,
+    check: Vec<Value>,
+) -> Vec<Value> {
+    let all = mandate_creation(choices, totp, remember).steps;
+    let mut steps = all[..5].to_vec();
+    steps.extend(check);
+    steps.push(all.last().unwrap().clone());
+    steps
+}
+
+/// The comprehension check tapped through in Chromium (issue 23): on a tablet, a wrong answer
+/// explained then the three right ones; on a phone, a wrong answer explained then « Passer ».
+/// Every page without an axe violation and within the tablet-first rules; the journal records
+/// each outcome and its tries.
+#[actix_web::test]
+async fn the_comprehension_check_is_tapped_through_on_a_tablet_and_a_phone() {
+    for app in TestApp::each().await {
+        let demarches = vec![Demarche::Social];
+        let team = demo_aidants(&app, &demarches, 2);
+        let mut cookies = Vec::new();
+        for (aidant, _) in &team {
+            app.sign_in_on(aidant.email.as_str(), DEMO_TOTP_SEED).await;
+            cookies.push(app.cookie("ac_session").unwrap());
+        }
+        app.next_totp_step();
+        app.next_totp_step();
+        let now = app.clock_now().unix_timestamp();
+        let totp = code_at(DEMO_TOTP_SEED, TotpStep::App, now - 30, 6);
+        let choices = |i: usize, person: &str| MandateChoices {
+            demarches: demarches.clone(),
+            duration: MandateDuration::OneMonth,
+            person: person.to_owned(),
+            structure: team[i].1.name.clone(),
+            wrong_code: None,
+        };
+        let tablet = choices(0, "Angela Claire Louise DUBOIS");
+        let structure = tablet.structure.clone();
+        let tablet_steps = with_check(
+            &tablet,
+            &totp,
+            "questions-tablette",
+            vec![
+                json!({ "name": "question-1", "press": "Répondre aux 3 questions",
+                        "expect": ["Question 1 sur 3", "Qui pourra faire des démarches en ligne pour vous ?"] }),
+                json!({ "name": "question-1-explication", "press": "Votre famille",
+                        "expect": ["Ce n'est pas la bonne réponse", "Seuls les aidants de", "Question 1 sur 3"] }),
+                json!({ "name": "question-2", "press": format!("Les aidants de {structure}"),
+                        "expect": ["Bonne réponse.", "Question 2 sur 3"] }),
+                json!({ "name": "question-3", "press": MandateDuration::OneMonth.label(),
+                        "expect": ["Question 3 sur 3"] }),
+                json!({ "name": "accord", "press": "ou vous l'arrêtez dans « Mon espace »",
+                        "expect": ["a répondu aux 3 questions", "Je donne mon accord"] }),
+            ],
+        );
+        let phone = choices(1, "Karim BENALI");
+        let phone_structure = phone.structure.clone();
+        let phone_steps = with_check(
+            &phone,
+            &totp,
+            "questions-telephone",
+            vec![
+                json!({ "name": "question-1", "press": "Répondre aux 3 questions",
+                        "expect": ["Question 1 sur 3"] }),
+                json!({ "name": "question-2", "press": format!("Les aidants de {phone_structure}"),
+                        "expect": ["Question 2 sur 3"] }),
+                json!({ "name": "question-2-explication", "press": "Pour toujours, sans fin",
+                        "expect": ["Le mandat s'arrête tout seul le", "Passer"] }),
+                json!({ "name": "questions-passees", "press": "Passer",
+                        "expect": ["a passé les questions", "Je donne mon accord"] }),
+            ],
+        );
+        let plan = [
+            ("tablette", tablet_steps, PORTRAIT, &cookies[0]),
+            ("telephone", phone_steps, TALL_PHONE, &cookies[1]),
+        ];
+        let mut widths = Vec::new();
+        let mut sessions = Vec::new();
+        for (name, steps, viewport, cookie) in plan {
+            widths.extend(std::iter::repeat_n(viewport.width, steps.len()));
+            sessions.push(on_tablet(session(name, cookie, steps), viewport));
+        }
+        let name = format!("questions-{:?}", app.db.backend()).to_lowercase();
+        let run = run_plan(&app, &name, sessions).await;
+        println!("{}", run.output);
+        assert!(run.success, "browser run failed:\n{}", run.output);
+        let pages = run.report["pages"].as_array().unwrap();
+        assert_eq!(pages.len(), widths.len(), "{}", run.output);
+        for (page, width) in pages.iter().zip(widths) {
+            assert_eq!(page["axe"], true, "{page}");
+            assert_eq!(page["violations"].as_array().unwrap().len(), 0, "{page}");
+            assert_eq!(page["tablet"].as_array().unwrap().len(), 0, "{page}");
+            assert_eq!(page["viewport"]["width"], width, "{page}");
+        }
+        let outcomes: Vec<(Value, Value)> = app
+            .journal()
+            .into_iter()
+            .filter(|e| {
+                e["action"] == "mandate.created" && e["details"]["comprehension"].is_string()
+            })
+            .map(|e| {
+                (
+                    e["details"]["comprehension"].clone(),
+                    e["details"]["comprehension_tries"].clone(),
+                )
+            })
+            .collect();
+        assert!(
+            outcomes.contains(&(json!("passed"), json!("2"))),
+            "{outcomes:?}"
+        );
+        assert!(
+            outcomes.contains(&(json!("skipped"), json!("2"))),
+            "{outcomes:?}"
+        );
+        app.stop().await;
+    }
+}

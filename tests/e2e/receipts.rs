@@ -53,6 +53,21 @@ fn angela(app: &TestApp) -> UsagerId {
     UsagerId::new(row.id)
 }
 
+/// The démarches the person's own space shows as suspended (« Mes mandats »), read as that page
+/// reads them.
+fn suspended_in_own_space(app: &TestApp) -> Vec<ac_mandates::AuthorizationId> {
+    let conn = &mut *app.db.db.conn().unwrap();
+    let usager = angela(app);
+    let subject = ac_storage::usagers::subject(conn, &usager)
+        .unwrap()
+        .unwrap();
+    ac_storage::aide_space::mandates_of(conn, &subject)
+        .unwrap()
+        .into_iter()
+        .flat_map(|own| own.suspended)
+        .collect()
+}
+
 fn choose(app: &TestApp, choice: Choice) {
     receipts::set_preference(
         &mut app.db.db.conn().unwrap(),
@@ -278,6 +293,8 @@ async fn a_use_is_receipted_by_smtp_reported_suspended_and_restored_by_the_refer
         let (_, refused) = tok(app, &before, &[]).await;
         assert_eq!(refused["error"], "invalid_grant", "{refused}");
         assert_refused(app, "ACT009").await;
+        // « Mes mandats » shows the person what their report did.
+        assert_eq!(suspended_in_own_space(app).len(), 1);
         let again = me
             .post(&report)
             .form(&[("csrf", csrf.as_str())])
@@ -352,6 +369,7 @@ async fn a_use_is_receipted_by_smtp_reported_suspended_and_restored_by_the_refer
         assert_eq!(restored.status(), StatusCode::SEE_OTHER);
         let list = app.get(&list_url).await.text().await.unwrap();
         assert!(list.contains("Aucun signalement ouvert"), "{list}");
+        assert!(suspended_in_own_space(app).is_empty());
         delegated_use(&s).await;
         let closed = app
             .journal()

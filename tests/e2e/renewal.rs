@@ -232,11 +232,17 @@ async fn a_renewal_without_identification_when_the_structure_says_so() {
         let recap = started.answer.expect("straight to the recap");
         assert!(recap.contains("Je donne mon accord"));
         assert!(recap.contains("Renouvellement sans nouvelle identification"));
+        // A renewal's consent waits for the three questions too (issue 23); give_consent
+        // answers them first.
+        assert!(!recap.contains("action=\"/mandats/accord\""), "{recap}");
+        assert!(recap.contains("Répondre aux 3 questions"));
         let res = app.give_consent(&recap).await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER);
         assert_eq!(mandates(&app), 2);
         let entry = created(&app).pop().unwrap();
         assert_eq!(entry["details"]["identification"], "not_required");
+        assert_eq!(entry["details"]["comprehension"], "passed");
+        assert_eq!(entry["details"]["comprehension_tries"], "1");
         assert_eq!(entry["details"]["consent"], "aide_on_screen");
         assert_eq!(
             entry["details"]["renewal_of"],

@@ -17,19 +17,30 @@ fn audio_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../crates/web/static/audio")
 }
 
-/// The committed recording of `version` in `form` (`complet`, `facile`): its address and file.
-fn recording(version: &str, form: &str) -> (String, String) {
+const OPUS: &str = "audio/ogg; codecs=opus";
+const MP3: &str = "audio/mpeg";
+
+/// The committed recording of `version` in `form` (`complet`, `facile`) in the format of
+/// `extension`: its address and file.
+fn recording(version: &str, form: &str, extension: &str) -> (String, String) {
     let manifest = std::fs::read_to_string(audio_dir().join("MANIFEST")).unwrap();
     let line = manifest
         .lines()
         .filter(|l| !l.starts_with('#'))
         .map(|l| l.split(' ').collect::<Vec<_>>())
-        .find(|f| f[1] == version && f[2] == form)
-        .unwrap_or_else(|| panic!("no recording of {version} {form}"));
+        .find(|f| f[1] == version && f[2] == form && f[0].ends_with(&format!(".{extension}")))
+        .unwrap_or_else(|| panic!("no recording of {version} {form} in {extension}"));
     (
         format!("/static/audio/{}/{}", &line[5][..16], line[0]),
         line[0].to_owned(),
     )
+}
+
+/// The page offers `opus` then `mp3` (a browser plays the first it can).
+fn offers(page: &str, opus: &str, mp3: &str) -> bool {
+    let first = format!("<source src=\"{opus}\" type=\"{OPUS}\">");
+    let second = format!("<source src=\"{mp3}\" type=\"{MP3}\">");
+    matches!((page.find(&first), page.find(&second)), (Some(a), Some(b)) if a < b)
 }
 
 fn between(text: &str, start: &str, end: &str) -> String {
@@ -63,8 +74,10 @@ async fn the_recap_plays_the_text_it_shows_and_pictures_each_easy_to_read_line()
         app.with_aidant(EMAIL, &["org-a"]);
         app.sign_in(EMAIL).await;
         let version = app.state.settings.mandates.legal_text_version.clone();
-        let (full_src, full_file) = recording(&version, "complet");
-        let (easy_src, easy_file) = recording(&version, "facile");
+        let (full_src, full_file) = recording(&version, "complet", "opus");
+        let (full_mp3, full_mp3_file) = recording(&version, "complet", "mp3");
+        let (easy_src, easy_file) = recording(&version, "facile", "opus");
+        let (easy_mp3, easy_mp3_file) = recording(&version, "facile", "mp3");
 
         // The full text: its recording, the transcript being the full text on the page.
         let recap = unescaped(&app.identified("0").await);
@@ -72,10 +85,8 @@ async fn the_recap_plays_the_text_it_shows_and_pictures_each_easy_to_read_line()
             recap.contains("<audio controls preload=\"none\""),
             "{recap}"
         );
-        assert!(recap.contains(&format!(
-            "<source src=\"{full_src}\" type=\"audio/ogg; codecs=opus\">"
-        )));
-        assert!(!recap.contains(&easy_src));
+        assert!(offers(&recap, &full_src, &full_mp3), "{recap}");
+        assert!(!recap.contains(&easy_src) && !recap.contains(&easy_mp3));
         assert!(recap.contains("aria-describedby=\"transcription\""));
         assert!(recap.contains("href=\"#texte-complet\""));
         assert!(recap.contains("id=\"texte-complet\""));
@@ -84,13 +95,8 @@ async fn the_recap_plays_the_text_it_shows_and_pictures_each_easy_to_read_line()
 
         // The easy-to-read text: its own recording, and each line's pictogram, decorative.
         let easy = switch(&app, &recap, "facile").await;
-        assert!(
-            easy.contains(&format!(
-                "<source src=\"{easy_src}\" type=\"audio/ogg; codecs=opus\">"
-            )),
-            "{easy}"
-        );
-        assert!(!easy.contains(&full_src));
+        assert!(offers(&easy, &easy_src, &easy_mp3), "{easy}");
+        assert!(!easy.contains(&full_src) && !easy.contains(&full_mp3));
         assert!(easy.contains("Écouter le texte facile à lire"));
         assert!(easy.contains("href=\"#facile-a-lire\""));
         let dsfr = ac_web::dsfr_base();
@@ -115,11 +121,16 @@ async fn the_recap_plays_the_text_it_shows_and_pictures_each_easy_to_read_line()
         }
 
         // The recordings, as committed: type, a year's cache, and the exact bytes.
-        for (src, file) in [(&full_src, &full_file), (&easy_src, &easy_file)] {
+        for (src, file, content_type) in [
+            (&full_src, &full_file, OPUS),
+            (&full_mp3, &full_mp3_file, MP3),
+            (&easy_src, &easy_file, OPUS),
+            (&easy_mp3, &easy_mp3_file, MP3),
+        ] {
             let committed = std::fs::read(audio_dir().join(file)).unwrap();
             let res = app.get(src).await;
             assert_eq!(res.status(), StatusCode::OK);
-            assert_eq!(res.headers()["content-type"], "audio/ogg; codecs=opus");
+            assert_eq!(res.headers()["content-type"], content_type);
             assert_eq!(
                 res.headers()["cache-control"],
                 "public, max-age=31536000, immutable"

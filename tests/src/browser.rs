@@ -193,6 +193,24 @@ fn set(session: &mut Value, key: &str, value: Value) {
         .insert(key.to_owned(), value);
 }
 
+/// The comprehension check from the recap (issue 23): « Répondre aux 3 questions », then the
+/// right answer tapped on each question's page (the structure's aidants, the mandate's end date
+/// — its button also shows the duration —, stopping it at the structure or in « Mon espace »),
+/// back on the recap with the accord form.
+pub fn comprehension_check(choices: &MandateChoices) -> Vec<Value> {
+    let structure = choices.structure.as_str();
+    vec![
+        json!({ "name": "question-qui", "press": "Répondre aux 3 questions",
+                "expect": ["Question 1 sur 3", "Qui pourra faire des démarches en ligne pour vous ?"] }),
+        json!({ "name": "question-jusqu-a-quand", "press": format!("Les aidants de {structure}"),
+                "expect": ["Bonne réponse.", "Question 2 sur 3"] }),
+        json!({ "name": "question-arreter", "press": choices.duration.label(),
+                "expect": ["Question 3 sur 3"] }),
+        json!({ "name": "questions-reussies", "press": "ou vous l'arrêtez dans « Mon espace »",
+                "expect": ["La personne accompagnée a répondu aux 3 questions.", "Je donne mon accord"] }),
+    ]
+}
+
 /// What the aidant and the aidé choose in the creation journey.
 #[derive(Debug, Clone)]
 pub struct MandateChoices {
@@ -248,6 +266,7 @@ pub fn mandate_creation(choices: &MandateChoices, totp: &str, remember: &str) ->
         json!({ "name": "recapitulatif", "press": format!("Se connecter en tant que {}", choices.person),
                 "expect": ["Récapitulatif du mandat", "Je donne mon accord"] }),
     ];
+    steps.extend(comprehension_check(choices));
     const CODE: &str = "Code de votre application d'authentification (6 chiffres)";
     if let Some(wrong) = &choices.wrong_code {
         steps.push(

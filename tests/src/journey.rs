@@ -138,12 +138,70 @@ impl TestApp {
     }
 
     /// The provider's whole round trip from its authorize URL, choosing demonstration person
-    /// `identity`; returns the recap's HTML.
-    pub async fn identify(&self, authorize: &str, identity: &str) -> String {
+    /// `identity`; returns the recap's HTML as it first shows, before the three questions.
+    pub async fn identify_before_questions(&self, authorize: &str, identity: &str) -> String {
         let callback = self.at_provider(authorize, ("identity", identity)).await;
         let recap = self.return_from_provider(&callback).await;
         assert_eq!(recap.status(), StatusCode::OK);
         recap.text().await.unwrap()
+    }
+
+    /// The provider's whole round trip, then the three questions answered right the first
+    /// time, as the person taps them; returns the recap's HTML with its accord form.
+    pub async fn identify(&self, authorize: &str, identity: &str) -> String {
+        let recap = self.identify_before_questions(authorize, identity).await;
+        self.answer_questions(&recap).await
+    }
+
+    /// One post of a question's page (or of the recap's way in, with no `extra`), with the
+    /// page's hidden fields.
+    pub async fn post_questions(&self, page: &str, extra: &[(&str, &str)]) -> reqwest::Response {
+        let form = page
+            .split("action=\"/mandats/accord/questions\"")
+            .nth(1)
+            .expect("a form of the questions");
+        let csrf = extract_csrf(page);
+        let token = between(form, "name=\"token\" value=\"", "\"");
+        let texte = between(form, "name=\"texte\" value=\"", "\"");
+        let mut fields = vec![
+            ("csrf", csrf.as_str()),
+            ("token", token.as_str()),
+            ("texte", texte.as_str()),
+        ];
+        fields.extend_from_slice(extra);
+        self.post_form("/mandats/accord/questions", &fields).await
+    }
+
+    /// From a recap still waiting for the comprehension check: « Répondre aux 3 questions »,
+    /// then the right answer to each question shown (the page names it: `question`); returns
+    /// the recap that comes back with the accord form. A recap past the check is returned as is.
+    pub async fn answer_questions(&self, recap: &str) -> String {
+        if !recap.contains("action=\"/mandats/accord/questions\"") {
+            return recap.to_owned();
+        }
+        let res = self.post_questions(recap, &[]).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let mut page = res.text().await.unwrap();
+        // At most three questions (fewer when some were answered before).
+        for _ in 0..3 {
+            if page.contains("action=\"/mandats/accord\"") {
+                break;
+            }
+            let asked = between(&page, "name=\"question\" value=\"", "\"");
+            let right = ac_mandates::comprehension::Question::from_key(&asked)
+                .unwrap_or_else(|| panic!("question {asked}"))
+                .right();
+            let res = self
+                .post_questions(&page, &[("question", &asked), ("reponse", right.key())])
+                .await;
+            assert_eq!(res.status(), StatusCode::OK);
+            page = res.text().await.unwrap();
+        }
+        assert!(
+            page.contains("action=\"/mandats/accord\""),
+            "the accord form after the questions: {page}"
+        );
+        page
     }
 
     /// A new mandate for `social` and `argent` over one year, up to the recap page, with
@@ -158,6 +216,10 @@ impl TestApp {
     /// On the recap: the aidé ticks « Je donne mon accord » and the aidant types a fresh TOTP
     /// code; returns the answer (a redirect to the mandate on success).
     pub async fn give_consent(&self, recap: &str) -> reqwest::Response {
+        // A recap still before the questions (a renewal without identification): answered
+        // first, as the person would.
+        let answered = self.answer_questions(recap).await;
+        let recap = answered.as_str();
         let csrf = extract_csrf(recap);
         let token = between(recap, "name=\"token\" value=\"", "\"");
         // The text the page showed, as its consent form posts it back.

@@ -81,6 +81,20 @@ pub enum MandateError {
     DuplicateDemarche,
     #[error("MND013 le mandat renouvelé concerne une autre personne")]
     OtherUsager,
+    /// The consent came before the comprehension check was passed or skipped
+    /// (`crate::comprehension`).
+    #[error(
+        "MND014 la personne accompagnée répond d'abord aux trois questions (ou les passe après une explication), puis donne son accord"
+    )]
+    ComprehensionNotDone,
+    #[error(
+        "MND015 cette réponse ne fait pas partie des réponses proposées : touchez une des réponses de la question"
+    )]
+    UnknownComprehensionAnswer,
+    #[error(
+        "MND016 les questions ne peuvent être passées qu'après une explication : répondez d'abord à la question"
+    )]
+    ComprehensionSkipTooEarly,
 }
 
 impl MandateError {
@@ -99,6 +113,9 @@ impl MandateError {
             MandateError::NotCurrentOrganisation => "MND011",
             MandateError::DuplicateDemarche => "MND012",
             MandateError::OtherUsager => "MND013",
+            MandateError::ComprehensionNotDone => "MND014",
+            MandateError::UnknownComprehensionAnswer => "MND015",
+            MandateError::ComprehensionSkipTooEarly => "MND016",
         }
     }
 }
@@ -155,7 +172,13 @@ mod tests {
         ] {
             assert!(e.to_string().starts_with(e.code()));
         }
-        for e in [MandateError::NoDemarche, MandateError::OtherUsager] {
+        for e in [
+            MandateError::NoDemarche,
+            MandateError::OtherUsager,
+            MandateError::ComprehensionNotDone,
+            MandateError::UnknownComprehensionAnswer,
+            MandateError::ComprehensionSkipTooEarly,
+        ] {
             assert!(e.to_string().starts_with(e.code()));
         }
         for e in [

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod comprehension;
 mod demarche;
 pub mod easy_read;
 mod error;

@@ -4,7 +4,7 @@
 
 use ac_audit::Action;
 use ac_auth::TokenHash;
-use ac_mandates::{Mandate, MandateId};
+use ac_mandates::{AuthorizationId, Mandate, MandateId};
 use diesel::prelude::*;
 use time::{Duration, OffsetDateTime, PrimitiveDateTime};
 
@@ -164,6 +164,40 @@ pub struct OwnMandate {
     pub mandate: Mandate,
     pub organisation_name: String,
     pub departement: String,
+    /// The mandate's démarches suspended by an open « Ce n'était pas moi » report: no aidant
+    /// can use them until the structure closes it (docs/security/aide-space.md "Receipts").
+    pub suspended: Vec<AuthorizationId>,
+}
+
+/// The authorizations of `mandates` under an open report: a report on the whole mandate
+/// (no authorization) suspends each of its démarches.
+fn suspended_of(
+    conn: &mut DbConnection,
+    mandates: &[&Mandate],
+) -> Result<Vec<AuthorizationId>, StorageError> {
+    use crate::schema::receipt_reports;
+    let ids: Vec<&str> = mandates.iter().map(|m| m.id.as_str()).collect();
+    let open: Vec<(String, Option<String>)> = receipt_reports::table
+        .filter(receipt_reports::mandate_id.eq_any(&ids))
+        .filter(receipt_reports::closed_at.is_null())
+        .select((
+            receipt_reports::mandate_id,
+            receipt_reports::authorization_id,
+        ))
+        .load(conn)?;
+    Ok(mandates
+        .iter()
+        .flat_map(|m| m.authorizations.iter().map(move |a| (m, a)))
+        .filter(|(m, a)| {
+            open.iter().any(|(mandate, authorization)| {
+                mandate == m.id.as_str()
+                    && authorization
+                        .as_deref()
+                        .is_none_or(|id| id == a.id.as_str())
+            })
+        })
+        .map(|(_, a)| a.id.clone())
+        .collect())
 }
 
 /// Every mandate of the person `subject`, in every structure, newest first.
@@ -175,6 +209,7 @@ pub fn mandates_of(
         return Ok(Vec::new());
     };
     let mandates = crate::mandates::for_person(conn, &usager.id)?;
+    let suspended = suspended_of(conn, &mandates.iter().collect::<Vec<_>>())?;
     let ids: Vec<&str> = mandates
         .iter()
         .map(|m| m.organisation_id.as_str())
@@ -195,10 +230,17 @@ pub fn mandates_of(
                 .get(mandate.organisation_id.as_str())
                 .cloned()
                 .ok_or_else(|| StorageError::Corrupt("mandate without its structure".into()))?;
+            let suspended = mandate
+                .authorizations
+                .iter()
+                .filter(|a| suspended.contains(&a.id))
+                .map(|a| a.id.clone())
+                .collect();
             Ok(OwnMandate {
                 mandate,
                 organisation_name,
                 departement,
+                suspended,
             })
         })
         .collect()
@@ -223,10 +265,12 @@ pub fn own_mandate(
         .find(mandate.organisation_id.as_str())
         .select((organisations::name, organisations::departement))
         .first(conn)?;
+    let suspended = suspended_of(conn, &[&mandate])?;
     Ok(Some(OwnMandate {
         mandate,
         organisation_name,
         departement,
+        suspended,
     }))
 }
 

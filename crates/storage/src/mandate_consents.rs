@@ -1,6 +1,7 @@
 //! The step between identification and consent (see the migration): single use, bound to the
 //! aidant, expiring.
 
+use ac_mandates::comprehension::{Check, Outcome};
 use ac_mandates::{AidantId, MandateId, OrganisationId, UsagerId};
 use diesel::prelude::*;
 use time::OffsetDateTime;
@@ -19,6 +20,9 @@ pub struct PendingConsent {
     /// Set for a renewal: the mandate renewed.
     pub renewal_of: Option<MandateId>,
     pub identification: Identification,
+    /// Where the aidé is in the comprehension check (`ac_mandates::comprehension`): kept here,
+    /// never in the form, and required before the consent is used up.
+    pub comprehension: Check,
 }
 
 /// How the aidé was identified for this consent: recorded with the mandate, so the journal
@@ -70,6 +74,11 @@ pub fn insert(
                 mandate_consents::expires_at.eq(to_db(expires_at)),
                 mandate_consents::renewal_of.eq(pending.renewal_of.as_ref().map(MandateId::as_str)),
                 mandate_consents::identification.eq(pending.identification.key()),
+                mandate_consents::comprehension_question
+                    .eq(i32::from(pending.comprehension.answered())),
+                mandate_consents::comprehension_tries.eq(i32::from(pending.comprehension.tries())),
+                mandate_consents::comprehension
+                    .eq(pending.comprehension.outcome().map(Outcome::key)),
             ))
             .execute(tx)
             .map_err(StorageError::from_query)?;
@@ -93,6 +102,9 @@ pub fn peek(
         expires_at: time::PrimitiveDateTime,
         renewal_of: Option<String>,
         identification: String,
+        comprehension_question: i32,
+        comprehension_tries: i32,
+        comprehension: Option<String>,
     }
     let row: Option<Row> = mandate_consents::table
         .find(token_hash)
@@ -104,6 +116,9 @@ pub fn peek(
             mandate_consents::expires_at,
             mandate_consents::renewal_of,
             mandate_consents::identification,
+            mandate_consents::comprehension_question,
+            mandate_consents::comprehension_tries,
+            mandate_consents::comprehension,
         ))
         .first(conn)
         .optional()?;
@@ -113,13 +128,69 @@ pub fn peek(
     }
     let identification = Identification::from_key(&row.identification)
         .ok_or_else(|| StorageError::Corrupt("mandate_consents.identification".into()))?;
+    let comprehension = stored_check(
+        row.comprehension_question,
+        row.comprehension_tries,
+        row.comprehension.as_deref(),
+    )
+    .ok_or_else(|| StorageError::Corrupt("mandate_consents.comprehension".into()))?;
     Ok(Some(PendingConsent {
         organisation: OrganisationId::new(row.organisation_id),
         usager: UsagerId::new(row.usager_id),
         draft: row.draft,
         renewal_of: row.renewal_of.map(MandateId::new),
         identification,
+        comprehension,
     }))
+}
+
+fn stored_check(answered: i32, tries: i32, outcome: Option<&str>) -> Option<Check> {
+    let outcome = match outcome {
+        None => None,
+        Some(key) => Some(Outcome::from_key(key)?),
+    };
+    Check::from_parts(
+        u8::try_from(answered).ok()?,
+        u8::try_from(tries).ok()?,
+        outcome,
+    )
+}
+
+/// Moves a pending consent's comprehension check from `before` (as read by [`peek`]) to `after`,
+/// if nobody moved it meanwhile: one conditional `UPDATE` (compare-and-set), so two answers
+/// posted at once (a double tap) move it once. `false` when the consent is gone, expired,
+/// another aidant's, or its check is no longer at `before`: the caller reads it again.
+pub fn save_check(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    aidant: &AidantId,
+    before: Check,
+    after: Check,
+    now: OffsetDateTime,
+) -> Result<bool, StorageError> {
+    use mandate_consents::dsl as c;
+    if before.outcome().is_some() {
+        // A finished check does not change (`Check::answer` and `Check::skip` keep it).
+        return Ok(before == after);
+    }
+    write(conn, |tx| {
+        let moved = diesel::update(
+            c::mandate_consents
+                .filter(c::token_hash.eq(token_hash))
+                .filter(c::aidant_id.eq(aidant.as_str()))
+                .filter(c::expires_at.gt(to_db(now)))
+                .filter(c::comprehension_question.eq(i32::from(before.answered())))
+                .filter(c::comprehension_tries.eq(i32::from(before.tries())))
+                .filter(c::comprehension.is_null()),
+        )
+        .set((
+            c::comprehension_question.eq(i32::from(after.answered())),
+            c::comprehension_tries.eq(i32::from(after.tries())),
+            c::comprehension.eq(after.outcome().map(Outcome::key)),
+        ))
+        .execute(tx)?;
+        Ok(moved == 1)
+    })
 }
 
 /// Uses a pending consent inside the caller's transaction (the one that creates the mandate):

@@ -1,6 +1,7 @@
 //! Mandates and authorizations: each operation loads what its rule needs, applies the pure rule
 //! from `ac_mandates::rules`, and writes the outcome in one transaction.
 
+use ac_mandates::comprehension::Check;
 use ac_mandates::rules::{self, MandatePlan, MandateRequest, Standing};
 use ac_mandates::{
     AidantId, Authorization, AuthorizationId, Demarche, Mandate, MandateDuration, MandateId,
@@ -285,6 +286,10 @@ pub struct RemoteConsentGiven<'a> {
     /// `sms` or `email`: how the link reached the person (never the address).
     pub channel: &'a str,
     pub text_shown: TextShown,
+    /// The comprehension check the person went through on their phone (required, as on site).
+    pub comprehension: Check,
+    /// The language of the pages the person consented on (docs/languages.md).
+    pub language: &'a str,
     pub consented_at: OffsetDateTime,
     pub confirmed_at: OffsetDateTime,
 }
@@ -298,7 +303,12 @@ pub(crate) fn create_remote_in(
     context: &AuditContext,
     now: OffsetDateTime,
 ) -> Result<MandatePlan, StorageError> {
-    let given = (Identification::FranceConnect, remote.text_shown);
+    let given = GivenConsent {
+        identification: Identification::FranceConnect,
+        text_shown: remote.text_shown,
+        comprehension: remote.comprehension,
+        language: remote.language,
+    };
     create_in(tx, new, Some(given), Some(remote), context, now)
 }
 
@@ -307,7 +317,7 @@ pub(crate) fn create_remote_in(
 fn create_in(
     tx: &mut DbConnection,
     new: &NewMandate<'_>,
-    consent: Option<(Identification, TextShown)>,
+    consent: Option<GivenConsent<'_>>,
     remote: Option<&RemoteConsentGiven<'_>>,
     context: &AuditContext,
     now: OffsetDateTime,
@@ -385,7 +395,18 @@ fn create_in(
     if let Some(previous) = &m.renewal_of {
         created = created.detail("renewal_of", previous);
     }
-    if let Some((identification, text_shown)) = consent {
+    if let Some(GivenConsent {
+        identification,
+        text_shown,
+        comprehension: check,
+        language,
+    }) = consent
+    {
+        // The comprehension check's outcome and tries, never its answers (issue 23).
+        let comprehension = check.required()?;
+        created = created
+            .detail("comprehension", comprehension.key())
+            .detail("comprehension_tries", check.tries());
         // The aidé's own "Je donne mon accord" on the recap, how they were identified, and
         // which text of the mandate they read there.
         created = created
@@ -398,7 +419,8 @@ fn create_in(
                 },
             )
             .detail("identification", identification.key())
-            .detail("text_shown", text_shown.key());
+            .detail("text_shown", text_shown.key())
+            .detail("language", language);
     }
     if let Some(remote) = remote {
         // Consent at a distance: how the link went, the person's consent on their phone and
@@ -467,11 +489,22 @@ impl TextShown {
     }
 }
 
+/// How the aidé consented on screen, as the consent's journal entry records it.
+struct GivenConsent<'a> {
+    identification: Identification,
+    text_shown: TextShown,
+    comprehension: Check,
+    /// The recap's language (docs/languages.md).
+    language: &'a str,
+}
+
 /// What the aidé's consent on the recap carries besides the pending choices.
 pub struct Consent<'a> {
     /// The version of the legal text consented to.
     pub legal_text_version: &'a str,
     pub text_shown: TextShown,
+    /// The language of the recap the aidé consented on (BCP 47 code, docs/languages.md).
+    pub language: &'a str,
     /// The receipts the aidé asked for, if any.
     pub notifications: Option<&'a crate::receipts::NewPreference<'a>>,
 }
@@ -496,6 +529,9 @@ pub fn create_from_consent(
     write(conn, |tx| {
         let pending = mandate_consents::take_in(tx, token_hash, aidant, now)?
             .ok_or(StorageError::NotFound)?;
+        // No consent before the comprehension check was passed or skipped (MND014): refused
+        // here, in the transaction that uses the consent up, whatever the page did.
+        pending.comprehension.required()?;
         if let Some(chosen) = consent.notifications {
             crate::receipts::set_preference_in(
                 tx,
@@ -518,7 +554,14 @@ pub fn create_from_consent(
             legal_text_version: consent.legal_text_version,
             renewal_of: pending.renewal_of.as_ref(),
         };
-        let given = (pending.identification, consent.text_shown);
+        // The check as stored with the pending consent, in this transaction: not passed or
+        // skipped, the consent is refused (MND014) and nothing is written.
+        let given = GivenConsent {
+            identification: pending.identification,
+            text_shown: consent.text_shown,
+            comprehension: pending.comprehension,
+            language: consent.language,
+        };
         create_in(tx, &new, Some(given), None, context, now)
     })
 }

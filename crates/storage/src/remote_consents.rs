@@ -8,6 +8,7 @@
 //! link went to. The journal names the channel, never the address.
 
 use ac_audit::Action;
+use ac_mandates::comprehension::{Check, Outcome};
 use ac_mandates::rules::MandatePlan;
 use ac_mandates::{AidantId, Demarche, MandateDuration, OrganisationId, UsagerId};
 use diesel::prelude::*;
@@ -103,7 +104,9 @@ pub struct RemoteConsent {
     /// The person FranceConnect identified on their phone, once they did.
     pub usager: Option<UsagerId>,
     pub identified: bool,
-    pub text_shown: TextShown,
+    /// What the person read and went through: the text shown, its language, the
+    /// comprehension check (stored as `reading`).
+    pub reading: Reading,
     pub consented_at: Option<OffsetDateTime>,
     pub confirm_by: Option<OffsetDateTime>,
     pub mandate: Option<String>,
@@ -123,6 +126,67 @@ impl RemoteConsent {
     }
 }
 
+/// What the person's consent carries besides their tick: the text they were shown, the
+/// language of the pages, and the comprehension check (its state, never an answer), kept as
+/// JSON text in `remote_consents.reading`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reading {
+    pub text_shown: TextShown,
+    /// A BCP 47 code of the pages' language (docs/languages.md).
+    pub language: &'static str,
+    pub comprehension: Check,
+}
+
+impl Reading {
+    /// Before the person read anything: the full text, French, the check not begun.
+    pub const fn new() -> Self {
+        Reading {
+            text_shown: TextShown::Full,
+            language: "fr",
+            comprehension: Check::new(),
+        }
+    }
+
+    fn stored(self) -> String {
+        serde_json::json!({
+            "text": self.text_shown.key(),
+            "language": self.language,
+            "answered": self.comprehension.answered(),
+            "tries": self.comprehension.tries(),
+            "outcome": self.comprehension.outcome().map(Outcome::key),
+        })
+        .to_string()
+    }
+
+    fn from_stored(text: &str) -> Option<Self> {
+        let stored: serde_json::Value = serde_json::from_str(text).ok()?;
+        let small = |key: &str| stored.get(key)?.as_u64().and_then(|n| u8::try_from(n).ok());
+        let outcome = match stored.get("outcome")? {
+            serde_json::Value::Null => None,
+            key => Some(Outcome::from_key(key.as_str()?)?),
+        };
+        Some(Reading {
+            text_shown: match stored.get("text")?.as_str()? {
+                "easy_read" => TextShown::EasyRead,
+                "full" => TextShown::Full,
+                _ => return None,
+            },
+            // The pages of a consent at a distance are in French for now (docs/languages.md).
+            language: match stored.get("language")?.as_str()? {
+                "fr" => "fr",
+                _ => return None,
+            },
+            comprehension: Check::from_parts(small("answered")?, small("tries")?, outcome)?,
+        })
+    }
+}
+
+impl Default for Reading {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = remote_consents)]
 struct Row {
@@ -137,7 +201,7 @@ struct Row {
     link_expires_at: PrimitiveDateTime,
     session_hash: Option<String>,
     usager_id: Option<String>,
-    text_shown: Option<String>,
+    reading: String,
     consented_at: Option<PrimitiveDateTime>,
     confirm_by: Option<PrimitiveDateTime>,
     mandate_id: Option<String>,
@@ -168,10 +232,8 @@ impl Row {
             link_expires_at: from_db(self.link_expires_at),
             identified: self.session_hash.is_some() || self.usager_id.is_some(),
             usager: self.usager_id.map(UsagerId::new),
-            text_shown: match self.text_shown.as_deref() {
-                Some("easy_read") => TextShown::EasyRead,
-                _ => TextShown::Full,
-            },
+            reading: Reading::from_stored(&self.reading)
+                .ok_or_else(|| StorageError::Corrupt("remote_consents.reading".into()))?,
             consented_at: self.consented_at.map(from_db),
             confirm_by: self.confirm_by.map(from_db),
             mandate: self.mandate_id,
@@ -219,6 +281,7 @@ pub fn insert(
                 remote_consents::status.eq(Status::Sent.key()),
                 remote_consents::created_at.eq(to_db(now)),
                 remote_consents::link_expires_at.eq(to_db(new.link_expires_at)),
+                remote_consents::reading.eq(Reading::new().stored()),
             ))
             .execute(tx)
             .map_err(StorageError::from_query)?;
@@ -308,6 +371,37 @@ pub fn bind_person(
     Ok(updated == 1)
 }
 
+/// Moves the comprehension check of the consent the person's browser is bound to from `before`
+/// to `after`, if nobody moved it meanwhile (a double tap counts once). `false` otherwise.
+pub fn save_check(
+    conn: &mut DbConnection,
+    session_hash: &str,
+    before: Check,
+    after: Check,
+    now: OffsetDateTime,
+) -> Result<bool, StorageError> {
+    write(conn, |tx| {
+        let Some(found) = by_session(tx, session_hash)? else {
+            return Ok(false);
+        };
+        if !found.awaiting_person(now) || found.reading.comprehension != before {
+            return Ok(false);
+        }
+        let reading = Reading {
+            comprehension: after,
+            ..found.reading
+        };
+        let moved = diesel::update(
+            remote_consents::table
+                .find(&found.id)
+                .filter(remote_consents::reading.eq(found.reading.stored())),
+        )
+        .set(remote_consents::reading.eq(reading.stored()))
+        .execute(tx)?;
+        Ok(moved == 1)
+    })
+}
+
 /// The person's « Je donne mon accord » on their phone: « accordé — à confirmer », with the
 /// deadline of the aidant's confirmation, and `remote_consent.given` under the person's
 /// pseudonym. The browser's binding ends (nothing more can be done from it). `None` when the
@@ -327,12 +421,18 @@ pub fn give(
         let Some(usager) = found.usager.clone().filter(|_| found.awaiting_person(now)) else {
             return Ok(None);
         };
+        // No consent before the comprehension check was passed or skipped (MND014), as on site.
+        found.reading.comprehension.required()?;
+        let reading = Reading {
+            text_shown,
+            ..found.reading
+        };
         let confirm_by = now.saturating_add(confirm_ttl);
         diesel::update(remote_consents::table.find(&found.id))
             .set((
                 remote_consents::status.eq(Status::Consented.key()),
                 remote_consents::session_hash.eq(None::<String>),
-                remote_consents::text_shown.eq(text_shown.key()),
+                remote_consents::reading.eq(reading.stored()),
                 remote_consents::consented_at.eq(to_db(now)),
                 remote_consents::confirm_by.eq(to_db(confirm_by)),
             ))
@@ -344,13 +444,16 @@ pub fn give(
             .target(&found.id)
             .detail("channel", found.channel.key())
             .detail("text_shown", text_shown.key())
+            .detail("language", reading.language)
+            .detail("comprehension", reading.comprehension.required()?.key())
+            .detail("comprehension_tries", reading.comprehension.tries())
             .detail("confirm_by", confirm_by.unix_timestamp());
         journal::record(tx, context, event, now)?;
         Ok(Some(RemoteConsent {
             status: Status::Consented,
             consented_at: Some(now),
             confirm_by: Some(confirm_by),
-            text_shown,
+            reading,
             ..found
         }))
     })
@@ -559,7 +662,9 @@ pub fn confirm(
         };
         let given = RemoteConsentGiven {
             channel: found.channel.key(),
-            text_shown: found.text_shown,
+            text_shown: found.reading.text_shown,
+            comprehension: found.reading.comprehension,
+            language: found.reading.language,
             consented_at,
             confirmed_at: now,
         };

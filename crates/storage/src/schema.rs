@@ -353,6 +353,9 @@ diesel::table! {
         expires_at -> Timestamp,
         renewal_of -> Nullable<Text>,
         identification -> Text,
+        comprehension_question -> Integer,
+        comprehension_tries -> Integer,
+        comprehension -> Nullable<Text>,
     }
 }
 
@@ -575,7 +578,7 @@ diesel::table! {
         link_expires_at -> Timestamp,
         session_hash -> Nullable<Text>,
         usager_id -> Nullable<Text>,
-        text_shown -> Nullable<Text>,
+        reading -> Text,
         consented_at -> Nullable<Timestamp>,
         confirm_by -> Nullable<Timestamp>,
         mandate_id -> Nullable<Text>,

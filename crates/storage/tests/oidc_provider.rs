@@ -1152,6 +1152,7 @@ fn expired_codes_tokens_and_consents_are_purged_a_day_after_they_expire_a_code_a
             draft: "{}".into(),
             renewal_of: None,
             identification: Identification::FranceConnect,
+            comprehension: ac_mandates::comprehension::Check::new(),
         };
         let consent_ends = NOW + Duration::minutes(10);
         mandate_consents::insert(

@@ -10,6 +10,7 @@
 )] // test helpers fail loudly by design
 
 use ac_audit::Action;
+use ac_mandates::comprehension::{Answered, Check, Question};
 use ac_mandates::*;
 use ac_storage::console::journal::Cursor;
 use ac_storage::journal::{self, AuditContext, Event};
@@ -393,6 +394,7 @@ fn the_renewal_setting_is_stored_and_journaled_and_consents_keep_the_renewal() {
             draft: "{}".into(),
             renewal_of: Some(old.id.clone()),
             identification: Identification::NotRequired,
+            comprehension: Check::new(),
         };
         let hash = "b".repeat(64);
         mandate_consents::insert(
@@ -409,20 +411,79 @@ fn the_renewal_setting_is_stored_and_journaled_and_consents_keep_the_renewal() {
             mandate_consents::peek(conn, &hash, &aidant, later).unwrap(),
             Some(pending.clone())
         );
-        let plan = mandates::create_from_consent(
-            conn,
-            &hash,
-            &aidant,
-            |_| Some((vec![Demarche::Social], MandateDuration::SixMonths)),
-            &mandates::Consent {
-                legal_text_version: "2026-01",
-                text_shown: mandates::TextShown::Full,
-                notifications: None,
-            },
-            &AuditContext::aidant(&aidant, None),
-            later,
-        )
-        .unwrap();
+        let consent = mandates::Consent {
+            legal_text_version: "2026-01",
+            text_shown: mandates::TextShown::Full,
+            language: "fr",
+            notifications: None,
+        };
+        let create = |conn: &mut DbConnection| {
+            mandates::create_from_consent(
+                conn,
+                &hash,
+                &aidant,
+                |_| Some((vec![Demarche::Social], MandateDuration::SixMonths)),
+                &consent,
+                &AuditContext::aidant(&aidant, None),
+                later,
+            )
+        };
+        // The comprehension check not done: refused (MND014), nothing written, the consent
+        // still waiting (issue 23).
+        let entries = |conn: &mut DbConnection| -> Vec<String> {
+            use ac_storage::schema::audit_pending;
+            use diesel::prelude::*;
+            audit_pending::table
+                .select(audit_pending::entry)
+                .load(conn)
+                .unwrap()
+        };
+        let written_before = (
+            mandates::for_person(conn, &usager.id).unwrap().len(),
+            entries(conn).len(),
+        );
+        let refused = create(conn).unwrap_err();
+        assert_eq!(refused.code(), "MND014", "{refused}");
+        assert_eq!(
+            (
+                mandates::for_person(conn, &usager.id).unwrap().len(),
+                entries(conn).len()
+            ),
+            written_before
+        );
+        // One wrong answer, then three right ones: saved step by step, each only from the
+        // state it was read in (a second save from the same state does nothing).
+        let mut check = Check::new();
+        let mut steps = vec![(Question::Who, "la-famille")];
+        steps.extend(Question::ALL.map(|q| (q, q.right().key())));
+        for (question, key) in steps {
+            let next = match check.answer(question, key).unwrap() {
+                Answered::Right(next) | Answered::Wrong(next) => next,
+                Answered::Stale => panic!("stale"),
+            };
+            assert!(
+                mandate_consents::save_check(conn, &hash, &aidant, check, next, later).unwrap()
+            );
+            assert!(
+                !mandate_consents::save_check(conn, &hash, &aidant, check, next, later).unwrap()
+            );
+            check = next;
+        }
+        let stored = mandate_consents::peek(conn, &hash, &aidant, later)
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.comprehension, check);
+        let plan = create(conn).unwrap();
+        let created = entries(conn)
+            .into_iter()
+            .rfind(|e| e.contains("\"mandate.created\""))
+            .unwrap();
+        assert!(
+            created.contains("\"comprehension\":\"passed\"")
+                && created.contains("\"comprehension_tries\":\"2\"")
+                && !created.contains("la-famille"),
+            "{created}"
+        );
         assert_eq!(plan.mandate.renewal_of.as_ref(), Some(&old.id));
         assert_eq!(plan.superseded.len(), 1, "the old social authorization");
         assert_eq!(

@@ -8,8 +8,10 @@
 #      source the page shows (ac_mandates::speech), so the audio cannot say something else;
 #   2. the voice: espeak-ng (Debian package espeak-ng, its built-in French voice `fr`), a little
 #      slower than its default for people who struggle with written French;
-#   3. the file: Ogg Opus (Debian package opus-tools), mono, tuned for speech, a fixed stream
-#      serial number and no encoder tag, so the same text and tools give the same bytes.
+#   3. the files: Ogg Opus (Debian package opus-tools), mono, tuned for speech, a fixed stream
+#      serial number and no encoder tag; and MP3 (Debian package lame), mono, for the browsers
+#      that cannot play Opus in Ogg (Safari before 18.4, older iPads). The same text and tools
+#      give the same bytes.
 #
 # MANIFEST lists each file with the SHA-256 of the exact text it was made from; the web crate's
 # test `audio::tests::every_text_has_its_recording_made_from_its_current_words` fails when a
@@ -21,13 +23,16 @@ root="$here/../../.."
 # Speech rate in words per minute (espeak-ng's default is 175) and the gap between words (10 ms).
 speed=140
 gap=2
-bitrate=16
+# kbit/s, mono: Opus is clear for speech at 16; MP3 needs more for the same words.
+opus_bitrate=16
+mp3_bitrate=24
 
-for tool in espeak-ng opusenc sha256sum; do
-  command -v "$tool" >/dev/null || { echo "make audio needs $tool: apt-get install -y espeak-ng opus-tools" >&2; exit 1; }
+for tool in espeak-ng opusenc lame sha256sum; do
+  command -v "$tool" >/dev/null || { echo "make audio needs $tool: apt-get install -y espeak-ng opus-tools lame" >&2; exit 1; }
 done
 voice_version=$(espeak-ng --version | sed -n 's/.*text-to-speech: \([^ ]*\).*/\1/p')
-encoder_version=$(opusenc --version 2>&1 | head -n 1)
+opus_version=$(opusenc --version 2>&1 | head -n 1)
+lame_version=$(lame --version 2>&1 | head -n 1)
 
 speech() { (cd "$root" && cargo run --locked -q -p ac-mandates --example speech_text -- "$@"); }
 
@@ -41,16 +46,20 @@ while read -r version form; do
   espeak-ng -v fr -s "$speed" -g "$gap" -w "$work/speech.wav" -f "$work/text"
   # 16-bit mono PCM after a 44-byte header: the duration in seconds.
   seconds=$(( ($(stat -c %s "$work/speech.wav") - 44) / (2 * $(od -An -tu4 -j24 -N4 "$work/speech.wav")) ))
-  file="$version.$form.opus"
-  opusenc --quiet --speech --bitrate "$bitrate" --downmix-mono --serial 1 --discard-comments \
-    "$work/speech.wav" "$out/$file"
+  opusenc --quiet --speech --bitrate "$opus_bitrate" --downmix-mono --serial 1 --discard-comments \
+    "$work/speech.wav" "$out/$version.$form.opus"
+  lame --quiet -m m -b "$mp3_bitrate" --cbr "$work/speech.wav" "$out/$version.$form.mp3"
   text_sha=$(sha256sum "$work/text" | cut -d' ' -f1)
-  audio_sha=$(sha256sum "$out/$file" | cut -d' ' -f1)
-  echo "$file $version $form $seconds $text_sha $audio_sha" >> "$work/manifest"
+  # The browser takes the first it can play: Opus, smaller, then MP3.
+  for file in "$version.$form.opus" "$version.$form.mp3"; do
+    audio_sha=$(sha256sum "$out/$file" | cut -d' ' -f1)
+    echo "$file $version $form $seconds $text_sha $audio_sha" >> "$work/manifest"
+  done
 done < <(speech --list)
 
 {
-  echo "# Made by crates/web/audio/generate.sh (make audio) with espeak-ng $voice_version (voice fr, $speed words/min) and $encoder_version ($bitrate kbit/s mono)."
+  echo "# Made by crates/web/audio/generate.sh (make audio) with espeak-ng $voice_version (voice fr, $speed words/min),"
+  echo "# $opus_version ($opus_bitrate kbit/s mono) and $lame_version ($mp3_bitrate kbit/s mono)."
   echo "# file version form seconds sha256-of-the-text sha256-of-the-file"
   cat "$work/manifest"
 } > "$out/MANIFEST"
@@ -70,4 +79,4 @@ done < <(speech --list)
   done < "$work/manifest"
   echo "];"
 } > "$out/files.rs"
-echo "$(wc -l < "$work/manifest") recordings in $out: $(du -ch "$out"/*.opus | tail -n 1 | cut -f1)"
+echo "$(wc -l < "$work/manifest") recordings in $out: $(du -ch "$out"/*.opus "$out"/*.mp3 | tail -n 1 | cut -f1)"

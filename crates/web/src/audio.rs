@@ -1,5 +1,5 @@
 //! The « Écouter » recordings of the legal texts (docs/audio.md): one per version and form (full,
-//! easy-to-read), made by `make audio` (crates/web/audio/generate.sh) from the words
+//! easy-to-read), in two formats (Ogg Opus, and MP3 for browsers without Opus), made by `make audio` (crates/web/audio/generate.sh) from the words
 //! `ac_mandates::speech` gives, committed with a manifest of the SHA-256 of the text each says,
 //! embedded in the binary and served under `/static/audio/{digest}/{file}`. The digest is the
 //! file's own, so a new recording gets a new address and browsers may keep one for a year.
@@ -33,22 +33,46 @@ mod files {
     include!("../static/audio/files.rs");
 }
 
-/// RFC 7845 §9: Ogg Opus is `audio/ogg`, the codec named for the browser's `canPlayType`.
-const CONTENT_TYPE: &str = "audio/ogg; codecs=opus";
+/// Each format by its extension, in the order the page offers them (a browser plays the first
+/// it can): Ogg Opus, `audio/ogg` with its codec named (RFC 7845 §9), smaller and clearer; then
+/// MP3 (`audio/mpeg`, RFC 3003) for browsers without Opus in Ogg (Safari before 18.4).
+const FORMATS: &[(&str, &str)] = &[("opus", "audio/ogg; codecs=opus"), ("mp3", "audio/mpeg")];
 const DIGEST_CHARS: usize = 16;
 
-/// What the recap needs to offer a recording: its address, its type and its length in words.
+/// What the recap needs to offer a recording: its files, each with its address and type, and
+/// its length in words.
 #[derive(Debug, Serialize)]
 pub struct RecordingView {
-    pub src: String,
-    pub content_type: &'static str,
+    pub sources: Vec<SourceView>,
     pub duration: String,
 }
 
-fn find(version: &str, form: SpokenForm) -> Option<&'static Recording> {
-    files::FILES
+#[derive(Debug, Serialize)]
+pub struct SourceView {
+    pub src: String,
+    pub content_type: &'static str,
+}
+
+fn content_type(file: &str) -> Option<&'static str> {
+    let extension = file.rsplit_once('.').map(|(_, e)| e)?;
+    FORMATS
         .iter()
-        .find(|r| r.version == version && r.form == form.key())
+        .find(|(e, _)| *e == extension)
+        .map(|(_, t)| *t)
+}
+
+/// The files of `version` in `form`, in the order of `FORMATS`.
+fn find(version: &str, form: SpokenForm) -> Vec<&'static Recording> {
+    FORMATS
+        .iter()
+        .filter_map(|(extension, _)| {
+            files::FILES.iter().find(|r| {
+                r.version == version
+                    && r.form == form.key()
+                    && r.file.rsplit_once('.').map(|(_, e)| e) == Some(*extension)
+            })
+        })
+        .collect()
 }
 
 fn digest(recording: &Recording) -> &'static str {
@@ -65,10 +89,19 @@ pub fn for_recap(version: &str, shown: TextShown) -> Option<RecordingView> {
         TextShown::Full => SpokenForm::Full,
         TextShown::EasyRead => SpokenForm::EasyRead,
     };
-    find(version, form).map(|r| RecordingView {
-        src: format!("/static/audio/{}/{}", digest(r), r.file),
-        content_type: CONTENT_TYPE,
-        duration: duration(r.seconds),
+    let files = find(version, form);
+    let seconds = files.first()?.seconds;
+    Some(RecordingView {
+        sources: files
+            .into_iter()
+            .filter_map(|r| {
+                Some(SourceView {
+                    src: format!("/static/audio/{}/{}", digest(r), r.file),
+                    content_type: content_type(r.file)?,
+                })
+            })
+            .collect(),
+        duration: duration(seconds),
     })
 }
 
@@ -93,6 +126,7 @@ pub(crate) async fn file(
         .iter()
         .find(|r| r.file == name && digest(r) == asked_digest)
         .ok_or(WebError::NotFound)?;
+    let content_type = content_type(recording.file).ok_or(WebError::NotFound)?;
     let bytes = recording.bytes;
     let length = u64::try_from(bytes.len()).map_err(WebError::internal)?;
     let mut response = match Range::parse(&request) {
@@ -122,7 +156,7 @@ pub(crate) async fn file(
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
-        header::HeaderValue::from_static(CONTENT_TYPE),
+        header::HeaderValue::from_static(content_type),
     );
     headers.insert(
         header::ACCEPT_RANGES,
@@ -149,30 +183,33 @@ mod tests {
     }
 
     /// The spoken consent says what the text says (docs/security/threat-model.md): every
-    /// version's full and easy-to-read texts have a recording, made from the words they have
-    /// now. Edit a text (or what `ac_mandates::speech` makes of it) without `make audio` and
-    /// this fails, naming the recording to make again.
+    /// version's full and easy-to-read texts have a recording in each format, made from the
+    /// words they have now. Edit a text (or what `ac_mandates::speech` makes of it) without
+    /// `make audio` and this fails, naming the recording to make again.
     #[test]
     fn every_text_has_its_recording_made_from_its_current_words() {
         for (version, form) in spoken_texts() {
-            let recording = find(version, form).unwrap_or_else(|| {
-                panic!(
-                    "{version} {}: no recording: run make audio and commit",
-                    form.key()
-                )
-            });
-            let words = speech_text(version, form).unwrap();
+            let recordings = find(version, form);
             assert_eq!(
-                recording.text_sha256,
-                hex_sha256(words.as_bytes()),
-                "{}: made from another text than {version} {} says now: run make audio and commit",
-                recording.file,
+                recordings.len(),
+                FORMATS.len(),
+                "{version} {}: no recording in some format: run make audio and commit",
                 form.key()
             );
+            let words = speech_text(version, form).unwrap();
+            for recording in recordings {
+                assert_eq!(
+                    recording.text_sha256,
+                    hex_sha256(words.as_bytes()),
+                    "{}: made from another text than {version} {} says now: run make audio and commit",
+                    recording.file,
+                    form.key()
+                );
+            }
         }
         assert_eq!(
             files::FILES.len(),
-            spoken_texts().count(),
+            spoken_texts().count() * FORMATS.len(),
             "a recording of no text"
         );
     }
@@ -199,17 +236,27 @@ mod tests {
                 recording.file_sha256
             );
             assert!(manifest.lines().any(|l| l == line), "MANIFEST lacks {line}");
-            // Ogg pages start with "OggS", and an Opus stream's first packet with "OpusHead".
-            assert!(recording.bytes.starts_with(b"OggS"), "{}", recording.file);
-            assert!(
-                recording
-                    .bytes
-                    .windows(8)
-                    .take(64)
-                    .any(|w| w == b"OpusHead"),
-                "{}",
-                recording.file
-            );
+            // Each file is what its type says: Ogg pages start with "OggS" and an Opus stream's
+            // first packet with "OpusHead"; an MP3 frame with 11 set sync bits.
+            let bytes = recording.bytes;
+            match content_type(recording.file) {
+                Some("audio/ogg; codecs=opus") => {
+                    assert!(bytes.starts_with(b"OggS"), "{}", recording.file);
+                    assert!(
+                        bytes.windows(8).take(64).any(|w| w == b"OpusHead"),
+                        "{}",
+                        recording.file
+                    );
+                }
+                Some("audio/mpeg") => {
+                    assert!(
+                        bytes[0] == 0xFF && bytes[1] & 0xE0 == 0xE0,
+                        "{}",
+                        recording.file
+                    );
+                }
+                other => panic!("{}: {other:?}", recording.file),
+            }
         }
     }
 

@@ -4,6 +4,7 @@ mod aide_space;
 mod audio;
 pub mod audit_worker;
 pub mod auth;
+mod comprehension;
 mod console;
 mod dates;
 #[cfg(feature = "demo")]
@@ -13,6 +14,7 @@ mod dsfr;
 mod durations;
 mod error;
 pub mod housekeeping;
+mod i18n;
 mod identification;
 mod information;
 pub mod mail_worker;

@@ -36,6 +36,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     crate::identification::configure(cfg);
     crate::aide_space::configure(cfg);
     crate::information::configure(cfg);
+    crate::i18n::configure(cfg);
     crate::provider::configure(cfg);
     crate::receipts::configure(cfg);
     crate::usagers::configure(cfg);

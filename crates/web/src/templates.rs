@@ -5,6 +5,7 @@ use serde::Serialize;
 use tera::{Context, Tera};
 
 use crate::WebError;
+use crate::i18n::{Language, LanguageView};
 use crate::menu::Menu;
 
 const TEMPLATES: &[(&str, &str)] = &[
@@ -24,6 +25,18 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "identification/recap.html",
         include_str!("../templates/identification/recap.html"),
+    ),
+    (
+        "identification/_recap_languages.html",
+        include_str!("../templates/identification/_recap_languages.html"),
+    ),
+    (
+        "identification/comprehension.html",
+        include_str!("../templates/identification/comprehension.html"),
+    ),
+    (
+        "identification/comprehension_question.html",
+        include_str!("../templates/identification/comprehension_question.html"),
     ),
     (
         "identification/refused.html",
@@ -147,6 +160,7 @@ impl Templates {
                 .chain(features.iter().flat_map(|t| t.iter()))
                 .copied(),
         )?;
+        tera.register_function("t", crate::i18n::Translate);
         Ok(Self { tera })
     }
 
@@ -165,6 +179,44 @@ impl Templates {
         self.render_with(name, context, Some(menu))
     }
 
+    /// A page the aidé reads, in their language (`i18n.rs`): `<html lang dir>` and the language
+    /// switcher come from `language`.
+    pub(crate) fn render_in(
+        &self,
+        language: &LanguageView,
+        name: &str,
+        context: &impl Serialize,
+    ) -> Result<String, WebError> {
+        self.translated(language, name, context, None)
+    }
+
+    /// [`Self::render_in`] on a signed-in aidant's screen, read by the aidé (the consent's
+    /// recap on the tablet): the aidant's menu stays, the page speaks the aidé's language.
+    pub(crate) fn render_for_in(
+        &self,
+        menu: &Menu,
+        language: &LanguageView,
+        name: &str,
+        context: &impl Serialize,
+    ) -> Result<String, WebError> {
+        self.translated(language, name, context, Some(menu))
+    }
+
+    fn translated(
+        &self,
+        language: &LanguageView,
+        name: &str,
+        context: &impl Serialize,
+        menu: Option<&Menu>,
+    ) -> Result<String, WebError> {
+        let mut context = Context::from_serialize(context)?;
+        context.insert("lang", language.lang);
+        context.insert("dir", language.dir);
+        context.insert("languages", &language.languages);
+        context.insert("language_links", &language.links);
+        self.finish(name, context, menu)
+    }
+
     fn render_with(
         &self,
         name: &str,
@@ -172,6 +224,18 @@ impl Templates {
         menu: Option<&Menu>,
     ) -> Result<String, WebError> {
         let mut context = Context::from_serialize(context)?;
+        // Every other page is in French.
+        context.insert("lang", Language::Fr.code());
+        context.insert("dir", "ltr");
+        self.finish(name, context, menu)
+    }
+
+    fn finish(
+        &self,
+        name: &str,
+        mut context: Context,
+        menu: Option<&Menu>,
+    ) -> Result<String, WebError> {
         // Every page links the State design system's files of this build (`dsfr.rs`).
         context.insert("dsfr", &crate::dsfr::base());
         if let Some(menu) = menu {

@@ -8,6 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use serde::Deserialize;
 
 use super::{SignedIn, signed_in};
+use crate::i18n::PageLanguage;
 use crate::respond::{blocking, page, see_other};
 use crate::{AppState, WebError};
 
@@ -23,6 +24,7 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
 async fn render(
     state: &AppState,
     current: &SignedIn,
+    language: &PageLanguage,
     status: HttpResponseBuilder,
     saved: bool,
     error: Option<&str>,
@@ -39,7 +41,7 @@ async fn render(
     let chosen = stored.as_ref().map_or(Choice::Never, |p| p.choice);
     let choices: Vec<serde_json::Value> = Choice::ALL
         .iter()
-        .map(|c| serde_json::json!({ "key": c.key(), "label": c.label(), "checked": *c == chosen }))
+        .map(|c| serde_json::json!({ "key": c.key(), "checked": *c == chosen }))
         .collect();
     let view = serde_json::json!({
         "csrf": current.csrf(),
@@ -48,7 +50,9 @@ async fn render(
         "saved": saved,
         "error": error,
     });
-    let body = state.templates.render("aide/notifications.html", &view)?;
+    let body = state
+        .templates
+        .render_in(&language.view(), "aide/notifications.html", &view)?;
     Ok(super::pages::private(page(status, body)))
 }
 
@@ -59,7 +63,15 @@ async fn notifications_page(
     let Some(current) = signed_in(&state, &req).await? else {
         return Ok(see_other("/mon-espace").finish());
     };
-    render(&state, &current, HttpResponse::Ok(), false, None).await
+    render(
+        &state,
+        &current,
+        &PageLanguage::of(&req),
+        HttpResponse::Ok(),
+        false,
+        None,
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -78,10 +90,12 @@ async fn save(
         return Ok(see_other("/mon-espace").finish());
     };
     current.check_csrf(&form.csrf)?;
+    let language = PageLanguage::of(&req);
     let invalid = |message| {
         render(
             &state,
             &current,
+            &language,
             HttpResponse::UnprocessableEntity(),
             false,
             Some(message),
@@ -123,7 +137,15 @@ async fn save(
     })
     .await?;
     if saved {
-        render(&state, &current, HttpResponse::Ok(), true, None).await
+        render(
+            &state,
+            &current,
+            &PageLanguage::of(&req),
+            HttpResponse::Ok(),
+            true,
+            None,
+        )
+        .await
     } else {
         invalid("Pour recevoir des reçus, donnez une adresse électronique.").await
     }

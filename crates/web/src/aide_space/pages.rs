@@ -3,7 +3,7 @@
 //! from the URL that is not theirs gets 404 and an `access.denied` entry, like a missing one.
 
 use ac_audit::Action;
-use ac_localtime::{Format, LocalTimes, written_day};
+use ac_localtime::{Format, LocalTimes};
 use ac_mandates::{AuthorizationId, Demarche, Mandate, MandateId};
 use ac_storage::aide_space::{self, HistoryLine, OwnMandate};
 use ac_storage::journal::{self, AuditContext, Event};
@@ -11,10 +11,12 @@ use ac_storage::mandates::PersonRevokes;
 use ac_storage::{audit, mandate_verifications};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
+use fluent_templates::fluent_bundle::FluentValue;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::{SignedIn, signed_in};
+use crate::i18n::{Language, PageLanguage};
 use crate::respond::{blocking, page, see_other};
 use crate::{AppState, WebError};
 
@@ -50,8 +52,8 @@ fn spoken_time(times: &LocalTimes, departement: &str, at: OffsetDateTime) -> Str
 #[derive(Serialize)]
 struct DemarcheLine {
     key: &'static str,
-    title: &'static str,
-    /// « en cours », « expire bientôt », « expiré », « révoqué ».
+    /// `active`, `expiring`, `expired`, `revoked`, `suspended`: the page words it (`state-*`
+    /// messages).
     state: &'static str,
     badge: &'static str,
     revocable: bool,
@@ -72,17 +74,22 @@ struct MandateView {
 fn demarche_state(
     mandate: &Mandate,
     revoked: bool,
+    suspended: bool,
     now: OffsetDateTime,
     soon: time::Duration,
 ) -> (&'static str, &'static str) {
     if revoked {
-        ("révoqué", "error")
+        ("revoked", "error")
     } else if now >= mandate.expires_at {
-        ("expiré", "warning")
+        ("expired", "warning")
+    } else if suspended {
+        // Under the person's own « Ce n'était pas moi »: no aidant can use it until the
+        // structure closes the report; the person may still stop it for good.
+        ("suspended", "warning")
     } else if mandate.expires_at - now <= soon {
-        ("expire bientôt", "new")
+        ("expiring", "new")
     } else {
-        ("en cours", "success")
+        ("active", "success")
     }
 }
 
@@ -90,6 +97,7 @@ fn mandate_view(
     own: &OwnMandate,
     code: Option<String>,
     times: &LocalTimes,
+    language: Language,
     now: OffsetDateTime,
     soon: time::Duration,
 ) -> MandateView {
@@ -99,17 +107,17 @@ fn mandate_view(
         .iter()
         .map(|a| {
             let revoked = a.is_revoked_at(now);
-            let (state, badge) = demarche_state(m, revoked, now, soon);
+            let suspended = own.suspended.contains(&a.id);
+            let (state, badge) = demarche_state(m, revoked, suspended, now, soon);
             DemarcheLine {
                 key: a.demarche.key(),
-                title: a.demarche.title(),
                 state,
                 badge,
                 revocable: !revoked && now < m.expires_at,
             }
         })
         .collect();
-    let day = |at| written_day(times.local(&own.departement, at).date());
+    let day = |at| language.day(times.local(&own.departement, at).date());
     MandateView {
         id: m.id.as_str().to_owned(),
         organisation: own.organisation_name.clone(),
@@ -131,6 +139,7 @@ struct MandatesView {
 async fn mandates_page(
     state: web::Data<AppState>,
     req: HttpRequest,
+    language: PageLanguage,
 ) -> Result<HttpResponse, WebError> {
     let current = match require(&state, &req).await? {
         Ok(current) => current,
@@ -158,10 +167,21 @@ async fn mandates_page(
         csrf: current.csrf(),
         mandates: owned
             .iter()
-            .map(|(own, code)| mandate_view(own, code.clone(), &state.local_times, now, soon))
+            .map(|(own, code)| {
+                mandate_view(
+                    own,
+                    code.clone(),
+                    &state.local_times,
+                    language.language,
+                    now,
+                    soon,
+                )
+            })
             .collect(),
     };
-    let body = state.templates.render("aide/mandates.html", &view)?;
+    let body = state
+        .templates
+        .render_in(&language.view(), "aide/mandates.html", &view)?;
     Ok(private(page(HttpResponse::Ok(), body)))
 }
 
@@ -261,6 +281,7 @@ async fn revoke_confirm(
     req: HttpRequest,
     path: web::Path<String>,
     query: web::Query<RevokeQuery>,
+    language: PageLanguage,
 ) -> Result<HttpResponse, WebError> {
     let current = match require(&state, &req).await? {
         Ok(current) => current,
@@ -275,6 +296,7 @@ async fn revoke_confirm(
             &own,
             None,
             &state.local_times,
+            language.language,
             now,
             crate::durations::expiring_window(&state),
         ),
@@ -282,7 +304,9 @@ async fn revoke_confirm(
         done: false,
         revoked_at: None,
     };
-    let body = state.templates.render("aide/revoke.html", &view)?;
+    let body = state
+        .templates
+        .render_in(&language.view(), "aide/revoke.html", &view)?;
     Ok(private(page(HttpResponse::Ok(), body)))
 }
 
@@ -299,6 +323,7 @@ async fn revoke(
     req: HttpRequest,
     path: web::Path<String>,
     form: web::Form<RevokeForm>,
+    language: PageLanguage,
 ) -> Result<HttpResponse, WebError> {
     let current = match require(&state, &req).await? {
         Ok(current) => current,
@@ -348,14 +373,21 @@ async fn revoke(
             &refreshed,
             None,
             &state.local_times,
+            language.language,
             now,
             crate::durations::expiring_window(&state),
         ),
         demarche: target.map(|(_, d)| (d.key(), d.title())),
         done: true,
-        revoked_at: Some(spoken_time(&state.local_times, &own.departement, now)),
+        revoked_at: Some(
+            language
+                .language
+                .moment(state.local_times.local(&own.departement, now)),
+        ),
     };
-    let body = state.templates.render("aide/revoke.html", &view)?;
+    let body = state
+        .templates
+        .render_in(&language.view(), "aide/revoke.html", &view)?;
     Ok(private(page(HttpResponse::Ok(), body)))
 }
 
@@ -420,43 +452,62 @@ struct HistoryView {
     next: Option<i64>,
 }
 
-/// One line in plain words.
-fn sentence(line: &HistoryLine, times: &LocalTimes) -> String {
+/// One line in plain words, in the person's language (`history-*` messages).
+fn sentence(line: &HistoryLine, times: &LocalTimes, language: Language) -> String {
     let departement = line.departement.as_deref().unwrap_or("75");
-    let when = spoken_time(times, departement, line.at);
+    let text = |key: &str, args: &[(&'static str, FluentValue<'static>)]| language.text(key, args);
+    let value = |v: &str| FluentValue::from(v.to_owned());
+    let when = language.moment(times.local(departement, line.at));
     let who = match (&line.aidant_first_name, &line.organisation_name) {
-        (Some(name), Some(structure)) => format!("{name} ({structure})"),
+        (Some(name), Some(structure)) => text(
+            "history-who-aidant",
+            &[("name", value(name)), ("structure", value(structure))],
+        ),
         (None, Some(structure)) if line.actor_kind == "usager" => {
-            format!("vous-même ({structure})")
+            text("history-who-yourself", &[("structure", value(structure))])
         }
         (None, Some(structure)) => structure.clone(),
-        (_, None) => "le service".to_owned(),
+        (_, None) => text("history-who-service", &[]),
     };
-    let demarche = line
+    let site = match line.site.as_deref() {
+        Some(site) => site.to_owned(),
+        None => text("history-a-partner-site", &[]),
+    };
+    let what = match line.action.as_str() {
+        "delegation.completed" => text("history-delegation-completed", &[("site", value(&site))]),
+        "mandate.created" => text("history-mandate-created", &[]),
+        "mandate.renewed" => text("history-mandate-renewed", &[]),
+        "mandate.revoked" => text("history-mandate-revoked", &[]),
+        "authorization.revoked" => text("history-authorization-revoked", &[]),
+        "mandate.deleted" => text("history-mandate-deleted", &[]),
+        "report.opened" => text("history-report-opened", &[]),
+        "report.closed" => text("history-report-closed", &[]),
+        other => text("history-other", &[("action", value(other))]),
+    };
+    let mut args = vec![
+        ("when", value(&when)),
+        ("who", value(&who)),
+        ("what", value(&what)),
+    ];
+    match line
         .demarche
         .as_deref()
         .and_then(|d| d.parse::<Demarche>().ok())
-        .map(|d| format!(" — démarche {}", d.title()))
-        .unwrap_or_default();
-    let site = line.site.as_deref().unwrap_or("un site partenaire");
-    let what = match line.action.as_str() {
-        "delegation.completed" => format!("s'est connecté pour vous sur {site}"),
-        "mandate.created" => "a créé un mandat pour vous".to_owned(),
-        "mandate.renewed" => "a renouvelé votre mandat".to_owned(),
-        "mandate.revoked" => "a révoqué votre mandat".to_owned(),
-        "authorization.revoked" => "a révoqué une démarche de votre mandat".to_owned(),
-        "mandate.deleted" => "a supprimé un mandat terminé depuis plus d'un an".to_owned(),
-        "report.opened" => "a signalé « Ce n'était pas moi » : le mandat est suspendu".to_owned(),
-        "report.closed" => "a clos votre signalement".to_owned(),
-        other => other.to_owned(),
-    };
-    format!("Le {when}, {who} {what}{demarche}.")
+    {
+        Some(demarche) => {
+            let title = text(&format!("demarche-{}", demarche.key()), &[]);
+            args.push(("demarche", value(&title)));
+            text("history-line-demarche", &args)
+        }
+        None => text("history-line", &args),
+    }
 }
 
 async fn history_page(
     state: web::Data<AppState>,
     req: HttpRequest,
     query: web::Query<HistoryQuery>,
+    language: PageLanguage,
 ) -> Result<HttpResponse, WebError> {
     let current = match require(&state, &req).await? {
         Ok(current) => current,
@@ -474,7 +525,7 @@ async fn history_page(
         .take(usize::try_from(PAGE).unwrap_or(usize::MAX))
         .map(|line| HistoryLineView {
             seq: line.seq,
-            sentence: sentence(line, &state.local_times),
+            sentence: sentence(line, &state.local_times, language.language),
         })
         .collect();
     let view = HistoryView {
@@ -486,7 +537,9 @@ async fn history_page(
         },
         lines: shown,
     };
-    let body = state.templates.render("aide/history.html", &view)?;
+    let body = state
+        .templates
+        .render_in(&language.view(), "aide/history.html", &view)?;
     Ok(private(page(HttpResponse::Ok(), body)))
 }
 

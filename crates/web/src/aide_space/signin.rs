@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use tracing::instrument;
 
 use super::{SESSION_COOKIE, signed_in};
+use crate::i18n::{LanguageView, PageLanguage};
 use crate::respond::{blocking, page, see_other};
 use crate::{AppState, WebError, security};
 
@@ -44,9 +45,11 @@ async fn entry_page(
     status: actix_web::HttpResponseBuilder,
 ) -> Result<HttpResponse, WebError> {
     let (csrf, cookie) = crate::auth::csrf_browser_token(&state.auth, req)?;
-    let body = state
-        .templates
-        .render("aide/entry.html", &EntryView { csrf, error })?;
+    let body = state.templates.render_in(
+        &PageLanguage::of(req).view(),
+        "aide/entry.html",
+        &EntryView { csrf, error },
+    )?;
     let mut response = page(status, body);
     if let Some(cookie) = cookie {
         response.add_cookie(&cookie).map_err(WebError::internal)?;
@@ -202,9 +205,12 @@ async fn callback(
         blocking(move || aide_space::has_mandates(&mut *db.conn()?, &subject)).await?;
     let login_gone = state.auth.removal(LOGIN_COOKIE);
     if !has_mandates {
-        let body = state
-            .templates
-            .render("aide/no_mandate.html", &NoMandateView {})?;
+        // The provider's return cannot be replayed: the switcher comes back to the entry.
+        let language = LanguageView::new(PageLanguage::of(&req).language, Some("/mon-espace"));
+        let body =
+            state
+                .templates
+                .render_in(&language, "aide/no_mandate.html", &NoMandateView {})?;
         let mut response = page(HttpResponse::Ok(), body);
         response
             .add_cookie(&login_gone)
@@ -317,7 +323,9 @@ async fn after_logout(
             .is_ok(),
         Err(_) => false,
     };
-    let body = state.templates.render(
+    let language = LanguageView::new(PageLanguage::of(&req).language, Some("/mon-espace"));
+    let body = state.templates.render_in(
+        &language,
         "aide/signed_out.html",
         &SignedOutView {
             closed_at_franceconnect: confirmed && stored.is_some(),

@@ -111,6 +111,8 @@ pub(crate) fn detail_key(key: &str) -> Option<&'static str> {
         "below_seq" => "Entrées antérieures au numéro",
         "bytes_sent" => "Octets envoyés",
         "can_create_mandates" => "Peut agir pour des usagers",
+        "comprehension" => "Questions de compréhension",
+        "comprehension_tries" => "Essais aux questions de compréhension",
         "confirmation" => "Confirmation",
         "consent" => "Accord",
         "content_hash" => "Empreinte du mandat",
@@ -142,6 +144,7 @@ pub(crate) fn detail_key(key: &str) -> Option<&'static str> {
         "journal_entries" => "Entrées du journal",
         "key" => "Clé",
         "kind" => "Type",
+        "language" => "Langue de la page d'accord",
         "legal_text_version" => "Version du texte légal",
         "limit" => "Limite",
         "mandate" => "Mandat",
@@ -229,8 +232,16 @@ fn value_words(key: &str, value: &str) -> Option<&'static str> {
         ("step", "token") => "remise du jeton au site",
         ("step", "userinfo") => "remise de l'identité au site",
         ("identification", "franceconnect") => "FranceConnect",
+        ("language", "fr") => "français",
+        ("language", "en") => "anglais",
+        ("language", "ar") => "arabe",
+        ("language", "es") => "espagnol",
+        ("language", "pt") => "portugais",
+        ("language", "ro") => "roumain",
         ("text_shown", "full") => "texte complet",
         ("text_shown", "easy_read") => "facile à lire",
+        ("comprehension", "passed") => "réussies",
+        ("comprehension", "skipped") => "passées après une explication",
         ("identification", "not_required") => {
             "sans nouvelle identification (réglage de la structure)"
         }
@@ -459,11 +470,14 @@ mod tests {
             "usager_on_screen",
             "not_recorded",
             "bibliotheque",
+            "passed",
+            "skipped",
         ] {
             let key = match value {
                 "recap" | "identification" => "step",
                 "franceconnect" | "not_required" => "identification",
                 "current" | "next" | "retired" => "state",
+                "passed" | "skipped" => "comprehension",
                 _ => "reason",
             };
             pairs.push((key.to_owned(), value.to_owned()));

@@ -19,6 +19,7 @@ use tracing::instrument;
 
 use super::{DraftView, MandateDraft, draft_view};
 use crate::auth::{CurrentAidant, PersonalDataAccess, RecentStepUp, StepUpCheck, too_many};
+use crate::i18n::{Language, LanguageView};
 use crate::mandate_copy::{authorization_views, written_date};
 use crate::menu::Menu;
 use crate::respond::{blocking, page, see_other};
@@ -134,6 +135,9 @@ struct RecapView {
     /// The aidé identified through FranceConnect for this consent (else: a renewal without).
     identified: bool,
     renewal: bool,
+    /// How the comprehension check ended (`passed`/`skipped`); none while it goes on: the page
+    /// shows the way to the questions instead of the accord form (`comprehension.rs`).
+    comprehension: Option<&'static str>,
     /// The full text of the version being signed, for the aidé to read before consenting
     /// (collapsed by default in the page).
     legal: Option<ac_mandates::legal::LegalText>,
@@ -143,6 +147,8 @@ struct RecapView {
     /// rendering, open); posted back with the consent so the journal records it.
     text: &'static str,
     easy: Option<ac_mandates::easy_read::EasyRead>,
+    /// The easy-to-read text in the aidé's language, shown beside the French (which binds).
+    translation: Option<ac_mandates::easy_read::EasyReadTranslation>,
     /// The recording of the text shown (« Écouter », docs/audio.md).
     audio: Option<crate::audio::RecordingView>,
 }
@@ -150,15 +156,19 @@ struct RecapView {
 /// An error shown on the recap, and the field it is about (see [`RecapView::error_field`]).
 type RecapError = (String, Option<&'static str>);
 
-async fn recap_response(
+pub(super) async fn recap_response(
     state: &AppState,
     current: &CurrentAidant,
     token: &Token,
     pending: PendingConsent,
-    shown: TextShown,
+    reading: impl Into<Reading>,
     error: Option<RecapError>,
     status: actix_web::HttpResponseBuilder,
 ) -> Result<HttpResponse, WebError> {
+    let Reading {
+        text: shown,
+        language,
+    } = reading.into();
     let draft: MandateDraft = serde_json::from_str(&pending.draft).map_err(WebError::internal)?;
     let (db, usager_id, organisation_id) = (state.db.clone(), pending.usager, pending.organisation);
     let (usager, organisation): (Usager, _) = blocking(move || {
@@ -172,10 +182,12 @@ async fn recap_response(
     let until = draft
         .duration
         .map(|d| {
-            written_date(
-                &state.local_times,
-                organisation.departement.as_str(),
-                d.expiry(state.clock.now()),
+            let end = d.expiry(state.clock.now());
+            language.day(
+                state
+                    .local_times
+                    .local(organisation.departement.as_str(), end)
+                    .date(),
             )
         })
         .unwrap_or_default();
@@ -199,6 +211,7 @@ async fn recap_response(
         error_field,
         identified: pending.identification == Identification::FranceConnect,
         renewal: pending.renewal_of.is_some(),
+        comprehension: pending.comprehension.outcome().map(|o| o.key()),
         // The version `accord` records (the setting is checked at start-up).
         legal: ac_mandates::legal::legal_text(&state.settings.mandates.legal_text_version).ok(),
         notifications: crate::receipt_choice::view(stored.as_ref()),
@@ -209,13 +222,23 @@ async fn recap_response(
             }
             TextShown::Full => None,
         },
+        translation: match shown {
+            TextShown::EasyRead => ac_mandates::easy_read::easy_read_translation(
+                &state.settings.mandates.legal_text_version,
+                language.code(),
+            ),
+            TextShown::Full => None,
+        },
         audio: crate::audio::for_recap(&state.settings.mandates.legal_text_version, shown),
     };
     Ok(page(
         status,
-        state
-            .templates
-            .render_for(&current.menu(), "identification/recap.html", &view)?,
+        state.templates.render_for_in(
+            &current.menu(),
+            &LanguageView::new(language, None),
+            "identification/recap.html",
+            &view,
+        )?,
     ))
 }
 
@@ -241,6 +264,7 @@ pub(super) async fn show_recap(
         draft: serde_json::to_string(&choices).map_err(WebError::internal)?,
         renewal_of: draft.renewal_of.clone(),
         identification,
+        comprehension: ac_mandates::comprehension::Check::new(),
     };
     let (db, hash, aidant, stored) = (
         state.db.clone(),
@@ -271,15 +295,43 @@ pub(super) async fn show_recap(
     .await
 }
 
+/// What the recap shows: which text, in which language. Every form of the recap posts both
+/// back (`texte`, `langue`), so the page the aidé consents on is the one they chose, and the
+/// journal records that language (docs/languages.md).
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Reading {
+    pub text: TextShown,
+    pub language: Language,
+}
+
+impl Reading {
+    /// The reading a recap form posted; an unknown word is the default (full text, French).
+    pub(super) fn posted(field: impl Fn(&str) -> String) -> Self {
+        Self {
+            text: text_shown(&field("texte")),
+            language: Language::parse(&field("langue")).unwrap_or_default(),
+        }
+    }
+}
+
+impl From<TextShown> for Reading {
+    fn from(text: TextShown) -> Self {
+        Self {
+            text,
+            language: Language::Fr,
+        }
+    }
+}
+
 /// The form's word for the text shown on the recap.
-fn text_key(shown: TextShown) -> &'static str {
+pub(super) fn text_key(shown: TextShown) -> &'static str {
     match shown {
         TextShown::Full => "complet",
         TextShown::EasyRead => "facile",
     }
 }
 
-fn text_shown(key: &str) -> TextShown {
+pub(super) fn text_shown(key: &str) -> TextShown {
     match key {
         "facile" => TextShown::EasyRead,
         _ => TextShown::Full,
@@ -287,7 +339,7 @@ fn text_shown(key: &str) -> TextShown {
 }
 
 /// The pending consent the posted form names, with its CSRF token checked, or MND020.
-async fn posted_consent(
+pub(super) async fn posted_consent(
     state: &AppState,
     current: &CurrentAidant,
     field: impl Fn(&str) -> String,
@@ -324,7 +376,7 @@ async fn switch_text(
         url::form_urlencoded::parse(&body).into_owned().collect();
     let field = |name: &str| form.get(name).cloned().unwrap_or_default();
     let (token, pending) = posted_consent(&state, &current, field).await?;
-    let shown = text_shown(form.get("texte").map(String::as_str).unwrap_or_default());
+    let shown = Reading::posted(|name| form.get(name).cloned().unwrap_or_default());
     recap_response(
         &state,
         &current,
@@ -355,8 +407,22 @@ async fn accord(
         url::form_urlencoded::parse(&body).into_owned().collect();
     let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
     let (token, pending) = posted_consent(&state, &current, |name| field(name).to_owned()).await?;
-    let shown = text_shown(field("texte"));
+    let shown = Reading::posted(|name| field(name).to_owned());
     let now = state.clock.now();
+    // The three questions first (comprehension.rs): refused before the code is spent; the
+    // storage layer refuses it again in the transaction that uses the consent up.
+    if let Err(refused) = pending.comprehension.required() {
+        return recap_response(
+            &state,
+            &current,
+            &token,
+            pending,
+            shown,
+            Some((refused.to_string(), None)),
+            HttpResponse::UnprocessableEntity(),
+        )
+        .await;
+    }
     if field("accord") != "oui" {
         let message =
             "La personne accompagnée doit cocher « Je donne mon accord » elle-même.".to_owned();
@@ -429,7 +495,8 @@ async fn accord(
                 });
         let consent = mandates::Consent {
             legal_text_version: &version,
-            text_shown: shown,
+            text_shown: shown.text,
+            language: shown.language.code(),
             notifications: chosen.as_ref(),
         };
         mandates::create_from_consent(

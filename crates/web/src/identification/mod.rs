@@ -31,6 +31,7 @@ use crate::mandate_copy::written_date;
 use crate::respond::{blocking, page, see_other};
 use crate::{AppState, WebError, security};
 
+mod comprehension;
 mod consent;
 mod print;
 mod refusal;
@@ -48,6 +49,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     revocation::configure(cfg);
     renewal::configure(cfg);
     refusal::configure(cfg);
+    comprehension::configure(cfg);
     consent::configure(cfg);
     print::configure(cfg);
     verification::configure(cfg);

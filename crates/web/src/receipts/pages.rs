@@ -22,6 +22,7 @@ use serde::Deserialize;
 use tracing::instrument;
 
 use crate::auth::{check_csrf_browser, csrf_browser_token, request_id};
+use crate::i18n::{Language, PageLanguage};
 use crate::respond::{blocking, page};
 use crate::{AppState, WebError};
 
@@ -76,6 +77,7 @@ async fn receipt(
     state: web::Data<AppState>,
     req: HttpRequest,
     code: web::Path<String>,
+    language: PageLanguage,
 ) -> Result<HttpResponse, WebError> {
     let now = state.clock.now();
     let (key, limit, context) = limited(&state, &req);
@@ -98,9 +100,9 @@ async fn receipt(
             HttpResponse::Ok(),
             serde_json::json!({
                 "genuine": true,
-                "kind": kind.label(),
+                "kind": kind.key(),
                 // The service's reference time: the page says nothing of where the person is.
-                "day": state.local_times.format("75", at, Format::Date),
+                "day": language.language.day(state.local_times.local("75", at).date()),
                 "entry": entry.map(|(seq, hash)| serde_json::json!({ "seq": seq, "hash": hash })),
             }),
         ),
@@ -109,42 +111,52 @@ async fn receipt(
             serde_json::json!({ "genuine": false }),
         ),
     };
-    let body = state.templates.render("aide/receipt.html", &view)?;
+    let body = state
+        .templates
+        .render_in(&language.view(), "aide/receipt.html", &view)?;
     Ok(private(page(status, body)))
 }
 
+/// `title`: the key of the page's title (`report-title-*` messages).
 fn report_page(
     state: &AppState,
+    language: &PageLanguage,
     status: HttpResponseBuilder,
     title: &str,
     view: serde_json::Value,
 ) -> Result<HttpResponse, WebError> {
     let mut view = view;
     if let Some(map) = view.as_object_mut() {
-        map.insert("title".into(), title.into());
+        map.insert("title".into(), language.language.text(title, &[]).into());
     }
-    let body = state.templates.render("aide/report.html", &view)?;
+    let body = state
+        .templates
+        .render_in(&language.view(), "aide/report.html", &view)?;
     Ok(private(page(status, body)))
 }
 
-fn refused_page(state: &AppState, refusal: TokenRefusal) -> Result<HttpResponse, WebError> {
-    let message = match refusal {
-        TokenRefusal::Unknown => {
-            "Ce lien n'est pas valable. Recopiez-le en entier depuis le message reçu."
-        }
-        TokenRefusal::Used => "Ce lien a déjà servi : le signalement est enregistré.",
-        TokenRefusal::Expired => {
-            "Ce lien a expiré. Pour arrêter le mandat, allez dans votre espace, ou appelez la structure."
-        }
-    };
+fn refused_page(
+    state: &AppState,
+    language: &PageLanguage,
+    refusal: TokenRefusal,
+) -> Result<HttpResponse, WebError> {
+    let message = language.language.text(
+        match refusal {
+            TokenRefusal::Unknown => "report-link-unknown",
+            TokenRefusal::Used => "report-link-used",
+            TokenRefusal::Expired => "report-link-expired",
+        },
+        &[],
+    );
     let status = match refusal {
         TokenRefusal::Unknown => HttpResponse::NotFound(),
         TokenRefusal::Used | TokenRefusal::Expired => HttpResponse::Gone(),
     };
     report_page(
         state,
+        language,
         status,
-        "Lien non valable",
+        "report-title-refused",
         serde_json::json!({ "state": "refused", "message": message }),
     )
 }
@@ -159,11 +171,12 @@ async fn report_confirm(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
+    language: PageLanguage,
 ) -> Result<HttpResponse, WebError> {
     let now = state.clock.now();
     let (key, limit, context) = limited(&state, &req);
     let Some(token) = token(&path) else {
-        return refused_page(&state, TokenRefusal::Unknown);
+        return refused_page(&state, &language, TokenRefusal::Unknown);
     };
     let (db, hash) = (state.db.clone(), token.hash());
     let found = blocking(move || {
@@ -177,18 +190,26 @@ async fn report_confirm(
     .map_err(|()| too_many())?;
     let reportable = match found {
         Ok(reportable) => reportable,
-        Err(refusal) => return refused_page(&state, refusal),
+        Err(refusal) => return refused_page(&state, &language, refusal),
     };
     let (csrf, cookie) = csrf_browser_token(&state.auth, &req)?;
     let view = serde_json::json!({
         "state": "confirm",
-        "kind": reportable.kind.label(),
-        "day": state.local_times.format(&reportable.departement, reportable.at, Format::Date),
+        "what": what_in(language.language, &reportable),
+        "day": language.language.day(
+            state.local_times.local(&reportable.departement, reportable.at).date(),
+        ),
         "structure": reportable.organisation_name,
         "token": token.expose(),
         "csrf": csrf,
     });
-    let mut response = report_page(&state, HttpResponse::Ok(), "Ce n'était pas moi", view)?;
+    let mut response = report_page(
+        &state,
+        &language,
+        HttpResponse::Ok(),
+        "report-title-confirm",
+        view,
+    )?;
     if let Some(cookie) = cookie {
         response.add_cookie(&cookie).map_err(WebError::internal)?;
     }
@@ -198,6 +219,18 @@ async fn report_confirm(
 #[derive(Deserialize)]
 struct ReportForm {
     csrf: String,
+}
+
+/// What is reported, in the person's language: « la création d'un mandat (Social - Santé) ».
+fn what_in(language: Language, reportable: &Reportable) -> String {
+    let demarches: Vec<String> = reportable
+        .demarches
+        .split(',')
+        .filter_map(|d| d.parse::<ac_mandates::Demarche>().ok())
+        .map(|d| language.text(&format!("demarche-{}", d.key()), &[]))
+        .collect();
+    let kind = language.text(&format!("receipt-kind-{}", reportable.kind.key()), &[]);
+    format!("{kind} ({})", demarches.join(", "))
 }
 
 /// The words of what is reported, for the référents' notice.
@@ -250,12 +283,13 @@ async fn report(
     req: HttpRequest,
     path: web::Path<String>,
     form: web::Form<ReportForm>,
+    language: PageLanguage,
 ) -> Result<HttpResponse, WebError> {
     check_csrf_browser(&state.auth, &req, &form.csrf)?;
     let now = state.clock.now();
     let (key, limit, context) = limited(&state, &req);
     let Some(token) = token(&path) else {
-        return refused_page(&state, TokenRefusal::Unknown);
+        return refused_page(&state, &language, TokenRefusal::Unknown);
     };
     let (db, hash) = (state.db.clone(), token.hash());
     let found = blocking(move || {
@@ -274,7 +308,7 @@ async fn report(
     .map_err(|()| too_many())?;
     let (reportable, referents) = match found {
         (Ok(reportable), referents) => (reportable, referents),
-        (Err(refusal), _) => return refused_page(&state, refusal),
+        (Err(refusal), _) => return refused_page(&state, &language, refusal),
     };
     let rendered = notices(&state, &reportable, referents, now)?;
     let (db, hash, request) = (state.db.clone(), token.hash(), request_id(&req));
@@ -287,22 +321,25 @@ async fn report(
     match outcome {
         Reported::Opened { .. } => report_page(
             &state,
+            &language,
             HttpResponse::Ok(),
-            "Signalement enregistré",
+            "report-title-opened",
             serde_json::json!({ "state": "opened", "structure": structure }),
         ),
         Reported::AlreadyEnded => report_page(
             &state,
+            &language,
             HttpResponse::Ok(),
-            "Déjà arrêté",
+            "report-title-ended",
             serde_json::json!({ "state": "ended" }),
         ),
         Reported::AlreadyReported => report_page(
             &state,
+            &language,
             HttpResponse::Ok(),
-            "Déjà signalé",
+            "report-title-already",
             serde_json::json!({ "state": "already" }),
         ),
-        Reported::Refused(refusal) => refused_page(&state, refusal),
+        Reported::Refused(refusal) => refused_page(&state, &language, refusal),
     }
 }

@@ -10,6 +10,15 @@ pub(crate) static FILES: &[super::Recording] = &[
         bytes: include_bytes!("2025-01.complet.opus"),
     },
     super::Recording {
+        file: "2025-01.complet.mp3",
+        version: "2025-01",
+        form: "complet",
+        seconds: 80,
+        text_sha256: "bf580a2273fed39f3548bd6fce8182c5f7a32fcb0260a4a6ce9fff026cd71ec8",
+        file_sha256: "7cfbf2147fc0dbc41198a0eb74ff4ec17cc89cc57b3367ef82d8ecfb4739ac4e",
+        bytes: include_bytes!("2025-01.complet.mp3"),
+    },
+    super::Recording {
         file: "2025-01.facile.opus",
         version: "2025-01",
         form: "facile",
@@ -17,6 +26,15 @@ pub(crate) static FILES: &[super::Recording] = &[
         text_sha256: "0bcbc1a7b589198e621b01db181ec48202a289f68256ae59312cc8126c90894c",
         file_sha256: "4073b40a36877c825a1bc3da8148e010f2822402f0d0105e9ae319cc4597dcfd",
         bytes: include_bytes!("2025-01.facile.opus"),
+    },
+    super::Recording {
+        file: "2025-01.facile.mp3",
+        version: "2025-01",
+        form: "facile",
+        seconds: 62,
+        text_sha256: "0bcbc1a7b589198e621b01db181ec48202a289f68256ae59312cc8126c90894c",
+        file_sha256: "df43879d402b8a4c78e8691b54889a0cf6fb7ac4fb5e427be1b694db06dc6872",
+        bytes: include_bytes!("2025-01.facile.mp3"),
     },
     super::Recording {
         file: "2026-01.complet.opus",
@@ -28,6 +46,15 @@ pub(crate) static FILES: &[super::Recording] = &[
         bytes: include_bytes!("2026-01.complet.opus"),
     },
     super::Recording {
+        file: "2026-01.complet.mp3",
+        version: "2026-01",
+        form: "complet",
+        seconds: 251,
+        text_sha256: "a19bce5ed7971be96d94d24ef54277329ed5180bacb63f8d6a2b42c09915d2ac",
+        file_sha256: "ff91eb47985865f5144828ee93e1061b0e3534959f5e0d48d6edbf852c6da4ef",
+        bytes: include_bytes!("2026-01.complet.mp3"),
+    },
+    super::Recording {
         file: "2026-01.facile.opus",
         version: "2026-01",
         form: "facile",
@@ -35,5 +62,14 @@ pub(crate) static FILES: &[super::Recording] = &[
         text_sha256: "b8f5b226c967638154934ea40305181ef15ef0315f06a338bb8a347371ef960d",
         file_sha256: "e95a1e9a428801ff6fbba5a9a0497adf4399639943f4f7fcbaf597216452e86a",
         bytes: include_bytes!("2026-01.facile.opus"),
+    },
+    super::Recording {
+        file: "2026-01.facile.mp3",
+        version: "2026-01",
+        form: "facile",
+        seconds: 139,
+        text_sha256: "b8f5b226c967638154934ea40305181ef15ef0315f06a338bb8a347371ef960d",
+        file_sha256: "8c6d0b5ab3b2cdaf9f75d487de21b6ae6d125114a5850a1a1f3d903e9833ba96",
+        bytes: include_bytes!("2026-01.facile.mp3"),
     },
 ];

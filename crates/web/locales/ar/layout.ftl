@@ -1,0 +1,14 @@
+layout-skiplinks = وصول سريع
+layout-content = المحتوى
+layout-footer = تذييل الصفحة
+layout-home-title = الصفحة الرئيسية - Aidants Connect
+layout-tagline = التصرف نيابة عن الغير، بموافقته، في إطار آمن
+layout-languages = اللغة
+layout-footer-home-title = العودة إلى الصفحة الرئيسية - Aidants Connect - الجمهورية الفرنسية
+layout-footer-about = يتيح Aidants Connect لمساعد محترف أن يقوم بإجراءات عبر الإنترنت لشخص أعطاه توكيلًا. كل إجراء يتم نيابة عن الغير يُسجَّل.
+layout-sitemap = خريطة الموقع
+layout-accessibility = إمكانية الوصول: غير مطابق
+layout-legal-notice = إشعار قانوني
+layout-personal-data = البيانات الشخصية
+layout-licence = ما لم يُذكر صراحةً وجود ملكية فكرية للغير، فإن محتوى هذا الموقع متاح بموجب ترخيص etalab-2.0.
+layout-french-binds = ترجمة لمساعدتك. النص الفرنسي وحده هو الملزم قانونيًا.

@@ -1,0 +1,14 @@
+layout-skiplinks = Quick access
+layout-content = Content
+layout-footer = Footer
+layout-home-title = Home - Aidants Connect
+layout-tagline = Acting for others, with their consent, within a safe framework
+layout-languages = Language
+layout-footer-home-title = Back to the home page - Aidants Connect - French Republic
+layout-footer-about = Aidants Connect lets a professional helper carry out online procedures for a person who has given them a mandate. Every action taken on someone's behalf is recorded.
+layout-sitemap = Site map
+layout-accessibility = Accessibility: not compliant
+layout-legal-notice = Legal notice
+layout-personal-data = Personal data
+layout-licence = Unless a third party's intellectual property is stated, the content of this site is offered under the etalab-2.0 licence.
+layout-french-binds = A translation to help you. Only the French text is legally binding.

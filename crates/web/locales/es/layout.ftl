@@ -1,0 +1,14 @@
+layout-skiplinks = Acceso rápido
+layout-content = Contenido
+layout-footer = Pie de página
+layout-home-title = Inicio - Aidants Connect
+layout-tagline = Actuar por otra persona, con su acuerdo, en un marco seguro
+layout-languages = Idioma
+layout-footer-home-title = Volver al inicio del sitio - Aidants Connect - República Francesa
+layout-footer-about = Aidants Connect permite a un ayudante profesional hacer trámites en línea para una persona que le ha dado un mandato. Cada acción hecha por otra persona queda registrada.
+layout-sitemap = Mapa del sitio
+layout-accessibility = Accesibilidad: no conforme
+layout-legal-notice = Aviso legal
+layout-personal-data = Datos personales
+layout-licence = Salvo mención explícita de propiedad intelectual de terceros, los contenidos de este sitio se ofrecen bajo la licencia etalab-2.0.
+layout-french-binds = Traducción para ayudarle. Solo el texto en francés tiene valor legal.

@@ -1,0 +1,14 @@
+layout-skiplinks = Acesso rápido
+layout-content = Conteúdo
+layout-footer = Rodapé
+layout-home-title = Início - Aidants Connect
+layout-tagline = Agir por outra pessoa, com o seu acordo, num quadro seguro
+layout-languages = Língua
+layout-footer-home-title = Voltar ao início do sítio - Aidants Connect - República Francesa
+layout-footer-about = O Aidants Connect permite a um assistente profissional fazer procedimentos online por uma pessoa que lhe deu um mandato. Cada ação feita por outra pessoa fica registada.
+layout-sitemap = Mapa do sítio
+layout-accessibility = Acessibilidade: não conforme
+layout-legal-notice = Informações legais
+layout-personal-data = Dados pessoais
+layout-licence = Salvo menção explícita de propriedade intelectual de terceiros, os conteúdos deste sítio são disponibilizados sob a licença etalab-2.0.
+layout-french-binds = Tradução para o ajudar. Só o texto em francês tem valor legal.

@@ -1,0 +1,14 @@
+layout-skiplinks = Acces rapid
+layout-content = Conținut
+layout-footer = Subsol
+layout-home-title = Acasă - Aidants Connect
+layout-tagline = A acționa pentru altcineva, cu acordul său, într-un cadru sigur
+layout-languages = Limba
+layout-footer-home-title = Înapoi la pagina principală - Aidants Connect - Republica Franceză
+layout-footer-about = Aidants Connect permite unui ajutor profesionist să facă demersuri online pentru o persoană care i-a dat un mandat. Fiecare acțiune făcută în numele altcuiva este înregistrată.
+layout-sitemap = Harta site-ului
+layout-accessibility = Accesibilitate: neconform
+layout-legal-notice = Mențiuni legale
+layout-personal-data = Date personale
+layout-licence = Cu excepția mențiunii explicite a proprietății intelectuale a terților, conținutul acestui site este oferit sub licența etalab-2.0.
+layout-french-binds = Traducere ca să vă ajute. Doar textul în franceză are valoare juridică.
