@@ -22,6 +22,8 @@ mod mandate_journey_browser;
 mod provider;
 mod receipts;
 mod receipts_browser;
+mod remote_consent;
+mod remote_consent_browser;
 mod renewal;
 mod revocation;
 mod route_sweep;

@@ -240,3 +240,48 @@ async fn the_easy_to_read_consent_with_pictograms_and_audio_passes_axe_in_chromi
         );
     }
 }
+
+/// The same recap chosen in Arabic on the tablet (the recap's own language switcher): laid out
+/// right to left, the easy-to-read French beside its Arabic translation with the pictograms
+/// drawn, the recording of the French text loaded and said to be in French, the questions in
+/// Arabic; axe-core and the tablet-first rules on every page.
+#[actix_web::test]
+async fn the_easy_to_read_consent_in_arabic_reads_right_to_left_with_audio_in_chromium() {
+    for app in TestApp::each().await {
+        app.with_aidant(EMAIL, &["org-a"]);
+        app.sign_in(EMAIL).await;
+        let cookie = app.cookie("ac_session").unwrap();
+        let choices = MandateChoices {
+            demarches: vec![Demarche::Social],
+            duration: MandateDuration::OneMonth,
+            person: "Angela".to_owned(),
+            structure: "Structure org-a".to_owned(),
+            wrong_code: None,
+        };
+        let mut steps = mandate_creation(&choices, "000000", "mandat").steps;
+        let recap = steps
+            .iter()
+            .position(|s| s["name"] == "recapitulatif")
+            .unwrap();
+        steps.truncate(recap + 1);
+        let rtl = "html[dir=rtl] .ac-easy-read--beside svg.ac-pictogram use.fr-artwork-major";
+        steps.extend([
+            json!({ "name": "recapitulatif-ar", "press": "العربية",
+                    "expect": ["ملخص التوكيل", "استمع إلى النص الكامل", "التسجيل باللغة الفرنسية."],
+                    "playable": "audio" }),
+            json!({ "name": "facile-a-lire-ar", "press": "اقرأ النص سهل القراءة",
+                    "expect": ["استمع إلى النص سهل القراءة", "النص الفرنسي وحده هو الملزم قانونيًا"],
+                    "drawn": rtl, "playable": "audio" }),
+            json!({ "name": "question-1-ar", "press": "أجب عن الأسئلة الثلاثة",
+                    "expect": ["السؤال \u{2068}1\u{2069} من 3"] }),
+        ]);
+        let report = run_plan(
+            &app,
+            &format!("consentement-arabe-{:?}", app.db.backend()).to_lowercase(),
+            vec![on_tablet(session("aidant", &cookie, steps), PORTRAIT)],
+        )
+        .await;
+        assert!(report.success, "browser run failed:\n{}", report.output);
+        app.stop().await;
+    }
+}

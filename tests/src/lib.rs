@@ -12,6 +12,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use time::macros::datetime;
 
+pub mod brevo;
 pub mod browser;
 pub mod interop;
 mod journey;

@@ -123,6 +123,14 @@ coded_enum! {
         ReportOpened => "report.opened",
         /// The structure's référent closed a report, by revoking or by restoring.
         ReportClosed => "report.closed",
+        /// Consent at a distance: a single-use link was sent to the person (by SMS or e-mail;
+        /// the number or address is never journaled).
+        RemoteConsentSent => "remote_consent.sent",
+        /// The person gave their consent on their own phone; the aidant's TOTP confirmation
+        /// (then `mandate.created`) is still to come.
+        RemoteConsentGiven => "remote_consent.given",
+        /// A remote consent ran out: its link unused in time, or the aidant's confirmation late.
+        RemoteConsentExpired => "remote_consent.expired",
     }
 }
 

@@ -49,6 +49,10 @@ pub struct FranceConnectSettings {
     pub aide_redirect_uri: String,
     #[serde(default = "default_aide_post_logout_redirect_uri")]
     pub aide_post_logout_redirect_uri: String,
+    /// The return of the person identifying on their own phone for a consent at a distance
+    /// (`/accord/…`), registered beside them. No logout return: it is the person's own device.
+    #[serde(default = "default_remote_redirect_uri")]
+    pub remote_redirect_uri: String,
     /// HMAC key of the usagers' pseudonyms (32 random bytes, hex). Losing it orphans every usager.
     pub pseudonym_key_file: PathBuf,
     /// Create the pseudonym key at start-up when missing. Dev mode only.
@@ -69,6 +73,10 @@ fn default_aide_redirect_uri() -> String {
 
 fn default_aide_post_logout_redirect_uri() -> String {
     "/mon-espace/franceconnect/deconnexion".to_owned()
+}
+
+fn default_remote_redirect_uri() -> String {
+    "/accord/franceconnect/retour".to_owned()
 }
 
 fn url_ok(value: &str, dev_mode: bool) -> bool {
@@ -112,6 +120,10 @@ impl FranceConnectSettings {
 
     pub fn aide_post_logout_redirect_url(&self, public_url: &str) -> String {
         resolve(public_url, &self.aide_post_logout_redirect_uri)
+    }
+
+    pub fn remote_redirect_url(&self, public_url: &str) -> String {
+        resolve(public_url, &self.remote_redirect_uri)
     }
 
     /// The client secret, from the environment variable or the file named in the settings (the
@@ -193,6 +205,7 @@ impl FranceConnectSettings {
                 "aide_post_logout_redirect_uri",
                 &self.aide_post_logout_redirect_uri,
             ),
+            ("remote_redirect_uri", &self.remote_redirect_uri),
         ] {
             let path_ok = value.starts_with('/')
                 && !value.starts_with("//")
@@ -254,6 +267,7 @@ mod tests {
             post_logout_redirect_uri: "/mandats/franceconnect/deconnexion".into(),
             aide_redirect_uri: default_aide_redirect_uri(),
             aide_post_logout_redirect_uri: default_aide_post_logout_redirect_uri(),
+            remote_redirect_uri: default_remote_redirect_uri(),
             pseudonym_key_file: "var/keys/usager-pseudonym.key".into(),
             generate_missing_key: true,
             connect_timeout_ms: 3000,

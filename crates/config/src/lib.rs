@@ -5,6 +5,7 @@ mod franceconnect;
 mod provider;
 mod receipts;
 mod reminders;
+mod remote_consent;
 mod retention;
 pub mod secret_file;
 
@@ -25,6 +26,7 @@ pub use franceconnect::{
 pub use provider::{DEMO_PARTNER_CLIENT_ID, DEMO_PARTNER_PATH, ProviderSettings};
 pub use receipts::ReceiptsSettings;
 pub use reminders::RemindersSettings;
+pub use remote_consent::{MAX_LINK_TTL_SECS, RemoteConsentSettings, SmsTransport};
 pub use retention::RetentionSettings;
 
 #[derive(Debug, Error)]
@@ -71,6 +73,9 @@ pub struct Settings {
     /// legal texts' periods apply).
     #[serde(default)]
     pub retention: RetentionSettings,
+    /// Consent at a distance; optional in the file (defaults apply).
+    #[serde(default)]
+    pub remote_consent: RemoteConsentSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -369,6 +374,7 @@ impl Settings {
         self.reminders.validate()?;
         self.receipts.validate()?;
         self.retention.validate()?;
+        self.remote_consent.validate(self.server.dev_mode)?;
         self.provider.validate(self.server.dev_mode)?;
         let mandates = &self.mandates;
         let version = &mandates.legal_text_version;

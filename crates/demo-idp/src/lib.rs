@@ -104,6 +104,7 @@ impl DemoIdp {
                 redirect_uris: vec![
                     fc.redirect_url(public_url),
                     fc.aide_redirect_url(public_url),
+                    fc.remote_redirect_url(public_url),
                 ],
                 post_logout_redirect_uris: vec![
                     fc.post_logout_redirect_url(public_url),

@@ -206,6 +206,24 @@ impl Mailer {
         self.send(to, rendered).await
     }
 
+    /// The link of a consent at a distance, sent at once over the configured transport (SMTP in
+    /// production), never through the outbox: the address is used to send and not stored
+    /// (docs/security/threat-model.md). The link is a secret: it is never logged.
+    pub async fn send_remote_consent_link(
+        &self,
+        to: &Email,
+        aidant_first_name: &str,
+        structure: &str,
+        link: &str,
+        until: &str,
+    ) -> Result<(), MailError> {
+        let rendered =
+            self.inner
+                .templates
+                .remote_consent_link(aidant_first_name, structure, link, until)?;
+        self.send(to, rendered).await
+    }
+
     /// The invitation of an aidant added by a référent: where to sign in, and that the second
     /// factor is handed over in person (the message carries no secret).
     pub async fn send_invitation(

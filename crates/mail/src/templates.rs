@@ -50,6 +50,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/receipt_digest.html"),
     ),
     (
+        "remote_consent_link.txt",
+        include_str!("../templates/remote_consent_link.txt"),
+    ),
+    (
+        "remote_consent_link.html",
+        include_str!("../templates/remote_consent_link.html"),
+    ),
+    (
         "report_raised.txt",
         include_str!("../templates/report_raised.txt"),
     ),
@@ -128,6 +136,28 @@ impl MailTemplates {
             subject: "Votre compte Aidants Connect".into(),
             text: self.render("invitation.txt", &context)?,
             html: self.render("invitation.html", &context)?,
+        })
+    }
+
+    /// The link of a consent at a distance: who sends it, what it is, until when; nothing
+    /// about the person.
+    pub(crate) fn remote_consent_link(
+        &self,
+        aidant_first_name: &str,
+        structure: &str,
+        link: &str,
+        until: &str,
+    ) -> Result<Rendered, MailError> {
+        let context = serde_json::json!({
+            "aidant_first_name": aidant_first_name,
+            "structure": structure,
+            "link": link,
+            "until": until,
+        });
+        Ok(Rendered {
+            subject: "Aidants Connect : votre accord est demandé pour un mandat".into(),
+            text: self.render("remote_consent_link.txt", &context)?,
+            html: self.render("remote_consent_link.html", &context)?,
         })
     }
 

@@ -16,6 +16,12 @@ const TEXTS: &[(&str, &str)] = &[
     ("2026-01", include_str!("../legal/2026-01.facile.txt")),
 ];
 
+/// The languages a consent's pages are offered in (BCP 47 codes, RFC 5646; docs/languages.md),
+/// French first: the journal records one of them with each consent, and storage reads a stored
+/// language back against this list. The web layer's `i18n::Language` offers exactly these (a
+/// test there holds the two together).
+pub const PAGE_LANGUAGES: [&str; 6] = ["fr", "en", "ar", "es", "pt", "ro"];
+
 /// Translations of the easy-to-read texts, in the languages the aidé's pages are offered in
 /// (docs/languages.md): `legal/translations/<version>.facile.<language>.txt`, each line
 /// `pictogram | sentence`, line N rendering line N of the French file. A help to understand:

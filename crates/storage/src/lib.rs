@@ -26,6 +26,7 @@ pub mod purge;
 pub mod rate_limits;
 pub mod receipts;
 pub mod reminders;
+pub mod remote_consents;
 pub mod retention;
 pub mod sessions;
 pub mod sign_in;

@@ -275,7 +275,41 @@ pub fn create(
     context: &AuditContext,
     now: OffsetDateTime,
 ) -> Result<MandatePlan, StorageError> {
-    write(conn, |tx| create_in(tx, new, None, context, now))
+    write(conn, |tx| create_in(tx, new, None, None, context, now))
+}
+
+/// A consent given at a distance (`ac_storage::remote_consents`): the person's « Je donne mon
+/// accord » on their own phone, then the aidant's TOTP confirmation. Recorded on
+/// `mandate.created` as `consent=remote` with the channel and both times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RemoteConsentGiven<'a> {
+    /// `sms` or `email`: how the link reached the person (never the address).
+    pub channel: &'a str,
+    pub text_shown: TextShown,
+    /// The comprehension check the person went through on their phone (required, as on site).
+    pub comprehension: Check,
+    /// The language of the pages the person consented on (docs/languages.md).
+    pub language: &'a str,
+    pub consented_at: OffsetDateTime,
+    pub confirmed_at: OffsetDateTime,
+}
+
+/// [`create`] for a remote consent, inside the caller's transaction (the one that marks the
+/// remote consent confirmed). The person was identified with FranceConnect on their phone.
+pub(crate) fn create_remote_in(
+    tx: &mut DbConnection,
+    new: &NewMandate<'_>,
+    remote: &RemoteConsentGiven<'_>,
+    context: &AuditContext,
+    now: OffsetDateTime,
+) -> Result<MandatePlan, StorageError> {
+    let given = GivenConsent {
+        identification: Identification::FranceConnect,
+        text_shown: remote.text_shown,
+        comprehension: remote.comprehension,
+        language: remote.language,
+    };
+    create_in(tx, new, Some(given), Some(remote), context, now)
 }
 
 /// [`create`] inside the caller's write transaction. `consent`: how the aidé, present, was
@@ -284,6 +318,7 @@ fn create_in(
     tx: &mut DbConnection,
     new: &NewMandate<'_>,
     consent: Option<GivenConsent<'_>>,
+    remote: Option<&RemoteConsentGiven<'_>>,
     context: &AuditContext,
     now: OffsetDateTime,
 ) -> Result<MandatePlan, StorageError> {
@@ -375,10 +410,25 @@ fn create_in(
         // The aidé's own "Je donne mon accord" on the recap, how they were identified, and
         // which text of the mandate they read there.
         created = created
-            .detail("consent", "aide_on_screen")
+            .detail(
+                "consent",
+                if remote.is_some() {
+                    "remote"
+                } else {
+                    "aide_on_screen"
+                },
+            )
             .detail("identification", identification.key())
             .detail("text_shown", text_shown.key())
             .detail("language", language);
+    }
+    if let Some(remote) = remote {
+        // Consent at a distance: how the link went, the person's consent on their phone and
+        // the aidant's confirmation, both as instants (docs/domain.md "Journeys" 2b).
+        created = created
+            .detail("channel", remote.channel)
+            .detail("consented_at", remote.consented_at.unix_timestamp())
+            .detail("confirmed_at", remote.confirmed_at.unix_timestamp());
     }
     let pending_id = journal::record_id(tx, context, created, now)?;
     crate::receipts::record_in(
@@ -512,7 +562,7 @@ pub fn create_from_consent(
             comprehension: pending.comprehension,
             language: consent.language,
         };
-        create_in(tx, &new, Some(given), context, now)
+        create_in(tx, &new, Some(given), None, context, now)
     })
 }
 

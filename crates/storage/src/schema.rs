@@ -562,3 +562,25 @@ diesel::allow_tables_to_appear_in_same_query!(
     aide_notification_preferences,
     oidc_authorization_codes
 );
+
+// Consent at a distance (migrations/*/2026-12-09-000300_remote_consents).
+diesel::table! {
+    remote_consents (id) {
+        id -> Text,
+        token_hash -> Text,
+        aidant_id -> Text,
+        organisation_id -> Text,
+        demarches -> Text,
+        duration_days -> Integer,
+        channel -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        link_expires_at -> Timestamp,
+        session_hash -> Nullable<Text>,
+        usager_id -> Nullable<Text>,
+        reading -> Text,
+        consented_at -> Nullable<Timestamp>,
+        confirm_by -> Nullable<Timestamp>,
+        mandate_id -> Nullable<Text>,
+    }
+}

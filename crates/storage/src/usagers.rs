@@ -209,7 +209,7 @@ pub(crate) fn forget_if_unused(
     reason: &str,
     now: OffsetDateTime,
 ) -> Result<bool, StorageError> {
-    use crate::schema::{mandate_consents, mandates, oidc_authorization_codes};
+    use crate::schema::{mandate_consents, mandates, oidc_authorization_codes, remote_consents};
     let still_used = diesel::select(
         diesel::dsl::exists(mandates::table.filter(mandates::usager_id.eq(usager_id)))
             .or(diesel::dsl::exists(
@@ -218,6 +218,9 @@ pub(crate) fn forget_if_unused(
             .or(diesel::dsl::exists(
                 oidc_authorization_codes::table
                     .filter(oidc_authorization_codes::usager_id.eq(usager_id)),
+            ))
+            .or(diesel::dsl::exists(
+                remote_consents::table.filter(remote_consents::usager_id.eq(usager_id)),
             )),
     )
     .get_result::<bool>(tx)?;

@@ -105,6 +105,7 @@ fn schema_rs_matches_the_migrations_on_both_backends() {
         receipts,
         receipt_report_tokens,
         receipt_reports,
+        remote_consents,
     );
     for db in TestDatabase::each().unwrap() {
         let actual = actual(&mut db.db.conn().unwrap(), db.backend());

@@ -18,12 +18,22 @@ pub fn run_once(state: &AppState) -> Result<Purged, StorageError> {
         .settings
         .auth
         .rate_limit_window_secs
-        .max(state.settings.mandates.verification_window_secs);
-    let purged = purge::expired(
-        &mut *state.db.conn()?,
-        secs(longest_window),
-        state.clock.now(),
+        .max(state.settings.mandates.verification_window_secs)
+        .max(state.settings.remote_consent.window_secs);
+    let conn = &mut *state.db.conn()?;
+    let now = state.clock.now();
+    let purged = purge::expired(conn, secs(longest_window), now)?;
+    // Consents at a distance that ran out: « expiré », with their entry, and the identity fetched
+    // for them forgotten even when no aidant opens their list; old rows then go.
+    let expired = ac_storage::remote_consents::expire_due(
+        conn,
+        &ac_storage::journal::AuditContext::system(),
+        now,
     )?;
+    let old = ac_storage::remote_consents::purge_old(conn, now)?;
+    if expired + old > 0 {
+        tracing::info!(expired, old, "remote consents expired or purged");
+    }
     if purged.total() > 0 {
         tracing::info!(?purged, "expired rows purged");
     }

@@ -421,6 +421,14 @@ mod tests {
     use std::path::Path;
 
     #[test]
+    fn the_languages_offered_are_the_ones_storage_reads_back() {
+        assert_eq!(
+            Language::ALL.map(Language::code),
+            ac_mandates::easy_read::PAGE_LANGUAGES
+        );
+    }
+
+    #[test]
     fn accept_language_picks_the_heaviest_offered_language() {
         assert_eq!(preferred("ar-MA,ar;q=0.9,fr;q=0.8"), Some(Language::Ar));
         assert_eq!(preferred("de-DE, ro;q=0.5, en;q=0.7"), Some(Language::En));
@@ -600,6 +608,31 @@ mod tests {
                 .map(|k| format!("receipt-kind-{}", k.key())),
         );
         family.extend((1..=12).map(|m| format!("month-{m}")));
+        family.extend(
+            ac_mandates::MandateDuration::ALL
+                .iter()
+                .map(|d| format!("duration-{}", d.days())),
+        );
+        family.extend(ac_mandates::Demarche::ALL.iter().flat_map(|d| {
+            [
+                format!("demarche-{}", d.key()),
+                format!("demarche-{}-examples", d.key()),
+            ]
+        }));
+        // The phone's pages of a consent at a distance (remote/landing.html, answered.html,
+        // recap.html).
+        for dead in ["unknown", "expired", "used"] {
+            family.push(format!("remote-dead-{dead}"));
+            family.push(format!("remote-dead-{dead}-title"));
+        }
+        family.extend(["sent", "refused", "error"].map(|o| format!("remote-{o}-title")));
+        family.extend(
+            [
+                ac_mandates::comprehension::Outcome::Passed,
+                ac_mandates::comprehension::Outcome::Skipped,
+            ]
+            .map(|o| format!("remote-comprehension-{}", o.key())),
+        );
         let missing: Vec<_> = family.iter().filter(|k| !french.contains(*k)).collect();
         assert!(missing.is_empty(), "{missing:?}");
     }

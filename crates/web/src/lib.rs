@@ -22,13 +22,16 @@ mod mandate_copy;
 mod menu;
 pub mod periodic;
 pub mod provider;
+mod reading;
 mod receipt_choice;
 pub mod receipts;
 pub mod reminders;
+mod remote_consent;
 mod respond;
 pub mod retention;
 mod routes;
 mod security;
+mod sms;
 mod status;
 mod templates;
 mod usagers;
@@ -68,6 +71,8 @@ pub struct AppState {
     pub franceconnect: Arc<identification::FranceConnect>,
     /// The identity provider for partner websites.
     pub provider: Arc<provider::ProviderRuntime>,
+    /// Where text messages go (`remote_consent.sms_transport`).
+    pub(crate) sms: Arc<dyn sms::SmsTransport>,
     /// The demonstration provider and partner website (dev mode, `demo` builds only).
     #[cfg(feature = "demo")]
     demo: demo::Demo,
@@ -97,6 +102,10 @@ impl AppState {
             #[cfg(feature = "demo")]
             demo: demo::Demo::from_settings(&settings, &clock)?,
             auth: Arc::new(auth::AuthRuntime::from_settings(&settings)?),
+            sms: Arc::from(
+                sms::from_settings(&settings.remote_consent, settings.mail.outbox_dir.clone())
+                    .map_err(WebError::internal)?,
+            ),
             mailer: ac_mail::Mailer::from_settings(&settings.mail)
                 .map_err(|e| WebError::Internal(e.to_string()))?,
             settings,

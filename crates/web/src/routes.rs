@@ -13,6 +13,7 @@ pub(crate) const TEMPLATES: &[&[(&str, &str)]] = &[
     crate::provider::TEMPLATES,
     crate::usagers::TEMPLATES,
     crate::information::TEMPLATES,
+    crate::remote_consent::TEMPLATES,
 ];
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -30,6 +31,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/audit/checkpoints/{size}").get(checkpoint_at));
     crate::auth::configure(cfg);
     crate::console::configure(cfg);
+    // Before the identification journey, whose `/mandats/{id}` would take `/mandats/a-distance`.
+    crate::remote_consent::configure(cfg);
     crate::identification::configure(cfg);
     crate::aide_space::configure(cfg);
     crate::information::configure(cfg);

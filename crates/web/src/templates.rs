@@ -31,6 +31,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/identification/_recap_languages.html"),
     ),
     (
+        "identification/_legal_text.html",
+        include_str!("../templates/identification/_legal_text.html"),
+    ),
+    (
         "identification/comprehension.html",
         include_str!("../templates/identification/comprehension.html"),
     ),

@@ -266,6 +266,7 @@ const FEATURES: &[&str] = &[
     "information",
     "provider",
     "receipts",
+    "remote_consent",
     "usagers",
 ];
 

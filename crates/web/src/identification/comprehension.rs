@@ -13,10 +13,11 @@ use serde::Serialize;
 use tracing::instrument;
 
 use super::MandateDraft;
-use super::consent::{Reading, posted_consent, recap_response, text_key};
+use super::consent::{posted_consent, recap_response};
 use crate::auth::CurrentAidant;
 use crate::comprehension::{self, Facts, Moved, QuestionView};
 use crate::i18n::LanguageView;
+use crate::reading::{Reading, text_key};
 use crate::respond::{blocking, page};
 use crate::{AppState, WebError};
 

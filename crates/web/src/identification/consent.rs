@@ -19,9 +19,10 @@ use tracing::instrument;
 
 use super::{DraftView, MandateDraft, draft_view};
 use crate::auth::{CurrentAidant, PersonalDataAccess, RecentStepUp, StepUpCheck, too_many};
-use crate::i18n::{Language, LanguageView};
+use crate::i18n::LanguageView;
 use crate::mandate_copy::{authorization_views, written_date};
 use crate::menu::Menu;
+use crate::reading::{Reading, TextView};
 use crate::respond::{blocking, page, see_other};
 use crate::status;
 use crate::{AppState, WebError};
@@ -138,19 +139,12 @@ struct RecapView {
     /// How the comprehension check ended (`passed`/`skipped`); none while it goes on: the page
     /// shows the way to the questions instead of the accord form (`comprehension.rs`).
     comprehension: Option<&'static str>,
-    /// The full text of the version being signed, for the aidé to read before consenting
-    /// (collapsed by default in the page).
-    legal: Option<ac_mandates::legal::LegalText>,
     /// The receipts the aidé may ask for (optional; a stored address shown masked only).
     notifications: crate::receipt_choice::NotificationsView,
-    /// The text shown: `complet` (the full text, collapsed) or `facile` (the easy-to-read
-    /// rendering, open); posted back with the consent so the journal records it.
-    text: &'static str,
-    easy: Option<ac_mandates::easy_read::EasyRead>,
-    /// The easy-to-read text in the aidé's language, shown beside the French (which binds).
-    translation: Option<ac_mandates::easy_read::EasyReadTranslation>,
-    /// The recording of the text shown (« Écouter », docs/audio.md).
-    audio: Option<crate::audio::RecordingView>,
+    /// The text shown, in the aidé's language; posted back with the consent so the journal
+    /// records both.
+    #[serde(flatten)]
+    reading: TextView,
 }
 
 /// An error shown on the recap, and the field it is about (see [`RecapView::error_field`]).
@@ -165,10 +159,8 @@ pub(super) async fn recap_response(
     error: Option<RecapError>,
     status: actix_web::HttpResponseBuilder,
 ) -> Result<HttpResponse, WebError> {
-    let Reading {
-        text: shown,
-        language,
-    } = reading.into();
+    let reading = reading.into();
+    let language = reading.language;
     let draft: MandateDraft = serde_json::from_str(&pending.draft).map_err(WebError::internal)?;
     let (db, usager_id, organisation_id) = (state.db.clone(), pending.usager, pending.organisation);
     let (usager, organisation): (Usager, _) = blocking(move || {
@@ -212,24 +204,9 @@ pub(super) async fn recap_response(
         identified: pending.identification == Identification::FranceConnect,
         renewal: pending.renewal_of.is_some(),
         comprehension: pending.comprehension.outcome().map(|o| o.key()),
-        // The version `accord` records (the setting is checked at start-up).
-        legal: ac_mandates::legal::legal_text(&state.settings.mandates.legal_text_version).ok(),
         notifications: crate::receipt_choice::view(stored.as_ref()),
-        text: text_key(shown),
-        easy: match shown {
-            TextShown::EasyRead => {
-                ac_mandates::easy_read::easy_read(&state.settings.mandates.legal_text_version).ok()
-            }
-            TextShown::Full => None,
-        },
-        translation: match shown {
-            TextShown::EasyRead => ac_mandates::easy_read::easy_read_translation(
-                &state.settings.mandates.legal_text_version,
-                language.code(),
-            ),
-            TextShown::Full => None,
-        },
-        audio: crate::audio::for_recap(&state.settings.mandates.legal_text_version, shown),
+        // The version `accord` records (the setting is checked at start-up).
+        reading: TextView::new(&state.settings.mandates.legal_text_version, reading),
     };
     Ok(page(
         status,
@@ -293,49 +270,6 @@ pub(super) async fn show_recap(
         HttpResponse::Ok(),
     )
     .await
-}
-
-/// What the recap shows: which text, in which language. Every form of the recap posts both
-/// back (`texte`, `langue`), so the page the aidé consents on is the one they chose, and the
-/// journal records that language (docs/languages.md).
-#[derive(Clone, Copy, Debug, Default)]
-pub(super) struct Reading {
-    pub text: TextShown,
-    pub language: Language,
-}
-
-impl Reading {
-    /// The reading a recap form posted; an unknown word is the default (full text, French).
-    pub(super) fn posted(field: impl Fn(&str) -> String) -> Self {
-        Self {
-            text: text_shown(&field("texte")),
-            language: Language::parse(&field("langue")).unwrap_or_default(),
-        }
-    }
-}
-
-impl From<TextShown> for Reading {
-    fn from(text: TextShown) -> Self {
-        Self {
-            text,
-            language: Language::Fr,
-        }
-    }
-}
-
-/// The form's word for the text shown on the recap.
-pub(super) fn text_key(shown: TextShown) -> &'static str {
-    match shown {
-        TextShown::Full => "complet",
-        TextShown::EasyRead => "facile",
-    }
-}
-
-fn text_shown(key: &str) -> TextShown {
-    match key {
-        "facile" => TextShown::EasyRead,
-        _ => TextShown::Full,
-    }
 }
 
 /// The pending consent the posted form names, with its CSRF token checked, or MND020.

@@ -70,6 +70,8 @@ pub struct FranceConnect {
     relying_party: tokio::sync::OnceCell<Arc<RelyingParty>>,
     /// The same client, returning to the aidé's own space (`/mon-espace`).
     aide_relying_party: tokio::sync::OnceCell<Arc<RelyingParty>>,
+    /// The same client, returning to the person's own phone for a consent at a distance.
+    remote_relying_party: tokio::sync::OnceCell<Arc<RelyingParty>>,
 }
 
 impl fmt::Debug for FranceConnect {
@@ -108,6 +110,7 @@ impl FranceConnect {
             public_url,
             relying_party: tokio::sync::OnceCell::new(),
             aide_relying_party: tokio::sync::OnceCell::new(),
+            remote_relying_party: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -153,10 +156,14 @@ impl FranceConnect {
             redirect_uri: match returns {
                 Returns::MandateJourney => fc.redirect_url(&self.public_url),
                 Returns::AideSpace => fc.aide_redirect_url(&self.public_url),
+                Returns::RemoteConsent => fc.remote_redirect_url(&self.public_url),
             },
             post_logout_redirect_uri: match returns {
                 Returns::MandateJourney => fc.post_logout_redirect_url(&self.public_url),
-                Returns::AideSpace => fc.aide_post_logout_redirect_url(&self.public_url),
+                // The remote consent never logs out (the person's own phone): unused there.
+                Returns::AideSpace | Returns::RemoteConsent => {
+                    fc.aide_post_logout_redirect_url(&self.public_url)
+                }
             },
             pseudonym_key: PseudonymKey::from_text(key_text)
                 .ok_or_else(|| config_error("clé de pseudonymisation illisible"))?,
@@ -184,6 +191,15 @@ impl FranceConnect {
         now: OffsetDateTime,
     ) -> Result<Arc<RelyingParty>, OidcError> {
         self.discovered(&self.aide_relying_party, Returns::AideSpace, now)
+            .await
+    }
+
+    /// The relying party of a consent at a distance, on the person's own phone.
+    pub(crate) async fn remote_relying_party(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<Arc<RelyingParty>, OidcError> {
+        self.discovered(&self.remote_relying_party, Returns::RemoteConsent, now)
             .await
     }
 
@@ -218,6 +234,7 @@ impl FranceConnect {
 enum Returns {
     MandateJourney,
     AideSpace,
+    RemoteConsent,
 }
 
 /// The mandate choices the identification is for, kept across the provider's round trip so that
