@@ -216,8 +216,7 @@ async fn a_consent_given_in_arabic_shows_the_french_beside_and_is_journaled_in_a
 fn last_created(app: &TestApp) -> serde_json::Value {
     app.journal()
         .into_iter()
-        .filter(|e| e["action"] == "mandate.created")
-        .last()
+        .rfind(|e| e["action"] == "mandate.created")
         .unwrap()
 }
 

@@ -186,7 +186,7 @@ fn preferred(accept: &str) -> Option<Language> {
         })
         .collect();
     // Stable: equal weights keep the list's order.
-    ranked.sort_by(|a, b| b.0.cmp(&a.0));
+    ranked.sort_by_key(|(weight, _)| std::cmp::Reverse(*weight));
     ranked.first().map(|(_, l)| *l)
 }
 
