@@ -213,6 +213,27 @@ async fn the_aide_signs_in_sees_their_mandates_and_history_revokes_alone_and_sig
         )
         .unwrap();
         assert_eq!(told, 1);
+        // The référent's page of the structure shows it too, once the journal integrated it.
+        {
+            use diesel::RunQueryDsl;
+            diesel::sql_query(format!(
+                "UPDATE aidant_organisations SET is_referent = TRUE WHERE aidant_id = '{aidant}'"
+            ))
+            .execute(&mut *app.db.db.conn().unwrap())
+            .unwrap();
+        }
+        ac_web::audit_worker::run_once(&app.state, true).unwrap();
+        let console = app.get("/referent/org-a").await.text().await.unwrap();
+        let notice = between(
+            &console,
+            "Démarches arrêtées par les personnes elles-mêmes",
+            "</section>",
+        );
+        assert!(
+            notice.contains("Social - Santé") && notice.contains("l'entrée du journal"),
+            "{console}"
+        );
+        assert!(!notice.contains("DUBOIS"), "no name in the notice");
         // A form without the session's token is refused.
         let forged = me
             .post(app.url(&format!("/mon-espace/mandats/{mandate}/revoquer")))

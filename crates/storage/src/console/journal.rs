@@ -366,6 +366,28 @@ pub fn entry(
     }))
 }
 
+/// The démarches the people represented stopped themselves in `organisation` since `since`
+/// (`authorization.revoked` whose actor is the usager: one entry per démarche, for a whole
+/// mandate too; docs/domain.md "Revocation"), newest first, at most `limit`: the notice on the
+/// référent's page of the structure (issue 19). Integrated entries only: the audit worker
+/// integrates within seconds, and the référent was also told by e-mail in the same transaction.
+pub fn self_revocations(
+    conn: &mut DbConnection,
+    organisation: &OrganisationId,
+    since: OffsetDateTime,
+    limit: i64,
+) -> Result<Vec<JournalRow>, StorageError> {
+    Ok(audit_log::table
+        .filter(audit_log::action.eq(Action::AuthorizationRevoked.as_str()))
+        .filter(audit_log::organisation_id.eq(organisation.as_str()))
+        .filter(audit_log::at.ge(to_db(since)))
+        .filter(audit_log::actor_kind.eq(ac_audit::ActorKind::Usager.as_str()))
+        .order(audit_log::seq.desc())
+        .limit(limit)
+        .select(JournalRow::as_select())
+        .load(conn)?)
+}
+
 /// The size of the integrated log: entries with `seq` below it exist.
 pub fn log_size(conn: &mut DbConnection) -> Result<i64, StorageError> {
     let max: Option<i64> = audit_log::table

@@ -86,25 +86,9 @@ async fn referent_scope(
     }
 }
 
+/// The référent space's frame on a reports page (the structure shown by its id).
 fn referent_frame(current: &CurrentAidant, org: &OrganisationId, here: &str) -> Frame {
-    let base = format!("/referent/{org}");
-    Frame::new(
-        "Espace référent",
-        org.as_str().to_owned(),
-        [
-            (base.clone(), "Équipe et démarches".to_owned()),
-            (
-                format!("{base}/journal"),
-                "Journal de la structure".to_owned(),
-            ),
-            (
-                format!("{base}/signalements"),
-                "Signalements des personnes".to_owned(),
-            ),
-        ],
-        here,
-        current,
-    )
+    super::referent::referent_frame(current, org, org.as_str().to_owned(), here)
 }
 
 async fn open_reports(state: &AppState, scope: Scope) -> Result<Vec<ReportView>, WebError> {

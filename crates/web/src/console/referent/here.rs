@@ -42,6 +42,23 @@ pub(super) async fn here(
     let db = state.db.clone();
     let lookup = id.clone();
     let organisation = blocking(move || organisations::get(&mut *db.conn()?, &lookup)).await?;
+    let page = format!("/referent/{id}{page_suffix}");
+    let frame = referent_frame(current, &id, organisation.name.clone(), &page);
+    Ok(Here {
+        scope,
+        organisation,
+        frame,
+    })
+}
+
+/// The référent space's frame for structure `id` (shown as `name`), on page `page`: one menu
+/// for every page of the space, the reports' included (`console::reports`).
+pub(in crate::console) fn referent_frame(
+    current: &CurrentAidant,
+    id: &OrganisationId,
+    name: String,
+    page: &str,
+) -> Frame {
     let base = format!("/referent/{id}");
     let mut links = vec![
         (base.clone(), "Équipe et démarches".to_owned()),
@@ -49,22 +66,15 @@ pub(super) async fn here(
             format!("{base}/journal"),
             "Journal de la structure".to_owned(),
         ),
+        (
+            format!("{base}/signalements"),
+            "Signalements des personnes".to_owned(),
+        ),
     ];
     if current.aidant.referent_of.len() > 1 {
         links.push(("/referent".into(), "Mes structures".into()));
     }
-    let frame = Frame::new(
-        "Espace référent",
-        organisation.name.clone(),
-        links,
-        &format!("{base}{page_suffix}"),
-        current,
-    );
-    Ok(Here {
-        scope,
-        organisation,
-        frame,
-    })
+    Frame::new("Espace référent", name, links, page, current)
 }
 
 /// The aidant of the path, if they work for the structure; 403 (journaled) otherwise.

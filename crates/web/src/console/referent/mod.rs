@@ -16,6 +16,7 @@ use actix_web::web;
 use demarches::set_demarches;
 use devices::{assign_card, enrol_app, remove_device, unlock};
 use here::here;
+pub(super) use here::referent_frame;
 use overview::{index, structure};
 use settings::set_renewal;
 use team::{aidant_page, deactivate, invite, new_aidant_page};

@@ -1,8 +1,10 @@
-//! The référent's structures (`/referent`) and one structure's page: its team, its allowed
-//! démarches and its renewal setting.
+//! The référent's structures (`/referent`) and one structure's page: the démarches the people
+//! stopped themselves lately (issue 19), its team, its allowed démarches and its renewal
+//! setting.
 
+use ac_localtime::Format;
 use ac_mandates::{Demarche, OrganisationId};
-use ac_storage::console::OutOfScope;
+use ac_storage::console::{OutOfScope, journal};
 use ac_storage::totp_devices;
 use ac_storage::{StorageError, aidants, organisations};
 use actix_web::{HttpResponse, web};
@@ -67,6 +69,19 @@ struct MemberView {
     href: String,
 }
 
+/// How far back the page lists the démarches the people stopped themselves.
+const SELF_REVOCATIONS_DAYS: i64 = 30;
+/// At most this many lines; the structure's journal has the rest.
+const SELF_REVOCATIONS_SHOWN: i64 = 20;
+
+/// A démarche the person represented stopped from « Mon espace ».
+#[derive(Serialize)]
+struct SelfRevocationView {
+    at: String,
+    demarche: &'static str,
+    href: String,
+}
+
 pub(super) async fn structure(
     state: web::Data<AppState>,
     RecentStepUp(current): RecentStepUp,
@@ -75,18 +90,41 @@ pub(super) async fn structure(
 ) -> Result<HttpResponse, WebError> {
     let here = here(&state, &current, &org, "").await?;
     let (db, id) = (state.db.clone(), here.organisation.id.clone());
-    let team = blocking(move || {
+    let since = state
+        .clock
+        .now()
+        .checked_sub(time::Duration::days(SELF_REVOCATIONS_DAYS))
+        .ok_or_else(|| WebError::internal("self revocations: date out of range"))?;
+    let (team, stopped) = blocking(move || {
         let conn = &mut *db.conn()?;
+        let stopped = journal::self_revocations(conn, &id, since, SELF_REVOCATIONS_SHOWN)?;
         let team = aidants::list(conn, Some(&id))?;
-        team.into_iter()
+        let team = team
+            .into_iter()
             .map(|a| {
                 let devices = totp_devices::list_for_aidant(conn, &a.id)?;
                 Ok((a, devices))
             })
-            .collect::<Result<Vec<_>, StorageError>>()
+            .collect::<Result<Vec<_>, StorageError>>()?;
+        Ok((team, stopped))
     })
     .await?;
     let base = format!("/referent/{}", here.organisation.id);
+    let departement = here.organisation.departement.as_str();
+    let self_revocations: Vec<SelfRevocationView> = stopped
+        .iter()
+        .map(|row| SelfRevocationView {
+            at: state
+                .local_times
+                .format(departement, row.at(), Format::DateTime),
+            demarche: row
+                .demarche
+                .as_deref()
+                .and_then(|d| d.parse::<Demarche>().ok())
+                .map_or("une démarche", Demarche::title),
+            href: format!("{base}/journal/{}", row.seq),
+        })
+        .collect();
     let members: Vec<MemberView> = team
         .iter()
         .map(|(a, devices)| {
@@ -136,6 +174,8 @@ pub(super) async fn structure(
                 "departement": here.organisation.departement.to_string(),
                 "renewal_requires_identification": here.organisation.renewal_requires_identification,
             },
+            "self_revocations": self_revocations,
+            "self_revocations_days": SELF_REVOCATIONS_DAYS,
             "members": members,
             "demarches": demarches,
             "done": done_message(query.fait.as_deref()),
