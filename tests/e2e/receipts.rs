@@ -630,3 +630,51 @@ async fn at_consent_the_person_asks_for_receipts_and_the_mandate_is_their_first(
         app.stop().await;
     }
 }
+
+/// A receipt whose address no longer opens (sealed under a key since removed from the ring) is
+/// set aside: no message, never tried again — so that such receipts cannot pile up at the head
+/// of the queue and hold back everyone else's — while the next person's receipts still go.
+#[actix_web::test]
+async fn a_receipt_whose_address_no_longer_opens_is_set_aside_and_holds_nothing_back() {
+    for db in TestDatabase::each_as_runtime_role().unwrap() {
+        let s = signed_in(TestApp::spawn(db, test_settings()).await).await;
+        let app = &s.app;
+        choose(app, Choice::EachUse);
+        {
+            use diesel::RunQueryDsl;
+            diesel::sql_query(
+                "UPDATE aide_notification_preferences SET email_sealed = 'v1.retired-key.AAAA'",
+            )
+            .execute(&mut *app.db.db.conn().unwrap())
+            .unwrap();
+        }
+        delegated_use(&s).await;
+        delegated_use(&s).await;
+        assert_eq!(
+            receipts::due_now(&mut *app.db.db.conn().unwrap(), 10)
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(
+            jobs::run_once(&app.state).unwrap(),
+            2,
+            "both dispatched, without a message"
+        );
+        assert!(
+            receipts::due_now(&mut *app.db.db.conn().unwrap(), 10)
+                .unwrap()
+                .is_empty(),
+            "set aside, not tried again"
+        );
+        worker_round(app).await;
+        assert!(app.sent_mail().iter().all(|m| m.to != PERSON));
+        // The address given again opens: the next use is receipted.
+        choose(app, Choice::EachUse);
+        delegated_use(&s).await;
+        assert_eq!(jobs::run_once(&app.state).unwrap(), 1);
+        worker_round(app).await;
+        assert_eq!(app.sent_mail().iter().filter(|m| m.to == PERSON).count(), 1);
+        s.app.stop().await;
+    }
+}

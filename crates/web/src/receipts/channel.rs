@@ -44,8 +44,25 @@ impl Channel for Email<'_> {
         let Some(sealed) = &receipt.email_sealed else {
             return Ok(None);
         };
-        let opened = receipts::open_address(&self.state.auth.keys, &receipt.usager, sealed)?;
-        Ok(opened.map(|e| e.as_str().to_owned()))
+        match receipts::open_address(&self.state.auth.keys, &receipt.usager, sealed) {
+            Ok(opened) => Ok(opened.map(|e| e.as_str().to_owned())),
+            // An address that will never open again (sealed under a key since removed from the
+            // ring, or altered) is no address: the receipt is set aside, marked dispatched
+            // without a message, rather than tried every round — where enough of them would
+            // hold back every other receipt (docs/operations.md, "Mail"). Logged by id and
+            // code, once; the person's receipts stay in their space.
+            Err(ac_storage::StorageError::Auth(
+                error @ (ac_auth::AuthError::Unseal | ac_auth::AuthError::UnknownKeyId(_)),
+            )) => {
+                tracing::error!(
+                    receipt = %receipt.id,
+                    code = error.code(),
+                    "receipt set aside: the person's address no longer opens"
+                );
+                Ok(None)
+            }
+            Err(other) => Err(other.into()),
+        }
     }
 
     fn compose(
