@@ -49,7 +49,13 @@ prerequisites: # Debian packages and the SMTP test server; run before the npm ta
 	@bash tests/prerequisites.sh
 
 .PHONY: check
-check: fmt-check clippy boundaries production-check dsfr-check ## Formatting, lints, crate boundaries, the production build's own tests, the vendored design system
+check: fmt-check clippy boundaries production-check dsfr-check comment-refs ## Formatting, lints, crate boundaries, the production build's own tests, the vendored design system
+
+.PHONY: comment-refs
+comment-refs: ## Comments cite documents of this repository or RFCs, never an issue number or a brief outside it
+	@found=$$(grep -rnE '(issue|ticket) #?[0-9]+|PRODUCT\.md' crates tests/src tests/e2e tests/browser/lib tests/browser/run.mjs migrations config Makefile --exclude-dir=node_modules | grep -v '^Makefile:.*comment-refs' || true); \
+	if [ -n "$$found" ]; then echo "$$found"; echo "cite a document of the repository (docs/..., an RFC) instead"; exit 1; fi; \
+	echo "comments cite only documents of the repository"
 
 .PHONY: fmt-check
 fmt-check:

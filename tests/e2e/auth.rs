@@ -1,4 +1,4 @@
-//! Aidant sign-in through HTTP (issue 4): e-mail link + TOTP, sessions, step-up, CSRF, rate
+//! Aidant sign-in through HTTP: e-mail link + TOTP, sessions, step-up, CSRF, rate
 //! limits, lockout. Each test runs on SQLite and, when AC_TEST_DATABASE_URL is set, PostgreSQL.
 
 use ac_e2e::smtp::SmtpServer;

@@ -1,4 +1,4 @@
-//! The comprehension check before consent (issue 23), over HTTP on both backends: three
+//! The comprehension check before consent, over HTTP on both backends: three
 //! questions between the recap and « Je donne mon accord », a wrong answer explained again and
 //! counted, « Passer » only after an explanation, the accord refused until the check is over,
 //! and a journal that records the outcome and the tries, never an answer.

@@ -1,4 +1,4 @@
-//! The référent and coordinator consoles (issue 8) through HTTP, on the demo pilot and on
+//! The référent and coordinator consoles through HTTP, on the demo pilot and on
 //! datasets with known counts: every page and export in its own scope, in a neighbouring scope
 //! and with a tampered id; export content and CSV escaping; dashboard figures; the team
 //! operations; the integrity panel and the anomaly rules. Each test runs on SQLite and, when

@@ -89,7 +89,7 @@ async fn the_aide_is_identified_stored_under_a_pseudonym_and_signed_out_of_franc
                 section.heading
             );
         }
-        // The text comes before the consent, whose first step is the three questions (issue 23).
+        // The text comes before the consent, whose first step is the three questions.
         assert!(
             html.find("<details").unwrap()
                 < html.find("action=\"/mandats/accord/questions\"").unwrap()

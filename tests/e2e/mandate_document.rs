@@ -1,4 +1,4 @@
-//! The printable mandate and the public verification page (issue 7): the paper carries the
+//! The printable mandate and the public verification page: the paper carries the
 //! mandate's own legal text, both signature blocks and a verification code with its QR code;
 //! anyone with the code sees the mandate's status and nothing about the aidé.
 

@@ -1,4 +1,4 @@
-//! The mandate creation journey in headless Chromium, on a tablet (issue 7, "A real browser"):
+//! The mandate creation journey in headless Chromium, on a tablet ("A real browser"):
 //! `make run`'s demonstration data, a demo aidant, the demonstration FranceConnect. Upright
 //! (768×1024) with a refused code first, then on from the mandate: the printable mandate (on
 //! screen, then as printed: an A4 PDF), its verification by an anonymous visitor, the usagers
@@ -388,7 +388,7 @@ fn after_creation(choices: &MandateChoices, mandate: &str, codes: [&str; 2]) -> 
     }
 }
 
-/// A phone held upright, as the comprehension check is also made for (issue 23).
+/// A phone held upright, as the comprehension check is also made for.
 const TALL_PHONE: ac_e2e::browser::Viewport = ac_e2e::browser::Viewport {
     width: 390,
     height: 844,
@@ -409,7 +409,7 @@ fn with_check(
     steps
 }
 
-/// The comprehension check tapped through in Chromium (issue 23): on a tablet, a wrong answer
+/// The comprehension check tapped through in Chromium: on a tablet, a wrong answer
 /// explained then the three right ones; on a phone, a wrong answer explained then « Passer ».
 /// Every page without an axe violation and within the tablet-first rules; the journal records
 /// each outcome and its tries.

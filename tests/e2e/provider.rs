@@ -1,4 +1,4 @@
-//! The identity provider through HTTP (issue 6): discovery and keys, the aidant's pages, codes,
+//! The identity provider through HTTP: discovery and keys, the aidant's pages, codes,
 //! tokens, userinfo, end-session, and the mandate checked at each step. Each test runs on SQLite
 //! and, when AC_TEST_DATABASE_URL is set, PostgreSQL. The certified client's view is in
 //! `provider_interop.rs`.

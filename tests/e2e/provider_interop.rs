@@ -1,7 +1,7 @@
 //! Interop with a certified relying party that is not ours: panva's `openid-client` 6.x plays
 //! FranceConnect against the provider, through discovery (tests/interop/client.mjs). This test
 //! plays the aidant's browser, moves the server's clock and revokes mandates between steps.
-//! Every case of issue 6 is here; the same test body runs on each backend.
+//! Every interoperability case of docs/security/oidc-provider.md is here; the same test body runs on each backend.
 
 use ac_clock::Clock;
 use ac_e2e::interop::RelyingParty;

@@ -1,4 +1,4 @@
-//! Consent at a distance (issue 23; docs/domain.md "Journeys" 2b): the aidant sends a
+//! Consent at a distance (docs/domain.md "Journeys" 2b): the aidant sends a
 //! single-use link by SMS (Brevo's API, here its local fake; or the dev outbox) or by e-mail
 //! (a real SMTP server), the person identifies with the demonstration FranceConnect in their own
 //! browser and consents or refuses, the aidant confirms with a TOTP code in time, and the
@@ -787,7 +787,7 @@ async fn sending_and_opening_links_are_rate_limited() {
     }
 }
 
-/// On the phone too (issue 23): the page in the person's language (Arabic, right to left, the
+/// On the phone too: the page in the person's language (Arabic, right to left, the
 /// easy-to-read French beside its translation), no accord before the three questions (MND014,
 /// nothing recorded), a wrong answer explained and then « Passer », and the journal records
 /// the language, the text shown and the skipped check — never an answer.

@@ -1,4 +1,4 @@
-//! Consent at a distance in Chromium (issue 23): the person's pages on a phone's window
+//! Consent at a distance in Chromium: the person's pages on a phone's window
 //! (390×844, with the tablet-first rules: text size, target size, visible focus, no horizontal
 //! scrolling) — in French, then in Arabic (right to left) — with the easy-to-read text, its
 //! recording and the comprehension check, and the aidant's list and confirmation, every page

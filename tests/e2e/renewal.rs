@@ -1,4 +1,4 @@
-//! Renewing a mandate (issue 7): choices pre-filled (only démarches still allowed), the same
+//! Renewing a mandate: choices pre-filled (only démarches still allowed), the same
 //! consent steps, re-identification of the same person when the structure asks for it (its
 //! default), or none when its setting says so; one mandate per consent; the old authorizations
 //! superseded; the consent's details in the journal. Each test runs on SQLite and, when
@@ -232,7 +232,7 @@ async fn a_renewal_without_identification_when_the_structure_says_so() {
         let recap = started.answer.expect("straight to the recap");
         assert!(recap.contains("Je donne mon accord"));
         assert!(recap.contains("Renouvellement sans nouvelle identification"));
-        // A renewal's consent waits for the three questions too (issue 23); give_consent
+        // A renewal's consent waits for the three questions too; give_consent
         // answers them first.
         assert!(!recap.contains("action=\"/mandats/accord\""), "{recap}");
         assert!(recap.contains("Répondre aux 3 questions"));

@@ -1,4 +1,4 @@
-//! Revocation through the pages (issue 7): one démarche or the whole mandate, the aidé's own
+//! Revocation through the pages: one démarche or the whole mandate, the aidé's own
 //! confirmation and the aidant's code, every refusal, double submission, another structure's
 //! mandate by URL, the journal, the printable attestation, and the effect on a delegated login
 //! already under way (code issued, or token issued). Each test runs on SQLite and, when

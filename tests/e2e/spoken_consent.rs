@@ -1,4 +1,4 @@
-//! The consent read aloud and pictured (issue 23, docs/audio.md, docs/easy-read.md): the recap
+//! The consent read aloud and pictured (docs/audio.md, docs/easy-read.md): the recap
 //! offers the recording of the text it shows (full or easy-to-read) in an `<audio>` element with
 //! its transcript, each easy-to-read line shows its pictogram, and the recordings and
 //! pictograms are served as committed. Then the same in headless Chromium on a tablet, axe-core

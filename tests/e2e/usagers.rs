@@ -1,4 +1,4 @@
-//! The usagers list and the usager page (issue 7): search by name or birth date, tabs, pages,
+//! The usagers list and the usager page: search by name or birth date, tabs, pages,
 //! the "Expire bientôt" badge, the delegated uses read from the journal, and another
 //! structure's person refused by URL (403, journaled). Each test runs on SQLite and, when
 //! AC_TEST_DATABASE_URL is set, PostgreSQL.

@@ -146,7 +146,7 @@ pub async fn run_plan(app: &TestApp, name: &str, sessions: Vec<Value>) -> Browse
     }
 }
 
-/// A tablet's window (issue 7: every page is made for 768×1024 and 1024×768 first).
+/// A tablet's window (docs/accessibility.md: every page is made for 768×1024 and 1024×768 first).
 #[derive(Debug, Clone, Copy)]
 pub struct Viewport {
     pub width: u32,
@@ -193,7 +193,7 @@ fn set(session: &mut Value, key: &str, value: Value) {
         .insert(key.to_owned(), value);
 }
 
-/// The comprehension check from the recap (issue 23): « Répondre aux 3 questions », then the
+/// The comprehension check from the recap: « Répondre aux 3 questions », then the
 /// right answer tapped on each question's page (the structure's aidants, the mandate's end date
 /// — its button also shows the duration —, stopping it at the structure or in « Mon espace »),
 /// back on the recap with the accord form.
@@ -234,7 +234,7 @@ pub struct Journey {
     pub mandate_page: String,
 }
 
-/// The mandate creation journey of PRODUCT.md §4.2 in the browser, from the aidant's space:
+/// The mandate creation journey of docs/domain.md ("Journeys" 2) in the browser, from the aidant's space:
 /// the choices (the `argent` warning checked when chosen), the aidé's screen, « Je m'identifie
 /// avec FranceConnect », the demonstration provider's choice of a person, the recap, the aidé's
 /// « Je donne mon accord » and the aidant's `totp` code, and the mandate page, remembered as

@@ -1,4 +1,4 @@
-//! The mandate journey through HTTP (issue 7), as a browser would go: the aidé's screen, the
+//! The mandate journey through HTTP, as a browser would go: the aidé's screen, the
 //! demonstration FranceConnect provider (every redirect followed by hand, its choice page
 //! submitted like a person), the recap and the consent. Shared by the creation, renewal and
 //! usagers tests.

@@ -1,4 +1,4 @@
-//! Identity provider helpers (issue 6): a registered client, usagers with mandates, and the
+//! Identity provider helpers: a registered client, usagers with mandates, and the
 //! aidant's side of a flow through HTTP (the pages a person would click through).
 #![allow(clippy::indexing_slicing)] // test support: a panic is a failed test
 

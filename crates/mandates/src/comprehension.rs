@@ -1,4 +1,4 @@
-//! The comprehension check before consent (issue 23; docs/domain.md, "Journeys" 2): before
+//! The comprehension check before consent (docs/domain.md, "Journeys" 2): before
 //! ticking « Je donne mon accord », the aidé answers three questions by tapping one of three
 //! pictured answers — who will be able to act for them, until when, and how to stop it.
 //!

@@ -402,7 +402,7 @@ fn create_in(
         language,
     }) = consent
     {
-        // The comprehension check's outcome and tries, never its answers (issue 23).
+        // The comprehension check's outcome and tries, never its answers.
         let comprehension = check.required()?;
         created = created
             .detail("comprehension", comprehension.key())

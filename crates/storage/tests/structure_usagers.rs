@@ -429,7 +429,7 @@ fn the_renewal_setting_is_stored_and_journaled_and_consents_keep_the_renewal() {
             )
         };
         // The comprehension check not done: refused (MND014), nothing written, the consent
-        // still waiting (issue 23).
+        // still waiting.
         let entries = |conn: &mut DbConnection| -> Vec<String> {
             use ac_storage::schema::audit_pending;
             use diesel::prelude::*;

@@ -1,4 +1,4 @@
-//! The comprehension check's page part (issue 23; the rules are `ac_mandates::comprehension`):
+//! The comprehension check's page part (the rules are `ac_mandates::comprehension`):
 //! reading what a person posted on a question's page, moving their check one step, and what the
 //! question's partial (`identification/comprehension_question.html`) shows — the question, its
 //! three pictured answers in this consent's order, that point's explanation after a wrong

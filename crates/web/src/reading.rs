@@ -1,4 +1,4 @@
-//! What a person reads before consenting (issue 23): which text of the mandate is shown (the
+//! What a person reads before consenting: which text of the mandate is shown (the
 //! full text or its easy-to-read rendering) and in which language the page is, as every form of
 //! a consent page posts them back (`texte`, `langue`), and the legal-text part of a recap built
 //! from them (partial `identification/_legal_text.html`).

@@ -1,4 +1,4 @@
--- Aidant sign-in (issue 4): e-mail links, TOTP devices, server-side sessions and rate-limit
+-- Aidant sign-in: e-mail links, TOTP devices, server-side sessions and rate-limit
 -- counters. Everything is in the database so that any app node can serve any request.
 -- Secrets are never stored in clear: links and sessions by the SHA-256 of their token, TOTP seeds
 -- sealed with AES-256-GCM (the key is outside the database).

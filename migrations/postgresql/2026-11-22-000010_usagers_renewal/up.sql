@@ -1,4 +1,4 @@
--- Usagers and renewal (issue 7).
+-- Usagers and renewal.
 
 -- Whether renewing a mandate asks the aidé to identify again through FranceConnect. A structure
 -- setting, changed by its référent (journaled); the safe answer, yes, is the default.

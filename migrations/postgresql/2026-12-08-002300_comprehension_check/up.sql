@@ -1,4 +1,4 @@
--- The comprehension check before consent (issue 23; crates/mandates/src/comprehension.rs): its
+-- The comprehension check before consent (crates/mandates/src/comprehension.rs): its
 -- state waits with the pending consent, server-side, so the form cannot claim a check the person
 -- did not go through. `comprehension_question`: questions answered right (0 to 3);
 -- `comprehension_tries`: 1, plus one per wrong answer (each shows the explanation again), counted

@@ -1,4 +1,4 @@
--- The identity provider for partner websites (issue 6): registered clients, signing keys, and
+-- The identity provider for partner websites: registered clients, signing keys, and
 -- the single-use authorization codes and short-lived access tokens of delegated uses. Codes and
 -- tokens are stored by the SHA-256 of their value only; client secrets by their SHA-256, and
 -- sealed (AES-256-GCM, key outside the database) only for a client that needs HS256.

@@ -1,4 +1,4 @@
--- Référent and coordinator consoles (issue 8).
+-- Référent and coordinator consoles.
 
 -- Full verifications of the audit log, started from the coordinators' integrity panel or by
 -- `aidants-connect audit verify`. A row is written when a run starts and completed when it ends,

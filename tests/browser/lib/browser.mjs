@@ -115,7 +115,7 @@ export async function startBrowser({ executablePath = CHROMIUM } = {}) {
   };
 }
 
-/** The tablet-first rules (issue 7, docs/accessibility.md). */
+/** The tablet-first rules (docs/accessibility.md). */
 export const TABLET_RULES = {
   /** Smallest computed font size of any visible text, in CSS pixels. */
   minFontPx: 18,

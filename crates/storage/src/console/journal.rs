@@ -369,7 +369,7 @@ pub fn entry(
 /// The démarches the people represented stopped themselves in `organisation` since `since`
 /// (`authorization.revoked` whose actor is the usager: one entry per démarche, for a whole
 /// mandate too; docs/domain.md "Revocation"), newest first, at most `limit`: the notice on the
-/// référent's page of the structure (issue 19). Integrated entries only: the audit worker
+/// référent's page of the structure. Integrated entries only: the audit worker
 /// integrates within seconds, and the référent was also told by e-mail in the same transaction.
 pub fn self_revocations(
     conn: &mut DbConnection,

@@ -1,4 +1,4 @@
-//! The comprehension check on the recap (issue 23; docs/domain.md, "Journeys" 2): between
+//! The comprehension check on the recap (docs/domain.md, "Journeys" 2): between
 //! reading the recap and the aidé's « Je donne mon accord », three questions, one per screen,
 //! each answered by tapping one of three pictured answers. The state waits server-side with the
 //! pending consent (`mandate_consents`); `consent::accord` refuses a consent whose check was

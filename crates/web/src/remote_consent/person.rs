@@ -582,7 +582,7 @@ struct QuestionsView {
     check: QuestionView,
 }
 
-/// `POST /accord/questions`, the comprehension check on the phone (issue 23), as on the
+/// `POST /accord/questions`, the comprehension check on the phone, as on the
 /// tablet (`identification::comprehension`): nothing answered shows the current question, an
 /// answer moves the check (a wrong one shows its explanation and asks again), « Passer » ends
 /// it after an explanation. The state waits with the consent (`remote_consents.reading`),

@@ -1,5 +1,5 @@
 //! The référent's structures (`/referent`) and one structure's page: the démarches the people
-//! stopped themselves lately (issue 19), its team, its allowed démarches and its renewal
+//! stopped themselves lately, its team, its allowed démarches and its renewal
 //! setting.
 
 use ac_localtime::Format;
