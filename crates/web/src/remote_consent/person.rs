@@ -662,16 +662,18 @@ async fn answer(
         return nothing_pending(&state, language);
     };
     crate::auth::check_csrf_session(&token, field("csrf"))?;
-    let now = state.clock.now();
     let Some(usager_id) = found.usager.clone() else {
         return nothing_pending(&state, language);
     };
-    let (db, usager_for_subject) = (state.db.clone(), usager_id);
-    let subject = blocking(move || usagers::get(&mut *db.conn()?, &usager_for_subject))
+    let db = state.db.clone();
+    let subject = blocking(move || usagers::get(&mut *db.conn()?, &usager_id))
         .await?
         .subject;
-    let context = person_context(&req, &subject);
-    let (db, hash) = (state.db.clone(), token.hash());
+    let answered = Answered {
+        context: person_context(&req, &subject),
+        token,
+        reading,
+    };
     let view = match field("reponse") {
         "accord" => {
             let refusal = if field("accord") != "oui" {
@@ -689,7 +691,7 @@ async fn answer(
             if let Some(message) = refusal {
                 return recap_response(
                     &state,
-                    &token,
+                    &answered.token,
                     found,
                     reading,
                     Some(message),
@@ -697,50 +699,18 @@ async fn answer(
                 )
                 .await;
             }
-            let ttl = crate::durations::secs(state.settings.remote_consent.confirm_ttl_secs);
-            let shown = (reading.text, language.code());
-            let given = blocking(move || {
-                remote_consents::give(&mut *db.conn()?, hash.as_str(), shown, ttl, &context, now)
-            })
-            .await?;
-            let Some(given) = given else {
-                return nothing_pending(&state, language);
-            };
-            let about = about_of(&state, &given, language).await?;
-            AnsweredView {
-                outcome: "sent",
-                code: None,
-                message: None,
-                confirm_until: given
-                    .confirm_by
-                    .map(|by| language.moment(state.local_times.local(&about.departement, by))),
-                aidant: Some(about.aidant),
-                structure: Some(about.structure),
-            }
+            consent(&state, answered).await?
         }
-        "refus" => {
-            let refused = blocking(move || {
-                remote_consents::refuse(&mut *db.conn()?, hash.as_str(), &context, now)
-            })
-            .await?;
-            if refused.is_none() {
-                return nothing_pending(&state, language);
-            }
-            AnsweredView {
-                outcome: "refused",
-                code: None,
-                message: None,
-                aidant: None,
-                structure: None,
-                confirm_until: None,
-            }
-        }
+        "refus" => decline(&state, answered).await?,
         _ => {
             return Err(WebError::Invalid {
                 code: "RMT400",
                 message: "Cette réponse n'est pas complète : revenez à l'écran précédent.".into(),
             });
         }
+    };
+    let Some(view) = view else {
+        return nothing_pending(&state, language);
     };
     let mut response = person_page(
         &state,
@@ -753,4 +723,60 @@ async fn answer(
         .add_cookie(&state.auth.removal(SESSION_COOKIE))
         .map_err(WebError::internal)?;
     Ok(response)
+}
+
+/// What an answer acts with: the person (the journal's actor), their browser's binding, and
+/// what they read.
+struct Answered {
+    context: AuditContext,
+    token: Token,
+    reading: Reading,
+}
+
+/// The person's accord, recorded (`remote_consents::give`); `None` when nothing awaited them.
+async fn consent(state: &AppState, answered: Answered) -> Result<Option<AnsweredView>, WebError> {
+    let Answered {
+        context,
+        token,
+        reading,
+    } = answered;
+    let language = reading.language;
+    let ttl = crate::durations::secs(state.settings.remote_consent.confirm_ttl_secs);
+    let (db, hash, now) = (state.db.clone(), token.hash(), state.clock.now());
+    let shown = (reading.text, language.code());
+    let given = blocking(move || {
+        remote_consents::give(&mut *db.conn()?, hash.as_str(), shown, ttl, &context, now)
+    })
+    .await?;
+    let Some(given) = given else {
+        return Ok(None);
+    };
+    let about = about_of(state, &given, language).await?;
+    Ok(Some(AnsweredView {
+        outcome: "sent",
+        code: None,
+        message: None,
+        confirm_until: given
+            .confirm_by
+            .map(|by| language.moment(state.local_times.local(&about.departement, by))),
+        aidant: Some(about.aidant),
+        structure: Some(about.structure),
+    }))
+}
+
+/// The person's « Je refuse » (`remote_consents::refuse`); `None` when nothing awaited them.
+async fn decline(state: &AppState, answered: Answered) -> Result<Option<AnsweredView>, WebError> {
+    let Answered { context, token, .. } = answered;
+    let (db, hash, now) = (state.db.clone(), token.hash(), state.clock.now());
+    let refused =
+        blocking(move || remote_consents::refuse(&mut *db.conn()?, hash.as_str(), &context, now))
+            .await?;
+    Ok(refused.map(|_| AnsweredView {
+        outcome: "refused",
+        code: None,
+        message: None,
+        aidant: None,
+        structure: None,
+        confirm_until: None,
+    }))
 }

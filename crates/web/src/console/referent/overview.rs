@@ -3,14 +3,14 @@
 //! setting.
 
 use ac_localtime::Format;
-use ac_mandates::{Demarche, OrganisationId};
+use ac_mandates::{Aidant, Demarche, OrganisationId};
 use ac_storage::console::{OutOfScope, journal};
 use ac_storage::totp_devices;
 use ac_storage::{StorageError, aidants, organisations};
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
-use super::here::{DoneQuery, done_message, here};
+use super::here::{DoneQuery, Here, done_message, here};
 use crate::auth::RecentStepUp;
 use crate::console::{Frame, refuse};
 use crate::respond::{blocking, page, see_other};
@@ -82,6 +82,63 @@ struct SelfRevocationView {
     href: String,
 }
 
+/// The démarches stopped from « Mon espace », as the page lists them (no name).
+fn self_revocation_views(
+    state: &AppState,
+    here: &Here,
+    base: &str,
+    stopped: &[journal::JournalRow],
+) -> Vec<SelfRevocationView> {
+    let departement = here.organisation.departement.as_str();
+    stopped
+        .iter()
+        .map(|row| SelfRevocationView {
+            at: state
+                .local_times
+                .format(departement, row.at(), Format::DateTime),
+            demarche: row
+                .demarche
+                .as_deref()
+                .and_then(|d| d.parse::<Demarche>().ok())
+                .map_or("une démarche", Demarche::title),
+            href: format!("{base}/journal/{}", row.seq),
+        })
+        .collect()
+}
+
+/// The structure's accounts, with their roles and second factors.
+fn member_views(
+    here: &Here,
+    base: &str,
+    team: &[(Aidant, Vec<totp_devices::Device>)],
+) -> Vec<MemberView> {
+    team.iter()
+        .map(|(a, devices)| {
+            let mut roles = Vec::new();
+            if a.can_create_mandates {
+                roles.push("aidant");
+            }
+            if a.referent_of.contains(&here.organisation.id) {
+                roles.push("référent");
+            }
+            if !a.coordinator_scopes.is_empty() {
+                roles.push("coordination");
+            }
+            MemberView {
+                id: a.id.to_string(),
+                name: a.full_name(),
+                email: a.email.to_string(),
+                profession: a.profession.clone(),
+                roles: roles.join(", "),
+                active: a.is_active,
+                devices: devices.len(),
+                locked: devices.iter().any(|d| d.locked_at.is_some()),
+                href: format!("{base}/aidants/{}", a.id),
+            }
+        })
+        .collect()
+}
+
 pub(super) async fn structure(
     state: web::Data<AppState>,
     RecentStepUp(current): RecentStepUp,
@@ -110,47 +167,8 @@ pub(super) async fn structure(
     })
     .await?;
     let base = format!("/referent/{}", here.organisation.id);
-    let departement = here.organisation.departement.as_str();
-    let self_revocations: Vec<SelfRevocationView> = stopped
-        .iter()
-        .map(|row| SelfRevocationView {
-            at: state
-                .local_times
-                .format(departement, row.at(), Format::DateTime),
-            demarche: row
-                .demarche
-                .as_deref()
-                .and_then(|d| d.parse::<Demarche>().ok())
-                .map_or("une démarche", Demarche::title),
-            href: format!("{base}/journal/{}", row.seq),
-        })
-        .collect();
-    let members: Vec<MemberView> = team
-        .iter()
-        .map(|(a, devices)| {
-            let mut roles = Vec::new();
-            if a.can_create_mandates {
-                roles.push("aidant");
-            }
-            if a.referent_of.contains(&here.organisation.id) {
-                roles.push("référent");
-            }
-            if !a.coordinator_scopes.is_empty() {
-                roles.push("coordination");
-            }
-            MemberView {
-                id: a.id.to_string(),
-                name: a.full_name(),
-                email: a.email.to_string(),
-                profession: a.profession.clone(),
-                roles: roles.join(", "),
-                active: a.is_active,
-                devices: devices.len(),
-                locked: devices.iter().any(|d| d.locked_at.is_some()),
-                href: format!("{base}/aidants/{}", a.id),
-            }
-        })
-        .collect();
+    let self_revocations = self_revocation_views(&state, &here, &base, &stopped);
+    let members = member_views(&here, &base, &team);
     let demarches: Vec<serde_json::Value> = Demarche::ALL
         .iter()
         .map(|d| {
