@@ -853,6 +853,19 @@ async fn the_phone_asks_the_questions_first_and_journals_the_persons_language() 
         // The questions, in Arabic; a wrong answer is explained, then « Passer ».
         let first = post(vec![]).await.text().await.unwrap();
         assert!(first.contains("السؤال \u{2068}1\u{2069} من 3"), "{first}");
+        // Forged answers are refused with their code, never a server error, and move nothing.
+        for (fields, code) in [
+            (vec![("question", "qui"), ("reponse", "<script>")], "MND015"),
+            (
+                vec![("question", "quoi"), ("reponse", "la-famille")],
+                "MND015",
+            ),
+            (vec![("passer", "oui")], "MND016"),
+        ] {
+            let refused = post(fields).await;
+            assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(refused.text().await.unwrap().contains(code));
+        }
         let explained = post(vec![("question", "qui"), ("reponse", "la-famille")])
             .await
             .text()
