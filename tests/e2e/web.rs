@@ -10,7 +10,7 @@ async fn home_page_is_french_and_lists_the_catalogue() {
         assert_eq!(res.status(), StatusCode::OK);
         assert_eq!(res.headers()["content-type"], "text/html; charset=utf-8");
         let body = res.text().await.unwrap();
-        assert!(body.contains("<html lang=\"fr\">"));
+        assert!(body.contains("<html lang=\"fr\" dir=\"ltr\">"));
         assert!(body.contains("Faire ses démarches en ligne, accompagné"));
         for demarche in ac_mandates::Demarche::ALL {
             assert!(
