@@ -651,7 +651,7 @@ async fn a_receipt_whose_address_no_longer_opens_is_set_aside_and_holds_nothing_
         delegated_use(&s).await;
         delegated_use(&s).await;
         assert_eq!(
-            receipts::due_now(&mut *app.db.db.conn().unwrap(), 10)
+            receipts::due_now(&mut app.db.db.conn().unwrap(), 10)
                 .unwrap()
                 .len(),
             2
@@ -662,7 +662,7 @@ async fn a_receipt_whose_address_no_longer_opens_is_set_aside_and_holds_nothing_
             "both dispatched, without a message"
         );
         assert!(
-            receipts::due_now(&mut *app.db.db.conn().unwrap(), 10)
+            receipts::due_now(&mut app.db.db.conn().unwrap(), 10)
                 .unwrap()
                 .is_empty(),
             "set aside, not tried again"
