@@ -423,7 +423,7 @@ async fn a_database_outage_answers_503_with_retry_after_quickly_and_says_why() {
     );
     let log = captured_log();
     assert!(
-        log.contains("database unreachable") && log.contains("STO011"),
+        log.contains("database unreachable") && log.contains("STO012"),
         "the log says what happened"
     );
     assert!(!log.contains("Invalid connection url"));

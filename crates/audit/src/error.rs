@@ -6,42 +6,42 @@
 /// logged as they are.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuditError {
-    #[error("AUD001 invalid entry field `{field}`: {reason}")]
+    #[error("{code} invalid entry field `{field}`: {reason}", code = self.code())]
     InvalidEntry {
         field: &'static str,
         reason: &'static str,
     },
-    #[error("AUD002 entry bytes are not the canonical encoding: {0}")]
+    #[error("{code} entry bytes are not the canonical encoding: {0}", code = self.code())]
     NonCanonicalEntry(&'static str),
-    #[error("AUD003 entry timestamp cannot be encoded canonically: {0}")]
+    #[error("{code} entry timestamp cannot be encoded canonically: {0}", code = self.code())]
     InvalidTimestamp(&'static str),
-    #[error("AUD010 invalid tree position: {0}")]
+    #[error("{code} invalid tree position: {0}", code = self.code())]
     InvalidTreePosition(&'static str),
-    #[error("AUD011 inclusion proof does not verify")]
+    #[error("{code} inclusion proof does not verify", code = self.code())]
     InclusionProofFailed,
-    #[error("AUD012 consistency proof does not verify")]
+    #[error("{code} consistency proof does not verify", code = self.code())]
     ConsistencyProofFailed,
-    #[error("AUD013 malformed frontier: {0}")]
+    #[error("{code} malformed frontier: {0}", code = self.code())]
     MalformedFrontier(&'static str),
-    #[error("AUD020 malformed key: {0}")]
+    #[error("{code} malformed key: {0}", code = self.code())]
     MalformedKey(&'static str),
-    #[error("AUD021 the system random generator failed")]
+    #[error("{code} the system random generator failed", code = self.code())]
     RandomFailed,
-    #[error("AUD022 malformed signed note: {0}")]
+    #[error("{code} malformed signed note: {0}", code = self.code())]
     MalformedNote(&'static str),
-    #[error("AUD023 invalid signature for key {name}+{id:08x}")]
+    #[error("{code} invalid signature for key {name}+{id:08x}", code = self.code())]
     InvalidSignature { name: String, id: u32 },
-    #[error("AUD024 ambiguous verifier key {name}+{id:08x}")]
+    #[error("{code} ambiguous verifier key {name}+{id:08x}", code = self.code())]
     AmbiguousKey { name: String, id: u32 },
-    #[error("AUD025 note has no valid signature from a known key")]
+    #[error("{code} note has no valid signature from a known key", code = self.code())]
     NoKnownSignature,
-    #[error("AUD026 malformed checkpoint: {0}")]
+    #[error("{code} malformed checkpoint: {0}", code = self.code())]
     MalformedCheckpoint(&'static str),
-    #[error("AUD027 checkpoint origin does not match the signing key name")]
+    #[error("{code} checkpoint origin does not match the signing key name", code = self.code())]
     OriginMismatch,
-    #[error("AUD030 malformed inclusion bundle: {0}")]
+    #[error("{code} malformed inclusion bundle: {0}", code = self.code())]
     MalformedBundle(&'static str),
-    #[error("AUD031 inclusion bundle is inconsistent: {0}")]
+    #[error("{code} inclusion bundle is inconsistent: {0}", code = self.code())]
     BundleMismatch(&'static str),
 }
 

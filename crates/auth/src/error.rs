@@ -4,21 +4,21 @@ use thiserror::Error;
 /// secret: messages name what went wrong, never the value.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum AuthError {
-    #[error("AUT001 générateur aléatoire indisponible")]
+    #[error("{code} générateur aléatoire indisponible", code = self.code())]
     Random,
-    #[error("AUT002 clé de chiffrement des graines TOTP illisible : {0}")]
+    #[error("{code} clé de chiffrement des graines TOTP illisible : {0}", code = self.code())]
     InvalidKey(&'static str),
-    #[error("AUT003 graine TOTP chiffrée illisible ou altérée")]
+    #[error("{code} graine TOTP chiffrée illisible ou altérée", code = self.code())]
     Unseal,
-    #[error("AUT004 graine TOTP chiffrée avec une clé inconnue ({0})")]
+    #[error("{code} graine TOTP chiffrée avec une clé inconnue ({0})", code = self.code())]
     UnknownKeyId(String),
-    #[error("AUT005 graine TOTP invalide : {0}")]
+    #[error("{code} graine TOTP invalide : {0}", code = self.code())]
     InvalidSeed(&'static str),
-    #[error("AUT006 pas TOTP non pris en charge (30 ou 60 secondes)")]
+    #[error("{code} pas TOTP non pris en charge (30 ou 60 secondes)", code = self.code())]
     InvalidStep,
-    #[error("AUT007 QR code impossible pour cette URI")]
+    #[error("{code} QR code impossible pour cette URI", code = self.code())]
     QrCode,
-    #[error("AUT008 chiffrement impossible")]
+    #[error("{code} chiffrement impossible", code = self.code())]
     Seal,
 }
 

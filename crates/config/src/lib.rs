@@ -31,9 +31,9 @@ pub use retention::RetentionSettings;
 
 #[derive(Debug, Error)]
 pub enum ConfigError {
-    #[error("CFG001 fichier de configuration illisible {path} : {message}")]
+    #[error("{code} fichier de configuration illisible {path} : {message}", code = self.code())]
     Read { path: PathBuf, message: String },
-    #[error("CFG002 configuration invalide : {0}")]
+    #[error("{code} configuration invalide : {0}", code = self.code())]
     Invalid(String),
 }
 

@@ -18,20 +18,20 @@ pub use identities::{IDENTITIES, Identity, subject_of};
 
 #[derive(Debug, Error)]
 pub enum DemoIdpError {
-    #[error("DEM001 clé de signature du fournisseur de démonstration impossible à créer")]
+    #[error("{code} clé de signature du fournisseur de démonstration impossible à créer", code = self.code())]
     Key,
-    #[error("DEM002 l'émetteur du fournisseur de démonstration doit finir par {PATH}")]
+    #[error("{code} l'émetteur du fournisseur de démonstration doit finir par {PATH}", code = self.code())]
     Issuer,
-    #[error("DEM003 configuration du fournisseur de démonstration : {0}")]
+    #[error("{code} configuration du fournisseur de démonstration : {0}", code = self.code())]
     Config(String),
 }
 
 impl DemoIdpError {
     pub fn code(&self) -> &'static str {
         match self {
-            DemoIdpError::Key => "DEM001",
-            DemoIdpError::Issuer => "DEM002",
-            DemoIdpError::Config(_) => "DEM003",
+            DemoIdpError::Key => "DIP001",
+            DemoIdpError::Issuer => "DIP002",
+            DemoIdpError::Config(_) => "DIP003",
         }
     }
 }

@@ -65,8 +65,10 @@ impl RefusedOutsideDevMode {
 
 impl std::fmt::Display for RefusedOutsideDevMode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(
-            "DEM001 les données de démonstration ne se chargent qu'en mode dev (server.dev_mode = true) : leurs comptes partagent un code TOTP public. Rien n'a été chargé.",
+        write!(
+            f,
+            "{} les données de démonstration ne se chargent qu'en mode dev (server.dev_mode = true) : leurs comptes partagent un code TOTP public. Rien n'a été chargé.",
+            self.code()
         )
     }
 }

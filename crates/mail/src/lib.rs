@@ -20,21 +20,21 @@ pub use templates::{ReceiptLine, ReminderLine, Rendered};
 
 #[derive(Debug, Error)]
 pub enum MailError {
-    #[error("MAIL001 adresse d'expédition invalide (mail.from)")]
+    #[error("{code} adresse d'expédition invalide (mail.from)", code = self.code())]
     InvalidFrom,
-    #[error("MAIL002 adresse de destination invalide")]
+    #[error("{code} adresse de destination invalide", code = self.code())]
     InvalidRecipient,
-    #[error("MAIL003 nom affiché refusé : caractère de contrôle")]
+    #[error("{code} nom affiché refusé : caractère de contrôle", code = self.code())]
     InvalidDisplayName,
-    #[error("MAIL004 gabarit de courriel : {0}")]
+    #[error("{code} gabarit de courriel : {0}", code = self.code())]
     Template(String),
-    #[error("MAIL005 construction du message impossible : {0}")]
+    #[error("{code} construction du message impossible : {0}", code = self.code())]
     Build(String),
-    #[error("MAIL006 envoi impossible : {0}")]
+    #[error("{code} envoi impossible : {0}", code = self.code())]
     Send(String),
-    #[error("MAIL007 configuration SMTP : {0}")]
+    #[error("{code} configuration SMTP : {0}", code = self.code())]
     Config(String),
-    #[error("MAIL008 boîte d'envoi locale : {0}")]
+    #[error("{code} boîte d'envoi locale : {0}", code = self.code())]
     Outbox(String),
 }
 

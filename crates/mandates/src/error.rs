@@ -6,29 +6,29 @@ use thiserror::Error;
 /// A field that does not meet its format or length rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum FieldError {
-    #[error("MND101 adresse e-mail invalide")]
+    #[error("{code} adresse e-mail invalide", code = self.code())]
     InvalidEmail,
-    #[error("MND102 code département INSEE invalide")]
+    #[error("{code} code département INSEE invalide", code = self.code())]
     InvalidDepartement,
-    #[error("MND103 numéro SIRET invalide")]
+    #[error("{code} numéro SIRET invalide", code = self.code())]
     InvalidSiret,
-    #[error("MND104 champ obligatoire vide")]
+    #[error("{code} champ obligatoire vide", code = self.code())]
     Empty,
-    #[error("MND105 champ trop long")]
+    #[error("{code} champ trop long", code = self.code())]
     TooLong,
-    #[error("MND106 caractère de contrôle interdit")]
+    #[error("{code} caractère de contrôle interdit", code = self.code())]
     ControlCharacter,
-    #[error("MND107 démarche inconnue")]
+    #[error("{code} démarche inconnue", code = self.code())]
     UnknownDemarche,
-    #[error("MND108 durée de mandat inconnue")]
+    #[error("{code} durée de mandat inconnue", code = self.code())]
     UnknownDuration,
-    #[error("MND109 type de structure inconnu")]
+    #[error("{code} type de structure inconnu", code = self.code())]
     UnknownOrganisationKind,
-    #[error("MND110 code INSEE de lieu de naissance invalide")]
+    #[error("{code} code INSEE de lieu de naissance invalide", code = self.code())]
     InvalidInseeCode,
-    #[error("MND111 genre invalide")]
+    #[error("{code} genre invalide", code = self.code())]
     InvalidGender,
-    #[error("MND112 date de naissance invalide")]
+    #[error("{code} date de naissance invalide", code = self.code())]
     InvalidBirthdate,
 }
 
@@ -55,45 +55,39 @@ impl FieldError {
 /// Why a mandate cannot be created, renewed or revoked.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum MandateError {
-    #[error("MND001 aucune démarche choisie")]
+    #[error("{code} aucune démarche choisie", code = self.code())]
     NoDemarche,
-    #[error("MND002 démarche non autorisée pour cette structure : {0}")]
+    #[error("{code} démarche non autorisée pour cette structure : {0}", code = self.code())]
     DemarcheNotAllowed(crate::Demarche),
-    #[error("MND003 structure inactive")]
+    #[error("{code} structure inactive", code = self.code())]
     OrganisationInactive,
-    #[error("MND004 compte aidant inactif")]
+    #[error("{code} compte aidant inactif", code = self.code())]
     AidantInactive,
-    #[error("MND005 l'aidant n'est pas habilité à créer des mandats")]
+    #[error("{code} l'aidant n'est pas habilité à créer des mandats", code = self.code())]
     AidantNotHabilitated,
-    #[error("MND006 l'aidant ne travaille pas dans cette structure")]
+    #[error("{code} l'aidant ne travaille pas dans cette structure", code = self.code())]
     NotAMember,
-    #[error("MND007 ce mandat appartient à une autre structure")]
+    #[error("{code} ce mandat appartient à une autre structure", code = self.code())]
     OtherOrganisation,
-    #[error("MND008 autorisation introuvable dans ce mandat")]
+    #[error("{code} autorisation introuvable dans ce mandat", code = self.code())]
     UnknownAuthorization,
-    #[error("MND009 autorisation déjà révoquée")]
+    #[error("{code} autorisation déjà révoquée", code = self.code())]
     AlreadyRevoked,
-    #[error("MND010 mandat expiré")]
+    #[error("{code} mandat expiré", code = self.code())]
     MandateExpired,
-    #[error("MND011 la structure courante de l'aidant est une autre structure")]
+    #[error("{code} la structure courante de l'aidant est une autre structure", code = self.code())]
     NotCurrentOrganisation,
-    #[error("MND012 démarche en double")]
+    #[error("{code} démarche en double", code = self.code())]
     DuplicateDemarche,
-    #[error("MND013 le mandat renouvelé concerne une autre personne")]
+    #[error("{code} le mandat renouvelé concerne une autre personne", code = self.code())]
     OtherUsager,
     /// The consent came before the comprehension check was passed or skipped
     /// (`crate::comprehension`).
-    #[error(
-        "MND014 la personne accompagnée répond d'abord aux trois questions (ou les passe après une explication), puis donne son accord"
-    )]
+    #[error("{code} la personne accompagnée répond d'abord aux trois questions (ou les passe après une explication), puis donne son accord", code = self.code())]
     ComprehensionNotDone,
-    #[error(
-        "MND015 cette réponse ne fait pas partie des réponses proposées : touchez une des réponses de la question"
-    )]
+    #[error("{code} cette réponse ne fait pas partie des réponses proposées : touchez une des réponses de la question", code = self.code())]
     UnknownComprehensionAnswer,
-    #[error(
-        "MND016 les questions ne peuvent être passées qu'après une explication : répondez d'abord à la question"
-    )]
+    #[error("{code} les questions ne peuvent être passées qu'après une explication : répondez d'abord à la question", code = self.code())]
     ComprehensionSkipTooEarly,
 }
 
@@ -123,23 +117,23 @@ impl MandateError {
 /// Why an aidant may not act for a usager at a given instant (`can_act`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum Refusal {
-    #[error("ACT001 compte aidant inactif")]
+    #[error("{code} compte aidant inactif", code = self.code())]
     AidantInactive,
-    #[error("ACT002 structure inactive")]
+    #[error("{code} structure inactive", code = self.code())]
     OrganisationInactive,
-    #[error("ACT003 l'aidant ne travaille pas dans cette structure")]
+    #[error("{code} l'aidant ne travaille pas dans cette structure", code = self.code())]
     NotAMember,
-    #[error("ACT004 l'aidant n'est pas habilité à agir pour autrui")]
+    #[error("{code} l'aidant n'est pas habilité à agir pour autrui", code = self.code())]
     AidantNotHabilitated,
-    #[error("ACT005 démarche non autorisée pour cette structure")]
+    #[error("{code} démarche non autorisée pour cette structure", code = self.code())]
     DemarcheNotAllowed,
-    #[error("ACT006 aucun mandat ne couvre cette démarche")]
+    #[error("{code} aucun mandat ne couvre cette démarche", code = self.code())]
     DemarcheNotCovered,
-    #[error("ACT007 mandat expiré")]
+    #[error("{code} mandat expiré", code = self.code())]
     Expired,
-    #[error("ACT008 autorisation révoquée")]
+    #[error("{code} autorisation révoquée", code = self.code())]
     Revoked,
-    #[error("ACT009 autorisation suspendue : la personne a signalé un usage")]
+    #[error("{code} autorisation suspendue : la personne a signalé un usage", code = self.code())]
     Suspended,
 }
 

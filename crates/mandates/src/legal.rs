@@ -77,7 +77,7 @@ pub fn shortest_retention() -> Retention {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("MND030 aucun texte légal pour la version « {0} »")]
+#[error("{code} aucun texte légal pour la version « {0} »", code = self.code())]
 pub struct UnknownLegalText(pub String);
 
 impl UnknownLegalText {

@@ -66,75 +66,73 @@ impl ProviderErrorCode {
 
 #[derive(Debug, Error)]
 pub enum OidcError {
-    #[error("OIDC001 configuration FranceConnect invalide : {0}")]
+    #[error("{code} configuration FranceConnect invalide : {0}", code = self.code())]
     Config(String),
-    #[error("OIDC002 FranceConnect est injoignable, réessayez dans un instant")]
+    #[error("{code} FranceConnect est injoignable, réessayez dans un instant", code = self.code())]
     Unreachable { step: &'static str, cause: String },
-    #[error("OIDC003 réponse inattendue de FranceConnect")]
+    #[error("{code} réponse inattendue de FranceConnect", code = self.code())]
     BadResponse { step: &'static str, cause: String },
-    #[error("OIDC004 la configuration publiée par FranceConnect est invalide")]
+    #[error("{code} la configuration publiée par FranceConnect est invalide", code = self.code())]
     Discovery(String),
-    #[error("OIDC005 tirage aléatoire impossible")]
+    #[error("{code} tirage aléatoire impossible", code = self.code())]
     Random,
 
-    #[error("OIDC010 retour de FranceConnect sans paramètre state : recommencez l'identification")]
+    #[error("{code} retour de FranceConnect sans paramètre state : recommencez l'identification", code = self.code())]
     StateMissing,
-    #[error(
-        "OIDC011 cette identification est inconnue, déjà utilisée ou commencée dans un autre navigateur : recommencez"
-    )]
+    #[error("{code} cette identification est inconnue, déjà utilisée ou commencée dans un autre navigateur : recommencez", code = self.code())]
     StateUnknown,
-    #[error("OIDC012 l'identification a pris trop de temps : recommencez")]
+    #[error("{code} l'identification a pris trop de temps : recommencez", code = self.code())]
     LoginExpired,
-    #[error("OIDC013 le retour ne vient pas du fournisseur d'identité attendu")]
+    #[error("{code} le retour ne vient pas du fournisseur d'identité attendu", code = self.code())]
     IssuerParameter,
-    #[error("OIDC014 {}", .code.message())]
+    #[error("{own} {}", .code.message(), own = self.code())]
     Provider {
         code: ProviderErrorCode,
         description: Option<String>,
     },
-    #[error("OIDC015 retour de FranceConnect sans code d'autorisation")]
+    #[error("{code} retour de FranceConnect sans code d'autorisation", code = self.code())]
     CodeMissing,
-    #[error("OIDC016 FranceConnect a refusé l'échange du code : recommencez l'identification")]
+    #[error("{code} FranceConnect a refusé l'échange du code : recommencez l'identification", code = self.code())]
     TokenRefused { error: String },
-    #[error("OIDC017 FranceConnect n'a pas renvoyé de jeton d'identité")]
+    #[error("{code} FranceConnect n'a pas renvoyé de jeton d'identité", code = self.code())]
     NoIdToken,
-    #[error("OIDC018 jeton d'accès sans lien avec le jeton d'identité (at_hash)")]
+    #[error("{code} jeton d'accès sans lien avec le jeton d'identité (at_hash)", code = self.code())]
     AccessTokenHash,
 
-    #[error("OIDC020 jeton illisible")]
+    #[error("{code} jeton illisible", code = self.code())]
     MalformedToken(String),
-    #[error("OIDC021 algorithme de signature refusé")]
+    #[error("{code} algorithme de signature refusé", code = self.code())]
     AlgorithmRefused { alg: String },
-    #[error("OIDC022 clé de signature inconnue")]
+    #[error("{code} clé de signature inconnue", code = self.code())]
     UnknownKey { kid: Option<String> },
-    #[error("OIDC023 signature invalide")]
+    #[error("{code} signature invalide", code = self.code())]
     BadSignature,
-    #[error("OIDC024 émetteur du jeton inattendu")]
+    #[error("{code} émetteur du jeton inattendu", code = self.code())]
     WrongIssuer,
-    #[error("OIDC025 jeton destiné à un autre service")]
+    #[error("{code} jeton destiné à un autre service", code = self.code())]
     WrongAudience,
-    #[error("OIDC026 jeton expiré")]
+    #[error("{code} jeton expiré", code = self.code())]
     Expired,
-    #[error("OIDC027 date d'émission du jeton invalide")]
+    #[error("{code} date d'émission du jeton invalide", code = self.code())]
     IssuedAt,
-    #[error("OIDC028 jeton rejoué ou d'une autre identification (nonce)")]
+    #[error("{code} jeton rejoué ou d'une autre identification (nonce)", code = self.code())]
     NonceMismatch,
-    #[error("OIDC029 niveau de garantie insuffisant")]
+    #[error("{code} niveau de garantie insuffisant", code = self.code())]
     AcrTooLow {
         requested: &'static str,
         got: Option<String>,
     },
 
-    #[error("OIDC030 les informations d'identité ne sont pas signées")]
+    #[error("{code} les informations d'identité ne sont pas signées", code = self.code())]
     UserinfoNotSigned,
-    #[error("OIDC031 les informations d'identité concernent une autre personne")]
+    #[error("{code} les informations d'identité concernent une autre personne", code = self.code())]
     SubjectMismatch,
-    #[error("OIDC032 identité pivot incomplète ou invalide ({field})")]
+    #[error("{code} identité pivot incomplète ou invalide ({field})", code = self.code())]
     Identity { field: &'static str },
 
-    #[error("OIDC040 déconnexion de FranceConnect non proposée par le fournisseur")]
+    #[error("{code} déconnexion de FranceConnect non proposée par le fournisseur", code = self.code())]
     NoEndSession,
-    #[error("OIDC041 retour de déconnexion FranceConnect inattendu")]
+    #[error("{code} retour de déconnexion FranceConnect inattendu", code = self.code())]
     LogoutState,
 }
 

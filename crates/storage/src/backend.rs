@@ -190,7 +190,7 @@ impl Health {
         let mut down = self.state();
         if down.is_none() {
             // Once per outage: the attempts that follow it say nothing new.
-            tracing::error!(code = "STO011", error = %cause, "database unreachable: a connection could not be opened");
+            tracing::error!(code = "STO012", error = %cause, "database unreachable: a connection could not be opened");
         }
         *down = Some(Down {
             cause,

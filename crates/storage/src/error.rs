@@ -5,38 +5,36 @@ use thiserror::Error;
 /// error; everything else is the database's and gets a stable `STO` code.
 #[derive(Debug, Error)]
 pub enum StorageError {
-    #[error("STO001 URL de base de données non reconnue (attendu sqlite://CHEMIN ou postgres://…)")]
+    #[error("{code} URL de base de données non reconnue (attendu sqlite://CHEMIN ou postgres://…)", code = self.code())]
     UnknownScheme,
-    #[error(
-        "STO002 la base SQLite {0} n'existe pas : lancez `aidants-connect migrate` pour la créer"
-    )]
+    #[error("{code} la base SQLite {0} n'existe pas : lancez `aidants-connect migrate` pour la créer", code = self.code())]
     MissingSqliteFile(String),
-    #[error("STO003 connexion à la base impossible")]
+    #[error("{code} connexion à la base impossible", code = self.code())]
     Connect(#[source] diesel::ConnectionError),
-    #[error("STO004 pool de connexions indisponible")]
+    #[error("{code} pool de connexions indisponible", code = self.code())]
     Pool(#[source] diesel::r2d2::PoolError),
-    #[error("STO005 échec des migrations : {0}")]
+    #[error("{code} échec des migrations : {0}", code = self.code())]
     Migration(String),
-    #[error("STO006 erreur de la base de données")]
+    #[error("{code} erreur de la base de données", code = self.code())]
     Query(#[from] diesel::result::Error),
-    #[error("STO007 enregistrement introuvable")]
+    #[error("{code} enregistrement introuvable", code = self.code())]
     NotFound,
-    #[error("STO008 une valeur identique existe déjà")]
+    #[error("{code} une valeur identique existe déjà", code = self.code())]
     Conflict,
-    #[error("STO009 donnée stockée illisible : {0}")]
+    #[error("{code} donnée stockée illisible : {0}", code = self.code())]
     Corrupt(String),
     /// The journal holds a row the service did not write where it writes (a foreign entry after
     /// the last tree head, a pending entry out of order or unreadable): integration stops.
-    #[error("STO011 intégrité du journal compromise : {0}")]
+    #[error("{code} intégrité du journal compromise : {0}", code = self.code())]
     JournalIntegrity(String),
     #[error(transparent)]
     Rule(#[from] MandateError),
     #[error(transparent)]
     Field(#[from] FieldError),
     /// A connection could not be opened a moment ago: the database is down or unreachable.
-    #[error("STO011 base de données injoignable : {0}")]
+    #[error("{code} base de données injoignable : {0}", code = self.code())]
     Unreachable(String),
-    #[error("STO010 impossible de créer le dossier de la base : {0}")]
+    #[error("{code} impossible de créer le dossier de la base : {0}", code = self.code())]
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Audit(#[from] ac_audit::AuditError),
@@ -60,7 +58,7 @@ impl StorageError {
             StorageError::Rule(e) => e.code(),
             StorageError::Field(e) => e.code(),
             StorageError::Io(_) => "STO010",
-            StorageError::Unreachable(_) => "STO011",
+            StorageError::Unreachable(_) => "STO012",
             StorageError::Audit(e) => e.code(),
             StorageError::Auth(e) => e.code(),
         }

@@ -142,7 +142,7 @@ impl From<StorageError> for WebError {
                 code: e.code(),
                 message: e.to_string(),
             },
-            StorageError::Unreachable(cause) => WebError::Unavailable(format!("STO011 {cause}")),
+            StorageError::Unreachable(_) => WebError::Unavailable(error.to_string()),
             // The server went away under an open connection (restart, outage): the same 503.
             lost if lost.is_connection_lost() => {
                 WebError::Unavailable(format!("{} {lost:?}", lost.code()))

@@ -88,17 +88,17 @@ impl TokenError {
 /// Failures of the provider's own machinery, for operators (CLI, start-up) and logs.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum OpError {
-    #[error("OIDC101 clé de signature illisible ou refusée : {0}")]
+    #[error("{code} clé de signature illisible ou refusée : {0}", code = self.code())]
     Key(String),
-    #[error("OIDC102 signature impossible")]
+    #[error("{code} signature impossible", code = self.code())]
     Signing,
-    #[error("OIDC103 tirage aléatoire impossible")]
+    #[error("{code} tirage aléatoire impossible", code = self.code())]
     Random,
-    #[error("OIDC104 enregistrement du client invalide : {0}")]
+    #[error("{code} enregistrement du client invalide : {0}", code = self.code())]
     Registration(String),
-    #[error("OIDC105 aucune clé de signature active pour {0}")]
+    #[error("{code} aucune clé de signature active pour {0}", code = self.code())]
     NoCurrentKey(&'static str),
-    #[error("OIDC106 jeton illisible ou signature invalide")]
+    #[error("{code} jeton illisible ou signature invalide", code = self.code())]
     BadToken,
 }
 
