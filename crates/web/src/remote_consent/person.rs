@@ -497,10 +497,16 @@ fn posted_reading(req: &HttpRequest, field: impl Fn(&str) -> String) -> Reading 
     }
 }
 
-/// The recap's address for a text shown, in a language: where the switcher's links and the
-/// end of the questions come back to.
+/// The recap's address for the text shown: where the language switcher's links come back to
+/// (they add the language themselves).
 fn recap_path(reading: Reading) -> String {
     format!("/accord/recapitulatif?texte={}", text_key(reading.text))
+}
+
+/// The recap after the questions, in the language they were answered in (which a `?langue=` may
+/// have chosen without the switcher's cookie).
+fn back_to_recap(reading: Reading) -> String {
+    format!("{}&langue={}", recap_path(reading), reading.language.code())
 }
 
 #[derive(Serialize)]
@@ -618,7 +624,7 @@ async fn questions(
         }
     }
     if moved.after.outcome().is_some() {
-        return Ok(see_other(&recap_path(reading)).finish());
+        return Ok(see_other(&back_to_recap(reading)).finish());
     }
     let about = about_of(&state, &found, reading.language).await?;
     let facts = Facts::new(
