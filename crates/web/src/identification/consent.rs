@@ -6,11 +6,12 @@
 use ac_audit::Action;
 use ac_auth::Token;
 use ac_mandates::{
-    Demarche, Mandate, MandateDuration, MandateId, Organisation, RevocationReason, Usager,
+    Demarche, Email, Mandate, MandateDuration, MandateId, Organisation, RevocationReason, Usager,
 };
 use ac_storage::journal::{self, Event};
 use ac_storage::mandate_consents::{self, Identification, PendingConsent};
 use ac_storage::mandates::TextShown;
+use ac_storage::receipts::Choice;
 use ac_storage::{StorageError, mandates, organisations, usagers, write};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
@@ -343,67 +344,23 @@ async fn accord(
     let (token, pending) = posted_consent(&state, &current, |name| field(name).to_owned()).await?;
     let shown = Reading::posted(|name| field(name).to_owned());
     let now = state.clock.now();
-    // The three questions first (comprehension.rs): refused before the code is spent; the
-    // storage layer refuses it again in the transaction that uses the consent up.
-    if let Err(refused) = pending.comprehension.required() {
-        return recap_response(
-            &state,
-            &current,
-            &token,
-            pending,
-            shown,
-            Some((refused.to_string(), None)),
-            HttpResponse::UnprocessableEntity(),
-        )
-        .await;
-    }
-    if field("accord") != "oui" {
-        let message =
-            "La personne accompagnée doit cocher « Je donne mon accord » elle-même.".to_owned();
-        return recap_response(
-            &state,
-            &current,
-            &token,
-            pending,
-            shown,
-            Some((message, Some("accord"))),
-            HttpResponse::UnprocessableEntity(),
-        )
-        .await;
-    }
-    // The receipts the aidé asked for, checked before the code is spent.
-    let stored = crate::receipt_choice::stored(&state, &pending.usager).await?;
-    let notifications =
-        match crate::receipt_choice::read(field("choix"), field("courriel"), stored.as_ref()) {
-            Ok(chosen) => chosen,
-            Err(message) => {
-                return recap_response(
-                    &state,
-                    &current,
-                    &token,
-                    pending,
-                    shown,
-                    Some((message.to_owned(), Some("courriel"))),
-                    HttpResponse::UnprocessableEntity(),
-                )
-                .await;
-            }
-        };
+    let on_recap = OnRecap {
+        state: &state,
+        current: &current,
+        token: &token,
+        shown,
+    };
+    // Everything the page can refuse, before the aidant's code is spent.
+    let notifications = match before_the_code(&state, &pending, &form).await? {
+        Ok(notifications) => notifications,
+        Err(error) => return on_recap.refused(pending, error).await,
+    };
     match current.step_up(&state, &req, field("code"), now).await? {
         StepUpCheck::Accepted => {}
         StepUpCheck::RateLimited => return Err(too_many()),
         StepUpCheck::Refused => {
             let message = "Le code n'est pas valide : l'aidant saisit un nouveau code.".to_owned();
-            return recap_response(
-                &state,
-                &current,
-                &token,
-                pending,
-                shown,
-                Some((message, Some("code"))),
-                HttpResponse::UnprocessableEntity(),
-            )
-            .await;
+            return on_recap.refused(pending, (message, Some("code"))).await;
         }
         StepUpCheck::SessionEnded => return Err(WebError::Redirect("/connexion".into())),
     }
@@ -446,19 +403,59 @@ async fn accord(
     .await;
     match created {
         Ok(plan) => Ok(see_other(&format!("/mandats/{}", plan.mandate.id)).finish()),
-        Err(WebError::Invalid { message, .. }) => {
-            recap_response(
-                &state,
-                &current,
-                &token,
-                pending,
-                shown,
-                Some((message, None)),
-                HttpResponse::UnprocessableEntity(),
-            )
-            .await
-        }
+        Err(WebError::Invalid { message, .. }) => on_recap.refused(pending, (message, None)).await,
         Err(other) => Err(other),
+    }
+}
+
+/// The receipts the aidé chose, if nothing on the recap stops the consent before the aidant's
+/// code is spent: the three questions passed or skipped (the storage layer refuses it again in
+/// the transaction that uses the consent up), the aidé's own tick, a valid receipts choice.
+async fn before_the_code(
+    state: &AppState,
+    pending: &PendingConsent,
+    form: &std::collections::HashMap<String, String>,
+) -> Result<Result<Option<(Choice, Option<Email>)>, RecapError>, WebError> {
+    let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
+    if let Err(refused) = pending.comprehension.required() {
+        return Ok(Err((refused.to_string(), None)));
+    }
+    if field("accord") != "oui" {
+        let message =
+            "La personne accompagnée doit cocher « Je donne mon accord » elle-même.".to_owned();
+        return Ok(Err((message, Some("accord"))));
+    }
+    let stored = crate::receipt_choice::stored(state, &pending.usager).await?;
+    Ok(
+        crate::receipt_choice::read(field("choix"), field("courriel"), stored.as_ref())
+            .map_err(|message| (message.to_owned(), Some("courriel"))),
+    )
+}
+
+/// The recap shown again with an error (422), the aidé's reading kept.
+struct OnRecap<'a> {
+    state: &'a AppState,
+    current: &'a CurrentAidant,
+    token: &'a Token,
+    shown: Reading,
+}
+
+impl OnRecap<'_> {
+    async fn refused(
+        &self,
+        pending: PendingConsent,
+        error: RecapError,
+    ) -> Result<HttpResponse, WebError> {
+        recap_response(
+            self.state,
+            self.current,
+            self.token,
+            pending,
+            self.shown,
+            Some(error),
+            HttpResponse::UnprocessableEntity(),
+        )
+        .await
     }
 }
 
