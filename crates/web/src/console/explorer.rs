@@ -476,20 +476,20 @@ struct PageData {
 }
 
 /// `GET {base}/journal`.
-async fn explorer(
+/// One page of the journal and what its filters offer, read in one blocking call; `Err` through
+/// the inner result: the query names something outside the scope.
+async fn page_data(
     state: &AppState,
-    current: &CurrentAidant,
-    space: Space,
-    query: &Query,
-) -> Result<HttpResponse, WebError> {
-    let parsed = parse(query)?;
+    space: &Space,
+    parsed: &Parsed,
+) -> Result<Result<PageData, Refusal>, WebError> {
     let (db, scope, for_db, pick) = (
         state.db.clone(),
         space.scope.clone(),
         parsed.clone(),
         space.pick_structure,
     );
-    let outcome = blocking(move || {
+    blocking(move || {
         let conn = &mut *db.conn()?;
         let resolved = match resolve(conn, &scope, &for_db)? {
             Ok(r) => r,
@@ -517,8 +517,35 @@ async fn explorer(
             usagers: resolved.usagers,
         }))
     })
-    .await?;
-    let data = match outcome {
+    .await
+}
+
+/// The people a name search found, each a link to the journal filtered on them.
+fn usager_choices(data: &PageData, parsed: &Parsed, base: &str) -> Vec<serde_json::Value> {
+    data.usagers
+        .iter()
+        .map(|u| {
+            let mut q = parsed.clone();
+            q.nom = None;
+            q.usager = Some(u.subject.clone());
+            serde_json::json!({
+                "name": format!("{} {}", u.given_name, u.family_name),
+                "birthdate": super::date(u.birthdate),
+                "href": format!("{base}/journal?{}", q.query_string()),
+                "chosen": parsed.usager.as_deref() == Some(u.subject.as_str()),
+            })
+        })
+        .collect()
+}
+
+async fn explorer(
+    state: &AppState,
+    current: &CurrentAidant,
+    space: Space,
+    query: &Query,
+) -> Result<HttpResponse, WebError> {
+    let parsed = parse(query)?;
+    let data = match page_data(state, &space, &parsed).await? {
         Ok(data) => data,
         Err((out, requested)) => {
             return Err(refuse(state, current, out, requested, space.page_label).await);
@@ -567,21 +594,7 @@ async fn explorer(
         d.and_then(|d| d.format(format_description!("[year]-[month]-[day]")).ok())
             .unwrap_or_default()
     };
-    let usager_choices: Vec<serde_json::Value> = data
-        .usagers
-        .iter()
-        .map(|u| {
-            let mut q = parsed.clone();
-            q.nom = None;
-            q.usager = Some(u.subject.clone());
-            serde_json::json!({
-                "name": format!("{} {}", u.given_name, u.family_name),
-                "birthdate": super::date(u.birthdate),
-                "href": format!("{}/journal?{}", space.base, q.query_string()),
-                "chosen": parsed.usager.as_deref() == Some(u.subject.as_str()),
-            })
-        })
-        .collect();
+    let usager_choices = usager_choices(&data, &parsed, &space.base);
     let export_query = if filters.is_empty() {
         String::new()
     } else {
