@@ -6,7 +6,7 @@ use ac_mandates::{CoordinatorScope, Demarche, OrganisationId};
 use ac_storage::audit;
 use ac_storage::console::anomalies::{self, Rules};
 use ac_storage::console::dashboard::{self, Figures};
-use ac_storage::console::{OutOfScope, Scope, names, verifications};
+use ac_storage::console::{Names, OutOfScope, Scope, names, verifications};
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -371,80 +371,18 @@ async fn anomalies_page(
         Ok((found, names))
     })
     .await?;
-    let aidant = |id: &str| {
-        names
-            .aidants
-            .get(id)
-            .cloned()
-            .unwrap_or_else(|| id.to_owned())
+    let named = Named {
+        names: &names,
+        times: &state.local_times,
+        since_day: found
+            .since
+            .date()
+            .format(format_description!("[year]-[month]-[day]"))
+            .unwrap_or_default(),
     };
-    let structure = |id: &str| {
-        names
-            .organisations
-            .get(id)
-            .cloned()
-            .unwrap_or_else(|| id.to_owned())
-    };
-    let since_day = found
-        .since
-        .date()
-        .format(format_description!("[year]-[month]-[day]"))
-        .unwrap_or_default();
-    let use_action = ac_storage::console::USE_ACTION.as_str();
-    let outside: Vec<serde_json::Value> = found
-        .outside_hours
-        .iter()
-        .map(|f| {
-            serde_json::json!({
-                "seq": f.seq,
-                "href": format!("/coordination/journal/{}", f.seq),
-                "at": datetime(
-                    &state.local_times,
-                    names.departements.get(f.organisation.as_str()).map(String::as_str),
-                    f.at,
-                ),
-                "local": f.local.format(format_description!("[weekday repr:long] [day]/[month] [hour]:[minute]")).map(french_weekday).unwrap_or_default(),
-                "structure": structure(f.organisation.as_str()),
-                "aidant": f.aidant.as_deref().map(aidant).unwrap_or_default(),
-            })
-        })
-        .collect();
-    let above: Vec<serde_json::Value> = found
-        .above_median
-        .iter()
-        .map(|f| {
-            let mut q = url::form_urlencoded::Serializer::new(String::new());
-            q.append_pair("structure", f.organisation.as_str())
-                .append_pair("aidant", &f.aidant)
-                .append_pair("action", use_action)
-                .append_pair("du", &since_day);
-            serde_json::json!({
-                "aidant": aidant(&f.aidant),
-                "structure": structure(f.organisation.as_str()),
-                "uses": f.uses,
-                "median": median_text(f.median_halves),
-                "href": format!("/coordination/journal?{}", q.finish()),
-                "last_href": format!("/coordination/journal/{}", f.last_seq),
-            })
-        })
-        .collect();
-    let same: Vec<serde_json::Value> = found
-        .same_usager
-        .iter()
-        .map(|f| {
-            let mut q = url::form_urlencoded::Serializer::new(String::new());
-            q.append_pair("usager", &f.usager)
-                .append_pair("action", use_action)
-                .append_pair("du", &since_day);
-            serde_json::json!({
-                "usager": names.usagers.get(&f.usager).cloned().unwrap_or_else(|| "usager".into()),
-                "structures": f.structures.iter().map(|o| structure(o.as_str())).collect::<Vec<_>>(),
-                "first_at": datetime(&state.local_times, None, f.first_at),
-                "entries": f.seqs.iter().map(|s| serde_json::json!({"seq": s, "href": format!("/coordination/journal/{s}")})).collect::<Vec<_>>(),
-                "href": format!("/coordination/journal?{}", q.finish()),
-            })
-        })
-        .collect();
+    let outside = named.outside_hours(&found.outside_hours);
+    let above = named.above_median(&found.above_median);
+    let same = named.same_usager(&found.same_usager);
     let body = state.templates.render_for(&current.menu(),
         "console/anomalies.html",
         &serde_json::json!({
@@ -470,6 +408,91 @@ async fn anomalies_page(
         }),
     )?;
     Ok(page(HttpResponse::Ok(), body))
+}
+
+/// The anomalies in words, with links into the journal: names for ids, local times.
+struct Named<'a> {
+    names: &'a Names,
+    times: &'a ac_localtime::LocalTimes,
+    /// The first day examined, as the journal's `du` filter writes it.
+    since_day: String,
+}
+
+impl Named<'_> {
+    fn aidant(&self, id: &str) -> String {
+        self.names
+            .aidants
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| id.to_owned())
+    }
+
+    fn structure(&self, id: &str) -> String {
+        self.names
+            .organisations
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| id.to_owned())
+    }
+
+    fn outside_hours(&self, found: &[anomalies::OutsideHours]) -> Vec<serde_json::Value> {
+        found
+            .iter()
+            .map(|f| {
+                let departement = self.names.departements.get(f.organisation.as_str());
+                serde_json::json!({
+                    "seq": f.seq,
+                    "href": format!("/coordination/journal/{}", f.seq),
+                    "at": datetime(self.times, departement.map(String::as_str), f.at),
+                    "local": f.local.format(format_description!("[weekday repr:long] [day]/[month] [hour]:[minute]")).map(french_weekday).unwrap_or_default(),
+                    "structure": self.structure(f.organisation.as_str()),
+                    "aidant": f.aidant.as_deref().map(|a| self.aidant(a)).unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    fn above_median(&self, found: &[anomalies::AboveMedian]) -> Vec<serde_json::Value> {
+        let use_action = ac_storage::console::USE_ACTION.as_str();
+        found
+            .iter()
+            .map(|f| {
+                let mut q = url::form_urlencoded::Serializer::new(String::new());
+                q.append_pair("structure", f.organisation.as_str())
+                    .append_pair("aidant", &f.aidant)
+                    .append_pair("action", use_action)
+                    .append_pair("du", &self.since_day);
+                serde_json::json!({
+                    "aidant": self.aidant(&f.aidant),
+                    "structure": self.structure(f.organisation.as_str()),
+                    "uses": f.uses,
+                    "median": median_text(f.median_halves),
+                    "href": format!("/coordination/journal?{}", q.finish()),
+                    "last_href": format!("/coordination/journal/{}", f.last_seq),
+                })
+            })
+            .collect()
+    }
+
+    fn same_usager(&self, found: &[anomalies::SameUsager]) -> Vec<serde_json::Value> {
+        let use_action = ac_storage::console::USE_ACTION.as_str();
+        found
+            .iter()
+            .map(|f| {
+                let mut q = url::form_urlencoded::Serializer::new(String::new());
+                q.append_pair("usager", &f.usager)
+                    .append_pair("action", use_action)
+                    .append_pair("du", &self.since_day);
+                serde_json::json!({
+                    "usager": self.names.usagers.get(&f.usager).cloned().unwrap_or_else(|| "usager".into()),
+                    "structures": f.structures.iter().map(|o| self.structure(o.as_str())).collect::<Vec<_>>(),
+                    "first_at": datetime(self.times, None, f.first_at),
+                    "entries": f.seqs.iter().map(|s| serde_json::json!({"seq": s, "href": format!("/coordination/journal/{s}")})).collect::<Vec<_>>(),
+                    "href": format!("/coordination/journal?{}", q.finish()),
+                })
+            })
+            .collect()
+    }
 }
 
 fn median_text(halves: i64) -> String {
