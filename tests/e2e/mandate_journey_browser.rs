@@ -18,6 +18,7 @@ use ac_e2e::browser::{
     LANDSCAPE, MandateChoices, PORTRAIT, anonymous, artefacts_dir, mandate_creation, on_tablet,
     run_plan, session, without_javascript,
 };
+use ac_e2e::browser::{PHONE, TALL_PHONE};
 use ac_mandates::{Aidant, Demarche, MandateDuration, Organisation};
 use ac_storage::journal::AuditContext;
 use ac_storage::{aidants, organisations};
@@ -68,12 +69,6 @@ fn demo_aidants(
     chosen.truncate(count);
     chosen
 }
-
-/// A phone held upright.
-const PHONE: ac_e2e::browser::Viewport = ac_e2e::browser::Viewport {
-    width: 375,
-    height: 667,
-};
 
 /// The creation journey ended by a refusal: « Je refuse » on the recap (`at_recap`, after the
 /// person's identification), or « Annuler » on the aidé's first screen.
@@ -387,12 +382,6 @@ fn after_creation(choices: &MandateChoices, mandate: &str, codes: [&str; 2]) -> 
         revoked: verify("verification-revoque", "Révoqué"),
     }
 }
-
-/// A phone held upright, as the comprehension check is also made for.
-const TALL_PHONE: ac_e2e::browser::Viewport = ac_e2e::browser::Viewport {
-    width: 390,
-    height: 844,
-};
 
 /// The creation journey up to the recap, then `check` (the comprehension check's steps), then
 /// the accord and the aidant's code.

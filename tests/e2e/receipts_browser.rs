@@ -5,7 +5,7 @@
 //! axe-core with 0 violations and the tablet-first rules (docs/accessibility.md).
 
 use ac_e2e::browser::{
-    LANDSCAPE, PORTRAIT, Viewport, anonymous, on_tablet, run_plan, session, without_javascript,
+    LANDSCAPE, PHONE, PORTRAIT, anonymous, on_tablet, run_plan, session, without_javascript,
 };
 use ac_e2e::{TestApp, extract_csrf};
 use ac_mandates::{AidantId, Demarche, MandateId, UsagerId};
@@ -15,10 +15,6 @@ use serde_json::{Value, json};
 
 const EMAIL: &str = "camille.martin@exemple.fr";
 const PERSON: &str = "angela@exemple.fr";
-const PHONE: Viewport = Viewport {
-    width: 375,
-    height: 667,
-};
 
 /// Queues the receipts due and sends the outbox into the memory mailer.
 fn send_all(app: &TestApp) {

@@ -1,20 +1,15 @@
 //! Consent at a distance in Chromium: the person's pages on a phone's window
-//! (390×844, with the tablet-first rules: text size, target size, visible focus, no horizontal
+//! (`TALL_PHONE`, 390×844, with the tablet-first rules: text size, target size, visible focus, no horizontal
 //! scrolling) — in French, then in Arabic (right to left) — with the easy-to-read text, its
 //! recording and the comprehension check, and the aidant's list and confirmation, every page
 //! checked by axe-core. Both backends.
 
-use ac_e2e::browser::{Viewport, anonymous, on_tablet, run_plan, session};
+use ac_e2e::browser::{TALL_PHONE, anonymous, on_tablet, run_plan, session};
 use ac_e2e::{TestApp, extract_csrf, location};
 use reqwest::StatusCode;
 use serde_json::json;
 
 const EMAIL: &str = "camille.martin@exemple.fr";
-/// A phone held upright.
-const PHONE: Viewport = Viewport {
-    width: 390,
-    height: 844,
-};
 
 /// The aidant sends the link by SMS (the development outbox); its path.
 async fn link_path(app: &TestApp) -> String {
@@ -97,7 +92,7 @@ async fn the_remote_consent_passes_axe_on_a_phone_and_the_aidant_confirms() {
                             "expect": ["Ce lien a déjà servi"] }),
                 ],
             ),
-            PHONE,
+            TALL_PHONE,
         );
         let aidant = session(
             "aidant",
@@ -158,7 +153,7 @@ async fn the_remote_consent_in_arabic_reads_right_to_left_on_a_phone() {
                             "expect": ["شكرًا، تم إرسال موافقتك"] }),
                 ],
             ),
-            PHONE,
+            TALL_PHONE,
         );
         let run = run_plan(&app, "remote-consent-ar", vec![phone]).await;
         assert!(run.success, "{}", run.output);

@@ -174,6 +174,25 @@ async fn the_recap_plays_the_text_it_shows_and_pictures_each_easy_to_read_line()
     }
 }
 
+/// The browser's mandate journey up to the recap (what follows it, the consent, is another
+/// test's), and the recap's step.
+fn journey_to_the_recap() -> (Vec<serde_json::Value>, usize) {
+    let choices = MandateChoices {
+        demarches: vec![Demarche::Social],
+        duration: MandateDuration::OneMonth,
+        person: "Angela".to_owned(),
+        structure: "Structure org-a".to_owned(),
+        wrong_code: None,
+    };
+    let mut steps = mandate_creation(&choices, "000000", "mandat").steps;
+    let recap = steps
+        .iter()
+        .position(|s| s["name"] == "recapitulatif")
+        .unwrap();
+    steps.truncate(recap + 1);
+    (steps, recap)
+}
+
 /// The consent recap in easy-to-read French on a tablet, reached through the real journey (the
 /// demonstration FranceConnect): the full text's recording, then the easy-to-read text with its
 /// pictograms drawn (their vendored files resolved) and its own recording, each loaded by
@@ -184,20 +203,7 @@ async fn the_easy_to_read_consent_with_pictograms_and_audio_passes_axe_in_chromi
         app.with_aidant(EMAIL, &["org-a"]);
         app.sign_in(EMAIL).await;
         let cookie = app.cookie("ac_session").unwrap();
-        let choices = MandateChoices {
-            demarches: vec![Demarche::Social],
-            duration: MandateDuration::OneMonth,
-            person: "Angela".to_owned(),
-            structure: "Structure org-a".to_owned(),
-            wrong_code: None,
-        };
-        // The journey up to the recap (what follows it, the consent, is another test's).
-        let mut steps = mandate_creation(&choices, "000000", "mandat").steps;
-        let recap = steps
-            .iter()
-            .position(|s| s["name"] == "recapitulatif")
-            .unwrap();
-        steps.truncate(recap + 1);
+        let (mut steps, recap) = journey_to_the_recap();
         steps[recap]["expect"] = json!([
             "Récapitulatif du mandat",
             "Écouter le texte complet",
@@ -251,19 +257,7 @@ async fn the_easy_to_read_consent_in_arabic_reads_right_to_left_with_audio_in_ch
         app.with_aidant(EMAIL, &["org-a"]);
         app.sign_in(EMAIL).await;
         let cookie = app.cookie("ac_session").unwrap();
-        let choices = MandateChoices {
-            demarches: vec![Demarche::Social],
-            duration: MandateDuration::OneMonth,
-            person: "Angela".to_owned(),
-            structure: "Structure org-a".to_owned(),
-            wrong_code: None,
-        };
-        let mut steps = mandate_creation(&choices, "000000", "mandat").steps;
-        let recap = steps
-            .iter()
-            .position(|s| s["name"] == "recapitulatif")
-            .unwrap();
-        steps.truncate(recap + 1);
+        let (mut steps, _) = journey_to_the_recap();
         let rtl = "html[dir=rtl] .ac-easy-read--beside svg.ac-pictogram use.fr-artwork-major";
         steps.extend([
             json!({ "name": "recapitulatif-ar", "press": "العربية",

@@ -159,6 +159,18 @@ pub const PORTRAIT: Viewport = Viewport {
     height: 1024,
 };
 
+/// A small phone held upright (the aidé's own pages are made for it too).
+pub const PHONE: Viewport = Viewport {
+    width: 375,
+    height: 667,
+};
+
+/// A recent phone held upright: the person's own phone for a consent at a distance.
+pub const TALL_PHONE: Viewport = Viewport {
+    width: 390,
+    height: 844,
+};
+
 /// A tablet held sideways.
 pub const LANDSCAPE: Viewport = Viewport {
     width: 1024,

@@ -21,6 +21,7 @@ pub mod mail_worker;
 mod mandate_copy;
 mod menu;
 pub mod periodic;
+mod person_login;
 pub mod provider;
 mod reading;
 mod receipt_choice;

@@ -9,17 +9,11 @@
 
 use ac_e2e::TestApp;
 use ac_e2e::browser::{
-    LANDSCAPE, PORTRAIT, Viewport, anonymous, on_tablet, run_plan, session, without_javascript,
+    LANDSCAPE, PHONE, PORTRAIT, anonymous, on_tablet, run_plan, session, without_javascript,
 };
 use serde_json::{Value, json};
 
 use super::{entry_of, integrate, load_pilot};
-
-/// A phone held upright.
-const PHONE: Viewport = Viewport {
-    width: 375,
-    height: 667,
-};
 
 /// One structure's mandate and its person, for the aidant's pages.
 fn a_mandate(app: &TestApp, organisation: &ac_mandates::OrganisationId) -> (String, String) {

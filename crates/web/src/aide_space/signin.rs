@@ -16,6 +16,7 @@ use tracing::instrument;
 
 use super::{SESSION_COOKIE, signed_in};
 use crate::i18n::{LanguageView, PageLanguage};
+use crate::person_login::{self, binding};
 use crate::respond::{blocking, page, see_other};
 use crate::{AppState, WebError, security};
 
@@ -89,11 +90,6 @@ struct LogoutPayload {
     pending: PendingLogout,
 }
 
-/// The browser binding: the hash of the random login cookie.
-fn binding(token: &Token) -> String {
-    token.hash().as_str().to_owned()
-}
-
 #[instrument(skip_all)]
 async fn begin(
     state: web::Data<AppState>,
@@ -115,21 +111,14 @@ async fn begin(
             .await;
         }
     };
-    let browser = Token::generate(state.auth.rng()).map_err(WebError::internal)?;
-    let (authorize, pending) = rp
-        .begin(None, &binding(&browser), now)
-        .map_err(|e| WebError::Unavailable(e.to_string()))?;
-    let key = pending.state_hash.clone();
-    let payload = serde_json::to_string(&LoginPayload { pending }).map_err(WebError::internal)?;
-    let (db, expires) = (state.db.clone(), now + state.franceconnect.login_ttl());
-    blocking(move || {
-        aide_space::insert_login(&mut *db.conn()?, &key, Kind::Login, &payload, now, expires)
-    })
-    .await?;
-    let cookie = state
-        .auth
-        .cookie(LOGIN_COOKIE, browser.expose().to_owned(), SameSite::Lax);
-    Ok(see_other(authorize.as_str()).cookie(cookie).finish())
+    person_login::begin(
+        &state,
+        &rp,
+        LOGIN_COOKIE,
+        |pending| serde_json::to_string(&LoginPayload { pending }),
+        now,
+    )
+    .await
 }
 
 /// Takes the pending row `state` names, of this kind (single use, on every node).

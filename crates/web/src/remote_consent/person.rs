@@ -25,6 +25,7 @@ use tracing::instrument;
 
 use crate::comprehension::{self, Facts, Moved, QuestionView};
 use crate::i18n::{Language, LanguageView, PageLanguage};
+use crate::person_login::{self, binding};
 use crate::reading::{Reading, TextView, text_key, text_shown};
 use crate::respond::{blocking, page, see_other};
 use crate::{AppState, WebError, security};
@@ -276,11 +277,6 @@ struct LoginPayload {
     remote: String,
 }
 
-/// The browser binding of the login in progress: the hash of the random login cookie.
-fn binding(token: &Token) -> String {
-    token.hash().as_str().to_owned()
-}
-
 /// « Je m'identifie avec FranceConnect »: the consent becomes « ouvert » for the aidant, and
 /// the person goes to FranceConnect.
 #[instrument(skip_all)]
@@ -315,25 +311,19 @@ async fn begin(
                 .await;
         }
     };
-    let browser = Token::generate(state.auth.rng()).map_err(WebError::internal)?;
-    let (authorize, pending) = rp
-        .begin(None, &binding(&browser), now)
-        .map_err(|e| WebError::Unavailable(e.to_string()))?;
-    let key = pending.state_hash.clone();
-    let payload = serde_json::to_string(&LoginPayload {
-        pending,
-        remote: found.id,
-    })
-    .map_err(WebError::internal)?;
-    let (db, expires) = (state.db.clone(), now + state.franceconnect.login_ttl());
-    blocking(move || {
-        aide_space::insert_login(&mut *db.conn()?, &key, Kind::Login, &payload, now, expires)
-    })
-    .await?;
-    let cookie = state
-        .auth
-        .cookie(LOGIN_COOKIE, browser.expose().to_owned(), SameSite::Lax);
-    Ok(see_other(authorize.as_str()).cookie(cookie).finish())
+    person_login::begin(
+        &state,
+        &rp,
+        LOGIN_COOKIE,
+        |pending| {
+            serde_json::to_string(&LoginPayload {
+                pending,
+                remote: found.id,
+            })
+        },
+        now,
+    )
+    .await
 }
 
 #[derive(Serialize)]
