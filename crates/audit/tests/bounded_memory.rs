@@ -1,0 +1,92 @@
+//! Verification's rebuild of the tree keeps the frontier (one hash per set bit of the size, at
+//! most 64), never the leaves: its memory does not grow with the log (docs/performance.md,
+//! "Audit log: append and verify"). This binary holds this one test, so the process's resident
+//! memory is the rebuild's: anything that kept every leaf (1,048,576 leaves = 32 MiB of hashes)
+//! would show in the peak.
+
+#![cfg(target_os = "linux")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test helpers fail loudly by design
+
+use ac_audit::Frontier;
+use ac_audit::merkle::Hash;
+use ac_audit::verify::{CheckedPage, ExpectedRoots, Rebuild};
+
+/// 2^20 leaves: 32 MiB if kept.
+const LEAVES: u64 = 1 << 20;
+/// Rows per page, as storage reads them.
+const PAGE: u64 = 10_000;
+/// What the rebuild may add to the resident memory: a page of leaf hashes (about 0.3 MiB), the
+/// frontier and the allocator's slack, far below the 32 MiB of the leaves.
+const ALLOWED_GROWTH_KIB: u64 = 8 * 1024;
+
+/// A distinct synthetic leaf hash per position (its value does not matter to the tree).
+fn leaf(i: u64) -> Hash {
+    let mut hash = [0u8; 32];
+    hash[..8].copy_from_slice(&i.to_be_bytes());
+    hash[24..].copy_from_slice(&i.wrapping_mul(0x9e37_79b9_7f4a_7c15).to_le_bytes());
+    hash
+}
+
+/// The pages of the log, generated one at a time as storage streams them.
+fn pages() -> impl Iterator<Item = CheckedPage> {
+    (0..LEAVES).step_by(PAGE as usize).map(|from| CheckedPage {
+        leaves: (from..(from + PAGE).min(LEAVES)).map(leaf).collect(),
+        problem: None,
+        redacted: 0,
+        last_redacted: None,
+    })
+}
+
+/// A `kB` line of `/proc/self/status` (`VmRSS`, `VmHWM`).
+fn status_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/self/status"))
+}
+
+#[test]
+fn rebuilding_a_million_leaves_keeps_the_frontier_not_the_leaves() {
+    // The roots the rebuild must meet, from an independent pass: a tree head at every power of
+    // two and at the end, so the rebuild hashes every leaf and is checked all along.
+    let mut heads = Vec::new();
+    let mut frontier = Frontier::new();
+    for page in pages() {
+        for leaf in page.leaves {
+            frontier.push(leaf).unwrap();
+            let size = frontier.size();
+            if size.is_power_of_two() || size == LEAVES {
+                heads.push((size, frontier.root()));
+            }
+        }
+    }
+    // The frontier is one hash per set bit of the size: at most 64, here 1 (2^20).
+    assert_eq!(frontier.to_bytes().len(), 8 + 32);
+    let expected = ExpectedRoots::build(&[], &[], &heads, &[]).unwrap();
+
+    // Reset the peak to the current resident size (proc(5), "clear_refs"), then rebuild.
+    std::fs::write("/proc/self/clear_refs", "5").unwrap();
+    let before = status_kib("VmRSS");
+    let mut tree = Rebuild::new(&expected);
+    for page in pages() {
+        assert_eq!(tree.take(page).unwrap(), None);
+    }
+    assert_eq!(tree.finish(), None);
+    let peak = status_kib("VmHWM");
+    assert_eq!(tree.size(), LEAVES);
+    assert_eq!(tree.root(), frontier.root());
+    let grown = peak.saturating_sub(before);
+    println!("rebuilt {LEAVES} leaves: resident {before} KiB before, peak {peak} KiB");
+    assert!(
+        grown <= ALLOWED_GROWTH_KIB,
+        "rebuilding {LEAVES} leaves grew the resident memory by {grown} KiB (from {before} KiB): \
+         it must hold the frontier, not the leaves"
+    );
+}
