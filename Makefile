@@ -137,6 +137,7 @@ audio: ## Record the legal texts read aloud into crates/web/static/audio (needs 
 bench: ## Benchmarks (see docs/performance.md); PostgreSQL too when AC_TEST_DATABASE_URL is set
 	$(CARGO) bench --locked -p ac-storage --bench can_act
 	$(CARGO) bench --locked -p ac-storage --bench audit
+	$(CARGO) bench --locked -p ac-storage --bench audit_scale
 	$(CARGO) bench --locked -p ac-storage --bench journal
 	$(CARGO) bench --locked -p ac-storage --bench retention
 	$(CARGO) bench --locked -p ac-storage --bench aide_history
