@@ -200,10 +200,15 @@ async fn the_search_finds_names_without_accents_or_case_and_birth_dates() {
             assert!(html.contains("aria-invalid=\"true\" aria-describedby=\"q-erreur\""));
             assert!(html.contains("id=\"q-erreur\"") && !html.contains("DUBOIS"));
         }
-        for bad in ["onglet=tous", "page=0", "page=abc", "page=10001"] {
+        for (bad, code) in [
+            ("onglet=tous", "USG001"),
+            ("page=0", "USG002"),
+            ("page=abc", "USG002"),
+            ("page=10001", "USG002"),
+        ] {
             let (status, html) = page(&app, &format!("/usagers?{bad}")).await;
             assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
-            assert!(html.contains("USG001"), "{bad}");
+            assert!(html.contains(code), "{bad}");
         }
         app.stop().await;
     }

@@ -20,6 +20,9 @@ pub enum AuthError {
     QrCode,
     #[error("{code} chiffrement impossible", code = self.code())]
     Seal,
+    /// The key ring's file could not be read or created (its path and the cause).
+    #[error("{code} fichier de la clé des graines TOTP illisible : {0}", code = self.code())]
+    KeyFile(String),
 }
 
 impl AuthError {
@@ -33,6 +36,7 @@ impl AuthError {
             AuthError::InvalidStep => "AUT006",
             AuthError::QrCode => "AUT007",
             AuthError::Seal => "AUT008",
+            AuthError::KeyFile(_) => "AUT009",
         }
     }
 }

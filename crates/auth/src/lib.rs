@@ -2,6 +2,7 @@
 
 mod error;
 pub mod otpauth;
+mod refusal;
 pub mod seal;
 mod secret;
 pub mod session;
@@ -9,6 +10,7 @@ pub mod token;
 pub mod totp;
 
 pub use error::AuthError;
+pub use refusal::SignInRefusal;
 pub use seal::KeyRing;
 pub use secret::{Secret, ct_eq};
 pub use session::{Policy, SessionState, SessionTimes};

@@ -52,7 +52,7 @@ pub fn load(settings: &Settings, now: OffsetDateTime) -> anyhow::Result<()> {
 pub fn load(_: &Settings, _: OffsetDateTime) -> anyhow::Result<()> {
     anyhow::bail!(
         "{} : `demo load` n'existe pas dans ce binaire ; construisez-le avec la démonstration (make run, cargo build --features demo)",
-        ac_web::WITHOUT_DEMO
+        ac_config::WithoutDemo
     )
 }
 

@@ -7,6 +7,8 @@
 //! - codes written outside a `code()` (a page's `code: "WEB404"` in `crates/web`, a CLI refusal
 //!   or a log line headed `"AUD100 …"`) are listed too; one that reuses an error's code names the
 //!   same refusal, worded there;
+//! - the web layer writes no code of its own outside its `WebError::code()`: every refusal a page
+//!   shows comes typed from the crate that owns it;
 //! - `docs/errors.md` must list every code, and only those. `AC_BLESS_ERRORS=1 cargo test -p
 //!   aidants-connect --test error_codes` writes it from the sources.
 
@@ -77,7 +79,7 @@ fn enum_codes(files: &[(String, String)]) -> BTreeMap<String, Vec<Declared>> {
         Regex::new(r#"(?m)^\s*((?:\w+::\w+[^=]*?\|\s*)*\w+::\w+[^=]*?)=>\s*"([A-Z]{2,5}\d{3})""#)
             .expect("the arm pattern");
     let variant = Regex::new(r"(\w+)::(\w+)").expect("the variant pattern");
-    let enum_name = Regex::new(r"pub enum (\w+)").expect("the enum pattern");
+    let enum_name = Regex::new(r"pub(?:\(\w+\))? enum (\w+)").expect("the enum pattern");
     let attribute = Regex::new(
         r#"#\[error\(\s*"\{(?:code|own)\} ((?:[^"\\]|\\.)*)"[^\]]*\)\]\s*(?:///[^\n]*\n\s*|#\[[^\]]*\]\s*)*(\w+)"#,
     )
@@ -181,7 +183,7 @@ fn written_codes(files: &[(String, String)]) -> BTreeMap<String, Vec<Declared>> 
     let mut codes: BTreeMap<String, Vec<Declared>> = BTreeMap::new();
     for (path, text) in files {
         let text = text.split("#[cfg(test)]").next().unwrap_or_default();
-        for c in headed.captures_iter(text) {
+        for c in headed.captures_iter(text).filter(|c| !is_algorithm(&c[1])) {
             codes.entry(c[1].to_owned()).or_default().push(Declared {
                 place: path.clone(),
                 message: c[2]
@@ -210,6 +212,44 @@ fn written_codes(files: &[(String, String)]) -> BTreeMap<String, Vec<Declared>> 
         }
     }
     codes
+}
+
+/// JWS algorithm names (RFC 7518 §3.1: `HS256`, `RS256`, `ES256`, `PS256`…) have a code's shape
+/// and are not codes.
+fn is_algorithm(code: &str) -> bool {
+    ["HS", "RS", "ES", "PS"].iter().any(|family| {
+        code.strip_prefix(family)
+            .is_some_and(|bits| bits.len() == 3 && bits.bytes().all(|b| b.is_ascii_digit()))
+    })
+}
+
+/// Code literals in `crates/web/src` outside a `code()` body (the declarations) and unit tests.
+fn minted_by_the_web(files: &[(String, String)]) -> Vec<String> {
+    let literal = Regex::new(r#""([A-Z]{2,5}\d{3})\b"#).expect("the literal pattern");
+    let mut found = Vec::new();
+    for (path, text) in files
+        .iter()
+        .filter(|(p, _)| p.starts_with("crates/web/src/"))
+    {
+        let mut text = text
+            .split("#[cfg(test)]")
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        while let Some(start) = text.find("fn code(") {
+            let end = text[start..]
+                .find("\n    }\n")
+                .map_or(text.len(), |e| start + e);
+            text.replace_range(start..end, "");
+        }
+        found.extend(
+            literal
+                .captures_iter(&text)
+                .filter(|c| !is_algorithm(&c[1]))
+                .map(|c| format!("{path}: {}", &c[1])),
+        );
+    }
+    found
 }
 
 fn document(
@@ -286,6 +326,12 @@ fn every_error_code_is_declared_once_and_documented() {
     assert!(
         missing_message.is_empty(),
         "codes whose message the reader did not find: {missing_message:?}"
+    );
+    let minted = minted_by_the_web(&files);
+    assert!(
+        minted.is_empty(),
+        "codes written by the web layer (take the refusal from the crate that owns it, or add \
+         the HTTP case to WebError::code()): {minted:#?}"
     );
     let web = written_codes(&files);
     let expected = document(&enums, &web);

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod anomalies;
+mod demo;
 mod franceconnect;
 mod provider;
 mod receipts;
@@ -20,6 +21,7 @@ use thiserror::Error;
 pub const ENV_PREFIX: &str = "AC__";
 
 pub use anomalies::{AnomalySettings, parse_hhmm, parse_range};
+pub use demo::WithoutDemo;
 pub use franceconnect::{
     DEMO_CLIENT_SECRET, DEMO_PROVIDER_PATH, FranceConnectSettings, FranceConnectVersion,
 };

@@ -6,6 +6,7 @@ pub mod easy_read;
 mod error;
 pub mod fields;
 mod ids;
+mod journey;
 pub mod legal;
 mod mandate;
 mod people;
@@ -17,6 +18,7 @@ pub use demarche::Demarche;
 pub use error::{FieldError, MandateError, Refusal};
 pub use fields::{Departement, Email, Siret};
 pub use ids::{AidantId, AuthorizationId, MandateId, OrganisationId, UsagerId};
+pub use journey::JourneyRefusal;
 pub use mandate::{
     Authorization, EXPIRING_SOON, Mandate, MandateDuration, MandateStatus, Revocation,
     RevocationReason, content_hash,

@@ -56,10 +56,7 @@ pub(crate) fn read<'a>(
 
 /// A rule's refusal as the page shows it: its code and message.
 pub(crate) fn refused(error: MandateError) -> WebError {
-    WebError::Invalid {
-        code: error.code(),
-        message: error.to_string(),
-    }
+    WebError::invalid(error)
 }
 
 /// One step of the check.
@@ -217,20 +214,20 @@ mod tests {
             ("qui", &"a".repeat(33)),
             (&"q".repeat(40), ""),
         ] {
-            let Err(WebError::Invalid { code, .. }) = read(q, a, "") else {
+            let Err(WebError::Invalid(refused)) = read(q, a, "") else {
                 panic!("{q} {a}")
             };
-            assert_eq!(code, "MND015");
+            assert_eq!(refused.code(), "MND015");
         }
     }
 
     #[test]
     fn a_wrong_answer_is_explained_and_skip_comes_after() {
         let check = Check::new();
-        let Err(WebError::Invalid { code, .. }) = apply(check, Posted::Skip) else {
+        let Err(WebError::Invalid(refused)) = apply(check, Posted::Skip) else {
             panic!("skip before an explanation")
         };
-        assert_eq!(code, "MND016");
+        assert_eq!(refused.code(), "MND016");
         let wrong = apply(
             check,
             Posted::Answer {

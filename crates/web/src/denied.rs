@@ -12,10 +12,7 @@ use crate::{AppState, WebError};
 /// The 403 of the consoles: the same words whatever was asked for, so the answer tells nothing
 /// about what exists outside the scope.
 pub(crate) fn forbidden() -> WebError {
-    WebError::Forbidden {
-        code: "CON403",
-        message: "Ces données sont hors de votre périmètre. La tentative a été enregistrée dans le journal.".into(),
-    }
+    WebError::forbidden(ac_storage::console::ConsoleRefusal::OutOfScope)
 }
 
 /// Journals a refused access and returns the 403 to answer with.

@@ -1,5 +1,9 @@
 //! One error type for every handler. 4xx pages show a fixed French message and a stable code;
 //! 5xx pages are constant and show only the request id, while the cause goes to the logs.
+//!
+//! The web layer declares only the codes of HTTP itself (`WEB…`, in [`WebError::code`]). Every
+//! other refusal comes typed from the crate that owns its rule and its code ([`Coded`]), so a
+//! handler cannot write a code of its own (docs/architecture.md, "Error codes").
 
 use ac_storage::StorageError;
 use actix_web::body::{BoxBody, EitherBody};
@@ -9,32 +13,139 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
+use std::fmt::Display;
 use tracing_actix_web::RequestId;
 
 use crate::AppState;
 
+/// An error its crate declares with a code (its own `code()`): a page shows the code and the
+/// words after it.
+pub(crate) trait Coded: Display {
+    fn code(&self) -> &'static str;
+
+    /// The words a page shows beside the code.
+    fn words(&self) -> String {
+        let text = self.to_string();
+        match text.strip_prefix(self.code()) {
+            Some(rest) => rest.trim_start().to_owned(),
+            None => text,
+        }
+    }
+}
+
+// `<E>::code` by path, never `self.code()`: a method call could pick `Coded::code` itself.
+macro_rules! coded {
+    ($($error:ty),* $(,)?) => {$(
+        impl Coded for $error {
+            fn code(&self) -> &'static str {
+                <$error>::code(self)
+            }
+        }
+    )*};
+    (by value: $($error:ty),* $(,)?) => {$(
+        impl Coded for $error {
+            fn code(&self) -> &'static str {
+                <$error>::code(*self)
+            }
+        }
+    )*};
+}
+
+coded!(
+    ac_mandates::MandateError,
+    ac_mandates::JourneyRefusal,
+    ac_auth::SignInRefusal,
+    ac_oidc::op::ChoiceRefusal,
+    ac_oidc::op::PageRefusal,
+    ac_oidc::OidcError,
+    ac_mandates::legal::UnknownLegalText,
+    ac_storage::console::ConsoleRefusal,
+);
+coded!(by value: ac_mandates::FieldError, ac_mandates::Refusal);
+
+/// A refusal as a page shows it: a code and its words, taken from a [`Coded`] error only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Said {
+    code: &'static str,
+    words: String,
+}
+
+impl Said {
+    pub(crate) fn code(&self) -> &'static str {
+        self.code
+    }
+
+    pub(crate) fn words(&self) -> &str {
+        &self.words
+    }
+
+    /// The same refusal with a sentence after it (what became of the attempt).
+    pub(crate) fn then(mut self, sentence: &str) -> Self {
+        self.words = format!("{}. {sentence}", self.words.trim_end_matches('.'));
+        self
+    }
+}
+
+impl Said {
+    /// What a page shows of `error`.
+    pub(crate) fn of(error: &impl Coded) -> Self {
+        Said {
+            code: error.code(),
+            words: error.words(),
+        }
+    }
+}
+
+impl<E: Coded> From<E> for Said {
+    fn from(error: E) -> Self {
+        Said::of(&error)
+    }
+}
+
+/// As the pages' templates read a refusal: `[code, words]`.
+impl serde::Serialize for Said {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        (self.code, &self.words).serialize(serializer)
+    }
+}
+
+impl std::fmt::Display for Said {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.code, self.words)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
-    #[error("WEB404 page introuvable")]
+    #[error("{code} page introuvable", code = self.code())]
     NotFound,
-    #[error("{code} {message}")]
-    Invalid { code: &'static str, message: String },
-    #[error("WEB413 requête trop volumineuse")]
+    /// A refusal of a rule: 422.
+    #[error("{0}")]
+    Invalid(Said),
+    #[error("{code} requête trop volumineuse", code = self.code())]
     PayloadTooLarge,
     /// Text no field of the service may hold (a NUL or another control character): refused
     /// where it enters, before any query sees it.
-    #[error("WEB400 caractère non permis dans la demande")]
+    #[error("{code} caractère non permis dans la demande", code = self.code())]
     ControlCharacter,
+    /// A form body that is not a form (or lacks a field the handler needs to read it).
+    #[error("{code} formulaire illisible", code = self.code())]
+    UnreadableForm,
+    /// A request the framework could not read (a path or query value of the wrong type).
+    #[error("{code} demande incomprise", code = self.code())]
+    Malformed,
+    #[error("{code} méthode non permise", code = self.code())]
+    MethodNotAllowed,
     /// Not an error page: a 303 to another page (sign-in required, step-up required).
-    #[error("redirection")]
+    #[error("{code} redirection", code = self.code())]
     Redirect(String),
-    #[error("{code} {message}")]
-    Forbidden { code: &'static str, message: String },
-    #[error("{code} {message}")]
-    TooManyRequests { code: &'static str, message: String },
-    #[error("WEB503 service momentanément indisponible")]
+    #[error("{0}")]
+    Forbidden(Said),
+    #[error("{0}")]
+    TooManyRequests(Said),
+    #[error("{code} service momentanément indisponible", code = self.code())]
     Unavailable(String),
-    #[error("WEB500 erreur interne")]
+    #[error("{code} erreur interne", code = self.code())]
     Internal(String),
 }
 
@@ -50,40 +161,62 @@ struct ErrorInfo {
 }
 
 impl WebError {
-    pub fn internal(cause: impl std::fmt::Display) -> Self {
+    pub fn internal(cause: impl Display) -> Self {
         WebError::Internal(cause.to_string())
     }
 
-    fn info(&self) -> ErrorInfo {
+    /// A rule's refusal (422), with its crate's code and words.
+    pub(crate) fn invalid(refusal: impl Into<Said>) -> Self {
+        WebError::Invalid(refusal.into())
+    }
+
+    pub(crate) fn forbidden(refusal: impl Into<Said>) -> Self {
+        WebError::Forbidden(refusal.into())
+    }
+
+    pub(crate) fn too_many(refusal: impl Into<Said>) -> Self {
+        WebError::TooManyRequests(refusal.into())
+    }
+
+    /// The code a page, a log or a client sees. The `WEB` codes are HTTP's own; the others
+    /// come from the crate that refused.
+    pub fn code(&self) -> &'static str {
         match self {
-            WebError::NotFound => ErrorInfo {
-                code: "WEB404",
-                message: "Cette page n'existe pas.".into(),
-            },
-            WebError::Invalid { code, message } => ErrorInfo {
-                code,
-                message: message.clone(),
-            },
-            WebError::PayloadTooLarge => ErrorInfo {
-                code: "WEB413",
-                message: "Les données envoyées sont trop volumineuses.".into(),
-            },
-            WebError::ControlCharacter => ErrorInfo {
-                code: "WEB400",
-                message: "La demande contient un caractère non permis (caractère de contrôle). \
-                          Vérifiez l'adresse ou le texte saisi."
-                    .into(),
-            },
-            WebError::Forbidden { code, message } | WebError::TooManyRequests { code, message } => {
-                ErrorInfo {
-                    code,
-                    message: message.clone(),
-                }
+            WebError::NotFound => "WEB404",
+            WebError::PayloadTooLarge => "WEB413",
+            WebError::ControlCharacter => "WEB400",
+            WebError::Malformed => "WEB402",
+            WebError::MethodNotAllowed => "WEB405",
+            WebError::UnreadableForm => "WEB422",
+            WebError::Redirect(_) => "WEB303",
+            WebError::Unavailable(_) => "WEB503",
+            WebError::Internal(_) => "WEB500",
+            WebError::Invalid(said)
+            | WebError::Forbidden(said)
+            | WebError::TooManyRequests(said) => said.code(),
+        }
+    }
+
+    fn info(&self) -> ErrorInfo {
+        let message = match self {
+            WebError::Invalid(said)
+            | WebError::Forbidden(said)
+            | WebError::TooManyRequests(said) => said.words(),
+            WebError::NotFound => "Cette page n'existe pas.",
+            WebError::PayloadTooLarge => "Les données envoyées sont trop volumineuses.",
+            WebError::ControlCharacter => {
+                "La demande contient un caractère non permis (caractère de contrôle). \
+                 Vérifiez l'adresse ou le texte saisi."
             }
-            WebError::Redirect(_) | WebError::Unavailable(_) | WebError::Internal(_) => ErrorInfo {
-                code: "WEB500",
-                message: String::new(),
-            },
+            WebError::UnreadableForm => "Formulaire illisible.",
+            WebError::Malformed => "La demande n'a pas pu être comprise.",
+            WebError::MethodNotAllowed => "Cette action n'est pas permise ici.",
+            // Never shown: a redirection has no page, a 5xx has the constant one.
+            WebError::Redirect(_) | WebError::Unavailable(_) | WebError::Internal(_) => "",
+        };
+        ErrorInfo {
+            code: self.code(),
+            message: message.to_owned(),
         }
     }
 }
@@ -92,12 +225,13 @@ impl ResponseError for WebError {
     fn status_code(&self) -> StatusCode {
         match self {
             WebError::NotFound => StatusCode::NOT_FOUND,
-            WebError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            WebError::Invalid(_) | WebError::UnreadableForm => StatusCode::UNPROCESSABLE_ENTITY,
             WebError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            WebError::ControlCharacter => StatusCode::BAD_REQUEST,
+            WebError::ControlCharacter | WebError::Malformed => StatusCode::BAD_REQUEST,
+            WebError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             WebError::Redirect(_) => StatusCode::SEE_OTHER,
-            WebError::Forbidden { .. } => StatusCode::FORBIDDEN,
-            WebError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            WebError::Forbidden(_) => StatusCode::FORBIDDEN,
+            WebError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             WebError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -131,23 +265,31 @@ impl ResponseError for WebError {
 }
 
 impl From<StorageError> for WebError {
+    /// Every storage error by name, so a new one must be placed here: a rule's refusal is the
+    /// person's to read (422); a lost or unreachable database is a 503 to retry; the rest is a
+    /// fault of the service, logged with its code.
     fn from(error: StorageError) -> Self {
         match error {
             StorageError::NotFound => WebError::NotFound,
-            StorageError::Rule(e) => WebError::Invalid {
-                code: e.code(),
-                message: e.to_string(),
-            },
-            StorageError::Field(e) => WebError::Invalid {
-                code: e.code(),
-                message: e.to_string(),
-            },
+            StorageError::Rule(e) => WebError::invalid(e),
+            StorageError::Field(e) => WebError::invalid(e),
             StorageError::Unreachable(_) => WebError::Unavailable(error.to_string()),
             // The server went away under an open connection (restart, outage): the same 503.
-            lost if lost.is_connection_lost() => {
-                WebError::Unavailable(format!("{} {lost:?}", lost.code()))
+            StorageError::Query(_) if error.is_connection_lost() => {
+                WebError::Unavailable(format!("{} {error:?}", error.code()))
             }
-            other => WebError::Internal(format!("{} {other:?}", other.code())),
+            StorageError::UnknownScheme
+            | StorageError::MissingSqliteFile(_)
+            | StorageError::Connect(_)
+            | StorageError::Pool(_)
+            | StorageError::Migration(_)
+            | StorageError::Query(_)
+            | StorageError::Conflict
+            | StorageError::Corrupt(_)
+            | StorageError::JournalIntegrity(_)
+            | StorageError::Io(_)
+            | StorageError::Audit(_)
+            | StorageError::Auth(_) => WebError::Internal(format!("{} {error:?}", error.code())),
         }
     }
 }
@@ -171,11 +313,7 @@ pub fn form_error(error: UrlencodedError, _req: &HttpRequest) -> actix_web::Erro
         UrlencodedError::Overflow { .. } | UrlencodedError::UnknownLength => {
             WebError::PayloadTooLarge.into()
         }
-        _ => WebError::Invalid {
-            code: "WEB400",
-            message: "Formulaire illisible.".into(),
-        }
-        .into(),
+        _ => WebError::UnreadableForm.into(),
     }
 }
 
@@ -266,17 +404,14 @@ pub fn client_error_page(res: ServiceResponse) -> actix_web::Result<ErrorHandler
         .extensions()
         .get::<ErrorInfo>()
         .cloned()
-        .unwrap_or_else(|| match status {
-            StatusCode::NOT_FOUND => WebError::NotFound.info(),
-            StatusCode::PAYLOAD_TOO_LARGE => WebError::PayloadTooLarge.info(),
-            StatusCode::METHOD_NOT_ALLOWED => ErrorInfo {
-                code: "WEB405",
-                message: "Cette action n'est pas permise ici.".into(),
-            },
-            _ => ErrorInfo {
-                code: "WEB400",
-                message: "La demande n'a pas pu être comprise.".into(),
-            },
+        .unwrap_or_else(|| {
+            match status {
+                StatusCode::NOT_FOUND => WebError::NotFound,
+                StatusCode::PAYLOAD_TOO_LARGE => WebError::PayloadTooLarge,
+                StatusCode::METHOD_NOT_ALLOWED => WebError::MethodNotAllowed,
+                _ => WebError::Malformed,
+            }
+            .info()
         });
     let state = res.request().app_data::<web::Data<AppState>>().cloned();
     let body = state.and_then(|state| {

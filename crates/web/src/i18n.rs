@@ -367,18 +367,14 @@ fn escaped_value(value: &tera::Value, strong: bool) -> FluentValue<'static> {
     })
 }
 
-pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/langue/{code}").get(choose));
-}
-
 #[derive(Deserialize)]
-struct Back {
+pub(crate) struct Back {
     retour: Option<String>,
 }
 
 /// The switcher's links: keep the choice on this browser and go back to the page. Only a path
 /// of this site is followed back (no open redirect).
-async fn choose(
+pub(crate) async fn choose(
     state: web::Data<AppState>,
     code: web::Path<String>,
     back: web::Query<Back>,

@@ -23,6 +23,7 @@ mod menu;
 pub mod periodic;
 mod person_login;
 pub mod provider;
+mod public;
 mod reading;
 mod receipt_choice;
 pub mod receipts;
@@ -112,7 +113,7 @@ impl AppState {
             settings,
             db,
             clock,
-            templates: Arc::new(Templates::load(routes::TEMPLATES)?),
+            templates: Arc::new(Templates::load()?),
             local_times: Arc::new(ac_localtime::LocalTimes::load().map_err(WebError::internal)?),
             audit_key: Arc::new(audit_key),
             journal_alarm: Arc::default(),
@@ -129,25 +130,11 @@ impl AppState {
     }
 }
 
-/// Every route the server serves with these settings: the service's own table
-/// (`routes::configure`), and the development-only ones when enabled. Tests enumerate the
-/// routes from here (actix's route introspection), so a route sweep never misses a new one.
-pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
-    routes::configure(cfg);
-    #[cfg(feature = "demo")]
-    state.demo.configure(cfg);
-    if state.settings.server.dev_mode {
-        auth::configure_dev(cfg);
-    }
-}
+pub use routes::configure;
 
 /// Whether this binary was built with the demonstration sites and data (the `demo` cargo
 /// feature: `make run`, the tests); a production build (`make release`) is not.
 pub const BUILT_WITH_DEMO: bool = cfg!(feature = "demo");
-
-/// The start of what a production build answers when asked for the demonstration.
-pub const WITHOUT_DEMO: &str =
-    "DEM002 ce binaire est construit sans la démonstration (fonctionnalité cargo « demo »)";
 
 /// Why these settings cannot run on this binary: they turn on a demonstration site that a
 /// production build (without the `demo` feature) does not contain. Refused at start-up rather
@@ -157,9 +144,10 @@ pub fn demo_unavailable(settings: &Settings) -> Option<String> {
         && (settings.franceconnect.demo_provider_enabled || settings.provider.demo_partner_enabled);
     (wanted && !BUILT_WITH_DEMO).then(|| {
         format!(
-            "{WITHOUT_DEMO} : mettez franceconnect.demo_provider_enabled et \
+            "{} : mettez franceconnect.demo_provider_enabled et \
              provider.demo_partner_enabled à false, ou construisez-le avec la démonstration \
-             (make run, cargo build --features demo)"
+             (make run, cargo build --features demo)",
+            ac_config::WithoutDemo
         )
     })
 }
@@ -187,7 +175,7 @@ pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<Server> 
             )
             .app_data(web::JsonConfig::default().limit(max_body))
             .configure(|cfg| configure(cfg, &state))
-            .default_service(web::to(routes::not_found))
+            .default_service(web::to(public::not_found))
             .wrap(actix_web::middleware::from_fn(
                 security::refuse_control_characters,
             ))
@@ -228,7 +216,8 @@ mod tests {
             assert_eq!(dev, None);
         } else {
             assert!(
-                dev.as_ref().is_some_and(|r| r.starts_with(WITHOUT_DEMO)),
+                dev.as_ref()
+                    .is_some_and(|r| r.starts_with(&ac_config::WithoutDemo.to_string())),
                 "{dev:?}"
             );
         }

@@ -19,6 +19,7 @@ use actix_web::http::header;
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use crate::error::Said;
 use crate::menu::Menu;
 use crate::respond::{blocking, page};
 use crate::status::{self, Badge};
@@ -102,14 +103,10 @@ pub(crate) async fn printable(
     let now = state.clock.now();
     let legal = legal_text(&mandate.legal_text_version).map_err(|e| {
         tracing::error!(code = e.code(), error = %e, "mandate not printable");
-        WebError::Invalid {
-            code: e.code(),
-            message: format!(
-                "Le texte légal de ce mandat (version « {} ») est introuvable : il ne peut pas \
-                 être imprimé. Prévenez l'administrateur du service.",
-                mandate.legal_text_version
-            ),
-        }
+        WebError::invalid(
+            Said::of(&e)
+                .then("Ce mandat ne peut pas être imprimé : prévenez l'administrateur du service."),
+        )
     })?;
     let (db, creator, mandate_id) = (
         state.db.clone(),

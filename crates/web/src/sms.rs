@@ -78,14 +78,25 @@ impl PhoneNumber {
 /// Why a text message was not sent. Never carries the number.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum SmsError {
-    #[error("SMS001 fournisseur SMS injoignable : {0}")]
+    #[error("{own} fournisseur SMS injoignable : {0}", own = self.code())]
     Unreachable(String),
-    #[error("SMS002 fournisseur SMS : refus {status} ({code})")]
+    #[error("{own} fournisseur SMS : refus {status} ({code})", own = self.code())]
     Refused { status: u16, code: String },
-    #[error("SMS003 boîte d'envoi locale : {0}")]
+    #[error("{own} boîte d'envoi locale : {0}", own = self.code())]
     Outbox(String),
-    #[error("SMS004 configuration SMS : {0}")]
+    #[error("{own} configuration SMS : {0}", own = self.code())]
     Config(String),
+}
+
+impl SmsError {
+    pub(crate) fn code(&self) -> &'static str {
+        match self {
+            SmsError::Unreachable(_) => "SMS001",
+            SmsError::Refused { .. } => "SMS002",
+            SmsError::Outbox(_) => "SMS003",
+            SmsError::Config(_) => "SMS004",
+        }
+    }
 }
 
 pub(crate) type Sending<'a> = Pin<Box<dyn Future<Output = Result<(), SmsError>> + Send + 'a>>;

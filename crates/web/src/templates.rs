@@ -8,145 +8,85 @@ use crate::WebError;
 use crate::i18n::{Language, LanguageView};
 use crate::menu::Menu;
 
-const TEMPLATES: &[(&str, &str)] = &[
-    ("base.html", include_str!("../templates/base.html")),
-    ("footer.html", include_str!("../templates/footer.html")),
-    ("macros.html", include_str!("../templates/macros.html")),
-    ("home.html", include_str!("../templates/home.html")),
-    ("error.html", include_str!("../templates/error.html")),
-    (
-        "identification/start.html",
-        include_str!("../templates/identification/start.html"),
-    ),
-    (
-        "identification/new.html",
-        include_str!("../templates/identification/new.html"),
-    ),
-    (
-        "identification/recap.html",
-        include_str!("../templates/identification/recap.html"),
-    ),
-    (
-        "identification/_recap_languages.html",
-        include_str!("../templates/identification/_recap_languages.html"),
-    ),
-    (
-        "identification/_legal_text.html",
-        include_str!("../templates/identification/_legal_text.html"),
-    ),
-    (
-        "identification/comprehension.html",
-        include_str!("../templates/identification/comprehension.html"),
-    ),
-    (
-        "identification/comprehension_question.html",
-        include_str!("../templates/identification/comprehension_question.html"),
-    ),
-    (
-        "identification/refused.html",
-        include_str!("../templates/identification/refused.html"),
-    ),
-    (
-        "identification/mandate.html",
-        include_str!("../templates/identification/mandate.html"),
-    ),
-    (
-        "identification/print.html",
-        include_str!("../templates/identification/print.html"),
-    ),
-    (
-        "identification/verification_form.html",
-        include_str!("../templates/identification/verification_form.html"),
-    ),
-    (
-        "identification/verification.html",
-        include_str!("../templates/identification/verification.html"),
-    ),
-    (
-        "aide/_nav.html",
-        include_str!("../templates/aide/_nav.html"),
-    ),
-    (
-        "aide/entry.html",
-        include_str!("../templates/aide/entry.html"),
-    ),
-    (
-        "aide/no_mandate.html",
-        include_str!("../templates/aide/no_mandate.html"),
-    ),
-    (
-        "aide/mandates.html",
-        include_str!("../templates/aide/mandates.html"),
-    ),
-    (
-        "aide/revoke.html",
-        include_str!("../templates/aide/revoke.html"),
-    ),
-    (
-        "aide/history.html",
-        include_str!("../templates/aide/history.html"),
-    ),
-    (
-        "aide/signed_out.html",
-        include_str!("../templates/aide/signed_out.html"),
-    ),
-    (
-        "aide/receipt.html",
-        include_str!("../templates/aide/receipt.html"),
-    ),
-    (
-        "aide/report.html",
-        include_str!("../templates/aide/report.html"),
-    ),
-    (
-        "aide/notifications.html",
-        include_str!("../templates/aide/notifications.html"),
-    ),
-    (
-        "identification/verification_unknown.html",
-        include_str!("../templates/identification/verification_unknown.html"),
-    ),
-    (
-        "identification/verification_deleted.html",
-        include_str!("../templates/identification/verification_deleted.html"),
-    ),
-    (
-        "identification/revocation.html",
-        include_str!("../templates/identification/revocation.html"),
-    ),
-    (
-        "identification/revocation_attestation.html",
-        include_str!("../templates/identification/revocation_attestation.html"),
-    ),
-    (
-        "auth/sign_in.html",
-        include_str!("../templates/auth/sign_in.html"),
-    ),
-    (
-        "auth/link_sent.html",
-        include_str!("../templates/auth/link_sent.html"),
-    ),
-    (
-        "auth/confirm_link.html",
-        include_str!("../templates/auth/confirm_link.html"),
-    ),
-    (
-        "auth/code.html",
-        include_str!("../templates/auth/code.html"),
-    ),
-    (
-        "auth/step_up.html",
-        include_str!("../templates/auth/step_up.html"),
-    ),
-    (
-        "auth/space.html",
-        include_str!("../templates/auth/space.html"),
-    ),
-    (
-        "auth/dev_outbox.html",
-        include_str!("../templates/auth/dev_outbox.html"),
-    ),
-];
+/// A template by its path under `crates/web/templates/`, embedded.
+macro_rules! templates {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../templates/", $name)))),*]
+    };
+}
+
+/// Every template of the service, by its path under `crates/web/templates/`: the one place a
+/// template is registered (a test checks that every file there is listed).
+const TEMPLATES: &[(&str, &str)] = templates!(
+    "base.html",
+    "footer.html",
+    "macros.html",
+    "home.html",
+    "error.html",
+    "identification/start.html",
+    "identification/new.html",
+    "identification/recap.html",
+    "identification/_recap_languages.html",
+    "identification/_legal_text.html",
+    "identification/comprehension.html",
+    "identification/comprehension_question.html",
+    "identification/refused.html",
+    "identification/mandate.html",
+    "identification/print.html",
+    "identification/verification_form.html",
+    "identification/verification.html",
+    "aide/_nav.html",
+    "aide/entry.html",
+    "aide/no_mandate.html",
+    "aide/mandates.html",
+    "aide/revoke.html",
+    "aide/history.html",
+    "aide/signed_out.html",
+    "aide/receipt.html",
+    "aide/report.html",
+    "aide/notifications.html",
+    "identification/verification_unknown.html",
+    "identification/verification_deleted.html",
+    "identification/revocation.html",
+    "identification/revocation_attestation.html",
+    "auth/sign_in.html",
+    "auth/link_sent.html",
+    "auth/confirm_link.html",
+    "auth/code.html",
+    "auth/step_up.html",
+    "auth/space.html",
+    "auth/dev_outbox.html",
+    "console/layout.html",
+    "console/macros.html",
+    "console/referent_index.html",
+    "console/referent_structure.html",
+    "console/referent_new_aidant.html",
+    "console/referent_aidant.html",
+    "console/referent_totp_app.html",
+    "console/journal.html",
+    "console/journal_entry.html",
+    "console/dashboard.html",
+    "console/integrity.html",
+    "console/anomalies.html",
+    "console/reports.html",
+    "console/report_restore.html",
+    "provider/refused.html",
+    "provider/usagers.html",
+    "provider/demarche.html",
+    "provider/logout.html",
+    "usagers/list.html",
+    "usagers/usager.html",
+    "information/mentions_legales.html",
+    "information/donnees_personnelles.html",
+    "information/accessibilite.html",
+    "information/plan_du_site.html",
+    "remote/new.html",
+    "remote/list.html",
+    "remote/landing.html",
+    "remote/recap.html",
+    "remote/questions.html",
+    "remote/answered.html",
+);
 
 #[derive(Debug)]
 pub struct Templates {
@@ -154,16 +94,10 @@ pub struct Templates {
 }
 
 impl Templates {
-    /// The shared templates and the features' own (`routes::TEMPLATES`: the route table, above
-    /// the features, lists them, so this module below them names none).
-    pub fn load(features: &[&[(&str, &str)]]) -> Result<Self, WebError> {
+    /// Every template, registered with the translation function `t`.
+    pub fn load() -> Result<Self, WebError> {
         let mut tera = Tera::default();
-        tera.add_raw_templates(
-            TEMPLATES
-                .iter()
-                .chain(features.iter().flat_map(|t| t.iter()))
-                .copied(),
-        )?;
+        tera.add_raw_templates(TEMPLATES.iter().copied())?;
         tera.register_function("t", crate::i18n::Translate);
         Ok(Self { tera })
     }
@@ -253,5 +187,47 @@ impl Templates {
             "error.html",
             &serde_json::json!({ "status": status, "code": code, "message": message }),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly
+
+    use std::path::{Path, PathBuf};
+
+    fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                files(&path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+
+    /// A template file left out of the list would only fail when a page first renders it.
+    #[test]
+    fn every_template_file_is_registered_once() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let mut on_disk = Vec::new();
+        files(&root, &mut on_disk);
+        let mut on_disk: Vec<String> = on_disk
+            .iter()
+            .map(|p| {
+                p.strip_prefix(&root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        on_disk.sort();
+        let mut listed: Vec<String> = super::TEMPLATES
+            .iter()
+            .map(|(n, _)| n.to_string())
+            .collect();
+        listed.sort();
+        assert_eq!(listed, on_disk);
     }
 }

@@ -6,14 +6,18 @@
 //! structure is neither listed nor reachable by URL (403, journaled). Both pages show personal
 //! data, so both take [`PersonalDataAccess`]: the second factor typed within the step-up window.
 
-use ac_mandates::{Demarche, MandateStatus, OrganisationId, Usager, UsagerId};
-use ac_storage::console::journal::Cursor;
-use ac_storage::console::{self, OutOfScope, Scope};
-use ac_storage::structure_usagers::{self, MAX_PAGE, Search, SearchError, Tab};
+use ac_localtime::LocalTimes;
+use ac_mandates::{
+    Demarche, JourneyRefusal, Mandate, MandateStatus, OrganisationId, Usager, UsagerId,
+};
+use ac_storage::console::journal::{Cursor, JournalRow};
+use ac_storage::console::{self, Names, OutOfScope, Scope};
+use ac_storage::structure_usagers::{self, Listing, MAX_PAGE, Person, Search, SearchError, Tab};
 use ac_storage::{StorageError, mandates, usagers};
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use time::{Duration, OffsetDateTime};
 
 use crate::auth::PersonalDataAccess;
 use crate::dates::{date, datetime};
@@ -23,24 +27,8 @@ use crate::respond::{blocking, page};
 use crate::status::{self, Badge};
 use crate::{AppState, WebError};
 
-pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/usagers").get(list))
-        .service(web::resource("/usagers/{id}").get(usager_page));
-}
-
-pub(crate) const TEMPLATES: &[(&str, &str)] = &[
-    (
-        "usagers/list.html",
-        include_str!("../templates/usagers/list.html"),
-    ),
-    (
-        "usagers/usager.html",
-        include_str!("../templates/usagers/usager.html"),
-    ),
-];
-
 #[derive(Deserialize)]
-struct ListQuery {
+pub(crate) struct ListQuery {
     q: Option<String>,
     onglet: Option<String>,
     page: Option<String>,
@@ -64,6 +52,19 @@ struct PersonView {
     expiring_soon: bool,
 }
 
+impl PersonView {
+    fn of(p: &Person) -> Self {
+        PersonView {
+            href: format!("/usagers/{}", p.id),
+            given_name: p.given_name.clone(),
+            family_name: p.family_name.clone(),
+            birthdate: date(p.birthdate),
+            until: p.next_end.map(|e| date(e.date())),
+            expiring_soon: p.expiring_soon,
+        }
+    }
+}
+
 /// The list's URL for a search, tab and page (the search is percent-encoded).
 fn list_href(q: &str, tab: Tab, page: usize) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
@@ -77,43 +78,68 @@ fn list_href(q: &str, tab: Tab, page: usize) -> String {
     format!("/usagers?{}", query.finish())
 }
 
-fn bad_input(message: &str) -> WebError {
-    WebError::Invalid {
-        code: "USG001",
-        message: message.into(),
+/// What the list's address asks for, read and bounded.
+struct ListRequest {
+    tab: Tab,
+    page: usize,
+    q: String,
+    search: Search,
+    /// Why the search cannot run, for the field's message; nothing is listed then.
+    search_error: Option<&'static str>,
+}
+
+impl ListRequest {
+    fn read(query: ListQuery) -> Result<Self, WebError> {
+        let tab = match query.onglet.as_deref() {
+            None | Some("") => Tab::Active,
+            Some(key) => {
+                Tab::from_key(key).ok_or_else(|| WebError::invalid(JourneyRefusal::UnknownTab))?
+            }
+        };
+        let page = match query.page.as_deref() {
+            None | Some("") => 1,
+            Some(text) => text
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_PAGE).contains(n))
+                .ok_or_else(|| WebError::invalid(JourneyRefusal::UnknownPage))?,
+        };
+        let q = query.q.unwrap_or_default();
+        let (search, search_error) = match Search::parse(&q) {
+            Ok(search) => (search, None),
+            Err(SearchError::TooLong) => (
+                Search::Everyone,
+                Some("La recherche est trop longue : 100 caractères au plus."),
+            ),
+            Err(SearchError::BadDate) => (
+                Search::Everyone,
+                Some(
+                    "Écrivez la date de naissance sous la forme JJ/MM/AAAA, par exemple 24/08/1962.",
+                ),
+            ),
+        };
+        Ok(Self {
+            tab,
+            page,
+            q,
+            search,
+            search_error,
+        })
     }
 }
 
-async fn list(
+pub(crate) async fn list(
     state: web::Data<AppState>,
     current: PersonalDataAccess,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, WebError> {
-    let query = query.into_inner();
-    let tab = match query.onglet.as_deref() {
-        None | Some("") => Tab::Active,
-        Some(key) => Tab::from_key(key).ok_or_else(|| bad_input("Cet onglet n'existe pas."))?,
-    };
-    let requested_page = match query.page.as_deref() {
-        None | Some("") => 1,
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_PAGE).contains(n))
-            .ok_or_else(|| bad_input("Ce numéro de page n'existe pas."))?,
-    };
-    let q = query.q.unwrap_or_default();
-    let (search, search_error) = match Search::parse(&q) {
-        Ok(search) => (search, None),
-        Err(SearchError::TooLong) => (
-            Search::Everyone,
-            Some("La recherche est trop longue : 100 caractères au plus."),
-        ),
-        Err(SearchError::BadDate) => (
-            Search::Everyone,
-            Some("Écrivez la date de naissance sous la forme JJ/MM/AAAA, par exemple 24/08/1962."),
-        ),
-    };
+    let ListRequest {
+        tab,
+        page: requested_page,
+        q,
+        search,
+        search_error,
+    } = ListRequest::read(query.into_inner())?;
     // A search that cannot run shows nothing rather than everyone.
     let run = search_error.is_none();
     let (db, organisation, now, window) = (
@@ -126,15 +152,8 @@ async fn list(
         let conn = &mut *db.conn()?;
         let listing = run
             .then(|| {
-                structure_usagers::list(
-                    conn,
-                    &organisation,
-                    &search,
-                    tab,
-                    requested_page,
-                    now,
-                    window,
-                )
+                let (page, window) = (requested_page, window);
+                structure_usagers::list(conn, &organisation, &search, tab, page, now, window)
             })
             .transpose()?;
         Ok((
@@ -143,31 +162,9 @@ async fn list(
         ))
     })
     .await?;
-    let tabs: Vec<TabView> = Tab::ALL
-        .into_iter()
-        .map(|t| TabView {
-            label: t.label(),
-            count: listing
-                .as_ref()
-                .and_then(|l| l.counts.get(&t).copied())
-                .unwrap_or(0),
-            href: list_href(&q, t, 1),
-            current: t == tab,
-        })
-        .collect();
     let (people, page_number, pages) = match &listing {
         Some(l) => (
-            l.people
-                .iter()
-                .map(|p| PersonView {
-                    href: format!("/usagers/{}", p.id),
-                    given_name: p.given_name.clone(),
-                    family_name: p.family_name.clone(),
-                    birthdate: date(p.birthdate),
-                    until: p.next_end.map(|e| date(e.date())),
-                    expiring_soon: p.expiring_soon,
-                })
-                .collect(),
+            l.people.iter().map(PersonView::of).collect(),
             l.page,
             l.pages,
         ),
@@ -181,7 +178,7 @@ async fn list(
             "q": q,
             "tab": tab.key(),
             "tab_label": tab.label(),
-            "tabs": tabs,
+            "tabs": tab_views(listing.as_ref(), &q, tab),
             "people": people,
             "page": page_number,
             "pages": pages,
@@ -199,8 +196,21 @@ async fn list(
     Ok(page(status, body))
 }
 
+/// The list's tabs with their counts (none while a search cannot run).
+fn tab_views(listing: Option<&Listing>, q: &str, current: Tab) -> Vec<TabView> {
+    Tab::ALL
+        .into_iter()
+        .map(|t| TabView {
+            label: t.label(),
+            count: listing.and_then(|l| l.counts.get(&t).copied()).unwrap_or(0),
+            href: list_href(q, t, 1),
+            current: t == current,
+        })
+        .collect()
+}
+
 #[derive(Deserialize)]
-struct UsagerQuery {
+pub(crate) struct UsagerQuery {
     /// The history page: uses older than this journal position.
     avant: Option<String>,
 }
@@ -223,10 +233,72 @@ struct UseView {
     website: String,
 }
 
+impl MandateView {
+    fn of(m: &Mandate, now: OffsetDateTime, window: Duration) -> Self {
+        MandateView {
+            href: format!("/mandats/{}", m.id),
+            renew_href: format!("/mandats/{}/renouveler", m.id),
+            created: date(m.created_at.date()),
+            until: date(m.expires_at.date()),
+            // "Expire bientôt" with the list's window, not the domain's default.
+            status: status::mandate(match m.status_at(now) {
+                MandateStatus::Active { .. } => MandateStatus::Active {
+                    expiring_soon: m.expires_at - now <= window,
+                },
+                other => other,
+            }),
+            demarches: m
+                .authorizations
+                .iter()
+                .map(|a| a.demarche.title())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+}
+
+impl UseView {
+    /// A delegated use, with the names of its aidant and website and its structure's local time.
+    fn of(
+        r: &JournalRow,
+        local_times: &LocalTimes,
+        names: &Names,
+        websites: &BTreeMap<String, String>,
+    ) -> Self {
+        let aidant = r.actor_id.as_deref().unwrap_or_default();
+        let website = r.client_id.as_deref().unwrap_or_default();
+        UseView {
+            at: datetime(
+                local_times,
+                r.organisation_id
+                    .as_deref()
+                    .and_then(|o| names.departements.get(o))
+                    .map(String::as_str),
+                r.at(),
+            ),
+            aidant: names
+                .aidants
+                .get(aidant)
+                .cloned()
+                .unwrap_or_else(|| aidant.to_owned()),
+            demarche: r
+                .demarche
+                .as_deref()
+                .and_then(|d| d.parse::<Demarche>().ok())
+                .map(|d| d.title().to_owned())
+                .unwrap_or_default(),
+            website: websites
+                .get(website)
+                .cloned()
+                .unwrap_or_else(|| website.to_owned()),
+        }
+    }
+}
+
 /// A person of the aidant's current structure: 403 (journaled) for anyone the structure never
 /// held a mandate for, whether they exist elsewhere or not at all — the answer is the same, so
 /// it tells nothing.
-async fn usager_page(
+pub(crate) async fn usager_page(
     state: web::Data<AppState>,
     current: PersonalDataAccess,
     id: web::Path<String>,
@@ -239,7 +311,7 @@ async fn usager_page(
             text.parse::<i64>()
                 .ok()
                 .filter(|n| *n >= 0)
-                .ok_or_else(|| bad_input("Cette page de l'historique n'existe pas."))?,
+                .ok_or_else(|| WebError::invalid(JourneyRefusal::UnknownHistoryPage))?,
         ),
     };
     let organisation = current.aidant.current_organisation.clone();
@@ -311,58 +383,12 @@ async fn render_usager(
     .await?;
     let mandate_views: Vec<MandateView> = mandates
         .iter()
-        .map(|m| MandateView {
-            href: format!("/mandats/{}", m.id),
-            renew_href: format!("/mandats/{}/renouveler", m.id),
-            created: date(m.created_at.date()),
-            until: date(m.expires_at.date()),
-            // "Expire bientôt" with the list's window, not the domain's default.
-            status: status::mandate(match m.status_at(now) {
-                MandateStatus::Active { .. } => MandateStatus::Active {
-                    expiring_soon: m.expires_at - now <= window,
-                },
-                other => other,
-            }),
-            demarches: m
-                .authorizations
-                .iter()
-                .map(|a| a.demarche.title())
-                .collect::<Vec<_>>()
-                .join(", "),
-        })
+        .map(|m| MandateView::of(m, now, window))
         .collect();
     let use_views: Vec<UseView> = uses
         .rows
         .iter()
-        .map(|r| {
-            let aidant = r.actor_id.as_deref().unwrap_or_default();
-            let website = r.client_id.as_deref().unwrap_or_default();
-            UseView {
-                at: datetime(
-                    &state.local_times,
-                    r.organisation_id
-                        .as_deref()
-                        .and_then(|o| names.departements.get(o))
-                        .map(String::as_str),
-                    r.at(),
-                ),
-                aidant: names
-                    .aidants
-                    .get(aidant)
-                    .cloned()
-                    .unwrap_or_else(|| aidant.to_owned()),
-                demarche: r
-                    .demarche
-                    .as_deref()
-                    .and_then(|d| d.parse::<Demarche>().ok())
-                    .map(|d| d.title().to_owned())
-                    .unwrap_or_default(),
-                website: websites
-                    .get(website)
-                    .cloned()
-                    .unwrap_or_else(|| website.to_owned()),
-            }
-        })
+        .map(|r| UseView::of(r, &state.local_times, &names, &websites))
         .collect();
     let base = format!("/usagers/{}", usager.id);
     let body = state.templates.render_for(

@@ -265,6 +265,7 @@ const FEATURES: &[&str] = &[
     "identification",
     "information",
     "provider",
+    "public",
     "receipts",
     "remote_consent",
     "usagers",
@@ -291,6 +292,32 @@ fn no_feature_module_leans_on_another() {
         crossings.is_empty(),
         "feature modules using one another (move what they share into the kit below them):\n{}",
         crossings.join("\n")
+    );
+}
+
+/// One route table (docs/architecture.md, "Inside `ac-web`: floors"): a path registered in a
+/// feature module could not be found by reading `routes.rs`, nor its order against the others.
+#[test]
+fn only_the_route_table_registers_routes() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    source_files(&src, &mut files);
+    let registering: Vec<String> = files
+        .iter()
+        .filter(|file| !file.ends_with("routes.rs"))
+        .filter(|file| {
+            let text = code(&fs::read_to_string(file).unwrap());
+            ["web::resource(", "web::scope(", "ServiceConfig"]
+                .iter()
+                .any(|needle| text.contains(needle))
+        })
+        .map(|file| file.strip_prefix(&src).unwrap().display().to_string())
+        .collect();
+    // The demonstration's sites are crates of their own; `demo.rs` hands them the table.
+    assert_eq!(
+        registering,
+        ["demo.rs"],
+        "routes registered outside crates/web/src/routes.rs"
     );
 }
 

@@ -71,31 +71,27 @@ impl AuthorizeParams {
 }
 
 /// Why a request is refused with a page: nothing in it can be trusted as a place to redirect to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Its message is the French text the person reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum PageRefusal {
+    #[error("{code} Le site d'où vous venez n'est pas un partenaire connu d'Aidants Connect.", code = self.code())]
     MissingClient,
+    #[error("{code} Le site d'où vous venez n'est pas un partenaire connu d'Aidants Connect.", code = self.code())]
     UnknownClient,
+    #[error("{code} Le site d'où vous venez a demandé un retour vers une adresse qu'il n'a pas enregistrée : par sécurité, nous ne vous y renvoyons pas.", code = self.code())]
     MissingRedirectUri,
+    #[error("{code} Le site d'où vous venez a demandé un retour vers une adresse qu'il n'a pas enregistrée : par sécurité, nous ne vous y renvoyons pas.", code = self.code())]
     UnregisteredRedirectUri,
+    #[error("{code} La demande du site partenaire est mal formée (paramètre répété).", code = self.code())]
     RepeatedParameter,
 }
 
 impl PageRefusal {
-    /// A stable code and the French text the person reads.
-    pub fn message(self) -> (&'static str, &'static str) {
+    pub fn code(&self) -> &'static str {
         match self {
-            PageRefusal::MissingClient | PageRefusal::UnknownClient => (
-                "OIDC110",
-                "Le site d'où vous venez n'est pas un partenaire connu d'Aidants Connect.",
-            ),
-            PageRefusal::MissingRedirectUri | PageRefusal::UnregisteredRedirectUri => (
-                "OIDC111",
-                "Le site d'où vous venez a demandé un retour vers une adresse qu'il n'a pas enregistrée : par sécurité, nous ne vous y renvoyons pas.",
-            ),
-            PageRefusal::RepeatedParameter => (
-                "OIDC112",
-                "La demande du site partenaire est mal formée (paramètre répété).",
-            ),
+            PageRefusal::MissingClient | PageRefusal::UnknownClient => "OIDC110",
+            PageRefusal::MissingRedirectUri | PageRefusal::UnregisteredRedirectUri => "OIDC111",
+            PageRefusal::RepeatedParameter => "OIDC112",
         }
     }
 }

@@ -15,6 +15,7 @@
 //! | `discovery`, `scope`, `pkce`, `client`, `error` | the rest |
 
 mod authorize;
+mod choice_refusal;
 mod claims;
 mod client;
 mod discovery;
@@ -29,6 +30,7 @@ pub use authorize::{
     AuthorizationRequest, AuthorizeParams, AuthorizeRefusal, ErrorRedirect, MAX_STATE_LEN,
     PageRefusal, code_location, validate as validate_authorization,
 };
+pub use choice_refusal::ChoiceRefusal;
 pub use claims::{Actor, IdTokenFacts, at_hash, id_token_claims, userinfo_claims};
 pub use client::{Client, ClientAuthMethod, UserinfoFormat, check_uri};
 pub use discovery::{

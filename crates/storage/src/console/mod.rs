@@ -11,10 +11,12 @@ pub mod anomalies;
 pub mod dashboard;
 pub mod export;
 pub mod journal;
+mod refusal;
 mod scope;
 pub mod team;
 pub mod verifications;
 
+pub use refusal::ConsoleRefusal;
 pub use scope::{Denial, Names, OutOfScope, Scope, UsagerMatch, deny, names, safe_target};
 
 /// The journal action that counts as one delegated use: the aidant chose the usager and the

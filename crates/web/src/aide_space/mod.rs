@@ -7,27 +7,20 @@
 //! minutes idle, one hour at most. Every query is keyed by the pseudonym the session holds,
 //! taken on the server; an id from the request only ever narrows within the person's own records.
 
-mod notifications;
-mod pages;
-mod print;
-mod signin;
+pub(crate) mod notifications;
+pub(crate) mod pages;
+pub(crate) mod print;
+pub(crate) mod signin;
 
 use ac_auth::Token;
 use ac_storage::aide_space::{self, AideSession};
-use actix_web::{HttpRequest, web};
+use actix_web::HttpRequest;
 
 use crate::respond::blocking;
 use crate::{AppState, WebError};
 
 /// The session cookie of the aidé's space (`__Host-` and `Secure` outside dev mode).
 const SESSION_COOKIE: &str = "ac_aide";
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    signin::configure(cfg);
-    pages::configure(cfg);
-    print::configure(cfg);
-    notifications::configure(cfg);
-}
 
 /// A signed-in person: their session token (for the CSRF tokens of their forms) and session.
 pub(crate) struct SignedIn {

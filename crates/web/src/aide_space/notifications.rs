@@ -12,14 +12,6 @@ use crate::i18n::PageLanguage;
 use crate::respond::{blocking, page, see_other};
 use crate::{AppState, WebError};
 
-pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/mon-espace/avis")
-            .get(notifications_page)
-            .post(save),
-    );
-}
-
 /// The form with the person's current choice.
 async fn render(
     state: &AppState,
@@ -56,7 +48,7 @@ async fn render(
     Ok(super::pages::private(page(status, body)))
 }
 
-async fn notifications_page(
+pub(crate) async fn notifications_page(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, WebError> {
@@ -75,13 +67,13 @@ async fn notifications_page(
 }
 
 #[derive(Deserialize)]
-struct Form {
+pub(crate) struct Form {
     csrf: String,
     choix: Option<String>,
     courriel: Option<String>,
 }
 
-async fn save(
+pub(crate) async fn save(
     state: web::Data<AppState>,
     req: HttpRequest,
     form: web::Form<Form>,

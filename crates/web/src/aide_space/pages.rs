@@ -23,17 +23,6 @@ use crate::{AppState, WebError};
 /// History lines per page.
 const PAGE: i64 = 20;
 
-pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/mon-espace/mandats").get(mandates_page))
-        .service(
-            web::resource("/mon-espace/mandats/{mandate}/revoquer")
-                .get(revoke_confirm)
-                .post(revoke),
-        )
-        .service(web::resource("/mon-espace/historique").get(history_page))
-        .service(web::resource("/mon-espace/historique/{seq}/preuve").get(proof));
-}
-
 /// The signed-in person, or the entry page.
 pub(super) async fn require(
     state: &AppState,
@@ -136,7 +125,7 @@ struct MandatesView {
     mandates: Vec<MandateView>,
 }
 
-async fn mandates_page(
+pub(crate) async fn mandates_page(
     state: web::Data<AppState>,
     req: HttpRequest,
     language: PageLanguage,
@@ -245,7 +234,7 @@ fn denied(
 }
 
 #[derive(Deserialize)]
-struct RevokeQuery {
+pub(crate) struct RevokeQuery {
     demarche: Option<String>,
 }
 
@@ -276,7 +265,7 @@ fn target(
         .ok_or(WebError::NotFound)
 }
 
-async fn revoke_confirm(
+pub(crate) async fn revoke_confirm(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
@@ -311,14 +300,14 @@ async fn revoke_confirm(
 }
 
 #[derive(Deserialize)]
-struct RevokeForm {
+pub(crate) struct RevokeForm {
     csrf: String,
     demarche: Option<String>,
 }
 
 /// The revocation itself: immediate everywhere (a delegated sign-in in progress fails at its
 /// next step), journaled with the person as the actor; the page is the attestation.
-async fn revoke(
+pub(crate) async fn revoke(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
@@ -435,7 +424,7 @@ async fn notices(
 }
 
 #[derive(Deserialize)]
-struct HistoryQuery {
+pub(crate) struct HistoryQuery {
     avant: Option<i64>,
 }
 
@@ -503,7 +492,7 @@ fn sentence(line: &HistoryLine, times: &LocalTimes, language: Language) -> Strin
     }
 }
 
-async fn history_page(
+pub(crate) async fn history_page(
     state: web::Data<AppState>,
     req: HttpRequest,
     query: web::Query<HistoryQuery>,
@@ -545,7 +534,7 @@ async fn history_page(
 
 /// The inclusion proof of one line against the latest signed checkpoint, as the offline bundle
 /// `aidants-connect audit verify-proof` accepts. Only for an entry about the person.
-async fn proof(
+pub(crate) async fn proof(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,

@@ -10,11 +10,7 @@ use crate::mandate_copy::{Reader, printable};
 use crate::respond::blocking;
 use crate::{AppState, WebError};
 
-pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/mon-espace/mandats/{mandate}/imprimer").get(print_page));
-}
-
-async fn print_page(
+pub(crate) async fn print_page(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,

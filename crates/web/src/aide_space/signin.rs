@@ -23,14 +23,6 @@ use crate::{AppState, WebError, security};
 /// The cookie binding a sign-in in progress to this browser.
 const LOGIN_COOKIE: &str = "ac_aide_login";
 
-pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/mon-espace").get(entry))
-        .service(web::resource("/mon-espace/franceconnect").post(begin))
-        .service(web::resource("/mon-espace/franceconnect/retour").get(callback))
-        .service(web::resource("/mon-espace/deconnexion").post(sign_out))
-        .service(web::resource("/mon-espace/franceconnect/deconnexion").get(after_logout));
-}
-
 #[derive(Serialize)]
 struct EntryView {
     csrf: String,
@@ -64,7 +56,10 @@ async fn entry_page(
     Ok(response)
 }
 
-async fn entry(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, WebError> {
+pub(crate) async fn entry(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, WebError> {
     if signed_in(&state, &req).await?.is_some() {
         return Ok(see_other("/mon-espace/mandats").finish());
     }
@@ -76,7 +71,7 @@ fn refusal(e: &OidcError) -> (&'static str, String) {
 }
 
 #[derive(Deserialize)]
-struct BeginForm {
+pub(crate) struct BeginForm {
     csrf: String,
 }
 
@@ -91,7 +86,7 @@ struct LogoutPayload {
 }
 
 #[instrument(skip_all)]
-async fn begin(
+pub(crate) async fn begin(
     state: web::Data<AppState>,
     req: HttpRequest,
     form: web::Form<BeginForm>,
@@ -141,7 +136,7 @@ struct NoMandateView {}
 /// FranceConnect's return (OIDC Core §3.1.2.5–6): the state first, then every check of the
 /// relying party. A person with no mandate anywhere is told so, and nothing is created.
 #[instrument(skip_all)]
-async fn callback(
+pub(crate) async fn callback(
     state: web::Data<AppState>,
     req: HttpRequest,
     params: web::Query<CallbackParams>,
@@ -225,14 +220,14 @@ async fn callback(
 }
 
 #[derive(Deserialize)]
-struct SignOutForm {
+pub(crate) struct SignOutForm {
     csrf: String,
 }
 
 /// « Se déconnecter »: ends the session here, then closes the FranceConnect session too
 /// (RP-Initiated Logout §2).
 #[instrument(skip_all)]
-async fn sign_out(
+pub(crate) async fn sign_out(
     state: web::Data<AppState>,
     req: HttpRequest,
     form: web::Form<SignOutForm>,
@@ -276,7 +271,7 @@ async fn sign_out(
 }
 
 #[derive(Deserialize)]
-struct LogoutReturn {
+pub(crate) struct LogoutReturn {
     state: Option<String>,
 }
 
@@ -287,7 +282,7 @@ struct SignedOutView {
 
 /// Back from FranceConnect's logout: the state is checked; the page says whether FranceConnect
 /// confirmed (the session here is over either way).
-async fn after_logout(
+pub(crate) async fn after_logout(
     state: web::Data<AppState>,
     req: HttpRequest,
     query: web::Query<LogoutReturn>,

@@ -20,12 +20,7 @@ use crate::WebError;
 const BROWSER_COOKIE: &str = "ac_csrf";
 
 pub(crate) fn refused() -> WebError {
-    WebError::Forbidden {
-        code: "AUTH001",
-        message:
-            "Le formulaire a expiré ou ne vient pas de ce site. Rechargez la page et recommencez."
-                .into(),
-    }
+    WebError::forbidden(ac_auth::SignInRefusal::FormExpired)
 }
 
 /// The pre-session token to put in a form, and the cookie to set when the browser has none.

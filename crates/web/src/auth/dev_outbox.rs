@@ -6,11 +6,7 @@ use actix_web::{HttpResponse, web};
 
 use crate::{AppState, WebError};
 
-pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/dev/courriels").get(outbox));
-}
-
-async fn outbox(state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
+pub(crate) async fn outbox(state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
     let dir = state.mailer.outbox_dir().map(ToOwned::to_owned);
     let messages = match dir.clone() {
         Some(dir) => web::block(move || ac_mail::read_outbox(&dir, 50))

@@ -3,8 +3,8 @@
 //! outbox page. The rules live in `ac-auth` and `ac-storage`; this module speaks HTTP.
 
 mod csrf;
-mod dev_outbox;
-mod pages;
+pub(crate) mod dev_outbox;
+pub(crate) mod pages;
 mod session;
 mod span;
 
@@ -12,7 +12,7 @@ use ac_auth::{KeyRing, Policy};
 use ac_config::Settings;
 use ac_storage::rate_limits::Limit;
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::{HttpMessage, HttpRequest, web};
+use actix_web::{HttpMessage, HttpRequest};
 use ring::rand::SystemRandom;
 use std::net::IpAddr;
 use std::path::Path;
@@ -28,17 +28,6 @@ pub use span::RedactingRootSpan;
 
 use crate::WebError;
 use crate::durations::secs;
-
-/// Every sign-in route. The dev outbox is registered apart, only in dev mode.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    pages::configure(cfg);
-}
-
-/// `/dev/courriels`: lists the file outbox. Registered only when `server.dev_mode` is on, so the
-/// route does not exist at all in production (404).
-pub fn configure_dev(cfg: &mut web::ServiceConfig) {
-    dev_outbox::configure(cfg);
-}
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -175,25 +164,9 @@ pub(crate) const SESSION_COOKIE: &str = "ac_session";
 /// Purpose label of the CSRF token derived from a session token.
 pub(crate) const CSRF_PURPOSE: &str = "ac-csrf-v1";
 
-/// `AUTH003`: too many attempts from this address or at this account.
-pub(crate) const TOO_MANY_ATTEMPTS: (&str, &str) = (
-    "AUTH003",
-    "Trop de tentatives en peu de temps. Patientez quelques minutes avant de réessayer.",
-);
-
-/// `AUTH005`: a second-factor code typed again and not accepted.
-pub(crate) const CODE_REFUSED: (&str, &str) = (
-    "AUTH005",
-    "Ce code n'a pas été accepté. Saisissez le code affiché en ce moment.",
-);
-
-/// 429 `AUTH003`: too many attempts from this address or at this account.
+/// 429: too many attempts from this address or at this account.
 pub(crate) fn too_many() -> WebError {
-    let (code, message) = TOO_MANY_ATTEMPTS;
-    WebError::TooManyRequests {
-        code,
-        message: message.into(),
-    }
+    WebError::too_many(ac_auth::SignInRefusal::TooManyAttempts)
 }
 
 /// The per-IP limit on second-factor attempts (`auth.totp_attempts_per_ip`), one counter for the
@@ -233,7 +206,11 @@ pub fn load_key_ring(path: &Path, generate: bool, rng: &SystemRandom) -> Result<
         KeyRing::generate_file_text(rng).map_err(|e| e.to_string())
     })
     .map_err(|e| {
-        format!("AUT002 clé des graines TOTP illisible : {e} ; créez-la avec `aidants-connect auth keygen`")
+        ac_auth::AuthError::KeyFile(format!(
+            "{} : {e} ; créez-la avec `aidants-connect auth keygen`",
+            path.display()
+        ))
+        .to_string()
     })?;
     KeyRing::parse(&text).map_err(|e| format!("{e} ({})", path.display()))
 }

@@ -2,7 +2,7 @@
 //!
 //! Every handler that sees a token or a code is `#[instrument(skip_all)]`: neither reaches a log.
 
-use ac_auth::{Token, TokenHash};
+use ac_auth::{SignInRefusal, Token, TokenHash};
 use ac_mandates::{Email, OrganisationId};
 use ac_storage::sessions::{self, EndReason};
 use ac_storage::sign_in::{self, LinkRequest, SignIn};
@@ -15,40 +15,12 @@ use tracing::instrument;
 
 use super::session::safe_return_path;
 use super::{
-    CODE_REFUSED, CurrentAidant, RecentStepUp, SESSION_COOKIE, StepUpCheck, csrf, request_id,
-    too_many, totp_ip_allowed,
+    CurrentAidant, RecentStepUp, SESSION_COOKIE, StepUpCheck, csrf, request_id, too_many,
+    totp_ip_allowed,
 };
+use crate::error::Said;
 use crate::respond::{blocking, page, see_other};
 use crate::{AppState, WebError};
-
-pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/connexion")
-            .get(sign_in_page)
-            .post(request_link),
-    )
-    .service(web::resource("/connexion/lien/{token}").get(confirm_link_page))
-    .service(web::resource("/connexion/lien").post(open_link))
-    .service(
-        web::resource("/connexion/code")
-            .get(code_page)
-            .post(submit_code),
-    )
-    .service(
-        web::resource("/connexion/verification")
-            .get(step_up_page)
-            .post(submit_step_up),
-    )
-    .service(web::resource("/deconnexion").post(logout))
-    .service(web::resource("/espace").get(space))
-    .service(web::resource("/espace/structure").post(switch_structure));
-}
-
-/// One message for every failed sign-in, whichever factor failed (docs/domain.md, "Journeys" 1).
-/// After `auth.lockout_failures` wrong codes every device of the account is locked; only the
-/// référent of the structure can unlock it (from the aidant's page of the référent space).
-const SIGN_IN_LOCKED: &str = "Votre compte est bloqué : trop de codes faux ont été saisis. Demandez à votre référent de débloquer votre second facteur, puis demandez un nouveau lien de connexion.";
-const SIGN_IN_REFUSED: &str = "Connexion impossible : le lien a peut-être expiré ou déjà servi, ou le code n'est pas le bon. Demandez un nouveau lien et réessayez. Si cela se reproduit, contactez votre référent.";
 
 /// Sign-in pages are never cached: they carry CSRF tokens and, for one, a link token.
 /// A 4xx here is a form shown again with its error, not an error page.
@@ -56,7 +28,7 @@ const SIGN_IN_REFUSED: &str = "Connexion impossible : le lien a peut-être expir
 // Step 1: the e-mail address.
 
 #[derive(Deserialize)]
-struct SignInForm {
+pub(crate) struct SignInForm {
     email: String,
     csrf: String,
 }
@@ -74,7 +46,7 @@ fn render_sign_in(
     req: &HttpRequest,
     status: HttpResponseBuilder,
     email: &str,
-    error: Option<(&str, &str)>,
+    error: Option<Said>,
 ) -> Result<HttpResponse, WebError> {
     let (token, cookie) = csrf::browser_token(&state.auth, req)?;
     let body = state.templates.render(
@@ -82,8 +54,8 @@ fn render_sign_in(
         &SignInView {
             csrf: &token,
             email,
-            error: error.map(|e| e.1),
-            error_code: error.map(|e| e.0),
+            error: error.as_ref().map(Said::words),
+            error_code: error.as_ref().map(Said::code),
         },
     )?;
     let mut response = page(status, body);
@@ -93,7 +65,7 @@ fn render_sign_in(
     Ok(response)
 }
 
-async fn sign_in_page(
+pub(crate) async fn sign_in_page(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, WebError> {
@@ -103,7 +75,7 @@ async fn sign_in_page(
 /// Always the same page, whether the address is known, unknown or deactivated; the e-mail goes
 /// out after the response, so the response time does not tell either.
 #[instrument(skip_all)]
-async fn request_link(
+pub(crate) async fn request_link(
     state: web::Data<AppState>,
     req: HttpRequest,
     form: web::Form<SignInForm>,
@@ -116,7 +88,7 @@ async fn request_link(
             &req,
             HttpResponse::UnprocessableEntity(),
             &form.email,
-            Some(("AUTH007", "Cette adresse e-mail n'est pas valide.")),
+            Some(SignInRefusal::InvalidEmail.into()),
         );
     };
     let now = state.clock.now();
@@ -168,7 +140,7 @@ async fn request_link(
 // Step 2: the link, opened through a form so that mail scanners following links consume nothing.
 
 #[instrument(skip_all)]
-async fn confirm_link_page(
+pub(crate) async fn confirm_link_page(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
@@ -196,7 +168,7 @@ async fn confirm_link_page(
 }
 
 #[derive(Deserialize)]
-struct OpenLinkForm {
+pub(crate) struct OpenLinkForm {
     token: String,
     csrf: String,
 }
@@ -204,7 +176,7 @@ struct OpenLinkForm {
 /// Consumes the link and starts the code stage under a fresh stage token. A bad link still gets
 /// a stage cookie and the code page: the refusal comes after the code, in the same words.
 #[instrument(skip_all)]
-async fn open_link(
+pub(crate) async fn open_link(
     state: web::Data<AppState>,
     req: HttpRequest,
     form: web::Form<OpenLinkForm>,
@@ -240,7 +212,7 @@ async fn open_link(
 // Step 3: the TOTP code.
 
 #[derive(Deserialize)]
-struct CodeForm {
+pub(crate) struct CodeForm {
     code: String,
     csrf: String,
 }
@@ -249,20 +221,23 @@ fn render_code(
     state: &AppState,
     stage: &Token,
     status: HttpResponseBuilder,
-    error: Option<(&str, &str)>,
+    error: Option<Said>,
 ) -> Result<HttpResponse, WebError> {
     let body = state.templates.render(
         "auth/code.html",
         &serde_json::json!({
             "csrf": csrf::session_token(stage),
-            "error": error.map(|e| e.1),
-            "error_code": error.map(|e| e.0),
+            "error": error.as_ref().map(Said::words),
+            "error_code": error.as_ref().map(Said::code),
         }),
     )?;
     Ok(page(status, body))
 }
 
-async fn code_page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, WebError> {
+pub(crate) async fn code_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, WebError> {
     let Some(stage) = state.auth.read_cookie(&req, SESSION_COOKIE) else {
         return Ok(see_other("/connexion").finish());
     };
@@ -272,7 +247,7 @@ async fn code_page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpR
 /// On success the session id changes: the stage token is dropped and a new token is set, so a
 /// token planted in the browser before sign-in (fixation) is never a signed-in session.
 #[instrument(skip_all)]
-async fn submit_code(
+pub(crate) async fn submit_code(
     state: web::Data<AppState>,
     req: HttpRequest,
     form: web::Form<CodeForm>,
@@ -320,13 +295,13 @@ async fn submit_code(
             &state,
             &stage,
             HttpResponse::UnprocessableEntity(),
-            Some(("AUTH002", SIGN_IN_REFUSED)),
+            Some(SignInRefusal::Refused.into()),
         ),
         SignIn::Locked => render_code(
             &state,
             &stage,
             HttpResponse::UnprocessableEntity(),
-            Some(("AUTH008", SIGN_IN_LOCKED)),
+            Some(SignInRefusal::Locked.into()),
         ),
         SignIn::RateLimited => Err(too_many()),
     }
@@ -336,12 +311,12 @@ async fn submit_code(
 // Step-up: the code again, after 15 minutes without audited activity or before a sensitive action.
 
 #[derive(Deserialize)]
-struct StepUpQuery {
+pub(crate) struct StepUpQuery {
     suite: Option<String>,
 }
 
 #[derive(Deserialize)]
-struct StepUpForm {
+pub(crate) struct StepUpForm {
     code: String,
     csrf: String,
     suite: Option<String>,
@@ -359,7 +334,7 @@ fn render_step_up(
     current: &CurrentAidant,
     suite: &str,
     status: HttpResponseBuilder,
-    error: Option<(&str, &str)>,
+    error: Option<Said>,
 ) -> Result<HttpResponse, WebError> {
     let body = state.templates.render_for(
         &current.menu(),
@@ -367,14 +342,14 @@ fn render_step_up(
         &serde_json::json!({
             "csrf": current.csrf_token(),
             "suite": suite,
-            "error": error.map(|e| e.1),
-            "error_code": error.map(|e| e.0),
+            "error": error.as_ref().map(Said::words),
+            "error_code": error.as_ref().map(Said::code),
         }),
     )?;
     Ok(page(status, body))
 }
 
-async fn step_up_page(
+pub(crate) async fn step_up_page(
     state: web::Data<AppState>,
     current: CurrentAidant,
     query: web::Query<StepUpQuery>,
@@ -384,7 +359,7 @@ async fn step_up_page(
 }
 
 #[instrument(skip_all)]
-async fn submit_step_up(
+pub(crate) async fn submit_step_up(
     state: web::Data<AppState>,
     req: HttpRequest,
     current: CurrentAidant,
@@ -405,7 +380,7 @@ async fn submit_step_up(
             &current,
             &suite,
             HttpResponse::UnprocessableEntity(),
-            Some(CODE_REFUSED),
+            Some(SignInRefusal::CodeRefused.into()),
         ),
         StepUpCheck::SessionEnded => Ok(see_other("/connexion")
             .cookie(auth.removal(SESSION_COOKIE))
@@ -417,12 +392,12 @@ async fn submit_step_up(
 // Logout, the aidant's space, structure switch.
 
 #[derive(Deserialize)]
-struct CsrfForm {
+pub(crate) struct CsrfForm {
     csrf: String,
 }
 
 /// Destroys the session on the server (not only the cookie), whatever its step-up state.
-async fn logout(
+pub(crate) async fn logout(
     state: web::Data<AppState>,
     current: CurrentAidant,
     form: web::Form<CsrfForm>,
@@ -448,7 +423,7 @@ struct StructureView {
     current: bool,
 }
 
-async fn space(
+pub(crate) async fn space(
     state: web::Data<AppState>,
     RecentStepUp(current): RecentStepUp,
 ) -> Result<HttpResponse, WebError> {
@@ -503,12 +478,12 @@ async fn space(
 }
 
 #[derive(Deserialize)]
-struct SwitchForm {
+pub(crate) struct SwitchForm {
     organisation: String,
     csrf: String,
 }
 
-async fn switch_structure(
+pub(crate) async fn switch_structure(
     state: web::Data<AppState>,
     RecentStepUp(current): RecentStepUp,
     form: web::Form<SwitchForm>,
@@ -535,10 +510,9 @@ async fn switch_structure(
     .await?;
     match switched {
         Ok(()) => Ok(see_other("/espace").finish()),
-        Err(ac_storage::StorageError::Rule(_)) => Err(WebError::Forbidden {
-            code: "AUTH006",
-            message: "Vous n'exercez pas dans cette structure.".into(),
-        }),
+        Err(ac_storage::StorageError::Rule(_)) => {
+            Err(WebError::forbidden(SignInRefusal::NotAtThisStructure))
+        }
         Err(other) => Err(other.into()),
     }
 }

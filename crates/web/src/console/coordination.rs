@@ -5,7 +5,7 @@ use ac_localtime::OpeningHours;
 use ac_mandates::{CoordinatorScope, Demarche, OrganisationId};
 use ac_storage::audit;
 use ac_storage::console::anomalies::{self, Rules};
-use ac_storage::console::dashboard::{self, Figures};
+use ac_storage::console::dashboard::{self, Dashboard, Figures};
 use ac_storage::console::{Names, OutOfScope, Scope, names, verifications};
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -24,15 +24,6 @@ use crate::{AppState, WebError};
 const DASHBOARD_WEEKS: u32 = 12;
 /// A verification run not finished after this long is considered dead (the node stopped).
 const RUN_STALE_AFTER: Duration = Duration::hours(2);
-
-pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/coordination").get(dashboard_page))
-        .service(web::resource("/coordination/structures/{id}").get(structure_page));
-    explorer::mount::<Coordination>(cfg);
-    cfg.service(web::resource("/coordination/anomalies").get(anomalies_page))
-        .service(web::resource("/coordination/integrite").get(integrity_page))
-        .service(web::resource("/coordination/integrite/verifier").post(start_verification));
-}
 
 const LINKS: &[(&str, &str)] = &[
     ("/coordination", "Tableau de bord"),
@@ -124,7 +115,7 @@ pub(crate) async fn space(
 }
 
 /// The coordinator's explorer: the account's whole coordination scope.
-struct Coordination;
+pub(crate) struct Coordination;
 
 impl explorer::Console for Coordination {
     const BASE: &'static str = "/coordination";
@@ -182,7 +173,7 @@ fn figures_view(
     }
 }
 
-async fn dashboard_page(
+pub(crate) async fn dashboard_page(
     state: web::Data<AppState>,
     RecentStepUp(current): RecentStepUp,
 ) -> Result<HttpResponse, WebError> {
@@ -190,7 +181,7 @@ async fn dashboard_page(
     render_dashboard(&state, frame, scope, None).await
 }
 
-async fn structure_page(
+pub(crate) async fn structure_page(
     state: web::Data<AppState>,
     RecentStepUp(current): RecentStepUp,
     id: web::Path<String>,
@@ -251,6 +242,35 @@ async fn render_dashboard(
         (true, Some(o)) => o.name.clone(),
         _ => "Tableau de bord".into(),
     };
+    let mut context = charts_context(&board);
+    context.extend([
+        (
+            "frame".to_owned(),
+            serde_json::to_value(frame.clone()).map_err(WebError::internal)?,
+        ),
+        ("title".to_owned(), title.into()),
+        ("single".to_owned(), single.into()),
+        (
+            "rows".to_owned(),
+            serde_json::to_value(rows).map_err(WebError::internal)?,
+        ),
+        (
+            "total".to_owned(),
+            serde_json::to_value(total).map_err(WebError::internal)?,
+        ),
+        ("weeks".to_owned(), DASHBOARD_WEEKS.into()),
+    ]);
+    let body = state.templates.render_for(
+        &frame.menu,
+        "console/dashboard.html",
+        &serde_json::Value::Object(context),
+    )?;
+    Ok(page(HttpResponse::Ok(), body))
+}
+
+/// The dashboard's three charts (statuses, démarches, weeks), each with the table that repeats
+/// its values, and the first day they count from.
+fn charts_context(board: &Dashboard) -> serde_json::Map<String, serde_json::Value> {
     let statuses = vec![
         ("Actifs".to_owned(), board.total.mandates_active),
         ("Expirés".to_owned(), board.total.mandates_expired),
@@ -267,46 +287,42 @@ async fn render_dashboard(
         .map(|(monday, n)| (format!("Semaine du {}", date(*monday)), *n))
         .collect();
     let since = date(board.since.date());
-    let body = state.templates.render_for(&frame.menu,
-        "console/dashboard.html",
-        &serde_json::json!({
-            "frame": frame,
-            "title": title,
-            "single": single,
-            "rows": rows,
-            "total": total,
-            "since": since,
-            "weeks": DASHBOARD_WEEKS,
-            "status_chart": charts::horizontal(
-                "statuts",
-                "Mandats par statut".into(),
-                format!(
-                    "{} mandats créés : {} actifs, {} expirés, {} révoqués.",
-                    board.total.mandates_created,
-                    board.total.mandates_active,
-                    board.total.mandates_expired,
-                    board.total.mandates_revoked
-                ),
-                &statuses,
+    let serde_json::Value::Object(context) = serde_json::json!({
+        "since": since,
+        "status_chart": charts::horizontal(
+            "statuts",
+            "Mandats par statut".into(),
+            format!(
+                "{} mandats créés : {} actifs, {} expirés, {} révoqués.",
+                board.total.mandates_created,
+                board.total.mandates_active,
+                board.total.mandates_expired,
+                board.total.mandates_revoked
             ),
-            "statuses": statuses,
-            "demarche_chart": charts::horizontal(
-                "demarches",
-                format!("Utilisations par démarche depuis le {since}"),
-                format!("{} utilisations au total ; le tableau qui suit donne chaque valeur.", board.total.uses),
-                &demarches,
+            &statuses,
+        ),
+        "statuses": statuses,
+        "demarche_chart": charts::horizontal(
+            "demarches",
+            format!("Utilisations par démarche depuis le {since}"),
+            format!(
+                "{} utilisations au total ; le tableau qui suit donne chaque valeur.",
+                board.total.uses
             ),
-            "demarches": demarches,
-            "week_chart": charts::horizontal(
-                "semaines",
-                format!("Utilisations par semaine depuis le {since}"),
-                format!("{} semaines ; le tableau qui suit donne chaque valeur.", DASHBOARD_WEEKS),
-                &weeks,
-            ),
-            "week_rows": weeks,
-        }),
-    )?;
-    Ok(page(HttpResponse::Ok(), body))
+            &demarches,
+        ),
+        "demarches": demarches,
+        "week_chart": charts::horizontal(
+            "semaines",
+            format!("Utilisations par semaine depuis le {since}"),
+            format!("{DASHBOARD_WEEKS} semaines ; le tableau qui suit donne chaque valeur."),
+            &weeks,
+        ),
+        "week_rows": weeks,
+    }) else {
+        return serde_json::Map::new();
+    };
+    context
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -344,7 +360,7 @@ pub(crate) fn rules(settings: &ac_config::AnomalySettings) -> Rules {
     }
 }
 
-async fn anomalies_page(
+pub(crate) async fn anomalies_page(
     state: web::Data<AppState>,
     RecentStepUp(current): RecentStepUp,
 ) -> Result<HttpResponse, WebError> {
@@ -579,7 +595,7 @@ fn run_view(times: &ac_localtime::LocalTimes, run: &verifications::Run) -> RunVi
     }
 }
 
-async fn integrity_page(
+pub(crate) async fn integrity_page(
     state: web::Data<AppState>,
     RecentStepUp(current): RecentStepUp,
 ) -> Result<HttpResponse, WebError> {
@@ -626,14 +642,14 @@ fn hex_root(root: &[u8]) -> String {
 }
 
 #[derive(Deserialize)]
-struct CsrfForm {
+pub(crate) struct CsrfForm {
     csrf: String,
 }
 
 /// Starts a full verification in the background and comes back to the panel, which shows it
 /// running, then its result. A verification reads the whole log (about a minute per 10 million
 /// entries here), longer than a page should wait.
-async fn start_verification(
+pub(crate) async fn start_verification(
     state: web::Data<AppState>,
     RecentStepUp(current): RecentStepUp,
     form: web::Form<CsrfForm>,

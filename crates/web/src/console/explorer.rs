@@ -24,10 +24,11 @@ use super::{Frame, datetime, invalid, labels, refuse};
 use crate::auth::{CurrentAidant, RecentStepUp};
 use crate::respond::{blocking, page};
 use crate::{AppState, WebError};
+use ac_storage::console::ConsoleRefusal;
 
 /// A console the explorer is mounted in, once for each (`mount`): how it finds the space of a
 /// request.
-pub(super) trait Console: 'static {
+pub(crate) trait Console: 'static {
     /// The explorer's pages are under `{BASE}/journal`.
     const BASE: &'static str;
 
@@ -40,18 +41,9 @@ pub(super) trait Console: 'static {
 }
 
 /// The explorer's routes in a console: the journal, its two exports, an entry and its proof.
-pub(super) fn mount<C: Console>(cfg: &mut web::ServiceConfig) {
-    let journal = format!("{}/journal", C::BASE);
-    cfg.service(web::resource(journal.clone()).get(list_page::<C>))
-        .service(web::resource(format!("{journal}/export.csv")).get(export_file::<C, false>))
-        .service(web::resource(format!("{journal}/export.jsonl")).get(export_file::<C, true>))
-        .service(web::resource(format!("{journal}/{{seq:[0-9]+}}")).get(entry_page::<C>))
-        .service(web::resource(format!("{journal}/{{seq:[0-9]+}}/preuve")).get(proof_file::<C>));
-}
-
 /// A request of the explorer in console `C`: the signed-in account with a recent step-up, and
 /// the space the path resolves to (or the journaled 403), so no page can skip either.
-struct InSpace<C> {
+pub(crate) struct InSpace<C> {
     current: CurrentAidant,
     space: Space,
     console: PhantomData<C>,
@@ -80,11 +72,11 @@ impl<C: Console> FromRequest for InSpace<C> {
 
 /// An entry's path: its position in the log (the structure, if any, is read by `InSpace`).
 #[derive(Deserialize)]
-struct EntryPath {
+pub(crate) struct EntryPath {
     seq: i64,
 }
 
-async fn list_page<C: Console>(
+pub(crate) async fn list_page<C: Console>(
     state: web::Data<AppState>,
     here: InSpace<C>,
     query: web::Query<Query>,
@@ -92,7 +84,7 @@ async fn list_page<C: Console>(
     explorer(&state, &here.current, here.space, &query).await
 }
 
-async fn entry_page<C: Console>(
+pub(crate) async fn entry_page<C: Console>(
     state: web::Data<AppState>,
     here: InSpace<C>,
     path: web::Path<EntryPath>,
@@ -100,7 +92,7 @@ async fn entry_page<C: Console>(
     entry(&state, &here.current, here.space, path.seq).await
 }
 
-async fn proof_file<C: Console>(
+pub(crate) async fn proof_file<C: Console>(
     state: web::Data<AppState>,
     here: InSpace<C>,
     path: web::Path<EntryPath>,
@@ -109,7 +101,7 @@ async fn proof_file<C: Console>(
 }
 
 /// Both exports, told apart by the constant: `JSON_LINES` or CSV.
-async fn export_file<C: Console, const JSON_LINES: bool>(
+pub(crate) async fn export_file<C: Console, const JSON_LINES: bool>(
     state: web::Data<AppState>,
     here: InSpace<C>,
     query: web::Query<Query>,
@@ -123,7 +115,7 @@ async fn export_file<C: Console, const JSON_LINES: bool>(
 }
 
 /// Where the explorer runs: the scope, the URL prefix of its pages and the frame around them.
-pub(super) struct Space {
+pub(crate) struct Space {
     pub scope: Scope,
     /// `/referent/ID` or `/coordination`.
     pub base: String,
@@ -136,7 +128,7 @@ pub(super) struct Space {
 
 /// The explorer's query string; every field optional, empty fields ignored (forms send them).
 #[derive(Debug, Clone, Default, Deserialize)]
-pub(super) struct Query {
+pub(crate) struct Query {
     structure: Option<String>,
     aidant: Option<String>,
     /// A pseudonym (from a link): `nom` is what people type.
@@ -701,10 +693,7 @@ async fn proof(
         None => return Err(WebError::NotFound),
         Some(Err(out)) => return Err(refuse(state, current, out, None, space.page_label).await),
         Some(Ok(None)) => {
-            return Err(WebError::Invalid {
-                code: "CON409",
-                message: "Cette entrée n'est pas encore couverte par un point de contrôle signé. Réessayez dans une minute.".into(),
-            });
+            return Err(WebError::invalid(ConsoleRefusal::NotYetCheckpointed));
         }
         Some(Ok(Some(bundle))) => bundle,
     };
@@ -769,23 +758,54 @@ async fn export(
             return Err(refuse(state, current, out, requested, space.page_label).await);
         }
     };
+    let job = ExportJob {
+        db: state.db.clone(),
+        scope: space.scope,
+        filter,
+        format,
+        ticket,
+        times: state.local_times.clone(),
+        filed_under,
+        context: current.audit_context(),
+        now,
+    };
     let (writer, body) = channel();
-    let (db, scope, context, times) = (
-        state.db.clone(),
-        space.scope,
-        current.audit_context(),
-        state.local_times.clone(),
-    );
-    tokio::task::spawn_blocking(move || {
-        let mut writer = writer;
-        let written = db.conn().and_then(|mut conn| {
+    tokio::task::spawn_blocking(move || job.write(writer));
+    // Nothing leaves before the export really started: a failure up to its first chunk gets
+    // the error page, not a 200 whose body breaks off.
+    let body = body
+        .started()
+        .await
+        .map_err(|e| WebError::internal(format!("export failed before its first byte: {e}")))?;
+    Ok(attachment(body, format, now))
+}
+
+/// An export begun and journaled, to stream on a blocking thread.
+struct ExportJob {
+    db: ac_storage::Database,
+    scope: Scope,
+    filter: JournalFilter,
+    format: Format,
+    ticket: export::Ticket,
+    times: std::sync::Arc<ac_localtime::LocalTimes>,
+    /// Where `begin` filed the export, to file its interruption beside it.
+    filed_under: OrganisationId,
+    context: ac_storage::journal::AuditContext,
+    now: time::OffsetDateTime,
+}
+
+impl ExportJob {
+    /// Writes the rows into `writer`; an export that breaks off is journaled with what was
+    /// delivered.
+    fn write(self, mut writer: super::stream::ChannelWriter) {
+        let written = self.db.conn().and_then(|mut conn| {
             export::write_in_words(
                 &mut conn,
-                &scope,
-                &filter,
-                format,
-                &ticket,
-                &times,
+                &self.scope,
+                &self.filter,
+                self.format,
+                &self.ticket,
+                &self.times,
                 &labels::CsvInWords,
                 &mut writer,
             )
@@ -805,28 +825,30 @@ async fn export(
         } else {
             e.code()
         };
-        let journaled = db.conn().and_then(|mut conn| {
+        let journaled = self.db.conn().and_then(|mut conn| {
             export::interrupted(
                 &mut conn,
-                &filed_under,
-                format,
-                &ticket,
+                &self.filed_under,
+                self.format,
+                &self.ticket,
                 sent,
                 reason,
-                &context,
-                now,
+                &self.context,
+                self.now,
             )
         });
         if let Err(j) = journaled {
             tracing::error!(code = j.code(), error = ?j, "interrupted export not journaled");
         }
-    });
-    // Nothing leaves before the export really started: a failure up to its first chunk gets
-    // the error page, not a 200 whose body breaks off.
-    let body = body
-        .started()
-        .await
-        .map_err(|e| WebError::internal(format!("export failed before its first byte: {e}")))?;
+    }
+}
+
+/// The download's answer: never cached, named after the instant it was asked for.
+fn attachment(
+    body: super::stream::ChannelBody,
+    format: Format,
+    now: time::OffsetDateTime,
+) -> HttpResponse {
     let stamp = now
         .format(format_description!(
             "[year][month][day]-[hour][minute][second]"
@@ -836,12 +858,12 @@ async fn export(
         Format::Csv => ("text/csv; charset=utf-8", "csv"),
         Format::JsonLines => ("application/x-ndjson; charset=utf-8", "jsonl"),
     };
-    Ok(HttpResponse::Ok()
+    HttpResponse::Ok()
         .content_type(content_type)
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"journal-{stamp}.{extension}\""),
         ))
-        .body(body))
+        .body(body)
 }

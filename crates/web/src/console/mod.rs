@@ -12,13 +12,12 @@
 
 mod charts;
 pub(crate) mod coordination;
-mod explorer;
+pub(crate) mod explorer;
 mod labels;
-mod referent;
-mod reports;
+pub(crate) mod referent;
+pub(crate) mod reports;
 mod stream;
 
-use actix_web::web;
 use serde::Serialize;
 
 use crate::WebError;
@@ -29,41 +28,8 @@ use crate::menu::Menu;
 pub(crate) use crate::dates::{date, datetime};
 pub(crate) use crate::denied::refuse;
 
-pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
-    referent::configure(cfg);
-    coordination::configure(cfg);
-    reports::configure(cfg);
-}
-
-macro_rules! templates {
-    ($($name:literal),* $(,)?) => {
-        &[$((concat!("console/", $name), include_str!(concat!("../../templates/console/", $name)))),*]
-    };
-}
-
-/// The consoles' templates, registered with the others by `Templates::load`.
-pub(crate) const TEMPLATES: &[(&str, &str)] = templates!(
-    "layout.html",
-    "macros.html",
-    "referent_index.html",
-    "referent_structure.html",
-    "referent_new_aidant.html",
-    "referent_aidant.html",
-    "referent_totp_app.html",
-    "journal.html",
-    "journal_entry.html",
-    "dashboard.html",
-    "integrity.html",
-    "anomalies.html",
-    "reports.html",
-    "report_restore.html",
-);
-
 pub(crate) fn invalid(message: &str) -> WebError {
-    WebError::Invalid {
-        code: "CON422",
-        message: message.into(),
-    }
+    WebError::invalid(ac_storage::console::ConsoleRefusal::Invalid(message.into()))
 }
 
 /// A link of the console's navigation.

@@ -24,17 +24,6 @@ use crate::auth::{CurrentAidant, PersonalDataAccess, RecentStepUp, StepUpCheck};
 use crate::respond::{blocking, page, see_other};
 use crate::{AppState, WebError};
 
-pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/referent/{org}/signalements").get(referent_list))
-        .service(web::resource("/referent/{org}/signalements/{id}/revoquer").post(revoke))
-        .service(
-            web::resource("/referent/{org}/signalements/{id}/retablir")
-                .get(restore_page)
-                .post(restore),
-        )
-        .service(web::resource("/coordination/signalements-personnes").get(coordination_list));
-}
-
 #[derive(Serialize)]
 struct ReportView {
     id: String,
@@ -116,7 +105,7 @@ fn list_page(
     Ok(page(HttpResponse::Ok(), body))
 }
 
-async fn referent_list(
+pub(crate) async fn referent_list(
     state: web::Data<AppState>,
     RecentStepUp(current): RecentStepUp,
     path: web::Path<String>,
@@ -128,7 +117,7 @@ async fn referent_list(
     list_page(&state, &current, frame, reports, true)
 }
 
-async fn coordination_list(
+pub(crate) async fn coordination_list(
     state: web::Data<AppState>,
     RecentStepUp(current): RecentStepUp,
 ) -> Result<HttpResponse, WebError> {
@@ -140,13 +129,13 @@ async fn coordination_list(
 }
 
 #[derive(Deserialize)]
-struct RevokeForm {
+pub(crate) struct RevokeForm {
     csrf: String,
 }
 
 /// Closes a report by revoking what it names, at once.
 #[instrument(skip_all)]
-async fn revoke(
+pub(crate) async fn revoke(
     state: web::Data<AppState>,
     RecentStepUp(current): RecentStepUp,
     path: web::Path<(String, String)>,
@@ -217,7 +206,7 @@ async fn person(state: &AppState, org: &OrganisationId, id: &str) -> Result<Stri
     Ok(format!("{given} {family}"))
 }
 
-async fn restore_page(
+pub(crate) async fn restore_page(
     state: web::Data<AppState>,
     current: PersonalDataAccess,
     path: web::Path<(String, String)>,
@@ -237,7 +226,7 @@ async fn restore_page(
 }
 
 #[derive(Deserialize)]
-struct RestoreForm {
+pub(crate) struct RestoreForm {
     csrf: String,
     /// The person's own control: "oui" when they ticked it.
     confirmation: Option<String>,
@@ -246,7 +235,7 @@ struct RestoreForm {
 }
 
 #[instrument(skip_all)]
-async fn restore(
+pub(crate) async fn restore(
     state: web::Data<AppState>,
     req: HttpRequest,
     current: PersonalDataAccess,
@@ -285,10 +274,7 @@ async fn restore(
     match current.step_up(&state, &req, &code, now).await? {
         StepUpCheck::Accepted => {}
         StepUpCheck::RateLimited => {
-            return Err(WebError::TooManyRequests {
-                code: "RCP429",
-                message: "Trop d'essais de code : réessayez dans quelques minutes.".into(),
-            });
+            return Err(crate::auth::too_many());
         }
         StepUpCheck::Refused => {
             return again(

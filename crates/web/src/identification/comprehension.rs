@@ -21,10 +21,6 @@ use crate::reading::{Reading, text_key};
 use crate::respond::{blocking, page};
 use crate::{AppState, WebError};
 
-pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/mandats/accord/questions").post(questions));
-}
-
 #[derive(Serialize)]
 struct PageView {
     csrf: String,
@@ -40,7 +36,7 @@ struct PageView {
 /// moves the check (a wrong one shows its explanation and asks again); « Passer » ends it after
 /// an explanation. Once the check is over, the recap comes back with the accord form.
 #[instrument(skip_all)]
-async fn questions(
+pub(crate) async fn questions(
     state: web::Data<AppState>,
     current: CurrentAidant,
     body: web::Bytes,

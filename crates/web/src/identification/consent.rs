@@ -27,17 +27,10 @@ use crate::reading::{Reading, TextView};
 use crate::respond::{blocking, page, see_other};
 use crate::status;
 use crate::{AppState, WebError};
+use ac_mandates::JourneyRefusal;
 
 /// How long the recap waits for consent.
 const CONSENT_TTL: time::Duration = time::Duration::minutes(15);
-
-pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/mandats/nouveau").get(new_mandate_page))
-        .service(web::resource("/mandats/accord").post(accord))
-        .service(web::resource("/mandats/accord/texte").post(switch_text))
-        // Last: the fixed paths above and in the identification journey win over `{id}`.
-        .service(web::resource("/mandats/{id}").get(mandate_page));
-}
 
 #[derive(Serialize)]
 struct ChoiceView {
@@ -56,7 +49,7 @@ struct DurationView {
 }
 
 /// Step 1: the aidant chooses démarches (those the structure allows) and a duration.
-async fn new_mandate_page(
+pub(crate) async fn new_mandate_page(
     state: web::Data<AppState>,
     current: RecentStepUp,
 ) -> Result<HttpResponse, WebError> {
@@ -280,29 +273,20 @@ pub(super) async fn posted_consent(
     field: impl Fn(&str) -> String,
 ) -> Result<(Token, PendingConsent), WebError> {
     current.check_csrf(&field("csrf"))?;
-    let token = Token::parse(&field("token")).ok_or_else(|| WebError::Invalid {
-        code: "MND020",
-        message: "Cette validation n'existe pas ou a expiré : recommencez le mandat.".into(),
-    })?;
+    let gone = || WebError::invalid(JourneyRefusal::ValidationGone);
+    let token = Token::parse(&field("token")).ok_or_else(gone)?;
     let now = state.clock.now();
     let (db, hash, aidant) = (state.db.clone(), token.hash(), current.aidant.id.clone());
     let pending =
         blocking(move || mandate_consents::peek(&mut *db.conn()?, hash.as_str(), &aidant, now))
             .await?
-            .ok_or_else(|| {
-                WebError::Invalid {
-        code: "MND020",
-        message:
-            "Ce mandat a déjà été enregistré, ou sa validation a expiré : recommencez le mandat."
-                .into(),
-    }
-            })?;
+            .ok_or_else(gone)?;
     Ok((token, pending))
 }
 
 /// « Lire en facile à lire » / « Lire le texte complet » on the recap: the same recap with the
 /// other text; nothing is written.
-async fn switch_text(
+pub(crate) async fn switch_text(
     state: web::Data<AppState>,
     current: CurrentAidant,
     body: web::Bytes,
@@ -332,7 +316,7 @@ fn read_draft(text: &str) -> Option<(Vec<Demarche>, MandateDuration)> {
 /// Step 3: the aidé gives their consent (their own tick), the aidant confirms with a TOTP code,
 /// and the mandate is stored with its journal entries, using up the pending consent.
 #[instrument(skip_all)]
-async fn accord(
+pub(crate) async fn accord(
     state: web::Data<AppState>,
     req: HttpRequest,
     current: CurrentAidant,
@@ -403,7 +387,11 @@ async fn accord(
     .await;
     match created {
         Ok(plan) => Ok(see_other(&format!("/mandats/{}", plan.mandate.id)).finish()),
-        Err(WebError::Invalid { message, .. }) => on_recap.refused(pending, (message, None)).await,
+        Err(WebError::Invalid(refusal)) => {
+            on_recap
+                .refused(pending, (refusal.words().to_owned(), None))
+                .await
+        }
         Err(other) => Err(other),
     }
 }
@@ -522,16 +510,13 @@ pub(super) async fn mandate_of_structure(
             })
         })
         .await?;
-        return Err(WebError::Forbidden {
-            code: "MND021",
-            message: "Ce mandat appartient à une autre structure.".into(),
-        });
+        return Err(WebError::forbidden(JourneyRefusal::OtherStructure));
     }
     Ok(mandate)
 }
 
 /// A mandate, for the aidants of its structure only.
-async fn mandate_page(
+pub(crate) async fn mandate_page(
     state: web::Data<AppState>,
     current: PersonalDataAccess,
     id: web::Path<String>,

@@ -27,33 +27,18 @@ use time::OffsetDateTime;
 use tracing::instrument;
 
 use crate::auth::{CurrentAidant, RecentStepUp};
+use crate::error::Said;
 use crate::mandate_copy::written_date;
 use crate::respond::{blocking, page, see_other};
 use crate::{AppState, WebError, security};
 
-mod comprehension;
-mod consent;
-mod print;
-mod refusal;
-mod renewal;
-mod revocation;
-mod verification;
-
-/// Routes of the journey. The two return paths must match `franceconnect.redirect_uri` and
-/// `franceconnect.post_logout_redirect_uri`, registered at the provider.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/mandats/identification").get(start_page))
-        .service(web::resource("/mandats/franceconnect").post(begin))
-        .service(web::resource("/mandats/franceconnect/retour").get(callback))
-        .service(web::resource("/mandats/franceconnect/deconnexion").get(after_logout));
-    revocation::configure(cfg);
-    renewal::configure(cfg);
-    refusal::configure(cfg);
-    comprehension::configure(cfg);
-    consent::configure(cfg);
-    print::configure(cfg);
-    verification::configure(cfg);
-}
+pub(crate) mod comprehension;
+pub(crate) mod consent;
+pub(crate) mod print;
+pub(crate) mod refusal;
+pub(crate) mod renewal;
+pub(crate) mod revocation;
+pub(crate) mod verification;
 
 /// How old an id_token's `iat` may be when we check it: FranceConnect tokens are used at once.
 const MAX_TOKEN_AGE: Duration = Duration::from_secs(600);
@@ -284,10 +269,7 @@ impl MandateDraft {
 }
 
 fn invalid_choice(e: ac_mandates::FieldError) -> WebError {
-    WebError::Invalid {
-        code: e.code(),
-        message: e.to_string(),
-    }
+    WebError::invalid(e)
 }
 
 #[derive(Serialize, Deserialize)]
@@ -340,7 +322,7 @@ struct StartView<'a> {
     csrf: String,
     draft: DraftView,
     complete: bool,
-    error: Option<(&'static str, String)>,
+    error: Option<Said>,
     /// The request id, shown with a refusal and logged with its cause, so a person can quote it.
     reference: Option<String>,
     organisation: &'a str,
@@ -355,10 +337,10 @@ struct StartView<'a> {
 }
 
 /// A refusal shown on the aidé's screen: its code and its French message.
-type ScreenError = (&'static str, String);
+type ScreenError = Said;
 
 fn oidc_refusal(e: &OidcError) -> ScreenError {
-    (e.code(), e.to_string())
+    Said::of(e)
 }
 
 /// The page with the "Je m'identifie avec FranceConnect" button. Its form ends in a redirect to
@@ -381,10 +363,10 @@ async fn start_response(
         .audit_context()
         .request_id
         .filter(|_| error.is_some());
-    if let Some((code, message)) = &error {
+    if let Some(refusal) = &error {
         tracing::warn!(
-            code,
-            message = %message,
+            code = refusal.code(),
+            message = %refusal.words(),
             reference = reference.as_deref().unwrap_or_default(),
             "identification page shown with a refusal"
         );
@@ -423,7 +405,7 @@ async fn start_response(
     Ok(response)
 }
 
-async fn start_page(
+pub(crate) async fn start_page(
     state: web::Data<AppState>,
     current: RecentStepUp,
     req: HttpRequest,
@@ -462,14 +444,8 @@ async fn not_allowed(
         .iter()
         .find(|d| !organisation.allowed_demarches.contains(d))
         .map(|d| {
-            let refusal = ac_mandates::MandateError::DemarcheNotAllowed(*d);
-            (
-                refusal.code(),
-                format!(
-                    "La démarche « {} » n'est pas permise à votre structure : retirez-la, ou demandez à votre référent de l'ajouter.",
-                    d.title()
-                ),
-            )
+            Said::from(ac_mandates::MandateError::DemarcheNotAllowed(*d))
+                .then("Retirez-la, ou demandez à votre référent de l'ajouter.")
         }))
 }
 
@@ -480,7 +456,7 @@ fn binding(current: &CurrentAidant) -> String {
 }
 
 #[instrument(skip_all)]
-async fn begin(
+pub(crate) async fn begin(
     state: web::Data<AppState>,
     current: RecentStepUp,
     body: web::Bytes,
@@ -501,10 +477,9 @@ fn posted_draft(current: &CurrentAidant, body: &[u8]) -> Result<MandateDraft, We
     current.check_csrf(&csrf)?;
     let draft = MandateDraft::from_pairs(pairs.into_iter())?;
     if !draft.is_complete() {
-        return Err(WebError::Invalid {
-            code: "MND001",
-            message: "Choisissez au moins une démarche et une durée.".into(),
-        });
+        return Err(WebError::invalid(
+            ac_mandates::JourneyRefusal::IncompleteChoice,
+        ));
     }
     Ok(draft)
 }
@@ -601,7 +576,7 @@ async fn take_pending<T: serde::de::DeserializeOwned>(
 /// cannot cancel someone else's identification), then the code exchange and every token check,
 /// then stores the usager and sends the browser to close the FranceConnect session.
 #[instrument(skip_all)]
-async fn callback(
+pub(crate) async fn callback(
     state: web::Data<AppState>,
     current: CurrentAidant,
     params: web::Query<CallbackParams>,
@@ -688,13 +663,13 @@ async fn callback(
 }
 
 #[derive(Deserialize)]
-struct LogoutReturn {
+pub(crate) struct LogoutReturn {
     state: Option<String>,
 }
 
 /// Back from the provider's logout: the state is checked, then the recap is shown for consent.
 #[instrument(skip_all)]
-async fn after_logout(
+pub(crate) async fn after_logout(
     state: web::Data<AppState>,
     current: CurrentAidant,
     query: web::Query<LogoutReturn>,

@@ -9,11 +9,7 @@ use crate::auth::PersonalDataAccess;
 use crate::mandate_copy::{Reader, printable};
 use crate::{AppState, WebError};
 
-pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/mandats/{id}/imprimer").get(print_page));
-}
-
-async fn print_page(
+pub(crate) async fn print_page(
     state: web::Data<AppState>,
     current: PersonalDataAccess,
     id: web::Path<String>,

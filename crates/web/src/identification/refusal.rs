@@ -16,10 +16,6 @@ use crate::auth::CurrentAidant;
 use crate::respond::{blocking, page};
 use crate::{AppState, WebError};
 
-pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/mandats/refus").post(refuse));
-}
-
 #[derive(Serialize)]
 struct RefusedView {
     by_usager: bool,
@@ -29,16 +25,13 @@ struct RefusedView {
 }
 
 fn malformed() -> WebError {
-    WebError::Invalid {
-        code: "MND036",
-        message: "Cette demande d'arrêt n'est pas complète : revenez à l'écran précédent.".into(),
-    }
+    WebError::invalid(ac_mandates::JourneyRefusal::IncompleteStop)
 }
 
 /// Ends the creation. The aidant's session suffices (no step-up): stopping must always be
 /// possible, and it reveals nothing about the person.
 #[instrument(skip_all)]
-async fn refuse(
+pub(crate) async fn refuse(
     state: web::Data<AppState>,
     current: CurrentAidant,
     body: web::Bytes,
@@ -83,12 +76,9 @@ async fn refuse(
     })
     .await?;
     let Some(refused) = refused else {
-        return Err(WebError::Invalid {
-            code: "MND020",
-            message: "Ce mandat a déjà été enregistré ou arrêté, ou sa validation a expiré : \
-                      rien n'a changé."
-                .into(),
-        });
+        return Err(WebError::invalid(
+            ac_mandates::JourneyRefusal::ValidationGone,
+        ));
     };
     let view = RefusedView {
         by_usager: by == RefusedBy::Usager,

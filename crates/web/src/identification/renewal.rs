@@ -17,19 +17,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use tracing::instrument;
 
 use super::consent::{choices_page, mandate_of_structure, show_recap};
-use super::{MandateDraft, ScreenError, begin_identification, posted_draft, start_response};
+use super::{MandateDraft, begin_identification, posted_draft, start_response};
 use crate::auth::{CurrentAidant, RecentStepUp};
+use crate::error::Said;
 use crate::respond::blocking;
 use crate::{AppState, WebError};
-
-pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/mandats/{id}/renouveler")
-            .get(choices)
-            .post(proceed),
-    )
-    .service(web::resource("/mandats/{id}/renouveler/resume").get(aide_screen));
-}
+use ac_mandates::JourneyRefusal;
 
 /// The mandate to renew: one of the aidant's current structure (another structure's: 403,
 /// journaled; one of their other structures: they switch first, as the new mandate is given to
@@ -42,16 +35,13 @@ async fn renewable(
     let now = state.clock.now();
     let mandate = mandate_of_structure(state, current, MandateId::new(id), now).await?;
     if mandate.organisation_id != current.aidant.current_organisation {
-        return Err(WebError::Invalid {
-            code: "MND033",
-            message: "Ce mandat est celui d'une autre de vos structures : choisissez-la dans votre espace avant de le renouveler.".into(),
-        });
+        return Err(WebError::invalid(JourneyRefusal::RenewFromItsStructure));
     }
     Ok(mandate)
 }
 
 /// Step 1: the choices, pre-filled from the mandate renewed.
-async fn choices(
+pub(crate) async fn choices(
     state: web::Data<AppState>,
     RecentStepUp(current): RecentStepUp,
     id: web::Path<String>,
@@ -74,7 +64,7 @@ async fn choices(
 }
 
 /// Step 2: the aidé's screen for the chosen renewal.
-async fn aide_screen(
+pub(crate) async fn aide_screen(
     state: web::Data<AppState>,
     RecentStepUp(current): RecentStepUp,
     id: web::Path<String>,
@@ -90,7 +80,7 @@ async fn aide_screen(
 /// Step 3, from the aidé's screen: to FranceConnect when the structure asks for a new
 /// identification, else straight to the recap.
 #[instrument(skip_all)]
-async fn proceed(
+pub(crate) async fn proceed(
     state: web::Data<AppState>,
     RecentStepUp(current): RecentStepUp,
     id: web::Path<String>,
@@ -108,13 +98,9 @@ async fn proceed(
         .iter()
         .find(|d| !organisation.allowed_demarches.contains(d))
     {
-        return Err(WebError::Invalid {
-            code: "MND035",
-            message: format!(
-                "La structure ne permet pas la démarche « {} » : elle ne peut pas être renouvelée.",
-                refused.title()
-            ),
-        });
+        return Err(WebError::invalid(
+            JourneyRefusal::RenewalDemarcheNotAllowed(refused.title()),
+        ));
     }
     if organisation.renewal_requires_identification {
         begin_identification(&state, &current, draft).await
@@ -137,7 +123,7 @@ pub(super) async fn check_same_person(
     current: &CurrentAidant,
     renewed: &MandateId,
     identified: &UsagerId,
-) -> Result<Result<(), ScreenError>, WebError> {
+) -> Result<Result<(), Said>, WebError> {
     let mandate = renewable(state, current, renewed.as_str().to_owned()).await?;
     if mandate.usager_id == *identified {
         return Ok(Ok(()));
@@ -163,8 +149,5 @@ pub(super) async fn check_same_person(
         })
     })
     .await?;
-    Ok(Err((
-        "MND034",
-        "La personne identifiée par FranceConnect n'est pas celle du mandat à renouveler : rien n'a été enregistré. Pour une autre personne, créez un nouveau mandat.".into(),
-    )))
+    Ok(Err(JourneyRefusal::RenewalOtherPerson.into()))
 }

@@ -17,20 +17,12 @@ use tracing::instrument;
 use super::consent::{StructureMandate, structure_mandate};
 use super::written_date;
 use crate::auth::{CurrentAidant, PersonalDataAccess, StepUpCheck, too_many};
+use crate::error::Said;
 use crate::respond::{blocking, page, see_other};
 use crate::{AppState, WebError};
 
 /// Authorization ids are UUIDs; anything longer is not one of ours.
 const MAX_ID_LEN: usize = 64;
-
-pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/mandats/{id}/revocation")
-            .get(confirmation_page)
-            .post(revoke),
-    )
-    .service(web::resource("/mandats/{id}/attestation-revocation").get(attestation));
-}
 
 /// What the aidé is asked to stop: one démarche, or every démarche still in force.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,10 +50,7 @@ impl Scope {
 }
 
 fn unknown_authorization() -> WebError {
-    WebError::Invalid {
-        code: "MND008",
-        message: "Cette démarche ne fait pas partie de ce mandat.".into(),
-    }
+    WebError::invalid(ac_mandates::MandateError::UnknownAuthorization)
 }
 
 /// The démarches a revocation would stop now, or why nothing can be stopped. An authorization
@@ -101,7 +90,7 @@ fn concerned<'a>(
 }
 
 #[derive(Debug, Deserialize)]
-struct TargetQuery {
+pub(crate) struct TargetQuery {
     autorisation: Option<String>,
 }
 
@@ -194,7 +183,7 @@ struct Requested {
 }
 
 /// The confirmation page, read by both people before anything is revoked.
-async fn confirmation_page(
+pub(crate) async fn confirmation_page(
     state: web::Data<AppState>,
     current: PersonalDataAccess,
     id: web::Path<String>,
@@ -206,7 +195,7 @@ async fn confirmation_page(
 }
 
 #[derive(Debug, Deserialize)]
-struct RevocationForm {
+pub(crate) struct RevocationForm {
     csrf: String,
     autorisation: Option<String>,
     /// The aidé's own control: "oui" when they pressed it.
@@ -217,7 +206,7 @@ struct RevocationForm {
 
 /// The aidé confirms, the aidant types a code, and the démarches stop at once.
 #[instrument(skip_all)]
-async fn revoke(
+pub(crate) async fn revoke(
     state: web::Data<AppState>,
     req: HttpRequest,
     current: PersonalDataAccess,
@@ -302,7 +291,7 @@ async fn revoke(
         .finish()),
         // A rule refused it under the lock (a concurrent revocation, an aidant no longer
         // habilitated): the page says why, nothing was written.
-        Err(WebError::Invalid { message, .. }) => again(Feedback::Closed(&message)),
+        Err(WebError::Invalid(refusal)) => again(Feedback::Closed(refusal.words())),
         Err(other) => Err(other),
     }
 }
@@ -323,7 +312,7 @@ fn written_moment(state: &AppState, departement: &str, at: OffsetDateTime) -> St
 }
 
 /// The printable attestation of the mandate's revoked démarches, for its structure only.
-async fn attestation(
+pub(crate) async fn attestation(
     state: web::Data<AppState>,
     current: PersonalDataAccess,
     id: web::Path<String>,
@@ -339,11 +328,10 @@ async fn attestation(
         })
         .collect();
     if revoked.is_empty() {
-        let body = state.templates.error_page(
-            404,
-            "MND022",
-            "Aucune démarche de ce mandat n'a été révoquée : il n'y a pas d'attestation de révocation.",
-        )?;
+        let nothing = Said::from(ac_mandates::JourneyRefusal::NothingRevoked);
+        let body = state
+            .templates
+            .error_page(404, nothing.code(), nothing.words())?;
         return Ok(page(HttpResponse::NotFound(), body));
     }
     let (db, wanted) = (state.db.clone(), mandate.clone());

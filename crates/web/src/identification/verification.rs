@@ -22,11 +22,6 @@ use crate::mandate_copy::{authorization_views, written_date};
 use crate::respond::{blocking, page, see_other};
 use crate::{AppState, WebError};
 
-pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/verification").get(form_page))
-        .service(web::resource("/verification/{code}").get(verify));
-}
-
 /// The mandate's status in the words the page shows (the colour only repeats them).
 fn status_word(status: MandateStatus) -> (&'static str, &'static str) {
     match status {
@@ -60,13 +55,13 @@ fn private(mut response: HttpResponse) -> HttpResponse {
 }
 
 #[derive(Deserialize)]
-struct Typed {
+pub(crate) struct Typed {
     code: Option<String>,
 }
 
 /// The form (GET: it changes nothing). A well-formed code is sent on to its page, where the
 /// lookup is counted; a malformed one is shown again with its error, without any lookup.
-async fn form_page(
+pub(crate) async fn form_page(
     state: web::Data<AppState>,
     query: web::Query<Typed>,
 ) -> Result<HttpResponse, WebError> {
@@ -102,7 +97,7 @@ fn public_context(req: &HttpRequest) -> AuditContext {
 }
 
 #[instrument(skip_all)]
-async fn verify(
+pub(crate) async fn verify(
     state: web::Data<AppState>,
     req: HttpRequest,
     code: web::Path<String>,
@@ -141,11 +136,8 @@ async fn verify(
         Ok(Ok(Lookup::Found(Box::new((mandate, organisation)))))
     })
     .await?;
-    let found = found.map_err(|()| WebError::TooManyRequests {
-        code: "MND032",
-        message: "Trop de vérifications depuis cette adresse : réessayez dans quelques minutes."
-            .into(),
-    })?;
+    let found = found
+        .map_err(|()| WebError::too_many(ac_mandates::JourneyRefusal::TooManyVerifications))?;
     let (mandate, organisation) = match found {
         Lookup::Found(found) => *found,
         Lookup::Unknown => {

@@ -2,17 +2,17 @@
 //! may act for, and the aidant's choice checked again entirely before the code is issued.
 //! `selection.rs` parses the requests and renders these outcomes as pages and redirects.
 
-use ac_auth::Token;
+use ac_auth::{SignInRefusal, Token};
 use ac_mandates::{Demarche, OrganisationId, UsagerId};
-use ac_oidc::op::{self, AuthorizationRequest, ErrorCode};
+use ac_oidc::op::{self, AuthorizationRequest, ChoiceRefusal, ErrorCode};
 use ac_storage::oidc_grants::{self, CodeIssue, Delegation, Eligible, NewCode, Refused};
 use actix_web::http::StatusCode;
-use std::borrow::Cow;
 use time::OffsetDateTime;
 
 use super::find_client;
 use super::interaction::Interaction;
-use crate::auth::{CODE_REFUSED, CurrentAidant, StepUpCheck, TOO_MANY_ATTEMPTS};
+use crate::auth::{CurrentAidant, StepUpCheck};
+use crate::error::Said;
 use crate::respond::blocking;
 use crate::{AppState, WebError};
 
@@ -20,25 +20,22 @@ use crate::{AppState, WebError};
 #[derive(Debug)]
 pub(super) struct Refusal {
     pub status: StatusCode,
-    pub code: &'static str,
-    pub message: Cow<'static, str>,
+    pub said: Said,
     pub back: Option<String>,
 }
 
 impl Refusal {
-    pub(super) fn new(status: StatusCode, code: &'static str, message: &'static str) -> Self {
+    pub(super) fn new(status: StatusCode, said: impl Into<Said>) -> Self {
         Self {
             status,
-            code,
-            message: Cow::Borrowed(message),
+            said: said.into(),
             back: None,
         }
     }
 
     /// The client is no longer registered (or disabled) since the request arrived.
     pub(super) fn unknown_client() -> Self {
-        let (code, message) = op::PageRefusal::UnknownClient.message();
-        Self::new(StatusCode::BAD_REQUEST, code, message)
+        Self::new(StatusCode::BAD_REQUEST, op::PageRefusal::UnknownClient)
     }
 }
 
@@ -83,8 +80,7 @@ pub(super) async fn tampered(
     tracing::warn!(reason, "provider selection refused");
     Ok(Refusal::new(
         StatusCode::FORBIDDEN,
-        "OIDC114",
-        "Ce choix n'est pas possible : la page a été modifiée ou ne correspond pas aux mandats de votre structure. Le refus est enregistré.",
+        ChoiceRefusal::NotCovered,
     ))
 }
 
@@ -114,11 +110,7 @@ pub(super) async fn open_interaction(
         );
         return Ok(Err(Refusal {
             back: Some(back),
-            ..Refusal::new(
-                StatusCode::BAD_REQUEST,
-                "OIDC113",
-                "Cette demande a expiré : recommencez depuis le site partenaire.",
-            )
+            ..Refusal::new(StatusCode::BAD_REQUEST, ChoiceRefusal::RequestExpired)
         }));
     }
     Ok(Ok(interaction))
@@ -206,7 +198,7 @@ pub(super) enum ChoiceOutcome {
     AskCode {
         interaction: Box<Interaction>,
         person: Eligible,
-        error: (&'static str, &'static str),
+        error: Said,
         status: StatusCode,
     },
     Refused(Refusal),
@@ -293,7 +285,7 @@ enum Proof {
     /// Not due, or typed and accepted: the time of the last proof, for `auth_time`.
     Given(OffsetDateTime),
     /// Due and missing, refused or rate limited: the code and message to show, and the status.
-    Wanted((&'static str, &'static str), StatusCode),
+    Wanted(Said, StatusCode),
     /// The device locked on this attempt.
     SessionEnded,
 }
@@ -312,17 +304,20 @@ async fn proof(
     let code = code.unwrap_or_default();
     if code.trim().is_empty() {
         return Ok(Proof::Wanted(
-            (
-                "OIDC115",
-                "Saisissez le code à 6 chiffres de votre application ou de votre carte.",
-            ),
+            ChoiceRefusal::CodeMissing.into(),
             StatusCode::UNPROCESSABLE_ENTITY,
         ));
     }
     Ok(match step_up(&code).await? {
         StepUpCheck::Accepted => Proof::Given(now),
-        StepUpCheck::RateLimited => Proof::Wanted(TOO_MANY_ATTEMPTS, StatusCode::TOO_MANY_REQUESTS),
-        StepUpCheck::Refused => Proof::Wanted(CODE_REFUSED, StatusCode::UNPROCESSABLE_ENTITY),
+        StepUpCheck::RateLimited => Proof::Wanted(
+            SignInRefusal::TooManyAttempts.into(),
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
+        StepUpCheck::Refused => Proof::Wanted(
+            SignInRefusal::CodeRefused.into(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
         StepUpCheck::SessionEnded => Proof::SessionEnded,
     })
 }
@@ -398,8 +393,7 @@ async fn issue(
         }
         CodeIssue::Refused(refusal) => ChoiceOutcome::Refused(Refusal {
             status: StatusCode::FORBIDDEN,
-            code: refusal.code(),
-            message: Cow::Owned(format!("{refusal}. Le refus est enregistré.")),
+            said: Said::from(refusal).then("Le refus est enregistré."),
             back: Some(back_to_client(
                 &provider.issuer,
                 &request,
@@ -438,7 +432,6 @@ async fn already_answered(
     .await?;
     Ok(Refusal::new(
         StatusCode::CONFLICT,
-        "OIDC116",
-        "Ce choix a déjà été envoyé au site partenaire : une demande ne donne lieu qu'à un seul envoi. Pour une autre démarche ou une autre personne, recommencez depuis le site partenaire.",
+        ChoiceRefusal::AlreadySent,
     ))
 }

@@ -19,11 +19,13 @@ use crate::WebError;
 
 /// Reads the key ring, creating it first when allowed (dev mode), owner-readable only.
 pub fn load_key_ring(path: &Path, generate: bool, rng: &SystemRandom) -> Result<KeyRing, String> {
-    let (text, _) = secret_file::read_or_create(path, generate, || key_ring_text(rng))
-        .map_err(|e| {
-            format!(
-                "OIDC120 clé du fournisseur d'identité illisible : {e} ; créez-la avec `aidants-connect keys keygen`"
-            )
+    let (text, _) =
+        secret_file::read_or_create(path, generate, || key_ring_text(rng)).map_err(|e| {
+            ac_oidc::op::OpError::Key(format!(
+                "{} : {e} ; créez-la avec `aidants-connect keys keygen`",
+                path.display()
+            ))
+            .to_string()
         })?;
     KeyRing::parse(&text).map_err(|e| format!("{e} ({})", path.display()))
 }

@@ -10,8 +10,8 @@
 mod choice;
 mod interaction;
 pub mod keys;
-mod protocol;
-mod selection;
+pub(crate) mod protocol;
+pub(crate) mod selection;
 mod tokens;
 
 use ac_auth::{KeyRing, Secret};
@@ -27,31 +27,6 @@ use time::OffsetDateTime;
 
 use crate::WebError;
 use crate::durations::secs;
-
-pub(crate) const TEMPLATES: &[(&str, &str)] = &[
-    (
-        "provider/refused.html",
-        include_str!("../../templates/provider/refused.html"),
-    ),
-    (
-        "provider/usagers.html",
-        include_str!("../../templates/provider/usagers.html"),
-    ),
-    (
-        "provider/demarche.html",
-        include_str!("../../templates/provider/demarche.html"),
-    ),
-    (
-        "provider/logout.html",
-        include_str!("../../templates/provider/logout.html"),
-    ),
-];
-
-/// Every route of the provider.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    protocol::configure(cfg);
-    selection::configure(cfg);
-}
 
 /// What the provider needs besides the database: its issuer, lifetimes, the key ring that seals
 /// private keys and HS256 secrets, and the signing keys (reloaded from the database).

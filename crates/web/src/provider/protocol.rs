@@ -13,23 +13,7 @@ use crate::auth::request_id;
 use crate::respond::page;
 use crate::{AppState, WebError};
 
-pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource(op::DISCOVERY_PATH).get(discovery))
-        .service(web::resource(op::JWKS_PATH).get(jwks))
-        .service(web::resource(op::TOKEN_PATH).post(token))
-        .service(
-            web::resource(op::USERINFO_PATH)
-                .get(userinfo)
-                .post(userinfo),
-        )
-        .service(
-            web::resource(op::END_SESSION_PATH)
-                .get(end_session)
-                .post(end_session),
-        );
-}
-
-async fn discovery(state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
+pub(crate) async fn discovery(state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
     let provider = &state.provider;
     let keys = provider.keys(&state.db, state.clock.now()).await?;
     Ok(HttpResponse::Ok()
@@ -39,7 +23,7 @@ async fn discovery(state: web::Data<AppState>) -> Result<HttpResponse, WebError>
 
 /// Clients may cache the set for five minutes; keys are published as `next` long before they
 /// sign (`keys rotate`), so a cached set always holds the signing key.
-async fn jwks(state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
+pub(crate) async fn jwks(state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
     let keys = state.provider.keys(&state.db, state.clock.now()).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/jwk-set+json")
@@ -75,7 +59,11 @@ fn is_form(req: &HttpRequest) -> bool {
 /// The token endpoint (RFC 6749 §4.1.3–4.1.4, OIDC Core §3.1.3). Neither the code, the secret
 /// nor the tokens reach a log: arguments are skipped, and only the client id is recorded.
 #[instrument(skip_all, fields(client_id))]
-async fn token(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+pub(crate) async fn token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
     let authorization = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -167,7 +155,7 @@ fn bearer(req: &HttpRequest, body: &[u8]) -> Result<Option<String>, &'static str
 /// Userinfo (OIDC Core §5.3): only the claims of the granted scopes, as JSON or as a JWT signed
 /// for the client. The mandate is checked again here (in storage), and the use journaled.
 #[instrument(skip_all)]
-async fn userinfo(
+pub(crate) async fn userinfo(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Bytes,
@@ -201,7 +189,7 @@ async fn userinfo(
 /// partner's logout ends the partner's session; closing Aidants Connect stays the aidant's act
 /// (a shared computer shows the logout button on the page).
 #[instrument(skip_all)]
-async fn end_session(
+pub(crate) async fn end_session(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Bytes,

@@ -26,27 +26,15 @@ use super::choice::{
 use super::find_client;
 use super::interaction::Interaction;
 use crate::auth::{CurrentAidant, PersonalDataAccess};
+use crate::error::Said;
 use crate::respond::{page, see_other};
 use crate::waiting::{self, RESUME_PATH};
 use crate::{AppState, WebError, security};
 
-const SELECTION_PATH: &str = "/oidc/selection";
-const DEMARCHE_PATH: &str = "/oidc/selection/demarche";
-const CHOICE_PATH: &str = "/oidc/choix";
-const CANCEL_PATH: &str = "/oidc/annuler";
-
-pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource(op::AUTHORIZE_PATH)
-            .get(authorize)
-            .post(authorize_post),
-    )
-    .service(web::resource(RESUME_PATH).get(resume))
-    .service(web::resource(SELECTION_PATH).get(usagers_page))
-    .service(web::resource(DEMARCHE_PATH).get(demarche_page))
-    .service(web::resource(CHOICE_PATH).post(choose))
-    .service(web::resource(CANCEL_PATH).get(cancel));
-}
+pub(crate) const SELECTION_PATH: &str = "/oidc/selection";
+pub(crate) const DEMARCHE_PATH: &str = "/oidc/selection/demarche";
+pub(crate) const CHOICE_PATH: &str = "/oidc/choix";
+pub(crate) const CANCEL_PATH: &str = "/oidc/annuler";
 
 fn query(pairs: &[(&str, &str)]) -> String {
     let mut out = url::form_urlencoded::Serializer::new(String::new());
@@ -59,8 +47,8 @@ fn refused(state: &AppState, refusal: Refusal) -> Result<HttpResponse, WebError>
     let body = state.templates.render(
         "provider/refused.html",
         &serde_json::json!({
-            "code": refusal.code,
-            "message": refusal.message,
+            "code": refusal.said.code(),
+            "message": refusal.said.words(),
             "back": refusal.back,
         }),
     )?;
@@ -79,13 +67,10 @@ async fn check_request(
     let found = find_client(state, params.client_id()).await?;
     match op::validate_authorization(params, found.as_ref().map(|(client, _)| client)) {
         Ok(request) => Ok(Ok(request)),
-        Err(AuthorizeRefusal::Page(reason)) => {
-            let (code, message) = reason.message();
-            Ok(Err(refused(
-                state,
-                Refusal::new(StatusCode::BAD_REQUEST, code, message),
-            )?))
-        }
+        Err(AuthorizeRefusal::Page(reason)) => Ok(Err(refused(
+            state,
+            Refusal::new(StatusCode::BAD_REQUEST, reason),
+        )?)),
         Err(AuthorizeRefusal::Redirect(error)) => {
             Ok(Err(redirect(&error.location(&state.provider.issuer))))
         }
@@ -95,7 +80,7 @@ async fn check_request(
 /// The authorization endpoint (OIDC Core §3.1.2.1). Unknown parameters are ignored; a refusal
 /// goes back to the client only once its redirect URI is known to be registered.
 #[instrument(skip_all)]
-async fn authorize(
+pub(crate) async fn authorize(
     state: web::Data<AppState>,
     req: HttpRequest,
     current: Option<CurrentAidant>,
@@ -142,7 +127,7 @@ async fn authorize(
 /// OIDC Core §3.1.2.1 allows POST: the same parameters, moved to a GET so that the aidant's
 /// session cookie (`SameSite=Lax`) comes with them on a request started by another site.
 #[instrument(skip_all)]
-async fn authorize_post(body: web::Bytes) -> HttpResponse {
+pub(crate) async fn authorize_post(body: web::Bytes) -> HttpResponse {
     let params = AuthorizeParams::parse(&String::from_utf8_lossy(&body));
     redirect(&format!("{}?{}", op::AUTHORIZE_PATH, params.to_query()))
 }
@@ -150,7 +135,7 @@ async fn authorize_post(body: web::Bytes) -> HttpResponse {
 /// Back from the sign-in (or step-up) with the request that waited in a cookie: checked again
 /// from scratch. The second factor was typed after the request arrived: `prompt=login` holds.
 #[instrument(skip_all)]
-async fn resume(
+pub(crate) async fn resume(
     state: web::Data<AppState>,
     req: HttpRequest,
     current: Option<CurrentAidant>,
@@ -172,11 +157,7 @@ async fn resume(
     if !(0..=provider.interaction_ttl.whole_seconds()).contains(&age) {
         let mut response = refused(
             &state,
-            Refusal::new(
-                StatusCode::BAD_REQUEST,
-                "OIDC113",
-                "La demande du site partenaire a expiré pendant la connexion : recommencez depuis ce site.",
-            ),
+            Refusal::new(StatusCode::BAD_REQUEST, op::ChoiceRefusal::RequestExpired),
         )?;
         response.add_cookie(&clear).map_err(WebError::internal)?;
         return Ok(response);
@@ -266,7 +247,7 @@ async fn usagers_response(
 }
 
 #[derive(Deserialize)]
-struct ListQuery {
+pub(crate) struct ListQuery {
     i: String,
     q: Option<String>,
 }
@@ -279,7 +260,7 @@ fn selection_access(current: CurrentAidant) -> Result<PersonalDataAccess, WebErr
     current.personal_data("/espace")
 }
 
-async fn usagers_page(
+pub(crate) async fn usagers_page(
     state: web::Data<AppState>,
     current: CurrentAidant,
     query: web::Query<ListQuery>,
@@ -305,7 +286,7 @@ struct DemarchePage<'a> {
     interaction: &'a Interaction,
     person: &'a Eligible,
     needs_code: bool,
-    error: Option<(&'a str, &'a str)>,
+    error: Option<&'a Said>,
 }
 
 fn demarche_response(
@@ -337,8 +318,8 @@ fn demarche_response(
             "needs_code": view.needs_code,
             "csrf": current.csrf_token(),
             "i": sealed,
-            "error": view.error.map(|e| e.1),
-            "error_code": view.error.map(|e| e.0),
+            "error": view.error.map(Said::words),
+            "error_code": view.error.map(Said::code),
             "back": format!("{SELECTION_PATH}?{}", query(&[("i", &sealed)])),
             "cancel": format!("{CANCEL_PATH}?{}", query(&[("i", &sealed)])),
         }),
@@ -359,12 +340,12 @@ fn demarche_response(
 }
 
 #[derive(Deserialize)]
-struct DemarcheQuery {
+pub(crate) struct DemarcheQuery {
     i: String,
     usager: String,
 }
 
-async fn demarche_page(
+pub(crate) async fn demarche_page(
     state: web::Data<AppState>,
     current: CurrentAidant,
     query: web::Query<DemarcheQuery>,
@@ -410,7 +391,7 @@ async fn demarche_page(
 }
 
 #[derive(Deserialize)]
-struct ChoiceForm {
+pub(crate) struct ChoiceForm {
     csrf: String,
     i: String,
     usager: String,
@@ -421,7 +402,7 @@ struct ChoiceForm {
 /// The aidant's choice (`choice::choose` checks it again entirely and issues the code), then
 /// back to the partner (RFC 6749 §4.1.2, RFC 9207 `iss`), or the page again, or a refusal.
 #[instrument(skip_all)]
-async fn choose(
+pub(crate) async fn choose(
     state: web::Data<AppState>,
     req: HttpRequest,
     current: CurrentAidant,
@@ -449,7 +430,7 @@ async fn choose(
                 interaction: &interaction,
                 person: &person,
                 needs_code: true,
-                error: Some(error),
+                error: Some(&error),
             };
             demarche_response(&state, &current, &view, status)
         }
@@ -459,12 +440,12 @@ async fn choose(
 }
 
 #[derive(Deserialize)]
-struct CancelQuery {
+pub(crate) struct CancelQuery {
     i: String,
 }
 
 /// The aidant gives up: the partner gets `access_denied` (RFC 6749 §4.1.2.1).
-async fn cancel(
+pub(crate) async fn cancel(
     state: web::Data<AppState>,
     current: CurrentAidant,
     query: web::Query<CancelQuery>,

@@ -6,10 +6,4 @@
 
 mod channel;
 pub mod jobs;
-mod pages;
-
-use actix_web::web;
-
-pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
-    pages::configure(cfg);
-}
+pub(crate) mod pages;

@@ -26,15 +26,6 @@ use crate::i18n::{Language, PageLanguage};
 use crate::respond::{blocking, page};
 use crate::{AppState, WebError};
 
-pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/recu/{code}").get(receipt))
-        .service(
-            web::resource("/signalement/{token}")
-                .get(report_confirm)
-                .post(report),
-        );
-}
-
 /// No cache, no referrer: the address holds a code or a token.
 fn private(mut response: HttpResponse) -> HttpResponse {
     let headers = response.headers_mut();
@@ -50,10 +41,7 @@ fn private(mut response: HttpResponse) -> HttpResponse {
 }
 
 fn too_many() -> WebError {
-    WebError::TooManyRequests {
-        code: "RCP429",
-        message: "Trop de demandes depuis cette adresse : réessayez dans quelques minutes.".into(),
-    }
+    WebError::too_many(ac_mandates::JourneyRefusal::TooManyReceiptLookups)
 }
 
 /// The per-IP limit of both pages, and the journal's actor of its first refusal.
@@ -73,7 +61,7 @@ fn limited(state: &AppState, req: &HttpRequest) -> (String, Limit, AuditContext)
 }
 
 #[instrument(skip_all)]
-async fn receipt(
+pub(crate) async fn receipt(
     state: web::Data<AppState>,
     req: HttpRequest,
     code: web::Path<String>,
@@ -167,7 +155,7 @@ fn token(path: &str) -> Option<Token> {
 }
 
 #[instrument(skip_all)]
-async fn report_confirm(
+pub(crate) async fn report_confirm(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
@@ -217,7 +205,7 @@ async fn report_confirm(
 }
 
 #[derive(Deserialize)]
-struct ReportForm {
+pub(crate) struct ReportForm {
     csrf: String,
 }
 
@@ -278,7 +266,7 @@ fn notices(
 }
 
 #[instrument(skip_all)]
-async fn report(
+pub(crate) async fn report(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,

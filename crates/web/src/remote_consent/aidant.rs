@@ -20,16 +20,7 @@ use crate::auth::{CurrentAidant, RecentStepUp, StepUpCheck, too_many};
 use crate::respond::{blocking, page, see_other};
 use crate::sms::PhoneNumber;
 use crate::{AppState, WebError};
-
-pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/mandats/a-distance")
-            .get(list_page)
-            .post(send),
-    )
-    .service(web::resource("/mandats/a-distance/nouveau").get(new_page))
-    .service(web::resource("/mandats/a-distance/{id}/confirmer").post(confirm));
-}
+use ac_mandates::JourneyRefusal;
 
 #[derive(Serialize)]
 struct DemarcheView {
@@ -50,10 +41,7 @@ struct NewView<'a> {
 }
 
 fn incomplete() -> WebError {
-    WebError::Invalid {
-        code: "MND001",
-        message: "Choisissez au moins une démarche et une durée.".into(),
-    }
+    WebError::invalid(JourneyRefusal::IncompleteChoice)
 }
 
 /// The démarches the structure does not allow, refused before anything is sent.
@@ -63,13 +51,9 @@ fn check_allowed(organisation: &Organisation, choices: &Choices) -> Result<(), W
         .iter()
         .find(|d| !organisation.allowed_demarches.contains(d))
     {
-        Some(d) => Err(WebError::Invalid {
-            code: ac_mandates::MandateError::DemarcheNotAllowed(*d).code(),
-            message: format!(
-                "La démarche « {} » n'est pas permise à votre structure.",
-                d.title()
-            ),
-        }),
+        Some(d) => Err(WebError::invalid(
+            ac_mandates::MandateError::DemarcheNotAllowed(*d),
+        )),
         None => Ok(()),
     }
 }
@@ -103,10 +87,7 @@ async fn prepared(
     if let Err(refusal) =
         ac_mandates::rules::check_can_manage(&current.aidant, &current.aidant.current_organisation)
     {
-        return Err(WebError::Forbidden {
-            code: refusal.code(),
-            message: "Votre compte ne permet pas de créer des mandats pour cette structure.".into(),
-        });
+        return Err(WebError::forbidden(refusal));
     }
     let choices = Choices::from_pairs(url::form_urlencoded::parse(pairs))?;
     let duration = choices.duration.ok_or_else(incomplete)?;
@@ -160,7 +141,7 @@ fn new_response(
 
 /// « La personne ne peut pas venir » from the identification screen: the same choices, and
 /// where to send the link.
-async fn new_page(
+pub(crate) async fn new_page(
     state: web::Data<AppState>,
     current: RecentStepUp,
     req: HttpRequest,
@@ -251,7 +232,7 @@ fn sms_text(first_name: &str, structure: &str, until: &str, link: &str) -> Strin
 
 /// Sends the link, then records it: the address is only ever in this request's memory.
 #[instrument(skip_all)]
-async fn send(
+pub(crate) async fn send(
     state: web::Data<AppState>,
     current: RecentStepUp,
     body: web::Bytes,
@@ -272,10 +253,7 @@ async fn send(
         Err(message) => return refuse(message, HttpResponse::UnprocessableEntity()),
     };
     if !sending_allowed(&state, &current).await? {
-        return Err(WebError::TooManyRequests {
-            code: "RMT429",
-            message: "Trop de liens envoyés : réessayez dans une heure.".into(),
-        });
+        return Err(WebError::too_many(JourneyRefusal::RemoteTooManyLinks));
     }
     let now = state.clock.now();
     let settings = &state.settings.remote_consent;
@@ -435,7 +413,7 @@ async fn list_response(
     Ok(page(status, body))
 }
 
-async fn list_page(
+pub(crate) async fn list_page(
     state: web::Data<AppState>,
     current: RecentStepUp,
     req: HttpRequest,
@@ -447,7 +425,7 @@ async fn list_page(
 /// The aidant's TOTP after the person's consent: the mandate is created (`consent=remote`), or
 /// the list says why not.
 #[instrument(skip_all)]
-async fn confirm(
+pub(crate) async fn confirm(
     state: web::Data<AppState>,
     req: HttpRequest,
     current: CurrentAidant,

@@ -5,49 +5,14 @@
 //! bounded time and the mandate is created (`aidant`). The number or address is used to send
 //! and never stored; the link's token is stored as its hash only (`ac_storage::remote_consents`).
 
-mod aidant;
-mod person;
+pub(crate) mod aidant;
+pub(crate) mod person;
 
 use ac_mandates::{Demarche, MandateDuration};
 use ac_storage::remote_consents::Status;
-use actix_web::web;
 use time::OffsetDateTime;
 
 use crate::WebError;
-
-pub(crate) const TEMPLATES: &[(&str, &str)] = &[
-    (
-        "remote/new.html",
-        include_str!("../../templates/remote/new.html"),
-    ),
-    (
-        "remote/list.html",
-        include_str!("../../templates/remote/list.html"),
-    ),
-    (
-        "remote/landing.html",
-        include_str!("../../templates/remote/landing.html"),
-    ),
-    (
-        "remote/recap.html",
-        include_str!("../../templates/remote/recap.html"),
-    ),
-    (
-        "remote/questions.html",
-        include_str!("../../templates/remote/questions.html"),
-    ),
-    (
-        "remote/answered.html",
-        include_str!("../../templates/remote/answered.html"),
-    ),
-];
-
-/// Registered before the identification journey, whose `/mandats/{id}` would take
-/// `/mandats/a-distance`.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    aidant::configure(cfg);
-    person::configure(cfg);
-}
 
 /// The mandate the aidant prepares: démarches and duration, from the form's pairs (`demarche`
 /// repeated, `duree` in days), as on the on-site journey.
@@ -61,10 +26,7 @@ impl Choices {
     fn from_pairs<'a>(
         pairs: impl Iterator<Item = (std::borrow::Cow<'a, str>, std::borrow::Cow<'a, str>)>,
     ) -> Result<Self, WebError> {
-        let invalid = |e: ac_mandates::FieldError| WebError::Invalid {
-            code: e.code(),
-            message: e.to_string(),
-        };
+        let invalid = |e: ac_mandates::FieldError| WebError::invalid(e);
         let mut choices = Choices::default();
         for (key, value) in pairs {
             match key.as_ref() {

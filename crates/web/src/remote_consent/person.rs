@@ -24,26 +24,18 @@ use serde::{Deserialize, Serialize};
 use tracing::instrument;
 
 use crate::comprehension::{self, Facts, Moved, QuestionView};
+use crate::error::Said;
 use crate::i18n::{Language, LanguageView, PageLanguage};
 use crate::person_login::{self, binding};
 use crate::reading::{Reading, TextView, text_key, text_shown};
 use crate::respond::{blocking, page, see_other};
 use crate::{AppState, WebError, security};
+use ac_mandates::JourneyRefusal;
 
 /// Binds a FranceConnect login in progress to the browser that began it.
 const LOGIN_COOKIE: &str = "ac_accord_login";
 /// Binds the identified person's browser to their consent, until they answer.
 const SESSION_COOKIE: &str = "ac_accord";
-
-pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    // The fixed paths before `/accord/{token}`.
-    cfg.service(web::resource("/accord/franceconnect").post(begin))
-        .service(web::resource("/accord/franceconnect/retour").get(callback))
-        .service(web::resource("/accord/recapitulatif").get(recap))
-        .service(web::resource("/accord/questions").post(questions))
-        .service(web::resource("/accord/reponse").post(answer))
-        .service(web::resource("/accord/{token}").get(landing));
-}
 
 /// Why a link leads nowhere, as the person reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -91,11 +83,7 @@ async fn within_limit(state: &AppState, req: &HttpRequest) -> Result<(), WebErro
     if allowed {
         Ok(())
     } else {
-        Err(WebError::TooManyRequests {
-            code: "RMT429",
-            message: "Trop de demandes depuis cette adresse : réessayez dans quelques minutes."
-                .into(),
-        })
+        Err(WebError::too_many(JourneyRefusal::RemoteTooManyOpenings))
     }
 }
 
@@ -247,7 +235,7 @@ async fn landing_response(
 /// The link's page. Opening it changes nothing (message apps fetch links to preview them):
 /// only the FranceConnect button does. The person who already identified in this browser and
 /// opens the message's link again goes back to their recap.
-async fn landing(
+pub(crate) async fn landing(
     state: web::Data<AppState>,
     req: HttpRequest,
     token: web::Path<String>,
@@ -266,7 +254,7 @@ async fn landing(
 }
 
 #[derive(Deserialize)]
-struct BeginForm {
+pub(crate) struct BeginForm {
     csrf: String,
     token: String,
 }
@@ -280,7 +268,7 @@ struct LoginPayload {
 /// « Je m'identifie avec FranceConnect »: the consent becomes « ouvert » for the aidant, and
 /// the person goes to FranceConnect.
 #[instrument(skip_all)]
-async fn begin(
+pub(crate) async fn begin(
     state: web::Data<AppState>,
     req: HttpRequest,
     form: web::Form<BeginForm>,
@@ -341,14 +329,13 @@ struct AnsweredView {
 fn ended(
     state: &AppState,
     language: Language,
-    code: &'static str,
-    message: String,
+    refusal: Said,
     status: actix_web::HttpResponseBuilder,
 ) -> Result<HttpResponse, WebError> {
     let view = AnsweredView {
         outcome: "error",
-        code: Some(code),
-        message: Some(message),
+        code: Some(refusal.code()),
+        message: Some(refusal.words().to_owned()),
         aidant: None,
         structure: None,
         confirm_until: None,
@@ -366,7 +353,7 @@ fn ended(
 /// party, then the person is stored (or refreshed) and bound, with this browser, to the
 /// consent — if nobody was bound first.
 #[instrument(skip_all)]
-async fn callback(
+pub(crate) async fn callback(
     state: web::Data<AppState>,
     req: HttpRequest,
     language: Language,
@@ -389,8 +376,7 @@ async fn callback(
         ended(
             &state,
             language,
-            e.code(),
-            format!("{e} Rouvrez le lien reçu pour recommencer."),
+            Said::from(e).then("Rouvrez le lien reçu pour recommencer."),
             HttpResponse::BadRequest(),
         )
     };
@@ -431,8 +417,7 @@ async fn callback(
         let mut response = ended(
             &state,
             language,
-            "RMT410",
-            "Ce lien a déjà servi ou a expiré : demandez un nouveau lien à la structure.".into(),
+            JourneyRefusal::RemoteLinkGone.into(),
             HttpResponse::Gone(),
         )?;
         response
@@ -469,10 +454,7 @@ fn nothing_pending(state: &AppState, language: Language) -> Result<HttpResponse,
     ended(
         state,
         language,
-        "RMT404",
-        "Aucun mandat n'attend votre réponse sur ce téléphone : ouvrez le lien reçu, ou demandez-en \
-         un nouveau à la structure."
-            .into(),
+        JourneyRefusal::RemoteNothingPending.into(),
         HttpResponse::NotFound(),
     )
 }
@@ -551,7 +533,7 @@ async fn recap_response(
 }
 
 /// The mandate to read, full text or easy-to-read (`?texte=facile`), in the page's language.
-async fn recap(
+pub(crate) async fn recap(
     state: web::Data<AppState>,
     req: HttpRequest,
     page_language: PageLanguage,
@@ -584,7 +566,7 @@ struct QuestionsView {
 /// it after an explanation. The state waits with the consent (`remote_consents.reading`),
 /// never an answer; once over, back to the recap and its accord form.
 #[instrument(skip_all)]
-async fn questions(
+pub(crate) async fn questions(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Bytes,
@@ -645,7 +627,7 @@ async fn questions(
 /// « Je donne mon accord » (with its tick, after the comprehension check) or « Je refuse ».
 /// Either way the browser's binding ends; the aidant sees the answer on their list.
 #[instrument(skip_all)]
-async fn answer(
+pub(crate) async fn answer(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Bytes,
@@ -699,10 +681,7 @@ async fn answer(
         }
         "refus" => decline(&state, answered).await?,
         _ => {
-            return Err(WebError::Invalid {
-                code: "RMT400",
-                message: "Cette réponse n'est pas complète : revenez à l'écran précédent.".into(),
-            });
+            return Err(WebError::invalid(JourneyRefusal::RemoteIncompleteAnswer));
         }
     };
     let Some(view) = view else {

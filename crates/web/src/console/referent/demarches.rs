@@ -10,7 +10,7 @@ use crate::auth::RecentStepUp;
 use crate::console::invalid;
 use crate::{AppState, WebError};
 
-pub(super) async fn set_demarches(
+pub(crate) async fn set_demarches(
     state: web::Data<AppState>,
     RecentStepUp(current): RecentStepUp,
     org: web::Path<String>,

@@ -15,6 +15,7 @@ use crate::auth::RecentStepUp;
 use crate::console::{datetime, invalid, refuse};
 use crate::respond::{blocking, page};
 use crate::{AppState, WebError};
+use ac_storage::console::ConsoleRefusal;
 
 #[derive(Serialize)]
 pub(super) struct DeviceView {
@@ -38,7 +39,7 @@ pub(super) fn device_view(times: &ac_localtime::LocalTimes, d: &Device) -> Devic
     }
 }
 
-pub(super) async fn unlock(
+pub(crate) async fn unlock(
     state: web::Data<AppState>,
     RecentStepUp(current): RecentStepUp,
     path: web::Path<(String, String)>,
@@ -58,7 +59,7 @@ pub(super) async fn unlock(
 
 /// Enrols a new authenticator app and shows its QR code once, in this response only (never
 /// cached, never stored in clear): the aidant scans it beside the référent.
-pub(super) async fn enrol_app(
+pub(crate) async fn enrol_app(
     state: web::Data<AppState>,
     RecentStepUp(current): RecentStepUp,
     path: web::Path<(String, String)>,
@@ -132,13 +133,13 @@ pub(super) async fn enrol_app(
 }
 
 #[derive(Deserialize)]
-pub(super) struct CardForm {
+pub(crate) struct CardForm {
     serial: String,
     reason: String,
     csrf: String,
 }
 
-pub(super) async fn assign_card(
+pub(crate) async fn assign_card(
     state: web::Data<AppState>,
     RecentStepUp(current): RecentStepUp,
     path: web::Path<(String, String)>,
@@ -184,23 +185,20 @@ pub(super) async fn assign_card(
     })
     .await?;
     if !assigned {
-        return Err(WebError::Invalid {
-            code: "CON424",
-            message: "Aucune carte libre ne porte ce numéro de série. Vérifiez le numéro imprimé au dos de la carte.".into(),
-        });
+        return Err(WebError::invalid(ConsoleRefusal::NoFreeCard));
     }
     record_activity(&state, &current).await?;
     Ok(back_to(&here, &aidant, "carte"))
 }
 
 #[derive(Deserialize)]
-pub(super) struct RemoveForm {
+pub(crate) struct RemoveForm {
     device: String,
     reason: String,
     csrf: String,
 }
 
-pub(super) async fn remove_device(
+pub(crate) async fn remove_device(
     state: web::Data<AppState>,
     RecentStepUp(current): RecentStepUp,
     path: web::Path<(String, String)>,

@@ -147,12 +147,12 @@ pub(super) fn done_message(done: Option<&str>) -> Option<&'static str> {
 }
 
 #[derive(Deserialize)]
-pub(super) struct DoneQuery {
+pub(crate) struct DoneQuery {
     pub(super) fait: Option<String>,
 }
 
 #[derive(Deserialize)]
-pub(super) struct CsrfForm {
+pub(crate) struct CsrfForm {
     pub(super) csrf: String,
 }
 

@@ -16,7 +16,7 @@ use crate::console::{Frame, refuse};
 use crate::respond::{blocking, page, see_other};
 use crate::{AppState, WebError};
 
-pub(super) async fn index(
+pub(crate) async fn index(
     state: web::Data<AppState>,
     RecentStepUp(current): RecentStepUp,
 ) -> Result<HttpResponse, WebError> {
@@ -139,7 +139,7 @@ fn member_views(
         .collect()
 }
 
-pub(super) async fn structure(
+pub(crate) async fn structure(
     state: web::Data<AppState>,
     RecentStepUp(current): RecentStepUp,
     org: web::Path<String>,

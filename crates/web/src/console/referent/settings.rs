@@ -10,13 +10,13 @@ use crate::console::invalid;
 use crate::{AppState, WebError};
 
 #[derive(Deserialize)]
-pub(super) struct RenewalForm {
+pub(crate) struct RenewalForm {
     csrf: String,
     /// `oui`: the aidé identifies again through FranceConnect to renew; `non`: they do not.
     identification: String,
 }
 
-pub(super) async fn set_renewal(
+pub(crate) async fn set_renewal(
     state: web::Data<AppState>,
     RecentStepUp(current): RecentStepUp,
     org: web::Path<String>,

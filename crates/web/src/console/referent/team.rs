@@ -15,9 +15,10 @@ use super::here::{
 use crate::auth::RecentStepUp;
 use crate::respond::{blocking, page, see_other};
 use crate::{AppState, WebError};
+use ac_storage::console::ConsoleRefusal;
 
 #[derive(Deserialize, Default, Serialize)]
-pub(super) struct NewAidantForm {
+pub(crate) struct NewAidantForm {
     email: String,
     first_name: String,
     last_name: String,
@@ -46,7 +47,7 @@ fn render_new_aidant(
     Ok(page(status, body))
 }
 
-pub(super) async fn new_aidant_page(
+pub(crate) async fn new_aidant_page(
     state: web::Data<AppState>,
     RecentStepUp(current): RecentStepUp,
     org: web::Path<String>,
@@ -61,7 +62,7 @@ pub(super) async fn new_aidant_page(
     )
 }
 
-pub(super) async fn invite(
+pub(crate) async fn invite(
     state: web::Data<AppState>,
     RecentStepUp(current): RecentStepUp,
     org: web::Path<String>,
@@ -149,7 +150,7 @@ pub(super) async fn invite(
     .finish())
 }
 
-pub(super) async fn aidant_page(
+pub(crate) async fn aidant_page(
     state: web::Data<AppState>,
     RecentStepUp(current): RecentStepUp,
     path: web::Path<(String, String)>,
@@ -196,7 +197,7 @@ pub(super) async fn aidant_page(
     Ok(page(HttpResponse::Ok(), body))
 }
 
-pub(super) async fn deactivate(
+pub(crate) async fn deactivate(
     state: web::Data<AppState>,
     RecentStepUp(current): RecentStepUp,
     path: web::Path<(String, String)>,
@@ -204,10 +205,7 @@ pub(super) async fn deactivate(
 ) -> Result<HttpResponse, WebError> {
     let (here, aidant) = acted_on(&state, &current, path, &form.csrf).await?;
     if !team::may_deactivate(&current.aidant, &aidant) {
-        return Err(WebError::Invalid {
-            code: "CON423",
-            message: "Ce compte ne peut pas être désactivé d'ici : c'est le vôtre, ou il exerce aussi dans une structure dont vous n'êtes pas référent. Adressez-vous à l'administrateur du service.".into(),
-        });
+        return Err(WebError::invalid(ConsoleRefusal::MayNotDeactivate));
     }
     change_member(
         &state,
