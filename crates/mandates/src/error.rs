@@ -57,7 +57,7 @@ impl FieldError {
 pub enum MandateError {
     #[error("{code} aucune démarche choisie", code = self.code())]
     NoDemarche,
-    #[error("{code} démarche non autorisée pour cette structure : {0}", code = self.code())]
+    #[error("{code} La démarche « {title} » n'est pas permise à cette structure.", code = self.code(), title = .0.title())]
     DemarcheNotAllowed(crate::Demarche),
     #[error("{code} structure inactive", code = self.code())]
     OrganisationInactive,

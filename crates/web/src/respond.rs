@@ -33,3 +33,14 @@ pub(crate) async fn blocking<T: Send + 'static>(
 ) -> Result<T, WebError> {
     Ok(web::block(f).await??)
 }
+
+/// A template context assembled from parts: named values, each already JSON (`json!`), so a
+/// page's handler can build the parts in helpers and merge them with `extend`.
+pub(crate) fn fields<const N: usize>(
+    pairs: [(&str, serde_json::Value); N],
+) -> serde_json::Map<String, serde_json::Value> {
+    pairs
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect()
+}

@@ -272,6 +272,21 @@ impl RelyingParty {
         login::validate_callback(&ctx, params, stored, browser_binding, now)
     }
 
+    /// The whole return from the provider: the callback checked against the stored login, then
+    /// the code exchanged ([`Self::validate_callback`], [`Self::complete`]). A callback with no
+    /// stored login is refused before any request leaves.
+    pub async fn identify(
+        &self,
+        params: &CallbackParams,
+        stored: Option<&PendingLogin>,
+        browser_binding: &str,
+        now: OffsetDateTime,
+    ) -> Result<Identification, OidcError> {
+        let code = self.validate_callback(params, stored, browser_binding, now)?;
+        let pending = stored.ok_or(OidcError::StateUnknown)?;
+        self.complete(code, pending, now).await
+    }
+
     fn verifier(&self) -> Verifier<'_> {
         Verifier {
             algorithms: &self.config.algorithms,

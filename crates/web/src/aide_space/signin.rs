@@ -162,23 +162,8 @@ pub(crate) async fn callback(
         }
     };
     let binding = browser.as_ref().map(binding).unwrap_or_default();
-    let code =
-        match rp.validate_callback(&params, stored.as_ref().map(|s| &s.pending), &binding, now) {
-            Ok(code) => code,
-            Err(e) => {
-                return entry_page(&state, &req, Some(refuse(e)), HttpResponse::BadRequest()).await;
-            }
-        };
-    let Some(stored) = stored else {
-        return entry_page(
-            &state,
-            &req,
-            Some(refuse(OidcError::StateUnknown)),
-            HttpResponse::BadRequest(),
-        )
-        .await;
-    };
-    let identification = match rp.complete(code, &stored.pending, now).await {
+    let pending = stored.as_ref().map(|s| &s.pending);
+    let identification = match rp.identify(&params, pending, &binding, now).await {
         Ok(identification) => identification,
         Err(e) => {
             return entry_page(&state, &req, Some(refuse(e)), HttpResponse::BadRequest()).await;

@@ -9,6 +9,7 @@ use ac_storage::console::dashboard::{self, Dashboard, Figures};
 use ac_storage::console::{Names, OutOfScope, Scope, names, verifications};
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use std::collections::BTreeMap;
 use time::macros::format_description;
 use time::{Duration, Time};
@@ -17,7 +18,7 @@ use super::charts;
 use super::explorer::{self, Space};
 use super::{Frame, date, datetime, refuse};
 use crate::auth::{CurrentAidant, RecentStepUp};
-use crate::respond::{blocking, page, see_other};
+use crate::respond::{blocking, fields, page, see_other};
 use crate::{AppState, WebError};
 
 /// Weeks of use figures on the dashboard.
@@ -243,23 +244,14 @@ async fn render_dashboard(
         _ => "Tableau de bord".into(),
     };
     let mut context = charts_context(&board);
-    context.extend([
-        (
-            "frame".to_owned(),
-            serde_json::to_value(frame.clone()).map_err(WebError::internal)?,
-        ),
-        ("title".to_owned(), title.into()),
-        ("single".to_owned(), single.into()),
-        (
-            "rows".to_owned(),
-            serde_json::to_value(rows).map_err(WebError::internal)?,
-        ),
-        (
-            "total".to_owned(),
-            serde_json::to_value(total).map_err(WebError::internal)?,
-        ),
-        ("weeks".to_owned(), DASHBOARD_WEEKS.into()),
-    ]);
+    context.extend(fields([
+        ("frame", json!(frame)),
+        ("title", json!(title)),
+        ("single", json!(single)),
+        ("rows", json!(rows)),
+        ("total", json!(total)),
+        ("weeks", json!(DASHBOARD_WEEKS)),
+    ]));
     let body = state.templates.render_for(
         &frame.menu,
         "console/dashboard.html",
@@ -287,42 +279,42 @@ fn charts_context(board: &Dashboard) -> serde_json::Map<String, serde_json::Valu
         .map(|(monday, n)| (format!("Semaine du {}", date(*monday)), *n))
         .collect();
     let since = date(board.since.date());
-    let serde_json::Value::Object(context) = serde_json::json!({
-        "since": since,
-        "status_chart": charts::horizontal(
-            "statuts",
-            "Mandats par statut".into(),
-            format!(
-                "{} mandats créés : {} actifs, {} expirés, {} révoqués.",
-                board.total.mandates_created,
-                board.total.mandates_active,
-                board.total.mandates_expired,
-                board.total.mandates_revoked
-            ),
-            &statuses,
+    let status_chart = charts::horizontal(
+        "statuts",
+        "Mandats par statut".into(),
+        format!(
+            "{} mandats créés : {} actifs, {} expirés, {} révoqués.",
+            board.total.mandates_created,
+            board.total.mandates_active,
+            board.total.mandates_expired,
+            board.total.mandates_revoked
         ),
-        "statuses": statuses,
-        "demarche_chart": charts::horizontal(
-            "demarches",
-            format!("Utilisations par démarche depuis le {since}"),
-            format!(
-                "{} utilisations au total ; le tableau qui suit donne chaque valeur.",
-                board.total.uses
-            ),
-            &demarches,
+        &statuses,
+    );
+    let demarche_chart = charts::horizontal(
+        "demarches",
+        format!("Utilisations par démarche depuis le {since}"),
+        format!(
+            "{} utilisations au total ; le tableau qui suit donne chaque valeur.",
+            board.total.uses
         ),
-        "demarches": demarches,
-        "week_chart": charts::horizontal(
-            "semaines",
-            format!("Utilisations par semaine depuis le {since}"),
-            format!("{DASHBOARD_WEEKS} semaines ; le tableau qui suit donne chaque valeur."),
-            &weeks,
-        ),
-        "week_rows": weeks,
-    }) else {
-        return serde_json::Map::new();
-    };
-    context
+        &demarches,
+    );
+    let week_chart = charts::horizontal(
+        "semaines",
+        format!("Utilisations par semaine depuis le {since}"),
+        format!("{DASHBOARD_WEEKS} semaines ; le tableau qui suit donne chaque valeur."),
+        &weeks,
+    );
+    fields([
+        ("since", json!(since)),
+        ("status_chart", json!(status_chart)),
+        ("statuses", json!(statuses)),
+        ("demarche_chart", json!(demarche_chart)),
+        ("demarches", json!(demarches)),
+        ("week_chart", json!(week_chart)),
+        ("week_rows", json!(weeks)),
+    ])
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use time::Date;
@@ -22,7 +23,7 @@ use time::macros::format_description;
 use super::stream::channel;
 use super::{Frame, datetime, invalid, labels, refuse};
 use crate::auth::{CurrentAidant, RecentStepUp};
-use crate::respond::{blocking, page};
+use crate::respond::{blocking, fields, page};
 use crate::{AppState, WebError};
 use ac_storage::console::ConsoleRefusal;
 
@@ -555,71 +556,110 @@ async fn explorer(
         .rows
         .iter()
         .map(|r| {
-            row_view(
-                r,
-                &data.names,
-                &state.local_times,
-                &space.base,
-                data.checkpoint_size,
-            )
+            let times = &state.local_times;
+            row_view(r, &data.names, times, &space.base, data.checkpoint_size)
         })
         .collect();
-    let choices = |items: Vec<(String, String)>, selected: Option<String>| -> Vec<Choice> {
-        items
-            .into_iter()
-            .map(|(value, label)| Choice {
-                selected: selected.as_deref() == Some(value.as_str()),
-                value,
-                label,
-            })
-            .collect()
-    };
-    let actions = Action::ALL
-        .iter()
-        .map(|a| (a.as_str().to_owned(), labels::action(*a).to_owned()))
-        .collect();
-    let demarches = Demarche::ALL
-        .iter()
-        .map(|d| (d.key().to_owned(), d.title().to_owned()))
-        .collect();
-    let day = |d: Option<Date>| {
-        d.and_then(|d| d.format(format_description!("[year]-[month]-[day]")).ok())
-            .unwrap_or_default()
-    };
-    let usager_choices = usager_choices(&data, &parsed, &space.base);
     let export_query = if filters.is_empty() {
         String::new()
     } else {
         format!("?{filters}")
     };
-    let body = state.templates.render_for(&current.menu(),
+    let mut context = filter_fields(&data, &parsed, &space.base);
+    context.extend(fields([
+        ("frame", json!(space.frame)),
+        ("base", json!(space.base)),
+        ("rows", json!(rows)),
+        ("newer_href", json!(data.newer.map(|s| link("apres", s)))),
+        ("older_href", json!(data.older.map(|s| link("avant", s)))),
+        (
+            "first_href",
+            json!(format!("{}/journal{export_query}", space.base)),
+        ),
+        ("paged", json!(parsed.cursor != Cursor::Newest)),
+        (
+            "csv_href",
+            json!(format!("{}/journal/export.csv{export_query}", space.base)),
+        ),
+        (
+            "jsonl_href",
+            json!(format!("{}/journal/export.jsonl{export_query}", space.base)),
+        ),
+        ("filtered", json!(!filters.is_empty())),
+        ("checkpoint_size", json!(data.checkpoint_size)),
+    ]));
+    let body = state.templates.render_for(
+        &current.menu(),
         "console/journal.html",
-        &serde_json::json!({
-            "frame": space.frame,
-            "base": space.base,
-            "rows": rows,
-            "newer_href": data.newer.map(|s| link("apres", s)),
-            "older_href": data.older.map(|s| link("avant", s)),
-            "first_href": format!("{}/journal{export_query}", space.base),
-            "paged": parsed.cursor != Cursor::Newest,
-            "csv_href": format!("{}/journal/export.csv{export_query}", space.base),
-            "jsonl_href": format!("{}/journal/export.jsonl{export_query}", space.base),
-            "structures": choices(data.structures, parsed.structure.as_ref().map(ToString::to_string)),
-            "aidants": choices(data.aidants, parsed.aidant.as_ref().map(ToString::to_string)),
-            "actions": choices(actions, parsed.action.map(|a| a.as_str().to_owned())),
-            "demarches": choices(demarches, parsed.demarche.map(|d| d.key().to_owned())),
-            "nom": parsed.nom.clone().unwrap_or_default(),
-            "usager": parsed.usager.clone().unwrap_or_default(),
-            "usager_choices": usager_choices,
-            "name_searched": parsed.nom.is_some() || parsed.usager.is_some(),
-            "site": parsed.site.clone().unwrap_or_default(),
-            "du": day(parsed.from),
-            "au": day(parsed.to),
-            "filtered": !filters.is_empty(),
-            "checkpoint_size": data.checkpoint_size,
-        }),
+        &serde_json::Value::Object(context),
     )?;
     Ok(page(HttpResponse::Ok(), body))
+}
+
+/// The filter form as the request filled it: each list's choices with the chosen one marked,
+/// the name search and its people, the website and the dates.
+fn filter_fields(
+    data: &PageData,
+    parsed: &Parsed,
+    base: &str,
+) -> serde_json::Map<String, serde_json::Value> {
+    let actions = Action::ALL
+        .iter()
+        .map(|a| (a.as_str().to_owned(), labels::action(*a).to_owned()));
+    let demarches = Demarche::ALL
+        .iter()
+        .map(|d| (d.key().to_owned(), d.title().to_owned()));
+    let day = |d: Option<Date>| {
+        d.and_then(|d| d.format(format_description!("[year]-[month]-[day]")).ok())
+            .unwrap_or_default()
+    };
+    let structure = parsed.structure.as_ref().map(ToString::to_string);
+    let aidant = parsed.aidant.as_ref().map(ToString::to_string);
+    fields([
+        (
+            "structures",
+            json!(choices(data.structures.iter().cloned(), structure)),
+        ),
+        (
+            "aidants",
+            json!(choices(data.aidants.iter().cloned(), aidant)),
+        ),
+        (
+            "actions",
+            json!(choices(
+                actions,
+                parsed.action.map(|a| a.as_str().to_owned())
+            )),
+        ),
+        (
+            "demarches",
+            json!(choices(
+                demarches,
+                parsed.demarche.map(|d| d.key().to_owned())
+            )),
+        ),
+        ("nom", json!(parsed.nom.clone().unwrap_or_default())),
+        ("usager", json!(parsed.usager.clone().unwrap_or_default())),
+        ("usager_choices", json!(usager_choices(data, parsed, base))),
+        (
+            "name_searched",
+            json!(parsed.nom.is_some() || parsed.usager.is_some()),
+        ),
+        ("site", json!(parsed.site.clone().unwrap_or_default())),
+        ("du", json!(day(parsed.from))),
+        ("au", json!(day(parsed.to))),
+    ])
+}
+
+/// A select's options, `selected` marked.
+fn choices(items: impl Iterator<Item = (String, String)>, selected: Option<String>) -> Vec<Choice> {
+    items
+        .map(|(value, label)| Choice {
+            selected: selected.as_deref() == Some(value.as_str()),
+            value,
+            label,
+        })
+        .collect()
 }
 
 /// `GET {base}/journal/{seq}`.

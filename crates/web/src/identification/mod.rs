@@ -602,21 +602,13 @@ pub(crate) async fn callback(
         Ok(rp) => rp,
         Err(e) => return refuse(e).await,
     };
-    let code = match rp.validate_callback(
-        &params,
-        stored.as_ref().map(|s| &s.pending),
-        &binding(&current),
-        now,
-    ) {
-        Ok(code) => code,
+    let pending = stored.as_ref().map(|s| &s.pending);
+    let identification = match rp.identify(&params, pending, &binding(&current), now).await {
+        Ok(identification) => identification,
         Err(e) => return refuse(e).await,
     };
     let Some(stored) = stored else {
         return refuse(OidcError::StateUnknown).await;
-    };
-    let identification = match rp.complete(code, &stored.pending, now).await {
-        Ok(identification) => identification,
-        Err(e) => return refuse(e).await,
     };
     let (db, context, subject, identity) = (
         state.db.clone(),

@@ -227,19 +227,10 @@ pub(crate) async fn revoke(
     if concerned(&found.mandate, scope, now)?.is_err() {
         return again(Feedback::Nothing);
     }
-    if form.confirmation.as_deref() != Some("oui") {
-        return again(Feedback::Field(FieldMessage {
-            field: "confirmation",
-            message: "La personne accompagnée doit appuyer elle-même sur « Je confirme la révocation ».",
-        }));
+    if let Some(missing) = missing_consent(&form) {
+        return again(Feedback::Field(missing));
     }
     let code = form.code.unwrap_or_default();
-    if code.trim().is_empty() {
-        return again(Feedback::Field(FieldMessage {
-            field: "code",
-            message: "L'aidant saisit le code à 6 chiffres de son application.",
-        }));
-    }
     match current.step_up(&state, &req, &code, now).await? {
         StepUpCheck::Accepted => {}
         StepUpCheck::RateLimited => return Err(too_many()),
@@ -251,38 +242,7 @@ pub(crate) async fn revoke(
         }
         StepUpCheck::SessionEnded => return Err(WebError::Redirect("/connexion".into())),
     }
-    let (db, aidant, mandate, target, context) = (
-        state.db.clone(),
-        current.aidant.id.clone(),
-        found.mandate.id.clone(),
-        scope.clone(),
-        current.audit_context(),
-    );
-    let revoked = blocking(move || {
-        let conn = &mut *db.conn()?;
-        match target {
-            Scope::One(authorization) => mandates::revoke_authorization(
-                conn,
-                &aidant,
-                &mandate,
-                &authorization,
-                RevocationConsent::OnScreen,
-                &context,
-                now,
-            )
-            .map(drop),
-            Scope::Whole => mandates::revoke_mandate(
-                conn,
-                &aidant,
-                &mandate,
-                RevocationConsent::OnScreen,
-                &context,
-                now,
-            )
-            .map(drop),
-        }
-    })
-    .await;
+    let revoked = record(&state, &current, &request).await;
     match revoked {
         Ok(()) => Ok(see_other(&format!(
             "/mandats/{}/attestation-revocation",
@@ -294,6 +254,60 @@ pub(crate) async fn revoke(
         Err(WebError::Invalid(refusal)) => again(Feedback::Closed(refusal.words())),
         Err(other) => Err(other),
     }
+}
+
+/// What the form lacks before anything is written: the aidé's own confirmation, then the
+/// aidant's code.
+fn missing_consent(form: &RevocationForm) -> Option<FieldMessage> {
+    if form.confirmation.as_deref() != Some("oui") {
+        return Some(FieldMessage {
+            field: "confirmation",
+            message: "La personne accompagnée doit appuyer elle-même sur « Je confirme la révocation ».",
+        });
+    }
+    form.code
+        .as_deref()
+        .is_none_or(|code| code.trim().is_empty())
+        .then_some(FieldMessage {
+            field: "code",
+            message: "L'aidant saisit le code à 6 chiffres de son application.",
+        })
+}
+
+/// The revocation, one démarche or the whole mandate, under the rules' lock and journaled.
+async fn record(
+    state: &AppState,
+    current: &PersonalDataAccess,
+    request: &Requested,
+) -> Result<(), WebError> {
+    let (db, aidant, mandate, target, context, now) = (
+        state.db.clone(),
+        current.aidant.id.clone(),
+        request.found.mandate.id.clone(),
+        request.scope.clone(),
+        current.audit_context(),
+        request.now,
+    );
+    blocking(move || {
+        let conn = &mut *db.conn()?;
+        let consent = RevocationConsent::OnScreen;
+        match target {
+            Scope::One(authorization) => mandates::revoke_authorization(
+                conn,
+                &aidant,
+                &mandate,
+                &authorization,
+                consent,
+                &context,
+                now,
+            )
+            .map(drop),
+            Scope::Whole => {
+                mandates::revoke_mandate(conn, &aidant, &mandate, consent, &context, now).map(drop)
+            }
+        }
+    })
+    .await
 }
 
 #[derive(Serialize)]
@@ -334,20 +348,7 @@ pub(crate) async fn attestation(
             .error_page(404, nothing.code(), nothing.words())?;
         return Ok(page(HttpResponse::NotFound(), body));
     }
-    let (db, wanted) = (state.db.clone(), mandate.clone());
-    let names: BTreeMap<AuthorizationId, String> = blocking(move || {
-        let conn = &mut *db.conn()?;
-        let mut names = BTreeMap::new();
-        for (authorization, aidant) in mandates::revoked_by(conn, &wanted)? {
-            let aidant = aidants::get(conn, &aidant)?;
-            names.insert(
-                authorization,
-                format!("{} {}", aidant.first_name, aidant.last_name),
-            );
-        }
-        Ok::<_, StorageError>(names)
-    })
-    .await?;
+    let names = revoked_by(&state, mandate).await?;
     let departement = found.organisation.departement.as_str();
     let rows: Vec<RevokedView> = revoked
         .iter()
@@ -395,6 +396,27 @@ pub(crate) async fn attestation(
         }),
     )?;
     Ok(page(HttpResponse::Ok(), body))
+}
+
+/// Who recorded each revocation of the mandate, by name.
+async fn revoked_by(
+    state: &AppState,
+    mandate: &Mandate,
+) -> Result<BTreeMap<AuthorizationId, String>, WebError> {
+    let (db, wanted) = (state.db.clone(), mandate.clone());
+    blocking(move || {
+        let conn = &mut *db.conn()?;
+        let mut names = BTreeMap::new();
+        for (authorization, aidant) in mandates::revoked_by(conn, &wanted)? {
+            let aidant = aidants::get(conn, &aidant)?;
+            names.insert(
+                authorization,
+                format!("{} {}", aidant.first_name, aidant.last_name),
+            );
+        }
+        Ok::<_, StorageError>(names)
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! may act for, and the aidant's choice checked again entirely before the code is issued.
 //! `selection.rs` parses the requests and renders these outcomes as pages and redirects.
 
-use ac_auth::{SignInRefusal, Token};
+use ac_auth::{SignInRefusal, Token, TokenHash};
 use ac_mandates::{Demarche, OrganisationId, UsagerId};
 use ac_oidc::op::{self, AuthorizationRequest, ChoiceRefusal, ErrorCode};
 use ac_storage::oidc_grants::{self, CodeIssue, Delegation, Eligible, NewCode, Refused};
@@ -341,18 +341,66 @@ async fn issue(
         return Ok(ChoiceOutcome::Refused(Refusal::unknown_client()));
     }
     let code = Token::generate(provider.rng()).map_err(WebError::internal)?;
-    let (db, hash, session) = (state.db.clone(), code.hash(), current.session_hash());
+    let chosen = (usager, demarche);
+    let issued = store_code(
+        state,
+        current,
+        interaction,
+        chosen,
+        code.hash(),
+        auth_time,
+        now,
+    )
+    .await?;
+    Ok(match issued {
+        CodeIssue::Issued(_) => ChoiceOutcome::Redirect(op::code_location(
+            &request.redirect_uri,
+            code.expose(),
+            request.state.as_deref(),
+            &provider.issuer,
+        )),
+        CodeIssue::AlreadyAnswered => {
+            ChoiceOutcome::Refused(already_answered(state, current, &request, usager).await?)
+        }
+        CodeIssue::Refused(refusal) => ChoiceOutcome::Refused(Refusal {
+            status: StatusCode::FORBIDDEN,
+            said: Said::from(refusal).then("Le refus est enregistré."),
+            back: Some(back_to_client(
+                &provider.issuer,
+                &request,
+                "no mandate covers this use",
+            )),
+        }),
+    })
+}
+
+/// The code stored with its delegation, under the rules' check (`can_act`) and journaled: the
+/// storage's answer says whether it was issued, refused or already answered.
+async fn store_code(
+    state: &AppState,
+    current: &CurrentAidant,
+    interaction: &Interaction,
+    (usager, demarche): (&UsagerId, Demarche),
+    hash: TokenHash,
+    auth_time: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<CodeIssue, WebError> {
+    let provider = &state.provider;
+    let (db, session, context) = (
+        state.db.clone(),
+        current.session_hash(),
+        current.audit_context(),
+    );
     let (aidant, organisation, usager_id) = (
         current.aidant.id.clone(),
         current.aidant.current_organisation.clone(),
         usager.clone(),
     );
-    let context = current.audit_context();
-    let expires_at = now + provider.code_ttl;
-    let stored = request.clone();
+    let expires_at = now.saturating_add(provider.code_ttl);
+    let stored = interaction.request.clone();
     let interaction_id = interaction.id.clone();
     let interaction_expires_at = interaction.expires_at(provider.interaction_ttl);
-    let issued = blocking(move || {
+    blocking(move || {
         oidc_grants::issue_code(
             &mut *db.conn()?,
             &Delegation {
@@ -380,27 +428,7 @@ async fn issue(
             now,
         )
     })
-    .await?;
-    Ok(match issued {
-        CodeIssue::Issued(_) => ChoiceOutcome::Redirect(op::code_location(
-            &request.redirect_uri,
-            code.expose(),
-            request.state.as_deref(),
-            &provider.issuer,
-        )),
-        CodeIssue::AlreadyAnswered => {
-            ChoiceOutcome::Refused(already_answered(state, current, &request, usager).await?)
-        }
-        CodeIssue::Refused(refusal) => ChoiceOutcome::Refused(Refusal {
-            status: StatusCode::FORBIDDEN,
-            said: Said::from(refusal).then("Le refus est enregistré."),
-            back: Some(back_to_client(
-                &provider.issuer,
-                &request,
-                "no mandate covers this use",
-            )),
-        }),
-    })
+    .await
 }
 
 /// A second submission of a request's choice (double click, back button, replay): the partner

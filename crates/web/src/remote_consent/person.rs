@@ -385,17 +385,13 @@ pub(crate) async fn callback(
         Err(e) => return refuse(e),
     };
     let bound_to = browser.as_ref().map(binding).unwrap_or_default();
-    let code =
-        match rp.validate_callback(&params, stored.as_ref().map(|s| &s.pending), &bound_to, now) {
-            Ok(code) => code,
-            Err(e) => return refuse(e),
-        };
-    let Some(stored) = stored else {
-        return refuse(OidcError::StateUnknown);
-    };
-    let identification = match rp.complete(code, &stored.pending, now).await {
+    let pending = stored.as_ref().map(|s| &s.pending);
+    let identification = match rp.identify(&params, pending, &bound_to, now).await {
         Ok(identification) => identification,
         Err(e) => return refuse(e),
+    };
+    let Some(stored) = stored else {
+        return refuse(OidcError::StateUnknown);
     };
     let session = Token::generate(state.auth.rng()).map_err(WebError::internal)?;
     let (db, subject, identity, context, remote, session_hash) = (

@@ -80,18 +80,10 @@ pub(crate) async fn invite(
             Some(message),
         )
     };
-    let Ok(email) = form.email.trim().to_lowercase().parse::<Email>() else {
-        return refuse_form("Cette adresse e-mail n'est pas valide.");
+    let email = match read_invitation(&form) {
+        Ok(email) => email,
+        Err(message) => return refuse_form(message),
     };
-    let fields = [&form.first_name, &form.last_name, &form.profession];
-    if fields
-        .iter()
-        .any(|f| ac_mandates::fields::text(f.trim()).is_err())
-    {
-        return refuse_form(
-            "Le prénom, le nom et la profession sont requis (200 caractères au plus, sans caractère de contrôle).",
-        );
-    }
     let (db, organisation, context, now) = (
         state.db.clone(),
         here.organisation.id.clone(),
@@ -128,13 +120,40 @@ pub(crate) async fn invite(
         }
     };
     record_activity(&state, &current).await?;
-    // Sent after the response, like the sign-in link: a slow relay does not hold the page.
+    send_invitation(&state, &here, email, aidant.first_name.clone());
+    Ok(see_other(&format!(
+        "/referent/{}/aidants/{}?fait=ajoute",
+        here.organisation.id, aidant.id
+    ))
+    .finish())
+}
+
+/// The invitation's address, once every field holds what an account needs; else the form's
+/// message.
+fn read_invitation(form: &NewAidantForm) -> Result<Email, &'static str> {
+    let Ok(email) = form.email.trim().to_lowercase().parse::<Email>() else {
+        return Err("Cette adresse e-mail n'est pas valide.");
+    };
+    let fields = [&form.first_name, &form.last_name, &form.profession];
+    if fields
+        .iter()
+        .any(|f| ac_mandates::fields::text(f.trim()).is_err())
+    {
+        return Err(
+            "Le prénom, le nom et la profession sont requis (200 caractères au plus, sans caractère de contrôle).",
+        );
+    }
+    Ok(email)
+}
+
+/// The invitation e-mail, sent after the response like the sign-in link: a slow relay does not
+/// hold the page, and a failure is logged by its code.
+fn send_invitation(state: &AppState, here: &Here, email: Email, first_name: String) {
     let (mailer, structure, url) = (
         state.mailer.clone(),
         here.organisation.name.clone(),
         format!("{}/connexion", state.settings.server.public_url),
     );
-    let first_name = aidant.first_name.clone();
     actix_web::rt::spawn(async move {
         if let Err(e) = mailer
             .send_invitation(&email, &first_name, &structure, &url)
@@ -143,11 +162,6 @@ pub(crate) async fn invite(
             tracing::error!(code = e.code(), error = %e, "invitation not sent");
         }
     });
-    Ok(see_other(&format!(
-        "/referent/{}/aidants/{}?fait=ajoute",
-        here.organisation.id, aidant.id
-    ))
-    .finish())
 }
 
 pub(crate) async fn aidant_page(
