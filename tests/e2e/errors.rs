@@ -279,9 +279,8 @@ async fn an_identification_that_took_too_long_says_so() {
         signed_in(&app).await;
         let started = app.start_identification(&["social"], "365").await;
         let callback = app.at_provider(&started.next, ("identity", "0")).await;
-        let ttl = app.state.settings.franceconnect.login_ttl_secs;
-        app.clock
-            .advance(time::Duration::seconds(i64::try_from(ttl).unwrap() + 1));
+        let ttl = app.state.settings.franceconnect.login_ttl;
+        app.clock.advance(ttl + time::Duration::SECOND);
         let res = app.client.get(&callback).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::BAD_REQUEST);
         let html = res.text().await.unwrap();

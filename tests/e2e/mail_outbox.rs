@@ -35,7 +35,7 @@ async fn reminders_survive_an_hour_without_smtp_and_arrive_once() {
         settings.mail.smtp.host = "127.0.0.1".into();
         settings.mail.smtp.port = port;
         settings.mail.smtp.tls = ac_config::SmtpTls::None;
-        settings.mail.smtp.timeout_secs = 2;
+        settings.mail.smtp.timeout = time::Duration::seconds(2);
         let app = TestApp::spawn(db, settings).await;
         let camille = app.with_aidant("camille@mediatheque.fr", &["mediatheque"]);
         app.with_aidant("yann@mediatheque.fr", &["mediatheque"]);

@@ -198,7 +198,7 @@ async fn a_use_is_receipted_by_smtp_reported_suspended_and_restored_by_the_refer
         mail.smtp.host = "127.0.0.1".into();
         mail.smtp.port = smtp.port;
         mail.smtp.tls = ac_config::SmtpTls::None;
-        mail.smtp.timeout_secs = 5;
+        mail.smtp.timeout = time::Duration::seconds(5);
         let mut sender = app.state.clone();
         sender.mailer = ac_mail::Mailer::from_settings(&mail).unwrap();
         let s = signed_in(app).await;

@@ -623,9 +623,8 @@ async fn an_unused_link_expires_and_the_aidant_sees_it() {
         app.with_aidant(EMAIL, &["org-a"]);
         app.sign_in(EMAIL).await;
         let link = sent_by_sms(&app).await;
-        let ttl = app.state.settings.remote_consent.link_ttl_secs;
         app.clock
-            .advance(time::Duration::seconds(i64::try_from(ttl).unwrap()));
+            .advance(app.state.settings.remote_consent.link_ttl);
         let (status, html) = Phone::new().get(&link).await;
         assert_eq!(status, StatusCode::GONE);
         assert!(html.contains("Ce lien a expiré"), "{html}");
@@ -690,9 +689,8 @@ async fn a_confirmation_after_the_bounded_time_creates_nothing() {
         let res = app.get("/mandats/a-distance").await;
         let html = res.text().await.unwrap();
         let action = between(&html, "action=\"/mandats/a-distance/", "\"");
-        let ttl = app.state.settings.remote_consent.confirm_ttl_secs;
         app.clock
-            .advance(time::Duration::seconds(i64::try_from(ttl).unwrap()));
+            .advance(app.state.settings.remote_consent.confirm_ttl);
         app.sign_in(EMAIL).await; // a fresh step-up: only the consent's time is over
         app.next_totp_step();
         let csrf = app.csrf_of("/mandats/a-distance").await;

@@ -137,7 +137,7 @@ pub fn run(
             let run = verifications::start(conn, None, clock.now())
                 .map_err(|e| tracing::warn!(code = e.code(), "verification run not recorded"))
                 .ok();
-            let expect = audit::Expectations::new(clock.now(), settings.audit.pending_max_age_secs)
+            let expect = audit::Expectations::new(clock.now(), settings.audit.pending_max_age)
                 .with_retention(&ac_web::retention::policy(&settings.retention));
             let result = audit::verify(&db, &verifiers, &published, &expect);
             if let Some(id) = run

@@ -16,7 +16,6 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// mimalloc rather than glibc's allocator: under the delegated-flow load, glibc's `malloc` and
 /// `free` (and its consolidation of free chunks across threads) took about a sixth of the
@@ -145,8 +144,8 @@ fn open(settings: &Settings, mode: OpenMode) -> anyhow::Result<Database> {
     let url: DatabaseUrl = settings.database.url.parse()?;
     let options = PoolOptions {
         max_connections: settings.database.max_connections,
-        connect_timeout: Duration::from_millis(settings.database.connect_timeout_ms),
-        sqlite_busy_timeout: Duration::from_millis(settings.database.sqlite_busy_timeout_ms),
+        connect_timeout: settings.database.connect_timeout.unsigned_abs(),
+        sqlite_busy_timeout: settings.database.sqlite_busy_timeout.unsigned_abs(),
     };
     let db = Database::open(&url, mode, &options).with_context(|| format!("base {url}"))?;
     Ok(db)

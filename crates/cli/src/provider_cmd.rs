@@ -325,7 +325,7 @@ pub fn keys(
             }
             println!(
                 "Chaque nœud recharge les clés dans les {} s ; les clients mettent la liste publiée en cache quelques minutes : espacez les rotations d'au moins une heure.",
-                settings.provider.key_reload_secs
+                settings.provider.key_reload.whole_seconds()
             );
         }
         KeysCommand::List => {

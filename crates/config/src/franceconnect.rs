@@ -1,9 +1,12 @@
 //! `[franceconnect]`: the upstream identity provider that identifies the aidé.
 
 use serde::{Deserialize, Serialize};
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
+use time::Duration;
 
 use crate::ConfigError;
+use crate::durations::{millis, seconds};
 
 /// Where the demonstration provider is mounted, under `server.public_url`.
 pub const DEMO_PROVIDER_PATH: &str = "/demo/franceconnect";
@@ -57,14 +60,21 @@ pub struct FranceConnectSettings {
     pub pseudonym_key_file: PathBuf,
     /// Create the pseudonym key at start-up when missing. Dev mode only.
     pub generate_missing_key: bool,
-    pub connect_timeout_ms: u64,
-    pub timeout_ms: u64,
+    /// Back-channel timeouts (token, userinfo, discovery, keys): connecting, and the whole
+    /// request.
+    #[serde(rename = "connect_timeout_ms", with = "millis")]
+    pub connect_timeout: Duration,
+    #[serde(rename = "timeout_ms", with = "millis")]
+    pub timeout: Duration,
     /// Clock skew tolerated on the provider's `exp` and `iat`.
-    pub clock_leeway_secs: u64,
+    #[serde(rename = "clock_leeway_secs", with = "seconds")]
+    pub clock_leeway: Duration,
     /// How long an identification may wait for the provider's callback.
-    pub login_ttl_secs: u64,
+    #[serde(rename = "login_ttl_secs", with = "seconds")]
+    pub login_ttl: Duration,
     /// Keys are refetched after this long even when no unknown `kid` shows up.
-    pub jwks_max_age_secs: u64,
+    #[serde(rename = "jwks_max_age_secs", with = "seconds")]
+    pub jwks_max_age: Duration,
 }
 
 fn default_aide_redirect_uri() -> String {
@@ -95,6 +105,13 @@ fn resolve(public_url: &str, value: &str) -> String {
         value.to_owned()
     }
 }
+
+const CONNECT_TIMEOUT: RangeInclusive<Duration> =
+    Duration::milliseconds(100)..=Duration::seconds(30);
+const TIMEOUT: RangeInclusive<Duration> = Duration::milliseconds(500)..=Duration::MINUTE;
+const CLOCK_LEEWAY: RangeInclusive<Duration> = Duration::ZERO..=Duration::minutes(2);
+const LOGIN_TTL: RangeInclusive<Duration> = Duration::MINUTE..=Duration::minutes(30);
+const JWKS_MAX_AGE: RangeInclusive<Duration> = Duration::MINUTE..=Duration::DAY;
 
 impl FranceConnectSettings {
     /// The issuer the relying party talks to.
@@ -224,23 +241,21 @@ impl FranceConnectSettings {
         }
         let ranges = [
             (
-                self.connect_timeout_ms,
-                100,
-                30_000,
+                self.connect_timeout,
+                CONNECT_TIMEOUT,
                 "connect_timeout_ms (100–30000)",
             ),
-            (self.timeout_ms, 500, 60_000, "timeout_ms (500–60000)"),
-            (self.clock_leeway_secs, 0, 120, "clock_leeway_secs (0–120)"),
-            (self.login_ttl_secs, 60, 1800, "login_ttl_secs (60–1800)"),
+            (self.timeout, TIMEOUT, "timeout_ms (500–60000)"),
+            (self.clock_leeway, CLOCK_LEEWAY, "clock_leeway_secs (0–120)"),
+            (self.login_ttl, LOGIN_TTL, "login_ttl_secs (60–1800)"),
             (
-                self.jwks_max_age_secs,
-                60,
-                86_400,
+                self.jwks_max_age,
+                JWKS_MAX_AGE,
                 "jwks_max_age_secs (60–86400)",
             ),
         ];
-        for (value, min, max, what) in ranges {
-            if !(min..=max).contains(&value) {
+        for (value, bounds, what) in ranges {
+            if !bounds.contains(&value) {
                 return invalid(&format!("{what} hors limites"));
             }
         }
@@ -270,11 +285,11 @@ mod tests {
             remote_redirect_uri: default_remote_redirect_uri(),
             pseudonym_key_file: "var/keys/usager-pseudonym.key".into(),
             generate_missing_key: true,
-            connect_timeout_ms: 3000,
-            timeout_ms: 10_000,
-            clock_leeway_secs: 30,
-            login_ttl_secs: 600,
-            jwks_max_age_secs: 3600,
+            connect_timeout: Duration::milliseconds(3000),
+            timeout: Duration::milliseconds(10_000),
+            clock_leeway: Duration::seconds(30),
+            login_ttl: Duration::seconds(600),
+            jwks_max_age: Duration::seconds(3600),
         }
     }
 
@@ -398,7 +413,7 @@ mod tests {
             ),
             (
                 FranceConnectSettings {
-                    clock_leeway_secs: 600,
+                    clock_leeway: Duration::seconds(600),
                     ..real()
                 },
                 "clock_leeway_secs",

@@ -2,6 +2,7 @@
 
 mod anomalies;
 mod demo;
+mod durations;
 mod franceconnect;
 mod provider;
 mod receipts;
@@ -14,8 +15,12 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
+use time::Duration;
+
+use durations::{millis, seconds};
 
 /// Prefix of the environment variables that override settings: `AC__SERVER__BIND`.
 pub const ENV_PREFIX: &str = "AC__";
@@ -28,7 +33,7 @@ pub use franceconnect::{
 pub use provider::{DEMO_PARTNER_CLIENT_ID, DEMO_PARTNER_PATH, ProviderSettings};
 pub use receipts::ReceiptsSettings;
 pub use reminders::RemindersSettings;
-pub use remote_consent::{MAX_LINK_TTL_SECS, RemoteConsentSettings, SmsTransport};
+pub use remote_consent::{MAX_LINK_TTL, RemoteConsentSettings, SmsTransport};
 pub use retention::RetentionSettings;
 
 #[derive(Debug, Error)]
@@ -102,8 +107,12 @@ pub struct DatabaseSettings {
     /// `sqlite://PATH` or `postgres://…`. May carry a password: set it through `DATABASE_URL`.
     pub url: String,
     pub max_connections: u32,
-    pub connect_timeout_ms: u64,
-    pub sqlite_busy_timeout_ms: u64,
+    /// How long to wait for a pooled connection.
+    #[serde(rename = "connect_timeout_ms", with = "millis")]
+    pub connect_timeout: Duration,
+    /// How long SQLite waits for another writer.
+    #[serde(rename = "sqlite_busy_timeout_ms", with = "millis")]
+    pub sqlite_busy_timeout: Duration,
     /// PostgreSQL only: the role `serve` connects as, to which `migrate` (run as the owner)
     /// grants only what the service needs (docs/operations.md, "Database roles").
     #[serde(default)]
@@ -134,8 +143,12 @@ pub struct MandateSettings {
     /// Public verification page: lookups allowed per client IP in each window.
     #[serde(default = "default_verification_lookups")]
     pub verification_lookups_per_ip: u32,
-    #[serde(default = "default_verification_window")]
-    pub verification_window_secs: u64,
+    #[serde(
+        rename = "verification_window_secs",
+        with = "seconds",
+        default = "default_verification_window"
+    )]
+    pub verification_window: Duration,
     /// The usagers list marks "Expire bientôt" a person whose authorization in force ends within
     /// this many days (1–365); optional in the file.
     #[serde(default = "default_expiring_soon_days")]
@@ -148,8 +161,8 @@ fn default_verification_lookups() -> u32 {
     20
 }
 
-fn default_verification_window() -> u64 {
-    600
+fn default_verification_window() -> Duration {
+    Duration::minutes(10)
 }
 
 fn default_expiring_soon_days() -> u16 {
@@ -169,17 +182,23 @@ pub struct AuditSettings {
     pub trusted_keys: Vec<String>,
     /// Where each signed checkpoint is also written as a file.
     pub checkpoint_dir: PathBuf,
-    pub checkpoint_interval_secs: u64,
-    pub integrate_interval_ms: u64,
+    #[serde(rename = "checkpoint_interval_secs", with = "seconds")]
+    pub checkpoint_interval: Duration,
+    #[serde(rename = "integrate_interval_ms", with = "millis")]
+    pub integrate_interval: Duration,
     pub integrate_batch: i64,
     /// `audit verify` fails when a pending entry has waited longer than this: the integrator is
     /// stopped or stuck (60 s – 7 days; 15 minutes by default).
-    #[serde(default = "default_pending_max_age_secs")]
-    pub pending_max_age_secs: u64,
+    #[serde(
+        rename = "pending_max_age_secs",
+        with = "seconds",
+        default = "default_pending_max_age"
+    )]
+    pub pending_max_age: Duration,
 }
 
-fn default_pending_max_age_secs() -> u64 {
-    900
+fn default_pending_max_age() -> Duration {
+    Duration::minutes(15)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -192,17 +211,23 @@ pub struct AuthSettings {
     /// Shown by authenticator apps above the code; no `:` (it separates issuer and account).
     pub totp_issuer: String,
     /// Validity of a sign-in link (at most 5 minutes).
-    pub link_ttl_secs: u64,
+    #[serde(rename = "link_ttl_secs", with = "seconds")]
+    pub link_ttl: Duration,
     /// Time allowed between opening the link and typing the code.
-    pub totp_stage_ttl_secs: u64,
-    pub session_idle_timeout_secs: u64,
-    pub session_max_lifetime_secs: u64,
+    #[serde(rename = "totp_stage_ttl_secs", with = "seconds")]
+    pub totp_stage_ttl: Duration,
+    #[serde(rename = "session_idle_timeout_secs", with = "seconds")]
+    pub session_idle_timeout: Duration,
+    #[serde(rename = "session_max_lifetime_secs", with = "seconds")]
+    pub session_max_lifetime: Duration,
     /// Without audited activity for this long, the TOTP is asked again (at most 15 minutes).
-    pub step_up_after_secs: u64,
+    #[serde(rename = "step_up_after_secs", with = "seconds")]
+    pub step_up_after: Duration,
     /// Consecutive wrong codes that lock a device until a référent or admin unlocks it.
     pub lockout_failures: u32,
     /// Window of the rate-limit counters below.
-    pub rate_limit_window_secs: u64,
+    #[serde(rename = "rate_limit_window_secs", with = "seconds")]
+    pub rate_limit_window: Duration,
     pub link_requests_per_address: u32,
     pub link_requests_per_ip: u32,
     pub totp_attempts_per_aidant: u32,
@@ -254,7 +279,9 @@ pub struct SmtpSettings {
     /// The credentials themselves never appear in a file.
     pub username_env: String,
     pub password_env: String,
-    pub timeout_secs: u64,
+    /// SMTP connection and command timeout.
+    #[serde(rename = "timeout_secs", with = "seconds")]
+    pub timeout: Duration,
 }
 
 /// Where settings come from besides the file (explicit, so tests need not touch the process
@@ -264,6 +291,19 @@ pub struct Overrides {
     pub database_url: Option<String>,
     pub bind: Option<String>,
 }
+
+// The bounds `validate` holds the durations to; its messages give them in the TOML keys' units.
+const CHECKPOINT_INTERVAL: RangeInclusive<Duration> = Duration::SECOND..=Duration::HOUR;
+const INTEGRATE_INTERVAL: RangeInclusive<Duration> = Duration::milliseconds(50)..=Duration::MINUTE;
+const PENDING_MAX_AGE: RangeInclusive<Duration> = Duration::MINUTE..=Duration::WEEK;
+const VERIFICATION_WINDOW: RangeInclusive<Duration> = Duration::MINUTE..=Duration::DAY;
+const LINK_TTL: RangeInclusive<Duration> = Duration::MINUTE..=Duration::minutes(5);
+const TOTP_STAGE_TTL: RangeInclusive<Duration> = Duration::MINUTE..=Duration::minutes(15);
+const STEP_UP_AFTER: RangeInclusive<Duration> = Duration::MINUTE..=Duration::minutes(15);
+const SESSION_IDLE_TIMEOUT_MIN: Duration = Duration::MINUTE;
+const SESSION_MAX_LIFETIME_MAX: Duration = Duration::DAY;
+const RATE_LIMIT_WINDOW: RangeInclusive<Duration> = Duration::MINUTE..=Duration::DAY;
+const SMTP_TIMEOUT: RangeInclusive<Duration> = Duration::SECOND..=Duration::minutes(2);
 
 impl Settings {
     /// Reads the TOML file, overlays `AC__*` variables and the explicit overrides, and validates.
@@ -349,8 +389,8 @@ impl Settings {
                 "audit.origin doit être un nom sans espace ni « + », par exemple exemple.gouv.fr/audit",
             );
         }
-        if !(1..=3600).contains(&audit.checkpoint_interval_secs)
-            || !(50..=60_000).contains(&audit.integrate_interval_ms)
+        if !CHECKPOINT_INTERVAL.contains(&audit.checkpoint_interval)
+            || !INTEGRATE_INTERVAL.contains(&audit.integrate_interval)
         {
             return invalid(
                 "audit.checkpoint_interval_secs (1–3600) ou audit.integrate_interval_ms (50–60000) hors limites",
@@ -361,9 +401,11 @@ impl Settings {
         }
         // At least a minute and well above the integration interval, so a verification that
         // runs while the integrator works never mistakes a fresh entry for a stuck one.
-        if !(60..=604_800).contains(&audit.pending_max_age_secs)
-            || audit.pending_max_age_secs.saturating_mul(1000)
-                < audit.integrate_interval_ms.saturating_mul(10)
+        if !PENDING_MAX_AGE.contains(&audit.pending_max_age)
+            || audit
+                .integrate_interval
+                .checked_mul(10)
+                .is_none_or(|ten_rounds| audit.pending_max_age < ten_rounds)
         {
             return invalid(
                 "audit.pending_max_age_secs doit être entre 60 et 604800 et au moins dix fois audit.integrate_interval_ms",
@@ -391,7 +433,7 @@ impl Settings {
             )));
         }
         if !(1..=10_000).contains(&mandates.verification_lookups_per_ip)
-            || !(60..=86_400).contains(&mandates.verification_window_secs)
+            || !VERIFICATION_WINDOW.contains(&mandates.verification_window)
         {
             return invalid(
                 "mandates.verification_lookups_per_ip (1–10000) ou mandates.verification_window_secs (60–86400) hors limites",
@@ -421,22 +463,22 @@ impl Settings {
         {
             return invalid("auth.totp_issuer doit faire de 1 à 60 caractères, sans « : »");
         }
-        if !(60..=300).contains(&auth.link_ttl_secs) {
+        if !LINK_TTL.contains(&auth.link_ttl) {
             return invalid(
                 "auth.link_ttl_secs doit être entre 60 et 300 (un lien vit 5 minutes au plus)",
             );
         }
-        if !(60..=900).contains(&auth.totp_stage_ttl_secs) {
+        if !TOTP_STAGE_TTL.contains(&auth.totp_stage_ttl) {
             return invalid("auth.totp_stage_ttl_secs doit être entre 60 et 900");
         }
-        if !(60..=900).contains(&auth.step_up_after_secs) {
+        if !STEP_UP_AFTER.contains(&auth.step_up_after) {
             return invalid(
                 "auth.step_up_after_secs doit être entre 60 et 900 (15 minutes au plus)",
             );
         }
-        if auth.session_idle_timeout_secs < 60
-            || auth.session_idle_timeout_secs > auth.session_max_lifetime_secs
-            || auth.session_max_lifetime_secs > 24 * 3600
+        if auth.session_idle_timeout < SESSION_IDLE_TIMEOUT_MIN
+            || auth.session_idle_timeout > auth.session_max_lifetime
+            || auth.session_max_lifetime > SESSION_MAX_LIFETIME_MAX
         {
             return invalid(
                 "auth.session_idle_timeout_secs (60 au moins) doit être inférieur à auth.session_max_lifetime_secs (24 h au plus)",
@@ -445,7 +487,7 @@ impl Settings {
         if !(1..=10).contains(&auth.lockout_failures) {
             return invalid("auth.lockout_failures doit être entre 1 et 10");
         }
-        if !(60..=86_400).contains(&auth.rate_limit_window_secs) {
+        if !RATE_LIMIT_WINDOW.contains(&auth.rate_limit_window) {
             return invalid("auth.rate_limit_window_secs doit être entre 60 et 86400");
         }
         let limits = [
@@ -500,7 +542,7 @@ impl Settings {
                     "mail.smtp.tls = \"none\" n'est permis que vers un relais local (localhost) hors du mode dev",
                 );
             }
-            if !(1..=120).contains(&smtp.timeout_secs) {
+            if !SMTP_TIMEOUT.contains(&smtp.timeout) {
                 return invalid("mail.smtp.timeout_secs doit être entre 1 et 120");
             }
             if smtp.username_env.is_empty() != smtp.password_env.is_empty() {
@@ -592,8 +634,8 @@ mod tests {
             load(&without, &Overrides::default())
                 .unwrap()
                 .audit
-                .pending_max_age_secs,
-            900
+                .pending_max_age,
+            Duration::seconds(900)
         );
         for bad in ["0", "59", "604801"] {
             let text = DEFAULT.replace(
@@ -646,11 +688,31 @@ mod tests {
     }
 
     #[test]
+    fn durations_keep_their_keys_and_units() {
+        let dev = load(DEFAULT, &Overrides::default()).unwrap();
+        assert_eq!(dev.database.sqlite_busy_timeout, Duration::seconds(5));
+        assert_eq!(dev.audit.integrate_interval, Duration::milliseconds(500));
+        assert_eq!(dev.auth.step_up_after, Duration::minutes(15));
+        Jail::expect_with(|jail| {
+            jail.set_env("AC__AUTH__LINK_TTL_SECS", "120");
+            let settings = load_with_env(DEFAULT, &Overrides::default()).unwrap();
+            assert_eq!(settings.auth.link_ttl, Duration::minutes(2));
+            // Beyond what a duration holds: refused, naming the key, rather than wrapped.
+            jail.set_env("AC__AUTH__LINK_TTL_SECS", u64::MAX.to_string());
+            let err = load_with_env(DEFAULT, &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.to_lowercase().contains("link_ttl_secs"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn auth_and_mail_sections_are_checked() {
         let dev = load(DEFAULT, &Overrides::default()).unwrap();
         assert_eq!(dev.mail.transport, MailTransport::File);
         assert_eq!(dev.auth.lockout_failures, 10);
-        assert_eq!(dev.auth.link_ttl_secs, 300);
+        assert_eq!(dev.auth.link_ttl, Duration::seconds(300));
         let production = load(PRODUCTION, &Overrides::default()).unwrap();
         assert_eq!(production.mail.transport, MailTransport::Smtp);
         assert_eq!(production.mail.smtp.tls, SmtpTls::Starttls);

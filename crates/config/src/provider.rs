@@ -2,9 +2,12 @@
 //! Its issuer is `server.public_url`.
 
 use serde::{Deserialize, Serialize};
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
+use time::Duration;
 
 use crate::ConfigError;
+use crate::durations::seconds;
 
 /// Where the demonstration partner website is mounted in dev mode.
 pub const DEMO_PARTNER_PATH: &str = "/demo/service-public";
@@ -15,20 +18,25 @@ pub const DEMO_PARTNER_CLIENT_ID: &str = "demo-service-public";
 #[serde(deny_unknown_fields, default)]
 pub struct ProviderSettings {
     /// Lifetime of an authorization code, at most 30 s (FranceConnect).
-    pub code_ttl_secs: u64,
+    #[serde(rename = "code_ttl_secs", with = "seconds")]
+    pub code_ttl: Duration,
     /// Lifetime of an access token and of the id_token issued with it, at most 60 s.
-    pub access_token_ttl_secs: u64,
+    #[serde(rename = "access_token_ttl_secs", with = "seconds")]
+    pub access_token_ttl: Duration,
     /// Time the aidant has to choose the person and the démarche.
-    pub interaction_ttl_secs: u64,
+    #[serde(rename = "interaction_ttl_secs", with = "seconds")]
+    pub interaction_ttl: Duration,
     /// AES-256-GCM key ring (`ID:BASE64URL` lines, current first) sealing the signing keys and
     /// the secrets of HS256 clients in the database.
     pub key_ring_file: PathBuf,
     /// Create the key ring, and a first ES256 key pair, at start-up when missing. Dev mode only.
     pub generate_missing_key: bool,
     /// How often each node reloads the signing keys from the database (after a rotation).
-    pub key_reload_secs: u64,
+    #[serde(rename = "key_reload_secs", with = "seconds")]
+    pub key_reload: Duration,
     /// How long a retired key stays published (and verifies `id_token_hint`s).
-    pub retired_key_publish_secs: u64,
+    #[serde(rename = "retired_key_publish_secs", with = "seconds")]
+    pub retired_key_publish: Duration,
     /// Register the demonstration partner website as a client at start-up. Dev mode only.
     pub demo_partner_enabled: bool,
     /// Its client secret, created in dev mode when missing.
@@ -38,37 +46,42 @@ pub struct ProviderSettings {
 impl Default for ProviderSettings {
     fn default() -> Self {
         Self {
-            code_ttl_secs: 30,
-            access_token_ttl_secs: 60,
-            interaction_ttl_secs: 600,
+            code_ttl: Duration::seconds(30),
+            access_token_ttl: Duration::seconds(60),
+            interaction_ttl: Duration::minutes(10),
             key_ring_file: PathBuf::from("var/keys/provider-keys.key"),
             generate_missing_key: false,
-            key_reload_secs: 60,
-            retired_key_publish_secs: 7 * 86_400,
+            key_reload: Duration::MINUTE,
+            retired_key_publish: Duration::WEEK,
             demo_partner_enabled: false,
             demo_partner_secret_file: PathBuf::from("var/keys/demo-partner-client.secret"),
         }
     }
 }
 
+const CODE_TTL: RangeInclusive<Duration> = Duration::SECOND..=Duration::seconds(30);
+const ACCESS_TOKEN_TTL: RangeInclusive<Duration> = Duration::SECOND..=Duration::MINUTE;
+const INTERACTION_TTL: RangeInclusive<Duration> = Duration::MINUTE..=Duration::minutes(30);
+const KEY_RELOAD: RangeInclusive<Duration> = Duration::SECOND..=Duration::HOUR;
+
 impl ProviderSettings {
     pub(crate) fn validate(&self, dev_mode: bool) -> Result<(), ConfigError> {
         let invalid = |m: &str| Err(ConfigError::Invalid(format!("provider.{m}")));
-        if !(1..=30).contains(&self.code_ttl_secs) {
+        if !CODE_TTL.contains(&self.code_ttl) {
             return invalid("code_ttl_secs doit être entre 1 et 30 (un code vit 30 s au plus)");
         }
-        if !(1..=60).contains(&self.access_token_ttl_secs) {
+        if !ACCESS_TOKEN_TTL.contains(&self.access_token_ttl) {
             return invalid(
                 "access_token_ttl_secs doit être entre 1 et 60 (un jeton vit 60 s au plus)",
             );
         }
-        if !(60..=1800).contains(&self.interaction_ttl_secs) {
+        if !INTERACTION_TTL.contains(&self.interaction_ttl) {
             return invalid("interaction_ttl_secs doit être entre 60 et 1800");
         }
-        if !(1..=3600).contains(&self.key_reload_secs) {
+        if !KEY_RELOAD.contains(&self.key_reload) {
             return invalid("key_reload_secs doit être entre 1 et 3600");
         }
-        if self.retired_key_publish_secs < self.access_token_ttl_secs {
+        if self.retired_key_publish < self.access_token_ttl {
             return invalid("retired_key_publish_secs doit couvrir au moins la vie d'un jeton");
         }
         if self.generate_missing_key && !dev_mode {
@@ -92,11 +105,11 @@ mod tests {
         assert!(ProviderSettings::default().validate(false).is_ok());
         let bad = [
             ProviderSettings {
-                code_ttl_secs: 31,
+                code_ttl: Duration::seconds(31),
                 ..Default::default()
             },
             ProviderSettings {
-                access_token_ttl_secs: 3600,
+                access_token_ttl: Duration::HOUR,
                 ..Default::default()
             },
             ProviderSettings {

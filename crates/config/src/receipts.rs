@@ -3,8 +3,11 @@
 //! receipt page and of those links.
 
 use serde::{Deserialize, Serialize};
+use std::ops::RangeInclusive;
+use time::Duration;
 
 use crate::ConfigError;
+use crate::durations::seconds;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -15,7 +18,8 @@ pub struct ReceiptsSettings {
     pub reminder_days: u32,
     /// Lookups of `/recu/{code}` and uses of report links per client IP per window.
     pub lookups_per_ip: u32,
-    pub window_secs: u64,
+    #[serde(rename = "window_secs", with = "seconds")]
+    pub window: Duration,
 }
 
 impl Default for ReceiptsSettings {
@@ -24,17 +28,19 @@ impl Default for ReceiptsSettings {
             report_link_days: 30,
             reminder_days: 30,
             lookups_per_ip: 20,
-            window_secs: 600,
+            window: Duration::minutes(10),
         }
     }
 }
+
+const WINDOW: RangeInclusive<Duration> = Duration::SECOND..=Duration::DAY;
 
 impl ReceiptsSettings {
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         if !(1..=90).contains(&self.report_link_days)
             || !(1..=90).contains(&self.reminder_days)
             || !(1..=10_000).contains(&self.lookups_per_ip)
-            || !(1..=86_400).contains(&self.window_secs)
+            || !WINDOW.contains(&self.window)
         {
             return Err(ConfigError::Invalid(
                 "receipts : report_link_days et reminder_days de 1 à 90, lookups_per_ip de 1 à \

@@ -3,12 +3,20 @@
 //! limits on sending and on opening links, and the SMS transport.
 
 use serde::{Deserialize, Serialize};
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
+use time::Duration;
 
 use crate::ConfigError;
+use crate::durations::seconds;
 
-/// The longest a link may work: the bound (a day), checked at start-up.
-pub const MAX_LINK_TTL_SECS: u64 = 86_400;
+/// The longest a link may work (a day, docs/operations.md "Consent at a distance"), checked at
+/// start-up.
+pub const MAX_LINK_TTL: Duration = Duration::DAY;
+const LINK_TTL: RangeInclusive<Duration> = Duration::minutes(5)..=MAX_LINK_TTL;
+const CONFIRM_TTL: RangeInclusive<Duration> = Duration::MINUTE..=MAX_LINK_TTL;
+const WINDOW: RangeInclusive<Duration> = Duration::SECOND..=Duration::DAY;
+const SMS_TIMEOUT: RangeInclusive<Duration> = Duration::SECOND..=Duration::MINUTE;
 
 /// Where text messages go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,15 +32,18 @@ pub enum SmsTransport {
 #[serde(deny_unknown_fields, default)]
 pub struct RemoteConsentSettings {
     /// How long a link sent to the person works (at most a day).
-    pub link_ttl_secs: u64,
+    #[serde(rename = "link_ttl_secs", with = "seconds")]
+    pub link_ttl: Duration,
     /// How long the aidant has to confirm with a TOTP code once the person consented.
-    pub confirm_ttl_secs: u64,
+    #[serde(rename = "confirm_ttl_secs", with = "seconds")]
+    pub confirm_ttl: Duration,
     /// Links an aidant may send per window, and a structure (all its aidants together).
     pub sends_per_aidant: u32,
     pub sends_per_structure: u32,
     /// Uses of the public link pages per client IP per window.
     pub opens_per_ip: u32,
-    pub window_secs: u64,
+    #[serde(rename = "window_secs", with = "seconds")]
+    pub window: Duration,
     pub sms_transport: SmsTransport,
     /// The sender name shown on the phone (1–11 letters or digits, Brevo's rule).
     pub sms_sender: String,
@@ -40,23 +51,25 @@ pub struct RemoteConsentSettings {
     pub brevo_url: String,
     /// The Brevo API key, read from this file (never from the settings themselves).
     pub brevo_api_key_file: PathBuf,
-    pub sms_timeout_secs: u64,
+    /// Connect and request timeout of an SMS send.
+    #[serde(rename = "sms_timeout_secs", with = "seconds")]
+    pub sms_timeout: Duration,
 }
 
 impl Default for RemoteConsentSettings {
     fn default() -> Self {
         Self {
-            link_ttl_secs: 7_200,
-            confirm_ttl_secs: 1_800,
+            link_ttl: Duration::hours(2),
+            confirm_ttl: Duration::minutes(30),
             sends_per_aidant: 10,
             sends_per_structure: 50,
             opens_per_ip: 30,
-            window_secs: 3_600,
+            window: Duration::HOUR,
             sms_transport: SmsTransport::Outbox,
             sms_sender: "AidantsCnct".to_owned(),
             brevo_url: "https://api.brevo.com/v3/transactionalSMS/send".to_owned(),
             brevo_api_key_file: PathBuf::new(),
-            sms_timeout_secs: 10,
+            sms_timeout: Duration::seconds(10),
         }
     }
 }
@@ -64,22 +77,22 @@ impl Default for RemoteConsentSettings {
 impl RemoteConsentSettings {
     pub(crate) fn validate(&self, dev_mode: bool) -> Result<(), ConfigError> {
         let invalid = |m: &str| Err(ConfigError::Invalid(format!("remote_consent : {m}")));
-        if !(300..=MAX_LINK_TTL_SECS).contains(&self.link_ttl_secs) {
+        if !LINK_TTL.contains(&self.link_ttl) {
             return invalid("link_ttl_secs de 300 à 86400 (un lien ne vit pas plus de 24 h)");
         }
-        if !(60..=MAX_LINK_TTL_SECS).contains(&self.confirm_ttl_secs) {
+        if !CONFIRM_TTL.contains(&self.confirm_ttl) {
             return invalid("confirm_ttl_secs de 60 à 86400");
         }
         if !(1..=10_000).contains(&self.sends_per_aidant)
             || !(1..=10_000).contains(&self.sends_per_structure)
             || !(1..=10_000).contains(&self.opens_per_ip)
-            || !(1..=86_400).contains(&self.window_secs)
+            || !WINDOW.contains(&self.window)
         {
             return invalid(
                 "sends_per_aidant, sends_per_structure, opens_per_ip de 1 à 10000, window_secs de 1 à 86400",
             );
         }
-        if !(1..=60).contains(&self.sms_timeout_secs) {
+        if !SMS_TIMEOUT.contains(&self.sms_timeout) {
             return invalid("sms_timeout_secs de 1 à 60");
         }
         let sender_ok = (1..=11).contains(&self.sms_sender.len())
@@ -133,12 +146,12 @@ mod tests {
         assert!(RemoteConsentSettings::default().validate(true).is_ok());
         // Literal values: the bound is the (24 h), not whatever the constant says.
         let day_and_a_second = RemoteConsentSettings {
-            link_ttl_secs: 86_401,
+            link_ttl: Duration::seconds(86_401),
             ..RemoteConsentSettings::default()
         };
         assert!(day_and_a_second.validate(true).is_err());
         let day = RemoteConsentSettings {
-            link_ttl_secs: 86_400,
+            link_ttl: Duration::seconds(86_400),
             ..RemoteConsentSettings::default()
         };
         assert!(day.validate(true).is_ok());

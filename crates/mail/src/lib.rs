@@ -12,7 +12,6 @@ use lettre::{
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use thiserror::Error;
 
 use templates::MailTemplates;
@@ -149,7 +148,7 @@ impl Mailer {
                 };
                 let mut builder = builder
                     .port(smtp.port)
-                    .timeout(Some(Duration::from_secs(smtp.timeout_secs)));
+                    .timeout(Some(smtp.timeout.unsigned_abs()));
                 if !smtp.username_env.is_empty() {
                     builder = builder.credentials(Credentials::new(
                         env_credential(&smtp.username_env)?,
@@ -479,7 +478,7 @@ mod tests {
                 tls: SmtpTls::None,
                 username_env: String::new(),
                 password_env: String::new(),
-                timeout_secs: 10,
+                timeout: time::Duration::seconds(10),
             },
         };
         let mailer = Mailer::from_settings(&settings).unwrap();

@@ -112,7 +112,7 @@ fn verification(db: &TestDatabase) {
         &db.db,
         &[key().verifier()],
         &[],
-        &audit::Expectations::new(NOW, 900),
+        &audit::Expectations::new(NOW, time::Duration::minutes(15)),
     )
     .unwrap();
     let elapsed = started.elapsed().as_secs_f64();

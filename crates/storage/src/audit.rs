@@ -376,12 +376,10 @@ pub struct Expectations {
 
 impl Expectations {
     /// At `now`, with the configured `audit.pending_max_age_secs`.
-    pub fn new(now: OffsetDateTime, pending_max_age_secs: u64) -> Self {
+    pub fn new(now: OffsetDateTime, pending_max_age: time::Duration) -> Self {
         Self {
             now,
-            pending_max_age: time::Duration::seconds(
-                i64::try_from(pending_max_age_secs).unwrap_or(i64::MAX),
-            ),
+            pending_max_age,
             journal_cutoff: crate::retention::Policy::default().journal_cutoff(now),
         }
     }

@@ -149,7 +149,7 @@ fn verify(db: &TestDatabase) -> Verification {
 }
 
 fn expect() -> audit::Expectations {
-    audit::Expectations::new(NOW, 900)
+    audit::Expectations::new(NOW, time::Duration::minutes(15))
 }
 
 fn drop_append_only_triggers(db: &TestDatabase) {

@@ -187,7 +187,7 @@ fn a_mandate_is_kept_until_one_year_after_its_end_then_its_records_and_the_ident
             &db.db,
             &[key().verifier()],
             &[],
-            &audit::Expectations::new(ends + Duration::days(367), 3600),
+            &audit::Expectations::new(ends + Duration::days(367), Duration::HOUR),
         )
         .unwrap();
         assert!(verified.is_intact(), "{verified:?}");
@@ -387,7 +387,7 @@ fn the_journal_is_redacted_at_five_years_and_still_verifies() {
                 &db.db,
                 &[key().verifier()],
                 &[],
-                &audit::Expectations::new(at, 3600 * 24 * 365 * 10),
+                &audit::Expectations::new(at, Duration::days(365 * 10)),
             )
             .unwrap()
         };
@@ -504,7 +504,7 @@ fn tampering_with_a_redacted_journal_is_still_caught() {
                 &db.db,
                 &[key().verifier()],
                 &[],
-                &audit::Expectations::new(at, 3600 * 24 * 365 * 10),
+                &audit::Expectations::new(at, Duration::days(365 * 10)),
             )
             .unwrap();
             let problem = verified

@@ -95,7 +95,7 @@ fn the_runtime_role_serves_but_cannot_rewrite_history_or_the_schema() {
             runtime,
             &[key.verifier()],
             &[],
-            &audit::Expectations::new(NOW, 900),
+            &audit::Expectations::new(NOW, time::Duration::minutes(15)),
         )
         .unwrap();
         assert!(report.is_intact(), "{report:?}");

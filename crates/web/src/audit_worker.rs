@@ -7,7 +7,7 @@ use ac_storage::StorageError;
 use ac_storage::audit::{self, CheckpointRecord};
 use std::path::Path;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::AppState;
 use crate::periodic::{self, Periodic};
@@ -69,8 +69,8 @@ impl JournalAlarm {
 /// integrating and signing: going on would either fail on the same row every round or seal a
 /// foreign row into the tree.
 pub fn spawn(state: AppState) -> std::io::Result<Periodic> {
-    let integrate_every = Duration::from_millis(state.settings.audit.integrate_interval_ms);
-    let sign_every = Duration::from_secs(state.settings.audit.checkpoint_interval_secs);
+    let integrate_every = state.settings.audit.integrate_interval.unsigned_abs();
+    let sign_every = state.settings.audit.checkpoint_interval.unsigned_abs();
     let mut last_signed = Instant::now();
     periodic::spawn("audit-worker", integrate_every, move || {
         if state.journal_alarm.raised().is_some() {

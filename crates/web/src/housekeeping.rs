@@ -6,7 +6,6 @@ use ac_storage::purge::{self, Purged};
 use std::time::Duration;
 
 use crate::AppState;
-use crate::durations::secs;
 use crate::periodic::{self, Periodic};
 
 const EVERY: Duration = Duration::from_secs(3600);
@@ -17,12 +16,12 @@ pub fn run_once(state: &AppState) -> Result<Purged, StorageError> {
     let longest_window = state
         .settings
         .auth
-        .rate_limit_window_secs
-        .max(state.settings.mandates.verification_window_secs)
-        .max(state.settings.remote_consent.window_secs);
+        .rate_limit_window
+        .max(state.settings.mandates.verification_window)
+        .max(state.settings.remote_consent.window);
     let conn = &mut *state.db.conn()?;
     let now = state.clock.now();
-    let purged = purge::expired(conn, secs(longest_window), now)?;
+    let purged = purge::expired(conn, longest_window, now)?;
     // Consents at a distance that ran out: « expiré », with their entry, and the identity fetched
     // for them forgotten even when no aidant opens their list; old rows then go.
     let expired = ac_storage::remote_consents::expire_due(

@@ -124,7 +124,7 @@ pub(crate) fn from_settings(
                 settings.brevo_url.clone(),
                 Secret::new(key.into_bytes()),
                 settings.sms_sender.clone(),
-                Duration::from_secs(settings.sms_timeout_secs),
+                settings.sms_timeout.unsigned_abs(),
             )?)
         }
     })

@@ -195,13 +195,13 @@ pub fn run(
     verifiers: &[VerifierKey],
     published: &[String],
     requested_by: Option<&AidantId>,
-    pending_max_age_secs: u64,
+    pending_max_age: time::Duration,
     retention: &crate::retention::Policy,
     now: &dyn Fn() -> OffsetDateTime,
 ) -> Result<Verification, StorageError> {
     let started = now();
     let id = start(&mut *db.conn()?, requested_by, started)?;
-    let expect = Expectations::new(started, pending_max_age_secs).with_retention(retention);
+    let expect = Expectations::new(started, pending_max_age).with_retention(retention);
     let result = audit::verify(db, verifiers, published, &expect);
     finish(&mut *db.conn()?, &id, &result, now())?;
     result

@@ -27,7 +27,6 @@ pub use session::{CurrentAidant, PersonalDataAccess, RecentStepUp};
 pub use span::RedactingRootSpan;
 
 use crate::WebError;
-use crate::durations::secs;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -60,7 +59,7 @@ impl AuthRuntime {
         let rng = SystemRandom::new();
         let keys = load_key_ring(&auth.totp_key_file, auth.generate_missing_key, &rng)
             .map_err(WebError::Internal)?;
-        let window = secs(auth.rate_limit_window_secs);
+        let window = auth.rate_limit_window;
         let limit = |max: u32| Limit {
             max: count(max),
             window,
@@ -68,11 +67,11 @@ impl AuthRuntime {
         Ok(Self {
             keys,
             policy: Policy {
-                link_ttl: secs(auth.link_ttl_secs),
-                totp_stage_ttl: secs(auth.totp_stage_ttl_secs),
-                idle_timeout: secs(auth.session_idle_timeout_secs),
-                max_lifetime: secs(auth.session_max_lifetime_secs),
-                step_up_after: secs(auth.step_up_after_secs),
+                link_ttl: auth.link_ttl,
+                totp_stage_ttl: auth.totp_stage_ttl,
+                idle_timeout: auth.session_idle_timeout,
+                max_lifetime: auth.session_max_lifetime,
+                step_up_after: auth.step_up_after,
                 lockout_failures: count(auth.lockout_failures),
             },
             limits: Limits {

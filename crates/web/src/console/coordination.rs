@@ -655,7 +655,7 @@ pub(crate) async fn start_verification(
         state.db.clone(),
         state.clock.now(),
         current.aidant.id.clone(),
-        state.settings.audit.pending_max_age_secs,
+        state.settings.audit.pending_max_age,
     );
     let retention = crate::retention::policy(&state.settings.retention);
     let busy = blocking(move || {

@@ -153,15 +153,15 @@ impl FranceConnect {
             pseudonym_key: PseudonymKey::from_text(key_text)
                 .ok_or_else(|| config_error("clé de pseudonymisation illisible"))?,
             http: HttpSettings {
-                connect_timeout: Duration::from_millis(fc.connect_timeout_ms),
-                timeout: Duration::from_millis(fc.timeout_ms),
+                connect_timeout: fc.connect_timeout.unsigned_abs(),
+                timeout: fc.timeout.unsigned_abs(),
                 // Plain HTTP only for the demonstration provider on a developer's machine.
                 allow_http: self.dev_mode,
             },
-            leeway: Duration::from_secs(fc.clock_leeway_secs),
+            leeway: fc.clock_leeway.unsigned_abs(),
             max_token_age: MAX_TOKEN_AGE,
-            login_ttl: Duration::from_secs(fc.login_ttl_secs),
-            jwks_max_age: Duration::from_secs(fc.jwks_max_age_secs),
+            login_ttl: fc.login_ttl.unsigned_abs(),
+            jwks_max_age: fc.jwks_max_age.unsigned_abs(),
         })
     }
 
@@ -210,7 +210,7 @@ impl FranceConnect {
     }
 
     pub(crate) fn login_ttl(&self) -> time::Duration {
-        crate::durations::secs(self.settings.login_ttl_secs)
+        self.settings.login_ttl
     }
 }
 

@@ -106,7 +106,7 @@ pub(crate) async fn verify(
     let settings = &state.settings.mandates;
     let limit = Limit {
         max: i32::try_from(settings.verification_lookups_per_ip).unwrap_or(i32::MAX),
-        window: crate::durations::secs(settings.verification_window_secs),
+        window: settings.verification_window,
     };
     // Counted before the code is even read: a malformed guess costs the same as any other.
     let (db, key, context) = (

@@ -26,7 +26,6 @@ use std::fmt;
 use time::OffsetDateTime;
 
 use crate::WebError;
-use crate::durations::secs;
 
 /// What the provider needs besides the database: its issuer, lifetimes, the key ring that seals
 /// private keys and HS256 secrets, and the signing keys (reloaded from the database).
@@ -66,14 +65,11 @@ impl ProviderRuntime {
                 .map_err(WebError::Internal)?;
         let runtime = Self {
             issuer: settings.server.public_url.clone(),
-            code_ttl: secs(provider.code_ttl_secs),
-            access_token_ttl: secs(provider.access_token_ttl_secs),
-            interaction_ttl: secs(provider.interaction_ttl_secs),
+            code_ttl: provider.code_ttl,
+            access_token_ttl: provider.access_token_ttl,
+            interaction_ttl: provider.interaction_ttl,
             dev_mode: settings.server.dev_mode,
-            keys: keys::KeyCache::new(
-                secs(provider.key_reload_secs),
-                secs(provider.retired_key_publish_secs),
-            ),
+            keys: keys::KeyCache::new(provider.key_reload, provider.retired_key_publish),
             key_ring,
             clients: std::sync::Mutex::default(),
             rng,

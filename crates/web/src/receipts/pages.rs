@@ -51,7 +51,7 @@ fn limited(state: &AppState, req: &HttpRequest) -> (String, Limit, AuditContext)
         format!("receipts:ip:{}", state.auth.client_ip(req)),
         Limit {
             max: i32::try_from(settings.lookups_per_ip).unwrap_or(i32::MAX),
-            window: crate::durations::secs(settings.window_secs),
+            window: settings.window,
         },
         AuditContext {
             actor: Actor::system(),

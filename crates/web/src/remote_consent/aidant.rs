@@ -35,7 +35,7 @@ struct NewView<'a> {
     demarches: Vec<DemarcheView>,
     duration_days: u16,
     duration_label: &'static str,
-    link_hours: u64,
+    link_hours: i64,
     channel: &'a str,
     error: Option<String>,
 }
@@ -129,7 +129,7 @@ fn new_response(
             .collect(),
         duration_days: duration.days(),
         duration_label: duration.label(),
-        link_hours: state.settings.remote_consent.link_ttl_secs / 3600,
+        link_hours: state.settings.remote_consent.link_ttl.whole_hours(),
         channel,
         error,
     };
@@ -189,7 +189,7 @@ fn read_address(channel: &str, typed: &str) -> Result<Address, String> {
 /// journaled (`access.denied`, `rate_limited`).
 async fn sending_allowed(state: &AppState, current: &CurrentAidant) -> Result<bool, WebError> {
     let settings = &state.settings.remote_consent;
-    let window = crate::durations::secs(settings.window_secs);
+    let window = settings.window;
     let limit = |max: u32| Limit {
         max: i32::try_from(max).unwrap_or(i32::MAX),
         window,
@@ -257,7 +257,7 @@ pub(crate) async fn send(
     }
     let now = state.clock.now();
     let settings = &state.settings.remote_consent;
-    let expires = now.saturating_add(crate::durations::secs(settings.link_ttl_secs));
+    let expires = now.saturating_add(settings.link_ttl);
     let until =
         state
             .local_times
@@ -407,7 +407,7 @@ async fn list_response(
             "rows": views,
             "sent": sent,
             "error": error,
-            "confirm_minutes": state.settings.remote_consent.confirm_ttl_secs / 60,
+            "confirm_minutes": state.settings.remote_consent.confirm_ttl.whole_minutes(),
         }),
     )?;
     Ok(page(status, body))

@@ -64,7 +64,7 @@ async fn within_limit(state: &AppState, req: &HttpRequest) -> Result<(), WebErro
         format!("remote:ip:{}", state.auth.client_ip(req)),
         Limit {
             max: i32::try_from(settings.opens_per_ip).unwrap_or(i32::MAX),
-            window: crate::durations::secs(settings.window_secs),
+            window: settings.window,
         },
         anonymous(req),
         state.clock.now(),
@@ -712,7 +712,7 @@ async fn consent(state: &AppState, answered: Answered) -> Result<Option<Answered
         reading,
     } = answered;
     let language = reading.language;
-    let ttl = crate::durations::secs(state.settings.remote_consent.confirm_ttl_secs);
+    let ttl = state.settings.remote_consent.confirm_ttl;
     let (db, hash, now) = (state.db.clone(), token.hash(), state.clock.now());
     let shown = (reading.text, language.code());
     let given = blocking(move || {
