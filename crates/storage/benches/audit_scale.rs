@@ -1,8 +1,9 @@
 //! Full verification (`audit::verify`) at scale: entries/s and the process's peak resident
 //! memory, on a log of 1,000,000 entries and on one of `AC_BENCH_AUDIT_ENTRIES` (default
-//! 10,000,000), so the reader sees that memory does not grow with the log. Method and results:
-//! docs/performance.md ("Audit log: append and verify"). Run with `make bench` (or
-//! `cargo bench -p ac-storage --bench audit_scale`).
+//! 10,000,000 on SQLite, 3,000,000 on PostgreSQL: `AC_BENCH_AUDIT_SQLITE_ENTRIES` and
+//! `AC_BENCH_AUDIT_PG_ENTRIES` set each, 0 skips it), so the reader sees that memory does not
+//! grow with the log. Method and results: docs/performance.md ("Audit log: append and verify").
+//! Run with `make bench` (or `cargo bench -p ac-storage --bench audit_scale`).
 //!
 //! The logs are written through the service's own path: `journal::record` in transactions of
 //! 100,000 entries of the production shape, `audit::integrate_all` in batches of 5,000 (real
@@ -42,6 +43,7 @@ const ORIGIN: &str = "bench.example/audit";
 /// The small log, measured in the same run as the large one.
 const SMALL: u64 = 1_000_000;
 const DEFAULT_ENTRIES: u64 = 10_000_000;
+const DEFAULT_PG_ENTRIES: u64 = 3_000_000;
 /// Entries recorded per transaction; a checkpoint is signed after each.
 const CHUNK: u64 = 100_000;
 const BATCH: i64 = 5_000;
@@ -88,8 +90,9 @@ fn main() {
         reports.push(measure("SQLite", &prepared, size));
     }
 
-    // PostgreSQL seeds at about a quarter of SQLite's rate.
-    let pg_large = entries_wanted("AC_BENCH_AUDIT_PG_ENTRIES", large);
+    // PostgreSQL seeds through the service's path at a third of SQLite's rate, slowing as the
+    // log grows (docs/performance.md): its large log is smaller unless asked for.
+    let pg_large = entries_wanted("AC_BENCH_AUDIT_PG_ENTRIES", large.min(DEFAULT_PG_ENTRIES));
     let mut pg_sizes = vec![SMALL.min(pg_large), pg_large];
     pg_sizes.dedup();
     let url = std::env::var("AC_BENCH_AUDIT_DATABASE_URL")
@@ -347,7 +350,7 @@ fn measure(backend: &'static str, prepared: &Prepared, size: u64) -> Report {
 
 /// One `audit::verify`: entries, seconds, resident KiB before and peak resident KiB during.
 fn verify_once(backend: &str, db: &Database, size: u64, pass: &str) -> (u64, f64, u64, u64) {
-    let expect = audit::Expectations::new(NOW, 900);
+    let expect = audit::Expectations::new(NOW, time::Duration::minutes(15));
     let verifiers = [key().verifier()];
     reset_peak();
     let rss_before_kib = status_kib("VmRSS");
