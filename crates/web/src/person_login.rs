@@ -5,7 +5,7 @@
 //! (OIDC Core §3.1.2.1, `state` tied to the user agent), then the browser goes to FranceConnect.
 
 use ac_auth::Token;
-use ac_oidc::rp::{PendingLogin, RelyingParty};
+use ac_oidc::rp::{PendingLogin, RelyingParty, state_key};
 use ac_storage::aide_space;
 use ac_storage::franceconnect_logins::Kind;
 use actix_web::HttpResponse;
@@ -44,4 +44,19 @@ pub(crate) async fn begin(
         .auth
         .cookie(cookie, browser.expose().to_owned(), SameSite::Lax);
     Ok(see_other(authorize.as_str()).cookie(cookie).finish())
+}
+
+/// The login (or logout) waiting under the state FranceConnect sent back, taken: it serves once.
+/// An unknown or unreadable state is no login at all.
+pub(crate) async fn take<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    returned_state: Option<&str>,
+    kind: Kind,
+) -> Result<Option<T>, WebError> {
+    let Some(key) = returned_state.and_then(state_key) else {
+        return Ok(None);
+    };
+    let db = state.db.clone();
+    let text = blocking(move || aide_space::take_login(&mut *db.conn()?, &key, kind)).await?;
+    Ok(text.and_then(|text| serde_json::from_str(&text).ok()))
 }

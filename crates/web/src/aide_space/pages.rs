@@ -322,40 +322,7 @@ pub(crate) async fn revoke(
     let own = own_mandate(&state, &current, &req, &path).await?;
     let target = target(&own, form.demarche.as_deref())?;
     let now = state.clock.now();
-    let what = match &target {
-        Some((id, _)) => PersonRevokes::Demarche(id.clone()),
-        None => PersonRevokes::Mandate,
-    };
-    let notices = notices(&state, &own, target.as_ref().map(|(_, d)| *d), now).await?;
-    let (db, subject, id, context) = (
-        state.db.clone(),
-        current.subject().to_owned(),
-        MandateId::new(own.mandate.id.as_str()),
-        current.audit_context(&req),
-    );
-    blocking(move || {
-        let mails = crate::mail_worker::outbox_rows("revoked_by_person", &notices);
-        ac_storage::mandates::revoke_by_person(
-            &mut *db.conn()?,
-            &subject,
-            &id,
-            &what,
-            &mails,
-            &context,
-            now,
-        )
-    })
-    .await?;
-    let (db, subject, id) = (
-        state.db.clone(),
-        current.subject().to_owned(),
-        own.mandate.id.clone(),
-    );
-    let refreshed = blocking(move || {
-        aide_space::own_mandate(&mut *db.conn()?, &subject, &id)?
-            .ok_or(ac_storage::StorageError::NotFound)
-    })
-    .await?;
+    let refreshed = record_revocation(&state, &current, &req, &own, target.as_ref(), now).await?;
     let view = RevokeView {
         csrf: current.csrf(),
         mandate: mandate_view(
@@ -378,6 +345,39 @@ pub(crate) async fn revoke(
         .templates
         .render_in(&language.view(), "aide/revoke.html", &view)?;
     Ok(private(page(HttpResponse::Ok(), body)))
+}
+
+/// The person's revocation, with its notices to the aidants' structure, in one transaction;
+/// then the mandate as it now stands.
+async fn record_revocation(
+    state: &AppState,
+    current: &SignedIn,
+    req: &HttpRequest,
+    own: &OwnMandate,
+    target: Option<&(AuthorizationId, Demarche)>,
+    now: OffsetDateTime,
+) -> Result<OwnMandate, WebError> {
+    let what = match target {
+        Some((id, _)) => PersonRevokes::Demarche(id.clone()),
+        None => PersonRevokes::Mandate,
+    };
+    let notices = notices(state, own, target.map(|(_, d)| *d), now).await?;
+    let (db, subject, id, context) = (
+        state.db.clone(),
+        current.subject().to_owned(),
+        own.mandate.id.clone(),
+        current.audit_context(req),
+    );
+    blocking(move || {
+        let conn = &mut *db.conn()?;
+        let mails = crate::mail_worker::outbox_rows("revoked_by_person", &notices);
+        let mandate = MandateId::new(id.as_str());
+        ac_storage::mandates::revoke_by_person(
+            conn, &subject, &mandate, &what, &mails, &context, now,
+        )?;
+        aide_space::own_mandate(conn, &subject, &id)?.ok_or(ac_storage::StorageError::NotFound)
+    })
+    .await
 }
 
 /// The notices to the structure's référents and the mandate's aidant, rendered: which démarches

@@ -5,7 +5,7 @@
 
 use ac_auth::Token;
 use ac_oidc::OidcError;
-use ac_oidc::rp::{CallbackParams, IdTokenHint, PendingLogin, PendingLogout, state_key};
+use ac_oidc::rp::{CallbackParams, IdTokenHint, PendingLogin, PendingLogout};
 use ac_storage::aide_space;
 use ac_storage::franceconnect_logins::Kind;
 use actix_web::cookie::SameSite;
@@ -116,20 +116,6 @@ pub(crate) async fn begin(
     .await
 }
 
-/// Takes the pending row `state` names, of this kind (single use, on every node).
-async fn take<T: serde::de::DeserializeOwned>(
-    state: &AppState,
-    returned_state: Option<&str>,
-    kind: Kind,
-) -> Result<Option<T>, WebError> {
-    let Some(key) = returned_state.and_then(state_key) else {
-        return Ok(None);
-    };
-    let db = state.db.clone();
-    let text = blocking(move || aide_space::take_login(&mut *db.conn()?, &key, kind)).await?;
-    Ok(text.and_then(|text| serde_json::from_str(&text).ok()))
-}
-
 #[derive(Serialize)]
 struct NoMandateView {}
 
@@ -144,7 +130,8 @@ pub(crate) async fn callback(
     let params = params.into_inner();
     let now = state.clock.now();
     let browser = state.auth.read_cookie(&req, LOGIN_COOKIE);
-    let stored: Option<LoginPayload> = take(&state, params.state.as_deref(), Kind::Login).await?;
+    let stored: Option<LoginPayload> =
+        person_login::take(&state, params.state.as_deref(), Kind::Login).await?;
     let refuse = |e: OidcError| {
         tracing::warn!(code = e.code(), error = %e, "connexion de la personne refusée");
         refusal(&e)
@@ -274,7 +261,8 @@ pub(crate) async fn after_logout(
 ) -> Result<HttpResponse, WebError> {
     let now = state.clock.now();
     let returned = query.into_inner().state;
-    let stored: Option<LogoutPayload> = take(&state, returned.as_deref(), Kind::Logout).await?;
+    let stored: Option<LogoutPayload> =
+        person_login::take(&state, returned.as_deref(), Kind::Logout).await?;
     let binding = state
         .auth
         .read_cookie(&req, LOGIN_COOKIE)

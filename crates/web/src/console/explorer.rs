@@ -6,6 +6,7 @@
 
 use ac_audit::Action;
 use ac_mandates::{AidantId, Demarche, OrganisationId};
+use ac_storage::console::ConsoleRefusal;
 use ac_storage::console::export::{self, Format};
 use ac_storage::console::journal::{self, Cursor, JournalFilter, JournalRow};
 use ac_storage::console::{Names, OutOfScope, Scope, UsagerMatch, names};
@@ -25,10 +26,9 @@ use super::{Frame, datetime, invalid, labels, refuse};
 use crate::auth::{CurrentAidant, RecentStepUp};
 use crate::respond::{blocking, fields, page};
 use crate::{AppState, WebError};
-use ac_storage::console::ConsoleRefusal;
 
-/// A console the explorer is mounted in, once for each (`mount`): how it finds the space of a
-/// request.
+/// A console the explorer is mounted in (`routes::journal_explorer`, once for each): how it
+/// finds the space of a request.
 pub(crate) trait Console: 'static {
     /// The explorer's pages are under `{BASE}/journal`.
     const BASE: &'static str;

@@ -5,6 +5,7 @@
 
 use ac_audit::Action;
 use ac_auth::Token;
+use ac_mandates::JourneyRefusal;
 use ac_mandates::{
     Demarche, Email, Mandate, MandateDuration, MandateId, Organisation, RevocationReason, Usager,
 };
@@ -27,7 +28,6 @@ use crate::reading::{Reading, TextView};
 use crate::respond::{blocking, page, see_other};
 use crate::status;
 use crate::{AppState, WebError};
-use ac_mandates::JourneyRefusal;
 
 /// How long the recap waits for consent.
 const CONSENT_TTL: time::Duration = time::Duration::minutes(15);

@@ -9,6 +9,7 @@
 //! consent; the recap form never carries it.
 
 use ac_audit::Action;
+use ac_mandates::JourneyRefusal;
 use ac_mandates::{Mandate, MandateId, UsagerId};
 use ac_storage::journal::{self, Event};
 use ac_storage::mandate_consents::Identification;
@@ -22,7 +23,6 @@ use crate::auth::{CurrentAidant, RecentStepUp};
 use crate::error::Said;
 use crate::respond::blocking;
 use crate::{AppState, WebError};
-use ac_mandates::JourneyRefusal;
 
 /// The mandate to renew: one of the aidant's current structure (another structure's: 403,
 /// journaled; one of their other structures: they switch first, as the new mandate is given to

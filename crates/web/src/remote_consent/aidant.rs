@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use ac_auth::Token;
 use ac_localtime::Format;
+use ac_mandates::JourneyRefusal;
 use ac_mandates::{Email, MandateDuration, Organisation};
 use ac_storage::journal::AuditContext;
 use ac_storage::rate_limits::{self, Limit};
@@ -20,7 +21,6 @@ use crate::auth::{CurrentAidant, RecentStepUp, StepUpCheck, too_many};
 use crate::respond::{blocking, page, see_other};
 use crate::sms::PhoneNumber;
 use crate::{AppState, WebError};
-use ac_mandates::JourneyRefusal;
 
 #[derive(Serialize)]
 struct DemarcheView {

@@ -9,9 +9,9 @@
 use std::collections::HashMap;
 
 use ac_auth::Token;
+use ac_mandates::JourneyRefusal;
 use ac_oidc::OidcError;
-use ac_oidc::rp::{CallbackParams, PendingLogin, state_key};
-use ac_storage::aide_space;
+use ac_oidc::rp::{CallbackParams, PendingLogin};
 use ac_storage::franceconnect_logins::Kind;
 use ac_storage::journal::AuditContext;
 use ac_storage::rate_limits::{self, Limit};
@@ -30,7 +30,6 @@ use crate::person_login::{self, binding};
 use crate::reading::{Reading, TextView, text_key, text_shown};
 use crate::respond::{blocking, page, see_other};
 use crate::{AppState, WebError, security};
-use ac_mandates::JourneyRefusal;
 
 /// Binds a FranceConnect login in progress to the browser that began it.
 const LOGIN_COOKIE: &str = "ac_accord_login";
@@ -362,15 +361,8 @@ pub(crate) async fn callback(
     let params = params.into_inner();
     let now = state.clock.now();
     let browser = state.auth.read_cookie(&req, LOGIN_COOKIE);
-    let stored: Option<LoginPayload> = match params.state.as_deref().and_then(state_key) {
-        Some(key) => {
-            let db = state.db.clone();
-            blocking(move || aide_space::take_login(&mut *db.conn()?, &key, Kind::Login))
-                .await?
-                .and_then(|text| serde_json::from_str(&text).ok())
-        }
-        None => None,
-    };
+    let stored: Option<LoginPayload> =
+        person_login::take(&state, params.state.as_deref(), Kind::Login).await?;
     let refuse = |e: OidcError| {
         tracing::warn!(code = e.code(), error = %e, "identification à distance refusée");
         ended(

@@ -1,8 +1,9 @@
 //! Second factors: unlocking a locked code, enrolling an authenticator app (its QR code shown
 //! once), handing over and taking back a hardware card, each with a reason from a fixed list.
 
-use ac_auth::{otpauth, totp};
+use ac_auth::{Secret, otpauth, totp};
 use ac_storage::StorageError;
+use ac_storage::console::ConsoleRefusal;
 use ac_storage::console::OutOfScope;
 use ac_storage::console::team::{CARD_ASSIGN_REASONS, DEVICE_REMOVE_REASONS};
 use ac_storage::totp_devices::{self, Device, DeviceKind};
@@ -15,7 +16,6 @@ use crate::auth::RecentStepUp;
 use crate::console::{datetime, invalid, refuse};
 use crate::respond::{blocking, page};
 use crate::{AppState, WebError};
-use ac_storage::console::ConsoleRefusal;
 
 #[derive(Serialize)]
 pub(super) struct DeviceView {
@@ -76,8 +76,7 @@ pub(crate) async fn enrol_app(
         &seed,
         totp::TotpStep::App,
     );
-    let svg = otpauth::qr_svg(&uri).map_err(WebError::internal)?;
-    let manual_key = otpauth::base32(seed.expose());
+    let (qr, manual_key) = enrolment_codes(&uri, &seed)?;
     let (db, id, organisation, context, now, auth) = (
         state.db.clone(),
         aidant.id.clone(),
@@ -100,16 +99,6 @@ pub(crate) async fn enrol_app(
     })
     .await?;
     record_activity(&state, &current).await?;
-    // The QR code as an image: an SVG in an <img> runs nothing and needs no `| safe`.
-    let qr = format!(
-        "data:image/svg+xml;base64,{}",
-        base64::engine::general_purpose::STANDARD.encode(svg)
-    );
-    let grouped: Vec<String> = manual_key
-        .as_bytes()
-        .chunks(4)
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        .collect();
     let body = state.templates.render_for(
         &current.menu(),
         "console/referent_totp_app.html",
@@ -118,7 +107,7 @@ pub(crate) async fn enrol_app(
             "back": format!("/referent/{}/aidants/{}", here.organisation.id, aidant.id),
             "name": aidant.full_name(),
             "qr": qr,
-            "manual_key": grouped.join(" "),
+            "manual_key": manual_key,
             "issuer": state.auth.totp_issuer,
             "account": aidant.email.to_string(),
         }),
@@ -130,6 +119,22 @@ pub(crate) async fn enrol_app(
         actix_web::http::header::HeaderValue::from_static("no-referrer"),
     );
     Ok(response)
+}
+
+/// What the authenticator app reads: the key's URI as a QR code image (an SVG in an `<img>`
+/// runs nothing and needs no `| safe`), and the key typed by hand, in groups of four.
+fn enrolment_codes(uri: &str, seed: &Secret) -> Result<(String, String), WebError> {
+    let svg = otpauth::qr_svg(uri).map_err(WebError::internal)?;
+    let qr = format!(
+        "data:image/svg+xml;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(svg)
+    );
+    let grouped: Vec<String> = otpauth::base32(seed.expose())
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect();
+    Ok((qr, grouped.join(" ")))
 }
 
 #[derive(Deserialize)]

@@ -3,6 +3,7 @@
 
 use ac_mandates::Email;
 use ac_storage::aidants;
+use ac_storage::console::ConsoleRefusal;
 use ac_storage::console::team::{self, CARD_ASSIGN_REASONS, DEVICE_REMOVE_REASONS, Invitation};
 use ac_storage::totp_devices;
 use actix_web::{HttpResponse, HttpResponseBuilder, web};
@@ -15,7 +16,6 @@ use super::here::{
 use crate::auth::RecentStepUp;
 use crate::respond::{blocking, page, see_other};
 use crate::{AppState, WebError};
-use ac_storage::console::ConsoleRefusal;
 
 #[derive(Deserialize, Default, Serialize)]
 pub(crate) struct NewAidantForm {
