@@ -4,16 +4,16 @@
 
 use std::collections::HashMap;
 
-use ac_auth::Token;
+use ac_auth::{Token, TokenHash};
 use ac_localtime::Format;
-use ac_mandates::JourneyRefusal;
-use ac_mandates::{Email, MandateDuration, Organisation};
+use ac_mandates::{Demarche, Email, JourneyRefusal, MandateDuration, Organisation};
 use ac_storage::journal::AuditContext;
 use ac_storage::rate_limits::{self, Limit};
 use ac_storage::remote_consents::{self, Channel, NewRemoteConsent, NotConfirmed, Status};
 use ac_storage::{organisations, usagers};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
+use time::OffsetDateTime;
 use tracing::instrument;
 
 use super::{Choices, deadline_passed, status_words};
@@ -268,22 +268,7 @@ pub(crate) async fn send(
         state.settings.server.public_url,
         token.expose()
     );
-    let first_name = &current.aidant.first_name;
-    let sent = match &address {
-        Address::Phone(phone) => state
-            .sms
-            .send(
-                phone,
-                &sms_text(first_name, &organisation.name, &until, &link),
-            )
-            .await
-            .map_err(|e| e.to_string()),
-        Address::Email(email) => state
-            .mailer
-            .send_remote_consent_link(email, first_name, &organisation.name, &link, &until)
-            .await
-            .map_err(|e| e.to_string()),
-    };
+    let sent = deliver(&state, &current, organisation, &address, &link, &until).await;
     if let Err(cause) = sent {
         // The cause names the provider's refusal or the network, never the address.
         tracing::warn!(channel = address.channel().key(), error = %cause, "remote consent link not sent");
@@ -294,27 +279,81 @@ pub(crate) async fn send(
     }
     let channel = address.channel();
     drop(address);
-    let (db, hash, aidant, organisation_id, context) = (
+    let link = NewLink {
+        token_hash: token.hash(),
+        demarches,
+        duration,
+        channel,
+        expires,
+    };
+    store(&state, &current, organisation, link, now).await?;
+    Ok(see_other("/mandats/a-distance?envoye=1").finish())
+}
+
+/// The link sent on its channel: a text message, or an e-mail. The error is the cause (the
+/// provider's refusal or the network), never the address.
+async fn deliver(
+    state: &AppState,
+    current: &CurrentAidant,
+    organisation: &Organisation,
+    address: &Address,
+    link: &str,
+    until: &str,
+) -> Result<(), String> {
+    let first_name = &current.aidant.first_name;
+    match address {
+        Address::Phone(phone) => state
+            .sms
+            .send(
+                phone,
+                &sms_text(first_name, &organisation.name, until, link),
+            )
+            .await
+            .map_err(|e| e.to_string()),
+        Address::Email(email) => state
+            .mailer
+            .send_remote_consent_link(email, first_name, &organisation.name, link, until)
+            .await
+            .map_err(|e| e.to_string()),
+    }
+}
+
+/// A link sent, as it is kept: its token's hash and what it asks, never the address.
+struct NewLink {
+    token_hash: TokenHash,
+    demarches: Vec<Demarche>,
+    duration: MandateDuration,
+    channel: Channel,
+    expires: OffsetDateTime,
+}
+
+/// The consent at a distance waiting for the person, journaled.
+async fn store(
+    state: &AppState,
+    current: &CurrentAidant,
+    organisation: &Organisation,
+    link: NewLink,
+    now: OffsetDateTime,
+) -> Result<(), WebError> {
+    let (db, aidant, organisation_id, context) = (
         state.db.clone(),
-        token.hash(),
         current.aidant.id.clone(),
         organisation.id.clone(),
         current.audit_context(),
     );
     blocking(move || {
         let new = NewRemoteConsent {
-            token_hash: hash.as_str(),
+            token_hash: link.token_hash.as_str(),
             aidant: &aidant,
             organisation: &organisation_id,
-            demarches: &demarches,
-            duration,
-            channel,
-            link_expires_at: expires,
+            demarches: &link.demarches,
+            duration: link.duration,
+            channel: link.channel,
+            link_expires_at: link.expires,
         };
-        remote_consents::insert(&mut *db.conn()?, &new, &context, now)
+        remote_consents::insert(&mut *db.conn()?, &new, &context, now).map(drop)
     })
-    .await?;
-    Ok(see_other("/mandats/a-distance?envoye=1").finish())
+    .await
 }
 
 #[derive(Serialize)]
