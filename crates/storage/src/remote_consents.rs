@@ -263,7 +263,8 @@ pub fn insert(
 ) -> Result<String, StorageError> {
     write(conn, |tx| {
         diesel::delete(
-            remote_consents::table.filter(remote_consents::created_at.le(to_db(now - KEPT))),
+            remote_consents::table
+                .filter(remote_consents::created_at.le(to_db(now.saturating_sub(KEPT)))),
         )
         .execute(tx)?;
         let id = new_id();
@@ -579,7 +580,7 @@ pub fn expire_due(
 pub fn purge_old(conn: &mut DbConnection, now: OffsetDateTime) -> Result<usize, StorageError> {
     Ok(diesel::delete(
         remote_consents::table
-            .filter(remote_consents::created_at.le(to_db(now - KEPT)))
+            .filter(remote_consents::created_at.le(to_db(now.saturating_sub(KEPT))))
             .filter(remote_consents::status.ne_all([
                 Status::Sent.key(),
                 Status::Opened.key(),
@@ -597,7 +598,7 @@ pub fn for_aidant(
 ) -> Result<Vec<RemoteConsent>, StorageError> {
     remote_consents::table
         .filter(remote_consents::aidant_id.eq(aidant.as_str()))
-        .filter(remote_consents::created_at.gt(to_db(now - KEPT)))
+        .filter(remote_consents::created_at.gt(to_db(now.saturating_sub(KEPT))))
         .order(remote_consents::created_at.desc())
         .limit(100)
         .select(Row::as_select())

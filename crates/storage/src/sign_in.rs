@@ -61,7 +61,8 @@ pub fn request_link(
                         auth_sign_in_links::token_hash.eq(token.as_str()),
                         auth_sign_in_links::aidant_id.eq(aidant.as_str()),
                         auth_sign_in_links::created_at.eq(to_db(now)),
-                        auth_sign_in_links::expires_at.eq(to_db(now + policy.link_ttl)),
+                        auth_sign_in_links::expires_at
+                            .eq(to_db(now.saturating_add(policy.link_ttl))),
                     ))
                     .execute(tx)
                     .map_err(StorageError::from_query)?;
@@ -146,7 +147,7 @@ pub fn open_link(
                 stage_session,
                 &aidant,
                 STAGE_TOTP,
-                now + policy.totp_stage_ttl,
+                now.saturating_add(policy.totp_stage_ttl),
                 now,
             )?;
             return Ok(true);
@@ -279,7 +280,7 @@ pub fn complete_with_totp(
             new_session,
             &aidant,
             STAGE_ACTIVE,
-            now + policy.max_lifetime,
+            now.saturating_add(policy.max_lifetime),
             now,
         )?;
         // Other links sent meanwhile are void: one sign-in per link request burst.

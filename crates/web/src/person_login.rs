@@ -35,7 +35,10 @@ pub(crate) async fn begin(
         .map_err(|e| WebError::Unavailable(e.to_string()))?;
     let key = pending.state_hash.clone();
     let payload = payload(pending).map_err(WebError::internal)?;
-    let (db, expires) = (state.db.clone(), now + state.franceconnect.login_ttl());
+    let (db, expires) = (
+        state.db.clone(),
+        now.saturating_add(state.franceconnect.login_ttl()),
+    );
     blocking(move || {
         aide_space::insert_login(&mut *db.conn()?, &key, Kind::Login, &payload, now, expires)
     })

@@ -598,7 +598,7 @@ pub(crate) async fn integrity_page(
         Ok((
             audit::latest_checkpoint(conn)?,
             verifications::latest_finished(conn)?,
-            verifications::in_progress(conn, now - RUN_STALE_AFTER)?,
+            verifications::in_progress(conn, now.saturating_sub(RUN_STALE_AFTER))?,
             ac_storage::console::journal::log_size(conn)?,
         ))
     })
@@ -659,7 +659,10 @@ pub(crate) async fn start_verification(
     );
     let retention = crate::retention::policy(&state.settings.retention);
     let busy = blocking(move || {
-        Ok(verifications::in_progress(&mut *db.conn()?, now - RUN_STALE_AFTER)?.is_some())
+        Ok(
+            verifications::in_progress(&mut *db.conn()?, now.saturating_sub(RUN_STALE_AFTER))?
+                .is_some(),
+        )
     })
     .await?;
     if !busy {

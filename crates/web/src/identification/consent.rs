@@ -5,9 +5,10 @@
 
 use ac_audit::Action;
 use ac_auth::Token;
-use ac_mandates::JourneyRefusal;
+use ac_mandates::rules::MandatePlan;
 use ac_mandates::{
-    Demarche, Email, Mandate, MandateDuration, MandateId, Organisation, RevocationReason, Usager,
+    Demarche, Email, JourneyRefusal, Mandate, MandateDuration, MandateId, Organisation,
+    RevocationReason, Usager,
 };
 use ac_storage::journal::{self, Event};
 use ac_storage::mandate_consents::{self, Identification, PendingConsent};
@@ -250,7 +251,7 @@ pub(super) async fn show_recap(
             &aidant,
             &stored,
             now,
-            now + CONSENT_TTL,
+            now.saturating_add(CONSENT_TTL),
         )
     })
     .await?;
@@ -348,6 +349,28 @@ pub(crate) async fn accord(
         }
         StepUpCheck::SessionEnded => return Err(WebError::Redirect("/connexion".into())),
     }
+    let created = create(&state, &current, &token, shown, notifications, now).await;
+    match created {
+        Ok(plan) => Ok(see_other(&format!("/mandats/{}", plan.mandate.id)).finish()),
+        Err(WebError::Invalid(refusal)) => {
+            on_recap
+                .refused(pending, (refusal.words().to_owned(), None))
+                .await
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// The mandate created from the consent the token names, with the receipts the aidé chose, in
+/// one transaction with its journal entries.
+async fn create(
+    state: &AppState,
+    current: &CurrentAidant,
+    token: &Token,
+    shown: Reading,
+    notifications: Option<(Choice, Option<Email>)>,
+    now: OffsetDateTime,
+) -> Result<MandatePlan, WebError> {
     let (db, hash, aidant, context, version, auth) = (
         state.db.clone(),
         token.hash(),
@@ -356,7 +379,7 @@ pub(crate) async fn accord(
         state.settings.mandates.legal_text_version.clone(),
         state.auth.clone(),
     );
-    let created = blocking(move || {
+    blocking(move || {
         let chosen =
             notifications
                 .as_ref()
@@ -384,16 +407,7 @@ pub(crate) async fn accord(
             now,
         )
     })
-    .await;
-    match created {
-        Ok(plan) => Ok(see_other(&format!("/mandats/{}", plan.mandate.id)).finish()),
-        Err(WebError::Invalid(refusal)) => {
-            on_recap
-                .refused(pending, (refusal.words().to_owned(), None))
-                .await
-        }
-        Err(other) => Err(other),
-    }
+    .await
 }
 
 /// The receipts the aidé chose, if nothing on the recap stops the consent before the aidant's

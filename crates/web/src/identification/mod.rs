@@ -537,7 +537,7 @@ async fn begin_identification(
     let (db, aidant, expires) = (
         state.db.clone(),
         current.aidant.id.clone(),
-        now + state.franceconnect.login_ttl(),
+        now.saturating_add(state.franceconnect.login_ttl()),
     );
     blocking(move || {
         franceconnect_logins::insert(
@@ -627,17 +627,29 @@ pub(crate) async fn callback(
             Ok(redirect) => redirect,
             Err(e) => return refuse(e).await,
         };
-    let key = pending.state_hash.clone();
-    let payload = serde_json::to_string(&LogoutPayload {
+    let payload = LogoutPayload {
         pending,
         usager: usager.id,
         draft: stored.draft,
-    })
-    .map_err(WebError::internal)?;
+    };
+    keep_logout(&state, &current, &payload, now).await?;
+    Ok(see_other(logout.as_str()).finish())
+}
+
+/// The logout waiting for FranceConnect's return, under its state's hash and the aidant, with
+/// what the journey needs next (the usager, the draft).
+async fn keep_logout(
+    state: &AppState,
+    current: &CurrentAidant,
+    payload: &LogoutPayload,
+    now: OffsetDateTime,
+) -> Result<(), WebError> {
+    let key = payload.pending.state_hash.clone();
+    let text = serde_json::to_string(payload).map_err(WebError::internal)?;
     let (db, aidant, expires) = (
         state.db.clone(),
         current.aidant.id.clone(),
-        now + state.franceconnect.login_ttl(),
+        now.saturating_add(state.franceconnect.login_ttl()),
     );
     blocking(move || {
         franceconnect_logins::insert(
@@ -645,13 +657,12 @@ pub(crate) async fn callback(
             &key,
             Kind::Logout,
             &aidant,
-            &payload,
+            &text,
             now,
             expires,
         )
     })
-    .await?;
-    Ok(see_other(logout.as_str()).finish())
+    .await
 }
 
 #[derive(Deserialize)]

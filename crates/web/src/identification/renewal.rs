@@ -9,8 +9,7 @@
 //! consent; the recap form never carries it.
 
 use ac_audit::Action;
-use ac_mandates::JourneyRefusal;
-use ac_mandates::{Mandate, MandateId, UsagerId};
+use ac_mandates::{JourneyRefusal, Mandate, MandateId, UsagerId};
 use ac_storage::journal::{self, Event};
 use ac_storage::mandate_consents::Identification;
 use ac_storage::{organisations, usagers, write};

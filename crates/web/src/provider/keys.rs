@@ -155,7 +155,9 @@ fn build(
             .map_err(|()| format!("clé {} : algorithme {}", record.kid, record.alg))?;
         let keep = match record.state {
             KeyState::Next | KeyState::Current => true,
-            KeyState::Retired => record.retired_at.is_some_and(|at| at + retired_for > now),
+            KeyState::Retired => record
+                .retired_at
+                .is_some_and(|at| at.saturating_add(retired_for) > now),
         };
         if record.state == KeyState::Current {
             let pkcs8 = ring

@@ -94,7 +94,7 @@ pub(super) async fn exchange(
         .map_err(server_error)?;
     let access_token = Token::generate(provider.rng()).map_err(server_error)?;
     let context = oidc_grants::client_context(&client_id, request_id);
-    let expires_at = now + provider.access_token_ttl;
+    let expires_at = now.saturating_add(provider.access_token_ttl);
     let (code, subject) = redeem(
         state,
         request,
