@@ -11,7 +11,7 @@
 
 use ac_localtime::{LocalTimes, written_day};
 use ac_mandates::legal::legal_text;
-use ac_mandates::{Mandate, Organisation, Usager, VerificationCode};
+use ac_mandates::{Aidant, Mandate, Organisation, Usager, VerificationCode};
 use ac_storage::journal::AuditContext;
 use ac_storage::{StorageError, aidants, mandate_verifications};
 use actix_web::HttpResponse;
@@ -108,19 +108,7 @@ pub(crate) async fn printable(
                 .then("Ce mandat ne peut pas être imprimé : prévenez l'administrateur du service."),
         )
     })?;
-    let (db, creator, mandate_id) = (
-        state.db.clone(),
-        mandate.created_by.clone(),
-        mandate.id.clone(),
-    );
-    let (aidant, code) = blocking(move || {
-        let conn = &mut *db.conn()?;
-        Ok::<_, StorageError>((
-            aidants::get(conn, &creator)?,
-            mandate_verifications::code_for_print(conn, &mandate_id, &context, now)?,
-        ))
-    })
-    .await?;
+    let (aidant, code) = creator_and_code(state, &mandate, context, now).await?;
     let url = verification_url(&state.settings.server.public_url, &code);
     let identity = &usager.identity;
     let departement = organisation.departement.as_str();
@@ -166,6 +154,29 @@ pub(crate) async fn printable(
         header::HeaderValue::from_static("no-referrer"),
     );
     Ok(response)
+}
+
+/// The aidant who created the mandate, and its verification code (created at the first print,
+/// journaled).
+async fn creator_and_code(
+    state: &AppState,
+    mandate: &Mandate,
+    context: AuditContext,
+    now: OffsetDateTime,
+) -> Result<(Aidant, VerificationCode), WebError> {
+    let (db, creator, mandate_id) = (
+        state.db.clone(),
+        mandate.created_by.clone(),
+        mandate.id.clone(),
+    );
+    blocking(move || {
+        let conn = &mut *db.conn()?;
+        Ok::<_, StorageError>((
+            aidants::get(conn, &creator)?,
+            mandate_verifications::code_for_print(conn, &mandate_id, &context, now)?,
+        ))
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -757,41 +757,8 @@ async fn export(
     format: Format,
 ) -> Result<HttpResponse, WebError> {
     let parsed = parse(query)?;
-    let (db, scope, context, now) = (
-        state.db.clone(),
-        space.scope.clone(),
-        current.audit_context(),
-        state.clock.now(),
-    );
-    let filed_under = match &space.scope {
-        // The référent's structure; a coordinator's export is filed under the structure it
-        // filters on, else under the coordinator's own structure.
-        Scope::Organisations(set) if set.len() == 1 => set
-            .first()
-            .cloned()
-            .unwrap_or_else(|| current.aidant.current_organisation.clone()),
-        _ => current.aidant.current_organisation.clone(),
-    };
-    let outcome = blocking(move || {
-        let conn = &mut *db.conn()?;
-        let resolved = match resolve(conn, &scope, &parsed)? {
-            Ok(r) => r,
-            Err(refusal) => return Ok(Err(refusal)),
-        };
-        let ticket = export::begin(
-            conn,
-            &scope,
-            &resolved.filter,
-            format,
-            &filed_under,
-            &context,
-            now,
-        )?;
-        // Where `begin` filed the export, to file its interruption beside it.
-        let filed = resolved.filter.organisation.clone().unwrap_or(filed_under);
-        Ok(Ok((resolved.filter, ticket, filed)))
-    })
-    .await?;
+    let now = state.clock.now();
+    let outcome = begin_export(state, current, &space.scope, parsed, format, now).await?;
     let (filter, ticket, filed_under) = match outcome {
         Ok(ready) => ready,
         Err((out, requested)) => {
@@ -818,6 +785,48 @@ async fn export(
         .await
         .map_err(|e| WebError::internal(format!("export failed before its first byte: {e}")))?;
     Ok(attachment(body, format, now))
+}
+
+/// The export's filters resolved in the scope and its start journaled (`export::begin`): its
+/// filter, its ticket and where it is filed; or what reached outside the scope.
+async fn begin_export(
+    state: &AppState,
+    current: &CurrentAidant,
+    scope: &Scope,
+    parsed: Parsed,
+    format: Format,
+    now: time::OffsetDateTime,
+) -> Result<Result<(JournalFilter, export::Ticket, OrganisationId), Refusal>, WebError> {
+    let filed_under = match scope {
+        // The référent's structure; a coordinator's export is filed under the structure it
+        // filters on, else under the coordinator's own structure.
+        Scope::Organisations(set) if set.len() == 1 => set
+            .first()
+            .cloned()
+            .unwrap_or_else(|| current.aidant.current_organisation.clone()),
+        _ => current.aidant.current_organisation.clone(),
+    };
+    let (db, scope, context) = (state.db.clone(), scope.clone(), current.audit_context());
+    blocking(move || {
+        let conn = &mut *db.conn()?;
+        let resolved = match resolve(conn, &scope, &parsed)? {
+            Ok(r) => r,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let ticket = export::begin(
+            conn,
+            &scope,
+            &resolved.filter,
+            format,
+            &filed_under,
+            &context,
+            now,
+        )?;
+        // Where `begin` filed the export, to file its interruption beside it.
+        let filed = resolved.filter.organisation.clone().unwrap_or(filed_under);
+        Ok(Ok((resolved.filter, ticket, filed)))
+    })
+    .await
 }
 
 /// An export begun and journaled, to stream on a blocking thread.

@@ -348,22 +348,7 @@ pub(crate) async fn attestation(
             .error_page(404, nothing.code(), nothing.words())?;
         return Ok(page(HttpResponse::NotFound(), body));
     }
-    let names = revoked_by(&state, mandate).await?;
-    let departement = found.organisation.departement.as_str();
-    let rows: Vec<RevokedView> = revoked
-        .iter()
-        .filter_map(|a| {
-            let revocation = a.revocation?;
-            Some(RevokedView {
-                demarche: a.demarche.title(),
-                at: written_moment(&state, departement, revocation.at),
-                by: names
-                    .get(&a.id)
-                    .cloned()
-                    .unwrap_or_else(|| "non renseigné".to_owned()),
-            })
-        })
-        .collect();
+    let rows = revoked_views(&state, &found, &revoked).await?;
     let recorded_by: Vec<&str> = rows
         .iter()
         .map(|r| r.by.as_str())
@@ -398,13 +383,14 @@ pub(crate) async fn attestation(
     Ok(page(HttpResponse::Ok(), body))
 }
 
-/// Who recorded each revocation of the mandate, by name.
-async fn revoked_by(
+/// Each revocation as the attestation lists it: the démarche, when, and who recorded it.
+async fn revoked_views(
     state: &AppState,
-    mandate: &Mandate,
-) -> Result<BTreeMap<AuthorizationId, String>, WebError> {
-    let (db, wanted) = (state.db.clone(), mandate.clone());
-    blocking(move || {
+    found: &StructureMandate,
+    revoked: &[&Authorization],
+) -> Result<Vec<RevokedView>, WebError> {
+    let (db, wanted) = (state.db.clone(), found.mandate.clone());
+    let names: BTreeMap<AuthorizationId, String> = blocking(move || {
         let conn = &mut *db.conn()?;
         let mut names = BTreeMap::new();
         for (authorization, aidant) in mandates::revoked_by(conn, &wanted)? {
@@ -416,7 +402,22 @@ async fn revoked_by(
         }
         Ok::<_, StorageError>(names)
     })
-    .await
+    .await?;
+    let departement = found.organisation.departement.as_str();
+    Ok(revoked
+        .iter()
+        .filter_map(|a| {
+            let revocation = a.revocation?;
+            Some(RevokedView {
+                demarche: a.demarche.title(),
+                at: written_moment(state, departement, revocation.at),
+                by: names
+                    .get(&a.id)
+                    .cloned()
+                    .unwrap_or_else(|| "non renseigné".to_owned()),
+            })
+        })
+        .collect())
 }
 
 #[cfg(test)]

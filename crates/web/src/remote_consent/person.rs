@@ -642,19 +642,7 @@ pub(crate) async fn answer(
     };
     let view = match field("reponse") {
         "accord" => {
-            let refusal = if field("accord") != "oui" {
-                Some(language.text("remote-tick-needed", &[]))
-            } else {
-                // No consent before the check was passed or skipped (MND014); the storage
-                // layer refuses it too, in the transaction that records the consent.
-                found
-                    .reading
-                    .comprehension
-                    .required()
-                    .err()
-                    .map(|e| e.to_string())
-            };
-            if let Some(message) = refusal {
+            if let Some(message) = not_yet(field("accord") == "oui", &found, language) {
                 return recap_response(
                     &state,
                     &answered.token,
@@ -686,6 +674,21 @@ pub(crate) async fn answer(
         .add_cookie(&state.auth.removal(SESSION_COOKIE))
         .map_err(WebError::internal)?;
     Ok(response)
+}
+
+/// Why the recap cannot take the consent yet, in the person's language: the box left unticked,
+/// or the comprehension check neither passed nor skipped (MND014; the storage layer refuses it
+/// too, in the transaction that records the consent).
+fn not_yet(ticked: bool, found: &RemoteConsent, language: Language) -> Option<String> {
+    if !ticked {
+        return Some(language.text("remote-tick-needed", &[]));
+    }
+    found
+        .reading
+        .comprehension
+        .required()
+        .err()
+        .map(|e| e.to_string())
 }
 
 /// What an answer acts with: the person (the journal's actor), their browser's binding, and
