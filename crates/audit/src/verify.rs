@@ -143,6 +143,10 @@ pub struct CheckedPage {
     pub problem: Option<Tamper>,
     pub redacted: u64,
     pub last_redacted: Option<u64>,
+    /// The tree heads stored at the sizes this page's leaves reach (`from + 1..=to`), by size.
+    /// Read with the page rather than all at once: a quiet service writes about one head per
+    /// entry, so holding them all would grow with the log.
+    pub heads: Vec<(u64, Hash)>,
 }
 
 /// Checks the rows read for positions `from..to`, in order, stopping at the first problem. A row
@@ -154,6 +158,7 @@ pub fn check_page(from: u64, to: u64, rows: &[StoredRow]) -> CheckedPage {
         problem: None,
         redacted: 0,
         last_redacted: None,
+        heads: Vec::new(),
     };
     for (row, seq) in rows.iter().zip(from..) {
         match check_row(seq, row) {
@@ -191,12 +196,15 @@ impl RootSource {
     }
 }
 
-/// Every root the rebuilt tree must meet, by tree size.
+/// The signed roots the rebuilt tree must meet, by tree size; the tree heads come with the
+/// pages ([`CheckedPage::heads`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExpectedRoots {
     roots: BTreeMap<u64, (Hash, RootSource)>,
     /// Signed checkpoints (stored and published), for the count in the report.
     pub checkpoints: u64,
+    /// The largest tree head stored: entries removed from the end show against it too.
+    largest_head: Option<u64>,
 }
 
 /// A stored checkpoint row: its size and root columns, and its signed note.
@@ -208,14 +216,14 @@ pub struct StoredCheckpoint {
 }
 
 impl ExpectedRoots {
-    /// From the stored checkpoints (each signature checked, and its columns against its note),
-    /// the checkpoints published outside the database (each signature checked, none contradicting
-    /// a stored one), then the tree heads where no checkpoint speaks. A bad signature means
-    /// nothing below can be trusted: the first problem is returned.
+    /// From the stored checkpoints (each signature checked, and its columns against its note)
+    /// and the checkpoints published outside the database (each signature checked, none
+    /// contradicting a stored one). A bad signature means nothing below can be trusted: the
+    /// first problem is returned. `largest_head` is the size of the last tree head stored.
     pub fn build(
         stored: &[StoredCheckpoint],
         published: &[String],
-        heads: &[(u64, Hash)],
+        largest_head: Option<u64>,
         verifiers: &[VerifierKey],
     ) -> Result<Self, Tamper> {
         let mut expected = Self::default();
@@ -271,23 +279,22 @@ impl ExpectedRoots {
                 }
             }
         }
-        for (size, root) in heads {
-            expected
-                .roots
-                .entry(*size)
-                .or_insert((*root, RootSource::TreeHead));
-        }
         if let Some((root, _)) = expected.roots.get(&0)
             && *root != merkle::empty_root()
         {
             return Err(tamper(None, "la racine de l'arbre vide est fausse".into()));
         }
+        expected.largest_head = largest_head;
         Ok(expected)
     }
 
     /// The largest size any known root speaks of.
     pub fn largest(&self) -> Option<u64> {
-        self.roots.keys().next_back().copied()
+        self.roots
+            .keys()
+            .next_back()
+            .copied()
+            .max(self.largest_head)
     }
 }
 
@@ -320,39 +327,58 @@ impl<'a> Rebuild<'a> {
         self.frontier.root()
     }
 
-    /// Takes a checked page in order: its leaves, then its problem if it had one.
+    /// Takes a checked page in order: its leaves, each size met against its signed root or
+    /// its tree head, then the page's problem if it had one.
     pub fn take(&mut self, page: CheckedPage) -> Result<Option<Tamper>, AuditError> {
         self.redacted += page.redacted;
         self.last_redacted = page.last_redacted.or(self.last_redacted);
+        let mut heads = page.heads.iter().peekable();
         for leaf in page.leaves {
-            if let Some(problem) = self.push(leaf)? {
+            self.frontier.push(leaf)?;
+            let size = self.frontier.size();
+            let mut head = None;
+            while let Some((at, root)) = heads.next_if(|(at, _)| *at <= size) {
+                head = (*at == size).then_some(*root);
+            }
+            if let Some(problem) = self.meet(size, head) {
                 return Ok(Some(problem));
             }
         }
         Ok(page.problem)
     }
 
-    fn push(&mut self, leaf: Hash) -> Result<Option<Tamper>, AuditError> {
-        self.frontier.push(leaf)?;
+    /// The tree heads stored at the current size (the empty tree's, before any page): each must
+    /// be the rebuilt root.
+    pub fn meet_heads(&mut self, heads: &[(u64, Hash)]) -> Option<Tamper> {
         let size = self.frontier.size();
-        let Some((root, source)) = self.expected.roots.get(&size) else {
-            return Ok(None);
-        };
-        if *root != self.frontier.root() {
+        heads
+            .iter()
+            .filter(|(at, _)| *at == size)
+            .find_map(|(_, root)| self.meet(size, Some(*root)))
+    }
+
+    /// The rebuilt root at `size` against the signed root there, else against the tree head.
+    fn meet(&mut self, size: u64, head: Option<Hash>) -> Option<Tamper> {
+        let signed = self.expected.roots.get(&size).copied();
+        let (root, source) = signed.or(head.map(|h| (h, RootSource::TreeHead)))?;
+        if root != self.frontier.root() {
+            if size == 0 {
+                return Some(tamper(None, "la racine de l'arbre vide est fausse".into()));
+            }
             let good = self.last_good_checkpoint;
-            return Ok(Some(tamper(
+            return Some(tamper(
                 Some(good),
                 format!(
                     "la racine recalculée des {size} premières entrées diffère de la {} : une entrée entre {good} et {} a été modifiée",
                     source.label(),
                     size - 1
                 ),
-            )));
+            ));
         }
-        if *source == RootSource::SignedCheckpoint {
+        if source == RootSource::SignedCheckpoint {
             self.last_good_checkpoint = size;
         }
-        Ok(None)
+        None
     }
 
     /// Once every row is in: a known root beyond the rebuilt size means entries were removed
@@ -443,7 +469,7 @@ mod tests {
         checkpoints: &[StoredCheckpoint],
         key: &SignerKey,
     ) -> Option<Tamper> {
-        let expected = ExpectedRoots::build(checkpoints, &[], &[], &[key.verifier()]).unwrap();
+        let expected = ExpectedRoots::build(checkpoints, &[], None, &[key.verifier()]).unwrap();
         let mut tree = Rebuild::new(&expected);
         let page = check_page(0, rows.len() as u64, rows);
         tree.take(page).unwrap().or_else(|| tree.finish())
@@ -514,9 +540,9 @@ mod tests {
         let forger = SignerKey::from_seed(ORIGIN, [2; 32]).unwrap();
         let rows: Vec<StoredRow> = (0..3).map(row).collect();
         let forged = signed(&forger, &rows);
-        assert!(ExpectedRoots::build(&[forged], &[], &[], &[key.verifier()]).is_err());
+        assert!(ExpectedRoots::build(&[forged], &[], None, &[key.verifier()]).is_err());
         let mut moved = signed(&key, &rows);
         moved.tree_size = 2;
-        assert!(ExpectedRoots::build(&[moved], &[], &[], &[key.verifier()]).is_err());
+        assert!(ExpectedRoots::build(&[moved], &[], None, &[key.verifier()]).is_err());
     }
 }

@@ -482,13 +482,29 @@ fn read_and_check(
     let mut from = first * page;
     while from < size {
         let to = from.saturating_add(page).min(size);
-        let checked = load_page(conn, from, to).map(|rows| check_page(from, to, &rows));
+        let checked = load_page(conn, from, to).and_then(|rows| {
+            let mut page = check_page(from, to, &rows);
+            page.heads = heads_in(conn, from.saturating_add(1), to)?;
+            Ok(page)
+        });
         let last = !matches!(&checked, Ok(page) if page.problem.is_none());
         if out.send(checked).is_err() || last {
             return;
         }
         from = from.saturating_add(stride * page);
     }
+}
+
+/// The tree heads stored at sizes `from..=to`, by size: at most one per entry of a page.
+fn heads_in(conn: &mut DbConnection, from: u64, to: u64) -> Result<Vec<(u64, Hash)>, StorageError> {
+    audit_heads::table
+        .filter(audit_heads::tree_size.between(to_i64(from)?, to_i64(to)?))
+        .order(audit_heads::tree_size)
+        .select((audit_heads::tree_size, audit_heads::root_hash))
+        .load::<(i64, Vec<u8>)>(conn)?
+        .into_iter()
+        .map(|(size, root)| Ok((to_u64(size)?, to_hash(&root)?)))
+        .collect()
 }
 
 /// Takes the checked pages back in order, one reader after the other, until a problem or the
@@ -707,13 +723,13 @@ fn verify_log(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let heads = audit_heads::table
-        .select((audit_heads::tree_size, audit_heads::root_hash))
-        .load::<(i64, Vec<u8>)>(conn)?
-        .into_iter()
-        .map(|(size, root)| Ok((to_u64(size)?, to_hash(&root)?)))
-        .collect::<Result<Vec<_>, StorageError>>()?;
-    let expected = match ExpectedRoots::build(&stored, published, &heads, verifiers) {
+    // Only the last head's size here; the heads themselves are read with the pages they cover.
+    // Read before the log's size, so a head written meanwhile cannot pass for entries removed.
+    let largest_head: Option<i64> = audit_heads::table
+        .select(diesel::dsl::max(audit_heads::tree_size))
+        .first(conn)?;
+    let largest_head = largest_head.map(to_u64).transpose()?;
+    let expected = match ExpectedRoots::build(&stored, published, largest_head, verifiers) {
         Ok(expected) => expected,
         Err(problem) => {
             report.problem = Some(problem);
@@ -727,6 +743,11 @@ fn verify_log(
         .select(diesel::dsl::max(audit_log::seq))
         .first(conn)?;
     let size = last.map_or(Ok(0), |last| to_u64(last).map(|l| l.saturating_add(1)))?;
+    let mut tree = Rebuild::new(&expected);
+    if let Some(problem) = tree.meet_heads(&heads_in(conn, 0, 0)?) {
+        report.problem = Some(problem);
+        return Ok(report);
+    }
 
     // Reading a row costs more than checking it (docs/performance.md), so each core gets its
     // own connection and reads and checks every n-th page, while this thread grows the tree
@@ -741,7 +762,6 @@ fn verify_log(
         readers.push(reader);
     }
     let stride = readers.len() as u64;
-    let mut tree = Rebuild::new(&expected);
     let outcome = std::thread::scope(|scope| {
         let (pages, threads): (Vec<_>, Vec<_>) = readers
             .iter_mut()

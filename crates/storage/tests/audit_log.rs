@@ -981,3 +981,44 @@ fn wiped_mandate_rows_are_each_named_and_truncate_is_refused() {
         assert!(report.differences.iter().all(|d| d.entry.is_some()));
     });
 }
+
+/// Tree heads are read with the pages they cover, not all at once (docs/performance.md, "Audit
+/// log: append and verify"): a head whose root was altered where no checkpoint speaks is still
+/// met, and named.
+#[test]
+fn an_altered_tree_head_between_checkpoints_is_found() {
+    each(|db| {
+        let w = populated(db, 3);
+        let conn = &mut *db.db.conn().unwrap();
+        // Two more mandates integrated two entries at a time, with no checkpoint over them.
+        for i in 0..2 {
+            create(conn, &w, &[Demarche::ALL[i]], NOW + Duration::hours(1)).unwrap();
+        }
+        audit::integrate_all(conn, 2, NOW).unwrap();
+        let size = count(
+            conn,
+            "SELECT MIN(tree_size) AS n FROM audit_heads WHERE tree_size > 0 \
+             AND tree_size NOT IN (SELECT tree_size FROM audit_checkpoints)",
+        )
+        .unwrap();
+        assert!(size > 0, "the log has a head no checkpoint speaks for");
+        assert_eq!(verify(db).problem, None);
+        let sql = match db.backend() {
+            Backend::Sqlite => "DROP TRIGGER audit_heads_no_update;",
+            Backend::Postgres => "DROP TRIGGER audit_heads_append_only ON audit_heads;",
+        };
+        db.execute_raw(sql).unwrap();
+        db.execute_raw(&format!(
+            "UPDATE audit_heads SET root_hash = (SELECT root_hash FROM audit_heads \
+             WHERE tree_size = {size} + 1 OR tree_size > {size} ORDER BY tree_size LIMIT 1) \
+             WHERE tree_size = {size}"
+        ))
+        .unwrap();
+        let problem = verify(db).problem.expect("the altered head is found");
+        assert!(problem.what.contains("tête d'arbre"), "{problem:?}");
+        assert!(
+            problem.what.contains(&format!("des {size} premières")),
+            "{problem:?}"
+        );
+    });
+}
