@@ -16,33 +16,60 @@ use serde::ser::Error as _;
 use serde::{Deserialize, Deserializer, Serializer};
 use time::Duration;
 
+/// A unit the TOML writes durations in.
+struct Unit {
+    /// As the messages name it: "secondes", "millisecondes".
+    name: &'static str,
+    /// A whole number of units as a duration.
+    from: fn(i64) -> Duration,
+    /// The whole units in a duration.
+    whole: fn(Duration) -> i128,
+    /// Nanoseconds in one unit: a finer part is refused, never rounded.
+    nanos: i32,
+}
+
+const SECONDS: Unit = Unit {
+    name: "secondes",
+    from: Duration::seconds,
+    whole: |d| i128::from(d.whole_seconds()),
+    nanos: 1_000_000_000,
+};
+
+const MILLIS: Unit = Unit {
+    name: "millisecondes",
+    from: Duration::milliseconds,
+    whole: Duration::whole_milliseconds,
+    nanos: 1_000_000,
+};
+
+fn write<S: Serializer>(unit: &Unit, value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    let whole = u64::try_from((unit.whole)(*value))
+        .ok()
+        .filter(|_| value.subsec_nanoseconds() % unit.nanos == 0)
+        .ok_or_else(|| {
+            S::Error::custom(format!("{value} : pas un nombre entier de {}", unit.name))
+        })?;
+    serializer.serialize_u64(whole)
+}
+
+fn read<'de, D: Deserializer<'de>>(unit: &Unit, deserializer: D) -> Result<Duration, D::Error> {
+    let value = u64::deserialize(deserializer)?;
+    i64::try_from(value).map(unit.from).map_err(|_| {
+        let expected = format!("un nombre de {} d'au plus {}", unit.name, i64::MAX);
+        D::Error::invalid_value(Unexpected::Unsigned(value), &expected.as_str())
+    })
+}
+
 /// `#[serde(with = "seconds")]`: a whole number of seconds.
 pub(crate) mod seconds {
     use super::*;
 
-    pub(crate) fn serialize<S: Serializer>(
-        value: &Duration,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        let whole = u64::try_from(value.whole_seconds())
-            .ok()
-            .filter(|_| value.subsec_nanoseconds() == 0)
-            .ok_or_else(|| {
-                S::Error::custom(format!("{value} : pas un nombre entier de secondes"))
-            })?;
-        serializer.serialize_u64(whole)
+    pub(crate) fn serialize<S: Serializer>(value: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        write(&SECONDS, value, s)
     }
 
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Duration, D::Error> {
-        let value = u64::deserialize(deserializer)?;
-        i64::try_from(value).map(Duration::seconds).map_err(|_| {
-            D::Error::invalid_value(
-                Unexpected::Unsigned(value),
-                &"un nombre de secondes d'au plus 9223372036854775807",
-            )
-        })
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        read(&SECONDS, d)
     }
 }
 
@@ -50,31 +77,12 @@ pub(crate) mod seconds {
 pub(crate) mod millis {
     use super::*;
 
-    pub(crate) fn serialize<S: Serializer>(
-        value: &Duration,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        let whole = u64::try_from(value.whole_milliseconds())
-            .ok()
-            .filter(|_| value.subsec_nanoseconds() % 1_000_000 == 0)
-            .ok_or_else(|| {
-                S::Error::custom(format!("{value} : pas un nombre entier de millisecondes"))
-            })?;
-        serializer.serialize_u64(whole)
+    pub(crate) fn serialize<S: Serializer>(value: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        write(&MILLIS, value, s)
     }
 
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Duration, D::Error> {
-        let value = u64::deserialize(deserializer)?;
-        i64::try_from(value)
-            .map(Duration::milliseconds)
-            .map_err(|_| {
-                D::Error::invalid_value(
-                    Unexpected::Unsigned(value),
-                    &"un nombre de millisecondes d'au plus 9223372036854775807",
-                )
-            })
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        read(&MILLIS, d)
     }
 }
 

@@ -34,7 +34,7 @@ pub enum FieldError {
 
 impl FieldError {
     /// The stable code, e.g. `MND101`.
-    pub fn code(self) -> &'static str {
+    pub fn code(&self) -> &'static str {
         match self {
             FieldError::InvalidEmail => "MND101",
             FieldError::InvalidDepartement => "MND102",
@@ -138,7 +138,7 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    pub fn code(self) -> &'static str {
+    pub fn code(&self) -> &'static str {
         match self {
             Refusal::AidantInactive => "ACT001",
             Refusal::OrganisationInactive => "ACT002",

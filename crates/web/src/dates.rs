@@ -14,6 +14,20 @@ pub(crate) fn datetime(
     times.format_in(departement, at, ac_localtime::Format::Seconds)
 }
 
+/// When a journal entry happened, in the local time of the structure it is filed under.
+pub(crate) fn entry_time(
+    times: &ac_localtime::LocalTimes,
+    names: &ac_storage::console::Names,
+    row: &ac_storage::console::journal::JournalRow,
+) -> String {
+    let departement = row
+        .organisation_id
+        .as_deref()
+        .and_then(|o| names.departements.get(o))
+        .map(String::as_str);
+    datetime(times, departement, row.at())
+}
+
 pub(crate) fn date(at: time::Date) -> String {
     at.format(format_description!("[day]/[month]/[year]"))
         .unwrap_or_default()

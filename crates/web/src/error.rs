@@ -42,26 +42,20 @@ macro_rules! coded {
             }
         }
     )*};
-    (by value: $($error:ty),* $(,)?) => {$(
-        impl Coded for $error {
-            fn code(&self) -> &'static str {
-                <$error>::code(*self)
-            }
-        }
-    )*};
 }
 
 coded!(
     ac_mandates::MandateError,
+    ac_mandates::FieldError,
+    ac_mandates::Refusal,
     ac_mandates::JourneyRefusal,
+    ac_mandates::legal::UnknownLegalText,
     ac_auth::SignInRefusal,
     ac_oidc::op::ChoiceRefusal,
     ac_oidc::op::PageRefusal,
     ac_oidc::OidcError,
-    ac_mandates::legal::UnknownLegalText,
     ac_storage::console::ConsoleRefusal,
 );
-coded!(by value: ac_mandates::FieldError, ac_mandates::Refusal);
 
 /// A refusal as a page shows it: a code and its words, taken from a [`Coded`] error only.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -35,18 +35,28 @@ pub(crate) async fn begin(
         .map_err(|e| WebError::Unavailable(e.to_string()))?;
     let key = pending.state_hash.clone();
     let payload = payload(pending).map_err(WebError::internal)?;
-    let (db, expires) = (
-        state.db.clone(),
-        now.saturating_add(state.franceconnect.login_ttl()),
-    );
-    blocking(move || {
-        aide_space::insert_login(&mut *db.conn()?, &key, Kind::Login, &payload, now, expires)
-    })
-    .await?;
+    keep(state, key, Kind::Login, payload, now).await?;
     let cookie = state
         .auth
         .cookie(cookie, browser.expose().to_owned(), SameSite::Lax);
     Ok(see_other(authorize.as_str()).cookie(cookie).finish())
+}
+
+/// A login (or logout) waiting for FranceConnect's return under its state's hash, for as long as
+/// a login may take; [`take`] takes it back.
+pub(crate) async fn keep(
+    state: &AppState,
+    key: String,
+    kind: Kind,
+    payload: String,
+    now: OffsetDateTime,
+) -> Result<(), WebError> {
+    let (db, expires) = (
+        state.db.clone(),
+        now.saturating_add(state.franceconnect.login_ttl()),
+    );
+    blocking(move || aide_space::insert_login(&mut *db.conn()?, &key, kind, &payload, now, expires))
+        .await
 }
 
 /// The login (or logout) waiting under the state FranceConnect sent back, taken: it serves once.

@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use time::{Duration, OffsetDateTime};
 
 use crate::auth::PersonalDataAccess;
-use crate::dates::{date, datetime};
+use crate::dates::{date, entry_time};
 use crate::denied::refuse;
 use crate::menu::Menu;
 use crate::respond::{blocking, page};
@@ -268,14 +268,7 @@ impl UseView {
         let aidant = r.actor_id.as_deref().unwrap_or_default();
         let website = r.client_id.as_deref().unwrap_or_default();
         UseView {
-            at: datetime(
-                local_times,
-                r.organisation_id
-                    .as_deref()
-                    .and_then(|o| names.departements.get(o))
-                    .map(String::as_str),
-                r.at(),
-            ),
+            at: entry_time(local_times, names, r),
             aidant: names
                 .aidants
                 .get(aidant)

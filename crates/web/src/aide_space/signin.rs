@@ -228,14 +228,7 @@ pub(crate) async fn sign_out(
     };
     let key = pending.state_hash.clone();
     let payload = serde_json::to_string(&LogoutPayload { pending }).map_err(WebError::internal)?;
-    let (db, expires) = (
-        state.db.clone(),
-        now.saturating_add(state.franceconnect.login_ttl()),
-    );
-    blocking(move || {
-        aide_space::insert_login(&mut *db.conn()?, &key, Kind::Logout, &payload, now, expires)
-    })
-    .await?;
+    person_login::keep(&state, key, Kind::Logout, payload, now).await?;
     let login = state
         .auth
         .cookie(LOGIN_COOKIE, browser.expose().to_owned(), SameSite::Lax);

@@ -22,8 +22,9 @@ use time::Date;
 use time::macros::format_description;
 
 use super::stream::channel;
-use super::{Frame, datetime, invalid, labels, refuse};
+use super::{Frame, invalid, labels, refuse};
 use crate::auth::{CurrentAidant, RecentStepUp};
+use crate::dates::entry_time;
 use crate::respond::{blocking, fields, page};
 use crate::{AppState, WebError};
 
@@ -358,14 +359,7 @@ fn row_view(
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
     RowView {
         seq: row.seq,
-        at: datetime(
-            times,
-            row.organisation_id
-                .as_deref()
-                .and_then(|o| names.departements.get(o))
-                .map(String::as_str),
-            row.at(),
-        ),
+        at: entry_time(times, names, row),
         action: labels::action_code(&row.action),
         action_code: row.action.clone(),
         actor,
