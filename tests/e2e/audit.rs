@@ -116,14 +116,21 @@ async fn the_worker_integrates_within_a_second_and_signs_on_its_interval() {
         );
         // The interval passes: the worker signs a checkpoint of what it integrated, in the
         // database and as a published file.
+        // The file is written after the row, so wait for both.
         let checkpoints = || app.count_rows("audit_checkpoints");
-        while checkpoints() == 0 && started.elapsed() < Duration::from_secs(10) {
+        let published = || {
+            ac_web::audit_worker::read_published(&app.state.settings.audit.checkpoint_dir).unwrap()
+        };
+        while (checkpoints() == 0 || published().is_empty())
+            && started.elapsed() < Duration::from_secs(10)
+        {
             std::thread::sleep(Duration::from_millis(50));
         }
         assert!(checkpoints() >= 1, "no checkpoint signed within 10 s");
-        let published =
-            ac_web::audit_worker::read_published(&app.state.settings.audit.checkpoint_dir).unwrap();
-        assert!(!published.is_empty(), "no checkpoint published");
+        assert!(
+            !published().is_empty(),
+            "no checkpoint published within 10 s"
+        );
         drop(worker);
         app.stop().await;
     }

@@ -4,6 +4,7 @@
 //! code never sees entry contents.
 
 use ring::digest;
+use std::ops::Range;
 
 use crate::AuditError;
 
@@ -48,14 +49,21 @@ pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
 /// RFC 9162 §2.1.1: splits `D[n]` (n ≥ 2) into `D[0:k]` and `D[k:n]`, k the largest power of two
 /// smaller than n.
 fn split(leaves: &[Hash]) -> (&[Hash], &[Hash]) {
-    let n = leaves.len();
-    let k = if n < 2 {
+    let k = largest_power_of_two_below(leaves.len() as u64);
+    // k < n whenever n ≥ 2, so the fallback is never taken; it only avoids a panicking path.
+    usize::try_from(k)
+        .ok()
+        .and_then(|k| leaves.split_at_checked(k))
+        .unwrap_or((&[], leaves))
+}
+
+/// The largest power of two smaller than `n` (n ≥ 2); 0 below that.
+fn largest_power_of_two_below(n: u64) -> u64 {
+    if n < 2 {
         0
     } else {
-        1usize << (usize::BITS - 1 - (n - 1).leading_zeros())
-    };
-    // k < n whenever n ≥ 2, so the fallback is never taken; it only avoids a panicking path.
-    leaves.split_at_checked(k).unwrap_or((&[], leaves))
+        1 << (u64::BITS - 1 - (n - 1).leading_zeros())
+    }
 }
 
 /// RFC 9162 §2.1.1: the Merkle Tree Hash of the given leaf hashes.
@@ -76,29 +84,51 @@ fn to_index(value: u64, what: &'static str) -> Result<usize, AuditError> {
 
 /// RFC 9162 §2.1.3.1: the inclusion proof (audit path) of leaf `index` in the tree of `leaves`.
 pub fn inclusion_proof(leaves: &[Hash], index: u64) -> Result<Vec<Hash>, AuditError> {
-    let index = to_index(index, "leaf index beyond the tree")?;
-    if index >= leaves.len() {
+    inclusion_ranges(index, leaves.len() as u64)?
+        .into_iter()
+        .map(|range| {
+            let from = to_index(range.start, "leaf index beyond the tree")?;
+            let to = to_index(range.end, "leaf index beyond the tree")?;
+            leaves
+                .get(from..to)
+                .map(root)
+                .ok_or(AuditError::InvalidTreePosition(
+                    "leaf index beyond the tree",
+                ))
+        })
+        .collect()
+}
+
+/// RFC 9162 §2.1.3.1 `PATH(m, D[n])` as leaf ranges, bottom-up: the inclusion proof of leaf
+/// `index` in a tree of `size` leaves is the Merkle Tree Hash of each range's leaves. A caller
+/// that streams the leaves can so hash each range as it reads it, without holding the tree.
+pub fn inclusion_ranges(index: u64, size: u64) -> Result<Vec<Range<u64>>, AuditError> {
+    if index >= size {
         return Err(AuditError::InvalidTreePosition(
             "leaf index beyond the tree",
         ));
     }
-    let mut proof = Vec::new();
-    path(index, leaves, &mut proof);
-    Ok(proof)
+    let mut ranges = Vec::new();
+    path(index, 0..size, &mut ranges);
+    Ok(ranges)
 }
 
-/// RFC 9162 §2.1.3.1 `PATH(m, D[n])`, bottom-up.
-fn path(m: usize, leaves: &[Hash], proof: &mut Vec<Hash>) {
-    if leaves.len() <= 1 {
+/// `PATH(m, D[range])`, bottom-up: the sibling subtree of every split on the way to leaf `m`
+/// (counted from the range's start).
+fn path(m: u64, range: Range<u64>, ranges: &mut Vec<Range<u64>>) {
+    let n = range.end - range.start;
+    if n <= 1 {
         return;
     }
-    let (left, right) = split(leaves);
-    if m < left.len() {
-        path(m, left, proof);
-        proof.push(root(right));
+    // RFC 9162 §2.1.1: k is the largest power of two smaller than n.
+    let k = largest_power_of_two_below(n);
+    let middle = range.start + k;
+    if m < k {
+        path(m, range.start..middle, ranges);
+        ranges.push(middle..range.end);
     } else {
-        path(m - left.len(), right, proof);
-        proof.push(root(left));
+        path(m - k, middle..range.end, ranges);
+        ranges.push(range.start..middle);
     }
 }
 

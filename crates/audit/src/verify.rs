@@ -134,6 +134,18 @@ pub fn check_row(expected_seq: u64, row: &StoredRow) -> Result<CheckedRow, Tampe
     })
 }
 
+/// The roots stored at the sizes a page's leaves reach (`from + 1..=to`), by size, read with the
+/// page rather than all at once: a quiet service writes about one tree head per entry and signs
+/// about one checkpoint per two (each checkpoint's own entry follows it), so holding them all
+/// would grow with the log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoredRoots {
+    pub heads: Vec<(u64, Hash)>,
+    /// Each stored checkpoint once [`check_checkpoint`]ed: the root it signs, or why it cannot
+    /// be trusted.
+    pub checkpoints: Vec<(u64, Result<Hash, Tamper>)>,
+}
+
 /// A page of the log once checked: the leaf hashes of its rows up to the first problem, and that
 /// problem. The leaves before it still go into the tree, so that a root which disagrees earlier
 /// is reported first.
@@ -143,10 +155,7 @@ pub struct CheckedPage {
     pub problem: Option<Tamper>,
     pub redacted: u64,
     pub last_redacted: Option<u64>,
-    /// The tree heads stored at the sizes this page's leaves reach (`from + 1..=to`), by size.
-    /// Read with the page rather than all at once: a quiet service writes about one head per
-    /// entry, so holding them all would grow with the log.
-    pub heads: Vec<(u64, Hash)>,
+    pub roots: StoredRoots,
 }
 
 /// Checks the rows read for positions `from..to`, in order, stopping at the first problem. A row
@@ -158,7 +167,7 @@ pub fn check_page(from: u64, to: u64, rows: &[StoredRow]) -> CheckedPage {
         problem: None,
         redacted: 0,
         last_redacted: None,
-        heads: Vec::new(),
+        roots: StoredRoots::default(),
     };
     for (row, seq) in rows.iter().zip(from..) {
         match check_row(seq, row) {
@@ -180,6 +189,49 @@ pub fn check_page(from: u64, to: u64, rows: &[StoredRow]) -> CheckedPage {
     page
 }
 
+/// Where a checkpoint's existence is known from, as a report names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckpointWitness {
+    /// Its own `checkpoint.signed` entry in the log.
+    Journal,
+    /// A copy published outside the database.
+    Published,
+}
+
+/// The sizes of the checkpoints that the `checkpoint.signed` entries among `rows` journal (their
+/// target); the page's first row is at `first_seq`. Checkpoint rows never go (append-only), so each
+/// must still have its row; a redacted entry has no target left and names none.
+pub fn journaled_checkpoints(first_seq: u64, rows: &[StoredRow]) -> Result<Vec<u64>, Tamper> {
+    let signed = crate::Action::CheckpointSigned.as_str();
+    rows.iter()
+        .zip(first_seq..)
+        .filter(|(row, _)| row.action == signed)
+        .filter_map(|(row, seq)| Some((row.target.as_deref()?, seq)))
+        .map(|(target, seq)| {
+            target.parse::<u64>().map_err(|_| {
+                tamper(
+                    Some(seq),
+                    format!("l'entrée {seq} journalise un point de contrôle sans taille lisible"),
+                )
+            })
+        })
+        .collect()
+}
+
+/// A checkpoint known from `witness` whose row is gone.
+pub fn checkpoint_row_deleted(size: u64, witness: CheckpointWitness) -> Tamper {
+    let how = match witness {
+        CheckpointWitness::Journal => "journalisé",
+        CheckpointWitness::Published => "publié",
+    };
+    tamper(
+        None,
+        format!(
+            "le point de contrôle de taille {size} ({how}) n'a plus de ligne dans audit_checkpoints : elle a été supprimée"
+        ),
+    )
+}
+
 /// Where a known root comes from, as a report names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RootSource {
@@ -196,17 +248,6 @@ impl RootSource {
     }
 }
 
-/// The signed roots the rebuilt tree must meet, by tree size; the tree heads come with the
-/// pages ([`CheckedPage::heads`]).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ExpectedRoots {
-    roots: BTreeMap<u64, (Hash, RootSource)>,
-    /// Signed checkpoints (stored and published), for the count in the report.
-    pub checkpoints: u64,
-    /// The largest tree head stored: entries removed from the end show against it too.
-    largest_head: Option<u64>,
-}
-
 /// A stored checkpoint row: its size and root columns, and its signed note.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredCheckpoint {
@@ -215,42 +256,51 @@ pub struct StoredCheckpoint {
     pub signed_note: String,
 }
 
+/// A stored checkpoint's signature, and its columns against its note: the root it signs, at its
+/// size. A bad signature means nothing the checkpoint covers can be trusted.
+pub fn check_checkpoint(
+    record: &StoredCheckpoint,
+    verifiers: &[VerifierKey],
+) -> (u64, Result<Hash, Tamper>) {
+    let size = record.tree_size;
+    let checked = match Checkpoint::verify(&record.signed_note, verifiers) {
+        Err(e) => Err(tamper(
+            None,
+            format!(
+                "le point de contrôle de taille {size} n'est pas signé par une clé de confiance : {e}"
+            ),
+        )),
+        Ok(signed) if signed.size != size || signed.root != record.root => Err(tamper(
+            None,
+            format!("le point de contrôle de taille {size} ne correspond pas à sa note signée"),
+        )),
+        Ok(signed) => Ok(signed.root),
+    };
+    (size, checked)
+}
+
+/// What the rebuilt tree is held to beyond the roots that come with the pages: the checkpoints
+/// published outside the database (few, given by the caller), and the largest size any stored
+/// root speaks of.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExpectedRoots {
+    published: BTreeMap<u64, Hash>,
+    /// The largest tree head or checkpoint stored: entries removed from the end show against it.
+    largest_stored: Option<u64>,
+}
+
 impl ExpectedRoots {
-    /// From the stored checkpoints (each signature checked, and its columns against its note)
-    /// and the checkpoints published outside the database (each signature checked, none
-    /// contradicting a stored one). A bad signature means nothing below can be trusted: the
-    /// first problem is returned. `largest_head` is the size of the last tree head stored.
+    /// From the checkpoints published outside the database (each signature checked, none
+    /// contradicting another) and the size of the last tree head or checkpoint stored.
     pub fn build(
-        stored: &[StoredCheckpoint],
         published: &[String],
-        largest_head: Option<u64>,
+        largest_stored: Option<u64>,
         verifiers: &[VerifierKey],
     ) -> Result<Self, Tamper> {
-        let mut expected = Self::default();
-        for record in stored {
-            let signed = Checkpoint::verify(&record.signed_note, verifiers).map_err(|e| {
-                tamper(
-                    None,
-                    format!(
-                        "le point de contrôle de taille {} n'est pas signé par une clé de confiance : {e}",
-                        record.tree_size
-                    ),
-                )
-            })?;
-            if signed.size != record.tree_size || signed.root != record.root {
-                return Err(tamper(
-                    None,
-                    format!(
-                        "le point de contrôle de taille {} ne correspond pas à sa note signée",
-                        record.tree_size
-                    ),
-                ));
-            }
-            expected
-                .roots
-                .insert(signed.size, (signed.root, RootSource::SignedCheckpoint));
-            expected.checkpoints += 1;
-        }
+        let mut expected = Self {
+            published: BTreeMap::new(),
+            largest_stored,
+        };
         for note in published {
             let signed = Checkpoint::verify(note, verifiers).map_err(|e| {
                 tamper(
@@ -260,41 +310,33 @@ impl ExpectedRoots {
                     ),
                 )
             })?;
-            match expected.roots.get(&signed.size) {
-                Some((root, _)) if *root != signed.root => {
-                    return Err(tamper(
-                        None,
-                        format!(
-                            "le point de contrôle publié de taille {} contredit celui de la base",
-                            signed.size
-                        ),
-                    ));
-                }
-                Some(_) => {}
-                None => {
-                    expected
-                        .roots
-                        .insert(signed.size, (signed.root, RootSource::SignedCheckpoint));
-                    expected.checkpoints += 1;
-                }
+            if *expected.published.entry(signed.size).or_insert(signed.root) != signed.root {
+                return Err(tamper(
+                    None,
+                    format!(
+                        "deux points de contrôle publiés de taille {} se contredisent",
+                        signed.size
+                    ),
+                ));
             }
         }
-        if let Some((root, _)) = expected.roots.get(&0)
-            && *root != merkle::empty_root()
+        if expected
+            .published
+            .get(&0)
+            .is_some_and(|root| *root != merkle::empty_root())
         {
             return Err(tamper(None, "la racine de l'arbre vide est fausse".into()));
         }
-        expected.largest_head = largest_head;
         Ok(expected)
     }
 
     /// The largest size any known root speaks of.
     pub fn largest(&self) -> Option<u64> {
-        self.roots
+        self.published
             .keys()
             .next_back()
             .copied()
-            .max(self.largest_head)
+            .max(self.largest_stored)
     }
 }
 
@@ -304,6 +346,8 @@ pub struct Rebuild<'a> {
     expected: &'a ExpectedRoots,
     frontier: Frontier,
     last_good_checkpoint: u64,
+    /// Signed checkpoints met (stored, or published only).
+    pub checkpoints: u64,
     pub redacted: u64,
     pub last_redacted: Option<u64>,
 }
@@ -314,6 +358,7 @@ impl<'a> Rebuild<'a> {
             expected,
             frontier: Frontier::new(),
             last_good_checkpoint: 0,
+            checkpoints: 0,
             redacted: 0,
             last_redacted: None,
         }
@@ -332,35 +377,63 @@ impl<'a> Rebuild<'a> {
     pub fn take(&mut self, page: CheckedPage) -> Result<Option<Tamper>, AuditError> {
         self.redacted += page.redacted;
         self.last_redacted = page.last_redacted.or(self.last_redacted);
-        let mut heads = page.heads.iter().peekable();
+        let mut heads = page.roots.heads.into_iter().peekable();
+        let mut checkpoints = page.roots.checkpoints.into_iter().peekable();
         for leaf in page.leaves {
             self.frontier.push(leaf)?;
             let size = self.frontier.size();
-            let mut head = None;
-            while let Some((at, root)) = heads.next_if(|(at, _)| *at <= size) {
-                head = (*at == size).then_some(*root);
-            }
-            if let Some(problem) = self.meet(size, head) {
+            let head = at_size(&mut heads, size, |(at, _)| *at);
+            let checkpoint = at_size(&mut checkpoints, size, |(at, _)| *at);
+            if let Some(problem) = self.meet(size, head.map(|(_, h)| h), checkpoint.map(|(_, c)| c))
+            {
                 return Ok(Some(problem));
             }
         }
         Ok(page.problem)
     }
 
-    /// The tree heads stored at the current size (the empty tree's, before any page): each must
-    /// be the rebuilt root.
-    pub fn meet_heads(&mut self, heads: &[(u64, Hash)]) -> Option<Tamper> {
+    /// The roots stored at the current size (the empty tree's, before any page): each must be
+    /// the rebuilt root.
+    pub fn meet_here(&mut self, roots: StoredRoots) -> Option<Tamper> {
         let size = self.frontier.size();
-        heads
-            .iter()
-            .filter(|(at, _)| *at == size)
-            .find_map(|(_, root)| self.meet(size, Some(*root)))
+        let head = at_size(&mut roots.heads.into_iter().peekable(), size, |(at, _)| *at);
+        let checkpoint = at_size(
+            &mut roots.checkpoints.into_iter().peekable(),
+            size,
+            |(at, _)| *at,
+        );
+        self.meet(size, head.map(|(_, h)| h), checkpoint.map(|(_, c)| c))
     }
 
-    /// The rebuilt root at `size` against the signed root there, else against the tree head.
-    fn meet(&mut self, size: u64, head: Option<Hash>) -> Option<Tamper> {
-        let signed = self.expected.roots.get(&size).copied();
-        let (root, source) = signed.or(head.map(|h| (h, RootSource::TreeHead)))?;
+    /// The rebuilt root at `size` against the signed root there (stored, else published), else
+    /// against the tree head.
+    fn meet(
+        &mut self,
+        size: u64,
+        head: Option<Hash>,
+        stored: Option<Result<Hash, Tamper>>,
+    ) -> Option<Tamper> {
+        let published = self.expected.published.get(&size).copied();
+        let signed = match stored {
+            Some(Err(problem)) => return Some(problem),
+            Some(Ok(root)) if published.is_some_and(|p| p != root) => {
+                return Some(tamper(
+                    None,
+                    format!(
+                        "le point de contrôle publié de taille {size} contredit celui de la base"
+                    ),
+                ));
+            }
+            Some(Ok(root)) => Some(root),
+            None => published,
+        };
+        if signed.is_some() {
+            self.checkpoints += 1;
+        }
+        let known = signed
+            .map(|root| (root, RootSource::SignedCheckpoint))
+            .or(head.map(|h| (h, RootSource::TreeHead)));
+        let (root, source) = known?;
         if root != self.frontier.root() {
             if size == 0 {
                 return Some(tamper(None, "la racine de l'arbre vide est fausse".into()));
@@ -397,6 +470,20 @@ impl<'a> Rebuild<'a> {
                 )
             })
     }
+}
+
+/// The last of the items sorted by size up to `size`, if it is at `size`; the ones before were
+/// at sizes no leaf reached (stored out of the page's range) and are passed over.
+fn at_size<T>(
+    items: &mut std::iter::Peekable<impl Iterator<Item = T>>,
+    size: u64,
+    size_of: impl Fn(&T) -> u64,
+) -> Option<T> {
+    let mut found = None;
+    while let Some(item) = items.next_if(|item| size_of(item) <= size) {
+        found = (size_of(&item) == size).then_some(item);
+    }
+    found
 }
 
 #[cfg(test)]
@@ -469,9 +556,14 @@ mod tests {
         checkpoints: &[StoredCheckpoint],
         key: &SignerKey,
     ) -> Option<Tamper> {
-        let expected = ExpectedRoots::build(checkpoints, &[], None, &[key.verifier()]).unwrap();
+        let largest = checkpoints.iter().map(|c| c.tree_size).max();
+        let expected = ExpectedRoots::build(&[], largest, &[key.verifier()]).unwrap();
         let mut tree = Rebuild::new(&expected);
-        let page = check_page(0, rows.len() as u64, rows);
+        let mut page = check_page(0, rows.len() as u64, rows);
+        page.roots.checkpoints = checkpoints
+            .iter()
+            .map(|c| check_checkpoint(c, &[key.verifier()]))
+            .collect();
         tree.take(page).unwrap().or_else(|| tree.finish())
     }
 
@@ -540,9 +632,15 @@ mod tests {
         let forger = SignerKey::from_seed(ORIGIN, [2; 32]).unwrap();
         let rows: Vec<StoredRow> = (0..3).map(row).collect();
         let forged = signed(&forger, &rows);
-        assert!(ExpectedRoots::build(&[forged], &[], None, &[key.verifier()]).is_err());
+        assert!(check_checkpoint(&forged, &[key.verifier()]).1.is_err());
+        assert_eq!(verify(&rows, &[forged], &key).unwrap().seq, None);
         let mut moved = signed(&key, &rows);
         moved.tree_size = 2;
-        assert!(ExpectedRoots::build(&[moved], &[], None, &[key.verifier()]).is_err());
+        assert!(check_checkpoint(&moved, &[key.verifier()]).1.is_err());
+        let good = signed(&key, &rows);
+        assert_eq!(
+            check_checkpoint(&good, &[key.verifier()]),
+            (3, Ok(good.root))
+        );
     }
 }

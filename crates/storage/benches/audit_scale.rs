@@ -1,8 +1,11 @@
-//! Full verification (`audit::verify`) at scale: entries/s and the process's peak resident
-//! memory, on a log of 1,000,000 entries and on one of `AC_BENCH_AUDIT_ENTRIES` (default
-//! 10,000,000 on SQLite, 3,000,000 on PostgreSQL: `AC_BENCH_AUDIT_SQLITE_ENTRIES` and
-//! `AC_BENCH_AUDIT_PG_ENTRIES` set each, 0 skips it), so the reader sees that memory does not
-//! grow with the log. Method and results: docs/performance.md ("Audit log: append and verify").
+//! Full verification (`audit::verify`) at scale, and an inclusion proof (`audit::prove`) of the
+//! middle entry: entries/s, milliseconds and the process's peak resident memory, on a log of
+//! 1,000,000 entries and on one of `AC_BENCH_AUDIT_ENTRIES` (default 10,000,000 on SQLite,
+//! 3,000,000 on PostgreSQL: `AC_BENCH_AUDIT_SQLITE_ENTRIES` and `AC_BENCH_AUDIT_PG_ENTRIES` set
+//! each, 0 skips it), so the reader sees that memory does not
+//! grow with the log; and on a quiet log of `AC_BENCH_AUDIT_QUIET_ENTRIES` (default 100,000, 0
+//! skips it), each entry followed by a signed checkpoint, so that holding the checkpoints would
+//! show too. Method and results: docs/performance.md ("Audit log: append and verify").
 //! Run with `make bench` (or `cargo bench -p ac-storage --bench audit_scale`).
 //!
 //! The logs are written through the service's own path: `journal::record` in transactions of
@@ -44,8 +47,10 @@ const ORIGIN: &str = "bench.example/audit";
 const SMALL: u64 = 1_000_000;
 const DEFAULT_ENTRIES: u64 = 10_000_000;
 const DEFAULT_PG_ENTRIES: u64 = 3_000_000;
-/// Entries recorded per transaction; a checkpoint is signed after each.
+/// Entries recorded per transaction in a busy log; a checkpoint is signed after each.
 const CHUNK: u64 = 100_000;
+/// Entries recorded in the quiet log (each followed by its checkpoint's own entry).
+const DEFAULT_QUIET_ENTRIES: u64 = 100_000;
 const BATCH: i64 = 5_000;
 /// Bump when the seeded data changes, so the cached databases are rebuilt.
 const SEED_VERSION: u32 = 1;
@@ -63,6 +68,42 @@ fn event(i: u64) -> Event {
         .client("demo-partner")
         .target(format!("authz-{i}"))
         .detail("mandate", format!("mandate-{}", i / 3))
+}
+
+/// How a seeded log was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// A busy service: [`CHUNK`] entries a transaction, a checkpoint signed after each.
+    Busy,
+    /// A quiet one: each entry integrated alone and a checkpoint signed after it, so a tree head
+    /// and a signed checkpoint for about every two entries (the checkpoint's own entry is the
+    /// other): the most checkpoints a log of its size can hold.
+    Quiet,
+}
+
+impl Shape {
+    /// Entries recorded per transaction.
+    fn chunk(self) -> u64 {
+        match self {
+            Shape::Busy => CHUNK,
+            Shape::Quiet => 1,
+        }
+    }
+
+    /// How the cached seeds and the report name it.
+    fn name(self) -> &'static str {
+        match self {
+            Shape::Busy => "",
+            Shape::Quiet => "quiet",
+        }
+    }
+
+    fn progress_every(self) -> u64 {
+        match self {
+            Shape::Busy => 1_000_000,
+            Shape::Quiet => 20_000,
+        }
+    }
 }
 
 fn entries_wanted(var: &str, default: u64) -> u64 {
@@ -86,8 +127,14 @@ fn main() {
     sizes.dedup();
     sizes.retain(|&n| n > 0);
     for &size in &sizes {
-        let prepared = prepare_sqlite(size);
+        let prepared = prepare_sqlite(size, Shape::Busy);
         reports.push(measure("SQLite", &prepared, size));
+    }
+    // The most checkpoints per entry: verification must not hold them all either.
+    let quiet = entries_wanted("AC_BENCH_AUDIT_QUIET_ENTRIES", DEFAULT_QUIET_ENTRIES);
+    if quiet > 0 {
+        let prepared = prepare_sqlite(quiet, Shape::Quiet);
+        reports.push(measure("SQLite q", &prepared, quiet));
     }
 
     // PostgreSQL seeds through the service's path at a third of SQLite's rate, slowing as the
@@ -102,9 +149,13 @@ fn main() {
     if pg_large == 0 {
         println!("PostgreSQL: skipped (AC_BENCH_AUDIT_PG_ENTRIES=0)");
     } else {
-        for &size in &pg_sizes {
-            match prepare_postgres(&url, size) {
-                Ok(prepared) => reports.push(measure("PostgreSQL", &prepared, size)),
+        let logs = pg_sizes
+            .iter()
+            .map(|&size| (size, Shape::Busy, "PostgreSQL"))
+            .chain((quiet > 0).then_some((quiet, Shape::Quiet, "PG q")));
+        for (size, shape, label) in logs {
+            match prepare_postgres(&url, size, shape) {
+                Ok(prepared) => reports.push(measure(label, &prepared, size)),
                 Err(notice) => {
                     println!("PostgreSQL skipped: {notice}");
                     break;
@@ -119,14 +170,14 @@ fn main() {
         load_average()
     );
     println!(
-        "backend    |    entries |  heads | checkpoints | verify s | entries/s | RSS before MiB | peak RSS MiB | seeding"
+        "backend    |    entries |  heads | checkpoints | verify s | entries/s | RSS before MiB | peak RSS MiB | prove ms | prove +KiB | seeding"
     );
     println!(
-        "-----------|-----------:|-------:|------------:|---------:|----------:|---------------:|-------------:|--------"
+        "-----------|-----------:|-------:|------------:|---------:|----------:|---------------:|-------------:|---------:|-----------:|--------"
     );
     for r in &reports {
         println!(
-            "{:<10} | {:>10} | {:>6} | {:>11} | {:>8.1} | {:>9.0} | {:>14.0} | {:>12.0} | {}",
+            "{:<10} | {:>10} | {:>6} | {:>11} | {:>8.1} | {:>9.0} | {:>14.0} | {:>12.0} | {:>8.0} | {:>10} | {}",
             r.backend,
             r.entries,
             r.heads,
@@ -135,6 +186,8 @@ fn main() {
             r.entries as f64 / r.seconds,
             r.rss_before_kib as f64 / 1024.0,
             r.peak_kib as f64 / 1024.0,
+            r.prove_ms,
+            r.prove_growth_kib,
             r.seeded_in.map_or_else(
                 || "cached".to_owned(),
                 |d| format!("{:.0} s", d.as_secs_f64())
@@ -146,14 +199,18 @@ fn main() {
 // ---------------------------------------------------------------------------------------------
 // Seeding
 
-fn database_name(size: u64) -> String {
-    format!("audit_scale-{size}-{:016x}", schema_key(SEED_VERSION))
+fn database_name(size: u64, shape: Shape) -> String {
+    format!(
+        "audit_scale-{}{size}-{:016x}",
+        shape.name(),
+        schema_key(SEED_VERSION)
+    )
 }
 
-fn prepare_sqlite(size: u64) -> Prepared {
+fn prepare_sqlite(size: u64, shape: Shape) -> Prepared {
     let dir = workspace_root().join("target/bench-data");
     std::fs::create_dir_all(&dir).unwrap();
-    let name = database_name(size);
+    let name = database_name(size, shape);
     let path = dir.join(format!("{name}.sqlite"));
     let url = DatabaseUrl::Sqlite(path.clone());
     if path.exists() {
@@ -164,7 +221,7 @@ fn prepare_sqlite(size: u64) -> Prepared {
         };
     }
     // A 10,000,000-entry log is several GB: keep only the current seed of each size.
-    let prefix = format!("audit_scale-{size}-");
+    let prefix = format!("audit_scale-{}{size}-", shape.name());
     for entry in std::fs::read_dir(&dir).unwrap() {
         let old = entry.unwrap().path();
         if old
@@ -193,7 +250,7 @@ fn prepare_sqlite(size: u64) -> Prepared {
         .unwrap();
         let mut conn = db.conn().unwrap();
         ac_storage::migrations::run_pending(&mut conn).unwrap();
-        seed(&mut conn, size);
+        seed(&mut conn, size, shape);
         conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)")
             .unwrap();
     }
@@ -212,19 +269,19 @@ fn prepare_sqlite(size: u64) -> Prepared {
 }
 
 /// One dedicated database per size (`…_1000000`), seeded once; see `support::pg_bench_database`.
-fn prepare_postgres(url: &str, size: u64) -> Result<Prepared, String> {
+fn prepare_postgres(url: &str, size: u64, shape: Shape) -> Result<Prepared, String> {
     let (base, query) = url
         .split_once('?')
         .map_or((url, None), |(b, q)| (b, Some(q)));
     let sized = match query {
-        Some(q) => format!("{base}_{size}?{q}"),
-        None => format!("{base}_{size}"),
+        Some(q) => format!("{base}_{}{size}?{q}", shape.name()),
+        None => format!("{base}_{}{size}", shape.name()),
     };
-    let (url, marker) =
-        match pg_bench_database(&sized, &format!("audit_scale {size}"), SEED_VERSION)? {
-            PgBench::Cached(prepared) => return Ok(prepared),
-            PgBench::Empty { url, marker } => (url, marker),
-        };
+    let bench = format!("audit_scale {}{size}", shape.name());
+    let (url, marker) = match pg_bench_database(&sized, &bench, SEED_VERSION)? {
+        PgBench::Cached(prepared) => return Ok(prepared),
+        PgBench::Empty { url, marker } => (url, marker),
+    };
     println!("postgres: seeding {url} with {size} entries");
     let started = Instant::now();
     let db = Database::open(
@@ -238,7 +295,7 @@ fn prepare_postgres(url: &str, size: u64) -> Result<Prepared, String> {
     .map_err(|e| e.to_string())?;
     let conn = &mut *db.conn().unwrap();
     ac_storage::migrations::run_pending(conn).unwrap();
-    seed(conn, size);
+    seed(conn, size, shape);
     // Autovacuum is off on the shared server (docs/performance.md): plan on fresh statistics.
     conn.batch_execute("VACUUM ANALYZE").unwrap();
     // The marker is written last: it exists only if the whole seed went through.
@@ -257,16 +314,16 @@ fn prepare_postgres(url: &str, size: u64) -> Result<Prepared, String> {
 }
 
 /// `size` entries through the service's path, one second apart and ending at `NOW`: recorded
-/// [`CHUNK`] per transaction, integrated in batches of [`BATCH`], a checkpoint signed after
-/// each transaction (whose own entry is integrated with the next).
-fn seed(conn: &mut DbConnection, size: u64) {
+/// [`Shape::chunk`] per transaction, integrated in batches of [`BATCH`], a checkpoint signed
+/// after each transaction (whose own entry is integrated with the next).
+fn seed(conn: &mut DbConnection, size: u64, shape: Shape) {
     let key = key();
     let context = AuditContext::system();
     let at = |i: u64| NOW - Duration::from_secs(size - i);
     let started = Instant::now();
     let mut recorded = 0;
     while recorded < size {
-        let end = (recorded + CHUNK).min(size);
+        let end = (recorded + shape.chunk()).min(size);
         write(conn, |tx| {
             for i in recorded..end {
                 journal::record(tx, &context, event(i), at(i))?;
@@ -277,7 +334,7 @@ fn seed(conn: &mut DbConnection, size: u64) {
         audit::integrate_all(conn, BATCH, at(end - 1)).unwrap();
         audit::sign_checkpoint(conn, &key, false, at(end - 1)).unwrap();
         recorded = end;
-        if recorded % 1_000_000 == 0 || recorded == size {
+        if recorded % shape.progress_every() == 0 || recorded == size {
             println!(
                 "  {recorded:>10} entries in {:>5.0} s",
                 started.elapsed().as_secs_f64()
@@ -298,6 +355,9 @@ struct Report {
     seconds: f64,
     rss_before_kib: u64,
     peak_kib: u64,
+    /// `audit::prove` of the middle entry: milliseconds, and the peak's growth in KiB.
+    prove_ms: f64,
+    prove_growth_kib: u64,
     seeded_in: Option<Duration>,
 }
 
@@ -336,6 +396,7 @@ fn measure(backend: &'static str, prepared: &Prepared, size: u64) -> Report {
     let (_, _, rss_before_kib, first_peak_kib) = verify_once(backend, &db, size, "warm-up");
     let (entries, seconds, _, peak_kib) = verify_once(backend, &db, size, "measured");
     let peak_kib = peak_kib.max(first_peak_kib);
+    let (prove_ms, prove_growth_kib) = prove_once(backend, &db, entries);
     Report {
         backend,
         entries,
@@ -344,8 +405,28 @@ fn measure(backend: &'static str, prepared: &Prepared, size: u64) -> Report {
         seconds,
         rss_before_kib,
         peak_kib,
+        prove_ms,
+        prove_growth_kib,
         seeded_in: prepared.seeded_in,
     }
+}
+
+/// One `audit::prove` of the middle entry against the latest checkpoint, checked offline:
+/// milliseconds, and how far the resident peak rose above the resident size before.
+fn prove_once(backend: &str, db: &Database, entries: u64) -> (f64, u64) {
+    let conn = &mut *db.conn().unwrap();
+    reset_peak();
+    let rss_before_kib = status_kib("VmRSS");
+    let started = Instant::now();
+    let bundle = audit::prove(conn, entries / 2).unwrap();
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    let growth = status_kib("VmHWM").saturating_sub(rss_before_kib);
+    ac_audit::verify_bundle(&bundle, &[key().verifier()]).unwrap();
+    println!(
+        "{backend} {entries}: audit::prove of entry {} in {ms:.0} ms, peak +{growth} KiB",
+        entries / 2
+    );
+    (ms, growth)
 }
 
 /// One `audit::verify`: entries, seconds, resident KiB before and peak resident KiB during.

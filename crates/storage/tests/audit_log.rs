@@ -1022,3 +1022,52 @@ fn an_altered_tree_head_between_checkpoints_is_found() {
         );
     });
 }
+
+/// Checkpoints are read and their signatures checked with the pages they cover, not all at once
+/// (docs/performance.md, "Memory"): a checkpoint in the middle of the log re-signed with another
+/// key, over the same size and root, is still refused, and named.
+#[test]
+fn a_checkpoint_re_signed_with_another_key_in_the_middle_of_the_log_is_found() {
+    each(|db| {
+        populated(db, 9);
+        let conn = &mut *db.db.conn().unwrap();
+        audit::integrate_all(conn, 100, NOW).unwrap();
+        let size = count(
+            conn,
+            "SELECT tree_size AS n FROM audit_checkpoints ORDER BY tree_size LIMIT 1 OFFSET 1",
+        )
+        .unwrap();
+        let genuine = audit::checkpoint(conn, size.try_into().unwrap())
+            .unwrap()
+            .unwrap();
+        let forged = ac_audit::Checkpoint {
+            origin: ORIGIN.into(),
+            size: genuine.tree_size,
+            root: genuine.root,
+        }
+        .sign(&SignerKey::from_seed(ORIGIN, [9; 32]).unwrap())
+        .unwrap();
+        assert_eq!(verify(db).problem, None);
+        let sql = match db.backend() {
+            Backend::Sqlite => "DROP TRIGGER audit_checkpoints_no_update;",
+            Backend::Postgres => "DROP TRIGGER audit_checkpoints_append_only ON audit_checkpoints;",
+        };
+        db.execute_raw(sql).unwrap();
+        db.execute_raw(&format!(
+            "UPDATE audit_checkpoints SET signed_note = '{forged}' WHERE tree_size = {size}"
+        ))
+        .unwrap();
+        let report = verify(db);
+        let problem = report
+            .problem
+            .clone()
+            .expect("the re-signed checkpoint is found");
+        assert!(problem.what.contains("clé de confiance"), "{problem:?}");
+        assert!(
+            problem.what.contains(&format!("taille {size} ")),
+            "{problem:?}"
+        );
+        // Found as the rebuild reached it, its earlier sizes met.
+        assert_eq!(report.entries, u64::try_from(size).unwrap(), "{report:?}");
+    });
+}
