@@ -91,6 +91,25 @@ pub(crate) enum Reader<'a> {
     Aide,
 }
 
+impl Reader<'_> {
+    /// Whether the aidé reads the copy, and where its page leads back to.
+    fn way_back(&self, mandate: &Mandate) -> (bool, String) {
+        match self {
+            Reader::Aidant(_) => (false, format!("/mandats/{}", mandate.id)),
+            Reader::Aide => (true, "/mon-espace/mandats".to_owned()),
+        }
+    }
+
+    /// The copy's page, with the aidant's menu when an aidant prints it.
+    fn render(&self, state: &AppState, context: &serde_json::Value) -> Result<String, WebError> {
+        let template = "identification/print.html";
+        Ok(match self {
+            Reader::Aidant(menu) => state.templates.render_for(menu, template, context)?,
+            Reader::Aide => state.templates.render(template, context)?,
+        })
+    }
+}
+
 /// The printable copy of `mandate`.
 pub(crate) async fn printable(
     state: &AppState,
@@ -112,10 +131,7 @@ pub(crate) async fn printable(
     let url = verification_url(&state.settings.server.public_url, &code);
     let identity = &usager.identity;
     let departement = organisation.departement.as_str();
-    let (aide, back) = match reader {
-        Reader::Aidant(_) => (false, format!("/mandats/{}", mandate.id)),
-        Reader::Aide => (true, "/mon-espace/mandats".to_owned()),
-    };
+    let (aide, back) = reader.way_back(&mandate);
     let context = serde_json::json!({
         "id": mandate.id.as_str(),
         "aide": aide,
@@ -137,16 +153,7 @@ pub(crate) async fn printable(
         "url": url,
         "qr": inline_qr(&url)?,
     });
-    let body = match reader {
-        Reader::Aidant(menu) => {
-            state
-                .templates
-                .render_for(menu, "identification/print.html", &context)?
-        }
-        Reader::Aide => state
-            .templates
-            .render("identification/print.html", &context)?,
-    };
+    let body = reader.render(state, &context)?;
     let mut response = page(HttpResponse::Ok(), body);
     // The aidé's identity is on this page: its address goes nowhere else.
     response.headers_mut().insert(

@@ -8,10 +8,12 @@
 
 use ac_localtime::LocalTimes;
 use ac_mandates::{
-    Demarche, JourneyRefusal, Mandate, MandateStatus, OrganisationId, Usager, UsagerId,
+    Demarche, JourneyRefusal, Mandate, MandateStatus, Organisation, OrganisationId, Usager,
+    UsagerId,
 };
-use ac_storage::console::journal::{Cursor, JournalRow};
+use ac_storage::console::journal::{Cursor, JournalRow, Page};
 use ac_storage::console::{self, Names, OutOfScope, Scope};
+use ac_storage::receipts::Preference;
 use ac_storage::structure_usagers::{self, Listing, MAX_PAGE, Person, Search, SearchError, Tab};
 use ac_storage::{StorageError, mandates, usagers};
 use actix_web::{HttpResponse, web};
@@ -141,27 +143,10 @@ pub(crate) async fn list(
         search_error,
     } = ListRequest::read(query.into_inner())?;
     // A search that cannot run shows nothing rather than everyone.
-    let run = search_error.is_none();
-    let (db, organisation, now, window) = (
-        state.db.clone(),
-        current.aidant.current_organisation.clone(),
-        state.clock.now(),
-        crate::durations::expiring_window(&state),
-    );
-    let (listing, organisation) = blocking(move || {
-        let conn = &mut *db.conn()?;
-        let listing = run
-            .then(|| {
-                let (page, window) = (requested_page, window);
-                structure_usagers::list(conn, &organisation, &search, tab, page, now, window)
-            })
-            .transpose()?;
-        Ok((
-            listing,
-            ac_storage::organisations::get(conn, &organisation)?,
-        ))
-    })
-    .await?;
+    let asked = search_error
+        .is_none()
+        .then_some((search, tab, requested_page));
+    let (listing, organisation) = listing_of(&state, &current, asked).await?;
     let (people, page_number, pages) = match &listing {
         Some(l) => (
             l.people.iter().map(PersonView::of).collect(),
@@ -194,6 +179,34 @@ pub(crate) async fn list(
         HttpResponse::Ok()
     };
     Ok(page(status, body))
+}
+
+/// One page of the structure's people for a search and tab (none when asked for nothing), and
+/// the structure.
+async fn listing_of(
+    state: &AppState,
+    current: &PersonalDataAccess,
+    asked: Option<(Search, Tab, usize)>,
+) -> Result<(Option<Listing>, Organisation), WebError> {
+    let (db, organisation, now, window) = (
+        state.db.clone(),
+        current.aidant.current_organisation.clone(),
+        state.clock.now(),
+        crate::durations::expiring_window(state),
+    );
+    blocking(move || {
+        let conn = &mut *db.conn()?;
+        let listing = asked
+            .map(|(search, tab, page)| {
+                structure_usagers::list(conn, &organisation, &search, tab, page, now, window)
+            })
+            .transpose()?;
+        Ok((
+            listing,
+            ac_storage::organisations::get(conn, &organisation)?,
+        ))
+    })
+    .await
 }
 
 /// The list's tabs with their counts (none while a search cannot run).
@@ -340,24 +353,34 @@ pub(crate) async fn usager_page(
     render_usager(&state, &current.menu(), &organisation, usager, cursor).await
 }
 
-async fn render_usager(
+/// What the person's page shows from storage, for the aidant's structure.
+struct Record {
+    mandates: Vec<Mandate>,
+    /// A page of the delegated uses made for the person.
+    uses: Page,
+    /// The names of the uses' aidants, and of their websites by client id.
+    names: Names,
+    websites: BTreeMap<String, String>,
+    organisation_name: String,
+    /// The person's receipts choice, the address masked (docs/security/aide-space.md).
+    receipts: Option<Preference>,
+}
+
+/// The person's [`Record`], with the page of uses `cursor` asks for.
+async fn record_of(
     state: &AppState,
-    menu: &Menu,
     organisation: &OrganisationId,
-    usager: Usager,
+    usager: &Usager,
     cursor: Cursor,
-) -> Result<HttpResponse, WebError> {
-    let now = state.clock.now();
-    let window = crate::durations::expiring_window(state);
+) -> Result<Record, WebError> {
     let (db, organisation, usager_id, subject) = (
         state.db.clone(),
         organisation.clone(),
         usager.id.clone(),
         usager.subject.clone(),
     );
-    let (mandates, uses, names, websites, organisation_name, receipts) = blocking(move || {
+    blocking(move || {
         let conn = &mut *db.conn()?;
-        // The person's receipts choice, the address masked (docs/security/aide-space.md).
         let receipts = ac_storage::receipts::preference(conn, &usager_id)?;
         let mandates = mandates::for_usager(conn, &organisation, &usager_id)?;
         let uses = structure_usagers::delegated_uses(conn, &organisation, &subject, cursor)?;
@@ -370,36 +393,57 @@ async fn render_usager(
             conn,
             uses.rows.iter().filter_map(|r| r.client_id.as_deref()),
         )?;
-        let name = ac_storage::organisations::get(conn, &organisation)?.name;
-        Ok((mandates, uses, names, websites, name, receipts))
+        let organisation_name = ac_storage::organisations::get(conn, &organisation)?.name;
+        Ok(Record {
+            mandates,
+            uses,
+            names,
+            websites,
+            organisation_name,
+            receipts,
+        })
     })
-    .await?;
-    let mandate_views: Vec<MandateView> = mandates
+    .await
+}
+
+async fn render_usager(
+    state: &AppState,
+    menu: &Menu,
+    organisation: &OrganisationId,
+    usager: Usager,
+    cursor: Cursor,
+) -> Result<HttpResponse, WebError> {
+    let now = state.clock.now();
+    let window = crate::durations::expiring_window(state);
+    let record = record_of(state, organisation, &usager, cursor).await?;
+    let mandate_views: Vec<MandateView> = record
+        .mandates
         .iter()
         .map(|m| MandateView::of(m, now, window))
         .collect();
-    let use_views: Vec<UseView> = uses
+    let use_views: Vec<UseView> = record
+        .uses
         .rows
         .iter()
-        .map(|r| UseView::of(r, &state.local_times, &names, &websites))
+        .map(|r| UseView::of(r, &state.local_times, &record.names, &record.websites))
         .collect();
     let base = format!("/usagers/{}", usager.id);
     let body = state.templates.render_for(
         menu,
         "usagers/usager.html",
         &serde_json::json!({
-            "organisation": organisation_name,
+            "organisation": record.organisation_name,
             "given_name": usager.identity.given_name,
             "family_name": usager.identity.family_name,
             "birthdate": date(usager.identity.birthdate),
-            "receipts": receipts.map(|p| serde_json::json!({
+            "receipts": record.receipts.map(|p| serde_json::json!({
                 "choice": p.choice.label(),
                 "masked": p.email_masked,
             })),
             "mandates": mandate_views,
             "uses": use_views,
             "newest_href": (!matches!(cursor, Cursor::Newest)).then(|| base.clone()),
-            "older_href": uses.older.map(|seq| format!("{base}?avant={seq}")),
+            "older_href": record.uses.older.map(|seq| format!("{base}?avant={seq}")),
         }),
     )?;
     Ok(page(HttpResponse::Ok(), body))

@@ -73,6 +73,57 @@ pub(crate) struct Form {
     courriel: Option<String>,
 }
 
+impl Form {
+    /// The choice and the address typed (none when left empty), or what is wrong with them.
+    fn read(&self) -> Result<(Choice, Option<Email>), &'static str> {
+        let Some(choice) = self.choix.as_deref().and_then(Choice::from_key) else {
+            return Err("Choisissez quand recevoir un reçu.");
+        };
+        let typed = self.courriel.as_deref().map(str::trim).unwrap_or_default();
+        if typed.is_empty() {
+            return Ok((choice, None));
+        }
+        match typed.parse() {
+            Ok(email) => Ok((choice, Some(email))),
+            Err(_) => Err("Cette adresse électronique n'a pas la bonne forme."),
+        }
+    }
+}
+
+/// The person's choice stored (the address sealed), journaled; false when the choice needs an
+/// address and none was given.
+async fn store(
+    state: &AppState,
+    current: &SignedIn,
+    req: &HttpRequest,
+    choice: Choice,
+    email: Option<Email>,
+) -> Result<bool, WebError> {
+    let (db, subject, now, context, auth) = (
+        state.db.clone(),
+        current.subject().to_owned(),
+        state.clock.now(),
+        current.audit_context(req),
+        state.auth.clone(),
+    );
+    blocking(move || {
+        let conn = &mut *db.conn()?;
+        let usager = receipts::usager_of_subject(conn, &subject)?
+            .ok_or(ac_storage::StorageError::NotFound)?;
+        let sealer = Sealer {
+            keys: &auth.keys,
+            rng: auth.rng(),
+        };
+        match receipts::set_preference(conn, sealer, &usager, choice, email.as_ref(), &context, now)
+        {
+            Ok(()) => Ok(true),
+            Err(ac_storage::StorageError::Field(_)) => Ok(false),
+            Err(other) => Err(other),
+        }
+    })
+    .await
+}
+
 pub(crate) async fn save(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -93,42 +144,11 @@ pub(crate) async fn save(
             Some(message),
         )
     };
-    let Some(choice) = form.choix.as_deref().and_then(Choice::from_key) else {
-        return invalid("Choisissez quand recevoir un reçu.").await;
+    let (choice, email) = match form.read() {
+        Ok(read) => read,
+        Err(message) => return invalid(message).await,
     };
-    let typed = form.courriel.as_deref().map(str::trim).unwrap_or_default();
-    let email: Option<Email> = if typed.is_empty() {
-        None
-    } else {
-        match typed.parse() {
-            Ok(email) => Some(email),
-            Err(_) => return invalid("Cette adresse électronique n'a pas la bonne forme.").await,
-        }
-    };
-    let (db, subject, now, context, auth) = (
-        state.db.clone(),
-        current.subject().to_owned(),
-        state.clock.now(),
-        current.audit_context(&req),
-        state.auth.clone(),
-    );
-    let saved = blocking(move || {
-        let conn = &mut *db.conn()?;
-        let usager = receipts::usager_of_subject(conn, &subject)?
-            .ok_or(ac_storage::StorageError::NotFound)?;
-        let sealer = Sealer {
-            keys: &auth.keys,
-            rng: auth.rng(),
-        };
-        match receipts::set_preference(conn, sealer, &usager, choice, email.as_ref(), &context, now)
-        {
-            Ok(()) => Ok(true),
-            Err(ac_storage::StorageError::Field(_)) => Ok(false),
-            Err(other) => Err(other),
-        }
-    })
-    .await?;
-    if saved {
+    if store(&state, &current, &req, choice, email).await? {
         render(
             &state,
             &current,

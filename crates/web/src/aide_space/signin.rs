@@ -16,7 +16,7 @@ use tracing::instrument;
 
 use super::{SESSION_COOKIE, signed_in};
 use crate::i18n::{LanguageView, PageLanguage};
-use crate::person_login::{self, binding};
+use crate::person_login::{self, Returned, binding};
 use crate::respond::{blocking, page, see_other};
 use crate::{AppState, WebError, security};
 
@@ -129,32 +129,24 @@ pub(crate) async fn callback(
 ) -> Result<HttpResponse, WebError> {
     let params = params.into_inner();
     let now = state.clock.now();
-    let browser = state.auth.read_cookie(&req, LOGIN_COOKIE);
-    let stored: Option<LoginPayload> =
-        person_login::take(&state, params.state.as_deref(), Kind::Login).await?;
-    let refuse = |e: OidcError| {
+    let rp = state.franceconnect.aide_relying_party(now);
+    let returned = person_login::returned(
+        &state,
+        &req,
+        LOGIN_COOKIE,
+        &params,
+        rp,
+        |stored: &LoginPayload| &stored.pending,
+        now,
+    );
+    let refuse = async |e: OidcError, status| {
         tracing::warn!(code = e.code(), error = %e, "connexion de la personne refusée");
-        refusal(&e)
+        entry_page(&state, &req, Some(refusal(&e)), status).await
     };
-    let rp = match state.franceconnect.aide_relying_party(now).await {
-        Ok(rp) => rp,
-        Err(e) => {
-            return entry_page(
-                &state,
-                &req,
-                Some(refuse(e)),
-                HttpResponse::ServiceUnavailable(),
-            )
-            .await;
-        }
-    };
-    let binding = browser.as_ref().map(binding).unwrap_or_default();
-    let pending = stored.as_ref().map(|s| &s.pending);
-    let identification = match rp.identify(&params, pending, &binding, now).await {
-        Ok(identification) => identification,
-        Err(e) => {
-            return entry_page(&state, &req, Some(refuse(e)), HttpResponse::BadRequest()).await;
-        }
+    let identification = match returned.await? {
+        Returned::Identified(identification, _) => identification,
+        Returned::Unavailable(e) => return refuse(e, HttpResponse::ServiceUnavailable()).await,
+        Returned::Refused(e) => return refuse(e, HttpResponse::BadRequest()).await,
     };
     let (db, subject) = (state.db.clone(), identification.subject.clone());
     let has_mandates =

@@ -4,7 +4,7 @@
 use ac_localtime::OpeningHours;
 use ac_mandates::{CoordinatorScope, Demarche, OrganisationId};
 use ac_storage::audit;
-use ac_storage::console::anomalies::{self, Rules};
+use ac_storage::console::anomalies::{self, Anomalies, Rules};
 use ac_storage::console::dashboard::{self, Dashboard, Figures};
 use ac_storage::console::{Names, OutOfScope, Scope, names, verifications};
 use actix_web::{HttpResponse, web};
@@ -357,14 +357,48 @@ pub(crate) async fn anomalies_page(
     RecentStepUp(current): RecentStepUp,
 ) -> Result<HttpResponse, WebError> {
     let (scope, frame) = space(&state, &current, "/coordination/anomalies").await?;
+    let (found, names) = detected(&state, scope).await?;
+    let named = Named {
+        names: &names,
+        times: &state.local_times,
+        since_day: found
+            .since
+            .date()
+            .format(format_description!("[year]-[month]-[day]"))
+            .unwrap_or_default(),
+    };
+    let outside = named.outside_hours(&found.outside_hours);
+    let above = named.above_median(&found.above_median);
+    let same = named.same_usager(&found.same_usager);
+    let body = state.templates.render_for(
+        &current.menu(),
+        "console/anomalies.html",
+        &serde_json::json!({
+            "frame": frame,
+            "since": datetime(&state.local_times, None, found.since),
+            "examined": found.uses_examined,
+            "outside": outside,
+            "outside_total": found.outside_hours_total,
+            "above": above,
+            "same": same,
+            "same_total": found.same_usager_total,
+            "listed_max": anomalies::MAX_LISTED,
+            "settings": rules_view(&state.settings.anomalies),
+        }),
+    )?;
+    Ok(page(HttpResponse::Ok(), body))
+}
+
+/// The anomalies found in the scope with the rules of `[anomalies]`, and the names of the
+/// people they concern.
+async fn detected(state: &AppState, scope: Scope) -> Result<(Anomalies, Names), WebError> {
     let (db, now, rules) = (
         state.db.clone(),
         state.clock.now(),
         rules(&state.settings.anomalies),
     );
-    let settings = state.settings.anomalies.clone();
     let times = state.local_times.clone();
-    let (found, names) = blocking(move || {
+    blocking(move || {
         let conn = &mut *db.conn()?;
         let found = anomalies::detect(conn, &scope, &rules, &times, now)?;
         let names = names(
@@ -378,44 +412,26 @@ pub(crate) async fn anomalies_page(
         )?;
         Ok((found, names))
     })
-    .await?;
-    let named = Named {
-        names: &names,
-        times: &state.local_times,
-        since_day: found
-            .since
-            .date()
-            .format(format_description!("[year]-[month]-[day]"))
-            .unwrap_or_default(),
-    };
-    let outside = named.outside_hours(&found.outside_hours);
-    let above = named.above_median(&found.above_median);
-    let same = named.same_usager(&found.same_usager);
-    let body = state.templates.render_for(&current.menu(),
-        "console/anomalies.html",
-        &serde_json::json!({
-            "frame": frame,
-            "since": datetime(&state.local_times, None, found.since),
-            "examined": found.uses_examined,
-            "outside": outside,
-            "outside_total": found.outside_hours_total,
-            "above": above,
-            "same": same,
-            "same_total": found.same_usager_total,
-            "listed_max": anomalies::MAX_LISTED,
-            "settings": {
-                "lookback_days": settings.lookback_days,
-                "days": settings.opening_days.iter().map(|d| weekday_name(*d)).collect::<Vec<_>>().join(", "),
-                "opening_time": settings.opening_time,
-                "closing_time": settings.closing_time,
-                "median_percent": settings.aidant_median_percent,
-                "min_uses": settings.aidant_min_uses,
-                "same_structures": settings.same_usager_structures,
-                "same_hours": settings.same_usager_window_hours,
-            },
-        }),
-    )?;
-    Ok(page(HttpResponse::Ok(), body))
+    .await
+}
+
+/// The rules of `[anomalies]` as the page recalls them.
+fn rules_view(settings: &ac_config::AnomalySettings) -> serde_json::Value {
+    let days: Vec<&str> = settings
+        .opening_days
+        .iter()
+        .map(|d| weekday_name(*d))
+        .collect();
+    json!({
+        "lookback_days": settings.lookback_days,
+        "days": days.join(", "),
+        "opening_time": settings.opening_time,
+        "closing_time": settings.closing_time,
+        "median_percent": settings.aidant_median_percent,
+        "min_uses": settings.aidant_min_uses,
+        "same_structures": settings.same_usager_structures,
+        "same_hours": settings.same_usager_window_hours,
+    })
 }
 
 /// The anomalies in words, with links into the journal: names for ids, local times.

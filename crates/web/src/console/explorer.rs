@@ -342,74 +342,66 @@ struct RowView {
     proof_href: Option<String>,
 }
 
-fn row_view(
-    row: &JournalRow,
-    RowNames { names, partners }: &RowNames,
-    times: &ac_localtime::LocalTimes,
-    base: &str,
-    checkpoint_size: i64,
-) -> RowView {
-    let entry = row.entry().ok();
-    let actor = labels::actor(
-        &row.actor_kind,
-        row.actor_id.as_deref(),
-        |id| names.aidants.get(id).cloned(),
-        |id| partners.get(id).cloned(),
-    );
-    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-    RowView {
-        seq: row.seq,
-        at: entry_time(times, names, row),
-        action: labels::action_code(&row.action),
-        action_code: row.action.clone(),
-        actor,
-        structure: row
-            .organisation_id
-            .as_ref()
-            .map(|o| {
-                names
-                    .organisations
-                    .get(o)
-                    .cloned()
-                    .unwrap_or_else(|| o.clone())
-            })
-            .unwrap_or_default(),
-        usager: row
-            .usager
-            .as_ref()
-            .map(|u| {
-                names
-                    .usagers
-                    .get(u)
-                    .cloned()
-                    .unwrap_or_else(|| format!("pseudonyme {}…", u.get(..12).unwrap_or(u)))
-            })
-            .unwrap_or_default(),
-        demarche: row
-            .demarche
-            .as_deref()
-            .map(|d| d.parse::<Demarche>().map_or(d, |d| d.title()).to_owned())
-            .unwrap_or_default(),
-        site: row
-            .client_id
-            .as_ref()
-            .map(|c| partners.get(c).cloned().unwrap_or_else(|| c.clone()))
-            .unwrap_or_default(),
-        target: opt(&row.target),
-        details: entry
-            .as_ref()
-            .map(|e| {
-                e.details
-                    .iter()
-                    .map(|(k, v)| (labels::detail_key_words(k), labels::detail_value(k, v)))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        request_id: entry.and_then(|e| e.request_id).unwrap_or_default(),
-        href: format!("{base}/journal/{}", row.seq),
-        proof_href: (row.seq < checkpoint_size)
-            .then(|| format!("{base}/journal/{}/preuve", row.seq)),
+impl RowView {
+    /// A journal entry as the explorer shows it, its ids named with `names`; the links start
+    /// at `base`, and the proof is offered for entries the latest checkpoint covers.
+    fn of(
+        row: &JournalRow,
+        names: &RowNames,
+        times: &ac_localtime::LocalTimes,
+        base: &str,
+        checkpoint_size: i64,
+    ) -> Self {
+        let entry = row.entry().ok();
+        let actor = labels::actor(
+            &row.actor_kind,
+            row.actor_id.as_deref(),
+            |id| names.names.aidants.get(id).cloned(),
+            |id| names.partners.get(id).cloned(),
+        );
+        RowView {
+            seq: row.seq,
+            at: entry_time(times, &names.names, row),
+            action: labels::action_code(&row.action),
+            action_code: row.action.clone(),
+            actor,
+            structure: row
+                .organisation_id
+                .as_deref()
+                .map(|o| names.structure(o))
+                .unwrap_or_default(),
+            usager: row
+                .usager
+                .as_deref()
+                .map(|u| names.usager(u))
+                .unwrap_or_default(),
+            demarche: row
+                .demarche
+                .as_deref()
+                .map(|d| d.parse::<Demarche>().map_or(d, |d| d.title()).to_owned())
+                .unwrap_or_default(),
+            site: row
+                .client_id
+                .as_deref()
+                .map(|c| names.site(c))
+                .unwrap_or_default(),
+            target: row.target.clone().unwrap_or_default(),
+            details: entry.as_ref().map(detail_words).unwrap_or_default(),
+            request_id: entry.and_then(|e| e.request_id).unwrap_or_default(),
+            href: format!("{base}/journal/{}", row.seq),
+            proof_href: (row.seq < checkpoint_size)
+                .then(|| format!("{base}/journal/{}/preuve", row.seq)),
+        }
     }
+}
+
+/// An entry's details, each key and value in words.
+fn detail_words(entry: &ac_audit::Entry) -> Vec<(String, String)> {
+    entry
+        .details
+        .iter()
+        .map(|(k, v)| (labels::detail_key_words(k), labels::detail_value(k, v)))
+        .collect()
 }
 
 /// The names behind a page of entries: people and structures (`Names`), and the partner sites
@@ -437,6 +429,35 @@ fn names_for(conn: &mut DbConnection, rows: &[JournalRow]) -> Result<RowNames, S
         }),
     )?;
     Ok(RowNames { names, partners })
+}
+
+impl RowNames {
+    /// A structure by its name, else its id.
+    fn structure(&self, id: &str) -> String {
+        self.names
+            .organisations
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| id.to_owned())
+    }
+
+    /// A person by their name, else the start of their pseudonym.
+    fn usager(&self, pseudonym: &str) -> String {
+        let start = pseudonym.get(..12).unwrap_or(pseudonym);
+        self.names
+            .usagers
+            .get(pseudonym)
+            .cloned()
+            .unwrap_or_else(|| format!("pseudonyme {start}…"))
+    }
+
+    /// A partner site by its registered name, else its client id.
+    fn site(&self, client_id: &str) -> String {
+        self.partners
+            .get(client_id)
+            .cloned()
+            .unwrap_or_else(|| client_id.to_owned())
+    }
 }
 
 fn checkpoint_size(conn: &mut DbConnection) -> Result<i64, StorageError> {
@@ -539,46 +560,21 @@ async fn explorer(
         }
     };
     let filters = parsed.query_string();
-    let link = |cursor: &str, seq: i64| {
-        let mut q = filters.clone();
-        if !q.is_empty() {
-            q.push('&');
-        }
-        format!("{}/journal?{q}{cursor}={seq}", space.base)
-    };
     let rows: Vec<RowView> = data
         .rows
         .iter()
         .map(|r| {
             let times = &state.local_times;
-            row_view(r, &data.names, times, &space.base, data.checkpoint_size)
+            RowView::of(r, &data.names, times, &space.base, data.checkpoint_size)
         })
         .collect();
-    let export_query = if filters.is_empty() {
-        String::new()
-    } else {
-        format!("?{filters}")
-    };
     let mut context = filter_fields(&data, &parsed, &space.base);
+    context.extend(link_fields(&data, &filters, &space.base));
     context.extend(fields([
         ("frame", json!(space.frame)),
         ("base", json!(space.base)),
         ("rows", json!(rows)),
-        ("newer_href", json!(data.newer.map(|s| link("apres", s)))),
-        ("older_href", json!(data.older.map(|s| link("avant", s)))),
-        (
-            "first_href",
-            json!(format!("{}/journal{export_query}", space.base)),
-        ),
         ("paged", json!(parsed.cursor != Cursor::Newest)),
-        (
-            "csv_href",
-            json!(format!("{}/journal/export.csv{export_query}", space.base)),
-        ),
-        (
-            "jsonl_href",
-            json!(format!("{}/journal/export.jsonl{export_query}", space.base)),
-        ),
         ("filtered", json!(!filters.is_empty())),
         ("checkpoint_size", json!(data.checkpoint_size)),
     ]));
@@ -588,6 +584,40 @@ async fn explorer(
         &serde_json::Value::Object(context),
     )?;
     Ok(page(HttpResponse::Ok(), body))
+}
+
+/// The page's links, each keeping the request's `filters`: the newer and older pages, the
+/// first page, and the exports.
+fn link_fields(
+    data: &PageData,
+    filters: &str,
+    base: &str,
+) -> serde_json::Map<String, serde_json::Value> {
+    let link = |cursor: &str, seq: i64| {
+        let mut q = filters.to_owned();
+        if !q.is_empty() {
+            q.push('&');
+        }
+        format!("{base}/journal?{q}{cursor}={seq}")
+    };
+    let export_query = if filters.is_empty() {
+        String::new()
+    } else {
+        format!("?{filters}")
+    };
+    fields([
+        ("newer_href", json!(data.newer.map(|s| link("apres", s)))),
+        ("older_href", json!(data.older.map(|s| link("avant", s)))),
+        ("first_href", json!(format!("{base}/journal{export_query}"))),
+        (
+            "csv_href",
+            json!(format!("{base}/journal/export.csv{export_query}")),
+        ),
+        (
+            "jsonl_href",
+            json!(format!("{base}/journal/export.jsonl{export_query}")),
+        ),
+    ])
 }
 
 /// The filter form as the request filled it: each list's choices with the chosen one marked,
@@ -681,7 +711,7 @@ async fn entry(
         Some(Err(out)) => return Err(refuse(state, current, out, None, space.page_label).await),
         Some(Ok(found)) => found,
     };
-    let view = row_view(&row, &names, &state.local_times, &space.base, size);
+    let view = RowView::of(&row, &names, &state.local_times, &space.base, size);
     let pretty = serde_json::from_str::<serde_json::Value>(&row.entry)
         .and_then(|v| serde_json::to_string_pretty(&v))
         .unwrap_or_else(|_| row.entry.clone());

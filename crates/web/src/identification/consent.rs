@@ -22,7 +22,7 @@ use tracing::instrument;
 
 use super::{DraftView, MandateDraft, draft_view};
 use crate::auth::{CurrentAidant, PersonalDataAccess, RecentStepUp, StepUpCheck, too_many};
-use crate::i18n::LanguageView;
+use crate::i18n::{Language, LanguageView};
 use crate::mandate_copy::{authorization_views, written_date};
 use crate::menu::Menu;
 use crate::reading::{Reading, TextView};
@@ -157,26 +157,10 @@ pub(super) async fn recap_response(
     let reading = reading.into();
     let language = reading.language;
     let draft: MandateDraft = serde_json::from_str(&pending.draft).map_err(WebError::internal)?;
-    let (db, usager_id, organisation_id) = (state.db.clone(), pending.usager, pending.organisation);
-    let (usager, organisation): (Usager, _) = blocking(move || {
-        let conn = &mut *db.conn()?;
-        Ok((
-            usagers::get(conn, &usager_id)?,
-            organisations::get(conn, &organisation_id)?,
-        ))
-    })
-    .await?;
+    let (usager, organisation) = people_of(state, &pending).await?;
     let until = draft
         .duration
-        .map(|d| {
-            let end = d.expiry(state.clock.now());
-            language.day(
-                state
-                    .local_times
-                    .local(organisation.departement.as_str(), end)
-                    .date(),
-            )
-        })
+        .map(|d| last_day(state, language, &organisation, d))
         .unwrap_or_default();
     let identity = &usager.identity;
     let (error, error_field) = error.map_or((None, None), |(m, f)| (Some(m), f));
@@ -212,6 +196,43 @@ pub(super) async fn recap_response(
             &view,
         )?,
     ))
+}
+
+/// The person and the structure a consent waits for.
+async fn people_of(
+    state: &AppState,
+    pending: &PendingConsent,
+) -> Result<(Usager, Organisation), WebError> {
+    let (db, usager_id, organisation_id) = (
+        state.db.clone(),
+        pending.usager.clone(),
+        pending.organisation.clone(),
+    );
+    blocking(move || {
+        let conn = &mut *db.conn()?;
+        Ok((
+            usagers::get(conn, &usager_id)?,
+            organisations::get(conn, &organisation_id)?,
+        ))
+    })
+    .await
+}
+
+/// The last day of a mandate of `duration` made now, in the structure's local time, as the
+/// person reads it in `language`.
+fn last_day(
+    state: &AppState,
+    language: Language,
+    organisation: &Organisation,
+    duration: MandateDuration,
+) -> String {
+    let end = duration.expiry(state.clock.now());
+    language.day(
+        state
+            .local_times
+            .local(organisation.departement.as_str(), end)
+            .date(),
+    )
 }
 
 /// After identification (or, for a renewal, without it when the structure allows): the person,

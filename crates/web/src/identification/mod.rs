@@ -502,38 +502,43 @@ async fn begin_identification(
         .await;
     }
     let now = state.clock.now();
+    let unavailable = async |e: OidcError| {
+        let refusal = Some(oidc_refusal(&e));
+        let status = HttpResponse::ServiceUnavailable();
+        start_response(state, current, &draft, refusal, status).await
+    };
     let rp = match state.franceconnect.relying_party(now).await {
         Ok(rp) => rp,
         Err(e) => {
             // The cause (which step, which error) goes to the log only; the page says OIDC002.
             tracing::error!(code = e.code(), error = ?e, "FranceConnect discovery failed");
-            return start_response(
-                state,
-                current,
-                &draft,
-                Some(oidc_refusal(&e)),
-                HttpResponse::ServiceUnavailable(),
-            )
-            .await;
+            return unavailable(e).await;
         }
     };
     let (authorize, pending) = match rp.begin(None, &binding(current), now) {
         Ok(started) => started,
         Err(e) => {
             tracing::error!(code = e.code(), error = ?e, "FranceConnect request not built");
-            return start_response(
-                state,
-                current,
-                &draft,
-                Some(oidc_refusal(&e)),
-                HttpResponse::ServiceUnavailable(),
-            )
-            .await;
+            return unavailable(e).await;
         }
     };
     let key = pending.state_hash.clone();
     let payload =
         serde_json::to_string(&LoginPayload { pending, draft }).map_err(WebError::internal)?;
+    keep_pending(state, current, key, Kind::Login, payload, now).await?;
+    Ok(see_other(authorize.as_str()).finish())
+}
+
+/// A login or logout waiting for FranceConnect's return under its state's hash and the aidant,
+/// for as long as a login may take; [`take_pending`] takes it back.
+async fn keep_pending(
+    state: &AppState,
+    current: &CurrentAidant,
+    key: String,
+    kind: Kind,
+    payload: String,
+    now: OffsetDateTime,
+) -> Result<(), WebError> {
     let (db, aidant, expires) = (
         state.db.clone(),
         current.aidant.id.clone(),
@@ -543,15 +548,14 @@ async fn begin_identification(
         franceconnect_logins::insert(
             &mut *db.conn()?,
             &key,
-            Kind::Login,
+            kind,
             &aidant,
             &payload,
             now,
             expires,
         )
     })
-    .await?;
-    Ok(see_other(authorize.as_str()).finish())
+    .await
 }
 
 /// Takes the pending login or logout that `state` names, if it is this aidant's, expired or not
@@ -646,23 +650,7 @@ async fn keep_logout(
 ) -> Result<(), WebError> {
     let key = payload.pending.state_hash.clone();
     let text = serde_json::to_string(payload).map_err(WebError::internal)?;
-    let (db, aidant, expires) = (
-        state.db.clone(),
-        current.aidant.id.clone(),
-        now.saturating_add(state.franceconnect.login_ttl()),
-    );
-    blocking(move || {
-        franceconnect_logins::insert(
-            &mut *db.conn()?,
-            &key,
-            Kind::Logout,
-            &aidant,
-            &text,
-            now,
-            expires,
-        )
-    })
-    .await
+    keep_pending(state, current, key, Kind::Logout, text, now).await
 }
 
 #[derive(Deserialize)]
@@ -686,6 +674,9 @@ pub(crate) async fn after_logout(
         .relying_party(now)
         .await
         .map_err(|e| WebError::Unavailable(e.to_string()))?;
+    let refuse = async |draft: &MandateDraft, refusal, status| {
+        start_response(&state, &current, draft, Some(refusal), status).await
+    };
     if let Err(e) = rp.check_end_session_return(
         returned.as_deref(),
         stored.as_ref().map(|s| &s.pending),
@@ -693,21 +684,13 @@ pub(crate) async fn after_logout(
         now,
     ) {
         let draft = stored.map(|s| s.draft).unwrap_or_default();
-        return start_response(
-            &state,
-            &current,
-            &draft,
-            Some(oidc_refusal(&e)),
-            HttpResponse::BadRequest(),
-        )
-        .await;
+        return refuse(&draft, oidc_refusal(&e), HttpResponse::BadRequest()).await;
     }
     let Some(stored) = stored else {
-        return start_response(
-            &state,
-            &current,
+        let refusal = oidc_refusal(&OidcError::LogoutState);
+        return refuse(
             &MandateDraft::default(),
-            Some(oidc_refusal(&OidcError::LogoutState)),
+            refusal,
             HttpResponse::BadRequest(),
         )
         .await;
@@ -716,14 +699,7 @@ pub(crate) async fn after_logout(
         && let Err(refusal) =
             renewal::check_same_person(&state, &current, renewed, &stored.usager).await?
     {
-        return start_response(
-            &state,
-            &current,
-            &stored.draft,
-            Some(refusal),
-            HttpResponse::Conflict(),
-        )
-        .await;
+        return refuse(&stored.draft, refusal, HttpResponse::Conflict()).await;
     }
     consent::show_recap(
         &state,

@@ -103,40 +103,8 @@ pub(crate) async fn verify(
     code: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let now = state.clock.now();
-    let settings = &state.settings.mandates;
-    let limit = Limit {
-        max: i32::try_from(settings.verification_lookups_per_ip).unwrap_or(i32::MAX),
-        window: settings.verification_window,
-    };
-    // Counted before the code is even read: a malformed guess costs the same as any other.
-    let (db, key, context) = (
-        state.db.clone(),
-        format!("verification:ip:{}", state.auth.client_ip(&req)),
-        public_context(&req),
-    );
-    let code = VerificationCode::parse(&code.into_inner());
-    let found = blocking(move || {
-        let conn = &mut *db.conn()?;
-        if !rate_limits::enforce(conn, &key, "verification_per_ip", limit, &context, now)? {
-            return Ok(Err(()));
-        }
-        let Some(code) = code else {
-            return Ok(Ok(Lookup::Unknown));
-        };
-        let id = match mandate_verifications::mandate_for_code(conn, &code) {
-            Ok(id) => id,
-            Err(StorageError::NotFound) if mandate_verifications::is_retired(conn, &code)? => {
-                return Ok(Ok(Lookup::Deleted));
-            }
-            Err(StorageError::NotFound) => return Ok(Ok(Lookup::Unknown)),
-            Err(other) => return Err(other),
-        };
-        let mandate = mandates::get(conn, &id)?;
-        let organisation = organisations::get(conn, &mandate.organisation_id)?;
-        Ok(Ok(Lookup::Found(Box::new((mandate, organisation)))))
-    })
-    .await?;
-    let found = found
+    let found = counted_lookup(&state, &req, &code, now)
+        .await?
         .map_err(|()| WebError::too_many(ac_mandates::JourneyRefusal::TooManyVerifications))?;
     let (mandate, organisation) = match found {
         Lookup::Found(found) => *found,
@@ -161,6 +129,49 @@ pub(crate) async fn verify(
         &result_view(&mandate, &organisation, &state.local_times, now),
     )?;
     Ok(private(page(HttpResponse::Ok(), body)))
+}
+
+/// What the code in the address names, once the lookup is counted for the client's IP; `Err`
+/// when the IP is over its limit (its first refusal in a window is journaled).
+async fn counted_lookup(
+    state: &AppState,
+    req: &HttpRequest,
+    code: &str,
+    now: time::OffsetDateTime,
+) -> Result<Result<Lookup, ()>, WebError> {
+    let settings = &state.settings.mandates;
+    let limit = Limit {
+        max: i32::try_from(settings.verification_lookups_per_ip).unwrap_or(i32::MAX),
+        window: settings.verification_window,
+    };
+    // Counted before the code is even read: a malformed guess costs the same as any other.
+    let (db, key, context) = (
+        state.db.clone(),
+        format!("verification:ip:{}", state.auth.client_ip(req)),
+        public_context(req),
+    );
+    let code = VerificationCode::parse(code);
+    blocking(move || {
+        let conn = &mut *db.conn()?;
+        if !rate_limits::enforce(conn, &key, "verification_per_ip", limit, &context, now)? {
+            return Ok(Err(()));
+        }
+        let Some(code) = code else {
+            return Ok(Ok(Lookup::Unknown));
+        };
+        let id = match mandate_verifications::mandate_for_code(conn, &code) {
+            Ok(id) => id,
+            Err(StorageError::NotFound) if mandate_verifications::is_retired(conn, &code)? => {
+                return Ok(Ok(Lookup::Deleted));
+            }
+            Err(StorageError::NotFound) => return Ok(Ok(Lookup::Unknown)),
+            Err(other) => return Err(other),
+        };
+        let mandate = mandates::get(conn, &id)?;
+        let organisation = organisations::get(conn, &mandate.organisation_id)?;
+        Ok(Ok(Lookup::Found(Box::new((mandate, organisation)))))
+    })
+    .await
 }
 
 /// What a code names.

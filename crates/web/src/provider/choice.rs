@@ -219,46 +219,19 @@ pub(super) async fn choose(
         Ok(interaction) => interaction,
         Err(refusal) => return Ok(ChoiceOutcome::Refused(refusal)),
     };
-    let request = &interaction.request;
-    let client_id = request.client_id.clone();
     let usager = UsagerId::new(input.usager.chars().take(64).collect::<String>());
-    let refuse = async |demarche, reason| {
-        tampered(
-            state,
-            current,
-            Some(&client_id),
-            Some(&usager),
-            demarche,
-            reason,
-        )
-        .await
-        .map(ChoiceOutcome::Refused)
-    };
-    let Ok(demarche) = input.demarche.parse::<Demarche>() else {
-        return refuse(None, "unknown_demarche").await;
-    };
-    if !request.allows(demarche) {
-        return refuse(Some(demarche), "outside_rep_scope").await;
-    }
-    let organisation = &current.aidant.current_organisation;
-    let found = eligible(
-        state,
-        organisation,
-        vec![demarche],
-        None,
-        Some(usager.clone()),
-        now,
-    )
-    .await?;
-    let Some(person) = found.into_iter().next() else {
-        return refuse(Some(demarche), "usager_not_offered").await;
-    };
+    let (demarche, person) =
+        match checked_choice(state, current, &interaction, &usager, &input.demarche, now).await? {
+            Ok(chosen) => chosen,
+            Err(refusal) => return Ok(ChoiceOutcome::Refused(refusal)),
+        };
     let auth_time = match proof(&interaction, current, input.code, step_up, now).await? {
         Proof::Given(at) => at,
         Proof::SessionEnded => return Ok(ChoiceOutcome::SessionEnded),
         Proof::Wanted(error, status) => {
             // The page again, with every démarche the person may be helped with.
-            let demarches = offered_demarches(request);
+            let demarches = offered_demarches(&interaction.request);
+            let organisation = &current.aidant.current_organisation;
             let all = eligible(state, organisation, demarches, None, Some(usager), now).await?;
             return Ok(ChoiceOutcome::AskCode {
                 person: all.into_iter().next().unwrap_or(person),
@@ -278,6 +251,45 @@ pub(super) async fn choose(
         now,
     )
     .await
+}
+
+/// The démarche and the person chosen, checked against the request and against whom the
+/// aidant's structure may act for; anything else is tampering, refused and journaled.
+async fn checked_choice(
+    state: &AppState,
+    current: &CurrentAidant,
+    interaction: &Interaction,
+    usager: &UsagerId,
+    demarche: &str,
+    now: OffsetDateTime,
+) -> Result<Result<(Demarche, Eligible), Refusal>, WebError> {
+    let request = &interaction.request;
+    let refuse = async |demarche, reason| {
+        let client_id = Some(request.client_id.as_str());
+        tampered(state, current, client_id, Some(usager), demarche, reason)
+            .await
+            .map(Err)
+    };
+    let Ok(demarche) = demarche.parse::<Demarche>() else {
+        return refuse(None, "unknown_demarche").await;
+    };
+    if !request.allows(demarche) {
+        return refuse(Some(demarche), "outside_rep_scope").await;
+    }
+    let organisation = &current.aidant.current_organisation;
+    let found = eligible(
+        state,
+        organisation,
+        vec![demarche],
+        None,
+        Some(usager.clone()),
+        now,
+    )
+    .await?;
+    match found.into_iter().next() {
+        Some(person) => Ok(Ok((demarche, person))),
+        None => refuse(Some(demarche), "usager_not_offered").await,
+    }
 }
 
 /// Where the second factor stands for a choice.

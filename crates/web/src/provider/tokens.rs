@@ -10,7 +10,7 @@ use ac_storage::oidc_grants::{self, CodeRecord, NewAccessToken, Redemption, User
 use std::fmt;
 use time::OffsetDateTime;
 
-use super::find_client;
+use super::{FoundClient, find_client};
 use crate::respond::blocking;
 use crate::{AppState, WebError};
 
@@ -77,16 +77,7 @@ pub(super) async fn exchange(
     let request = op::parse_token_request(body, authorization)?;
     let client_id = request.credentials.client_id.clone();
     tracing::Span::current().record("client_id", client_id.as_str());
-    let found = find_client(state, Some(&client_id))
-        .await
-        .map_err(web_failed)?;
-    op::authenticate_client(
-        &request.credentials,
-        found.as_ref().map(|(c, r)| (c, r.secret_hash.as_str())),
-    )?;
-    let Some((client, record)) = found else {
-        return Err(server_error("authenticated without a client"));
-    };
+    let (client, record) = authenticated(state, &request).await?;
     let provider = &state.provider;
     let signer = provider
         .signer_for(&state.db, now, client.id_token_alg, &record)
@@ -128,6 +119,22 @@ pub(super) async fn exchange(
         expires_in: provider.access_token_ttl.whole_seconds(),
         scope: code.scopes.join(" "),
     })
+}
+
+/// The client the token request names, once its credentials are checked.
+async fn authenticated(
+    state: &AppState,
+    request: &op::TokenRequest,
+) -> Result<FoundClient, TokenError> {
+    let client_id = &request.credentials.client_id;
+    let found = find_client(state, Some(client_id))
+        .await
+        .map_err(web_failed)?;
+    op::authenticate_client(
+        &request.credentials,
+        found.as_ref().map(|(c, r)| (c, r.secret_hash.as_str())),
+    )?;
+    found.ok_or_else(|| server_error("authenticated without a client"))
 }
 
 /// The code's single use (a replay revokes what it gave), its protocol checks and `can_act`

@@ -16,9 +16,11 @@ use ac_storage::journal::AuditContext;
 use ac_storage::rate_limits::{self, Limit};
 use ac_storage::receipts::reports::{self, Reportable, Reported, TokenRefusal};
 use ac_storage::receipts::{self, Genuine};
+use ac_storage::{DbConnection, StorageError};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use serde::Deserialize;
+use time::OffsetDateTime;
 use tracing::instrument;
 
 use crate::auth::{check_csrf_browser, csrf_browser_token, request_id};
@@ -60,6 +62,27 @@ fn limited(state: &AppState, req: &HttpRequest) -> (String, Limit, AuditContext)
     )
 }
 
+/// `lookup` run on the blocking pool once it is counted against the client's IP; over the
+/// limit, nothing is looked up and the answer is 429.
+async fn counted<T: Send + 'static>(
+    state: &AppState,
+    req: &HttpRequest,
+    now: OffsetDateTime,
+    lookup: impl FnOnce(&mut DbConnection) -> Result<T, StorageError> + Send + 'static,
+) -> Result<T, WebError> {
+    let (key, limit, context) = limited(state, req);
+    let db = state.db.clone();
+    blocking(move || {
+        let conn = &mut *db.conn()?;
+        if !rate_limits::enforce(conn, &key, "receipts_per_ip", limit, &context, now)? {
+            return Ok(Err(()));
+        }
+        lookup(conn).map(Ok)
+    })
+    .await?
+    .map_err(|()| too_many())
+}
+
 #[instrument(skip_all)]
 pub(crate) async fn receipt(
     state: web::Data<AppState>,
@@ -68,21 +91,12 @@ pub(crate) async fn receipt(
     language: PageLanguage,
 ) -> Result<HttpResponse, WebError> {
     let now = state.clock.now();
-    let (key, limit, context) = limited(&state, &req);
     let code = VerificationCode::parse(&code.into_inner());
-    let db = state.db.clone();
-    let found = blocking(move || {
-        let conn = &mut *db.conn()?;
-        if !rate_limits::enforce(conn, &key, "receipts_per_ip", limit, &context, now)? {
-            return Ok(Err(()));
-        }
-        match code {
-            Some(code) => receipts::by_code(conn, &code).map(Ok),
-            None => Ok(Ok(None)),
-        }
+    let found = counted(&state, &req, now, move |conn| match code {
+        Some(code) => receipts::by_code(conn, &code),
+        None => Ok(None),
     })
-    .await?
-    .map_err(|()| too_many())?;
+    .await?;
     let (status, view) = match found {
         Some(Genuine { kind, at, entry }) => (
             HttpResponse::Ok(),
@@ -162,20 +176,14 @@ pub(crate) async fn report_confirm(
     language: PageLanguage,
 ) -> Result<HttpResponse, WebError> {
     let now = state.clock.now();
-    let (key, limit, context) = limited(&state, &req);
     let Some(token) = token(&path) else {
         return refused_page(&state, &language, TokenRefusal::Unknown);
     };
-    let (db, hash) = (state.db.clone(), token.hash());
-    let found = blocking(move || {
-        let conn = &mut *db.conn()?;
-        if !rate_limits::enforce(conn, &key, "receipts_per_ip", limit, &context, now)? {
-            return Ok(Err(()));
-        }
-        reports::peek(conn, &hash, now).map(Ok)
+    let hash = token.hash();
+    let found = counted(&state, &req, now, move |conn| {
+        reports::peek(conn, &hash, now)
     })
-    .await?
-    .map_err(|()| too_many())?;
+    .await?;
     let reportable = match found {
         Ok(reportable) => reportable,
         Err(refusal) => return refused_page(&state, &language, refusal),
@@ -275,25 +283,19 @@ pub(crate) async fn report(
 ) -> Result<HttpResponse, WebError> {
     check_csrf_browser(&state.auth, &req, &form.csrf)?;
     let now = state.clock.now();
-    let (key, limit, context) = limited(&state, &req);
     let Some(token) = token(&path) else {
         return refused_page(&state, &language, TokenRefusal::Unknown);
     };
-    let (db, hash) = (state.db.clone(), token.hash());
-    let found = blocking(move || {
-        let conn = &mut *db.conn()?;
-        if !rate_limits::enforce(conn, &key, "receipts_per_ip", limit, &context, now)? {
-            return Ok(Err(()));
-        }
+    let hash = token.hash();
+    let found = counted(&state, &req, now, move |conn| {
         let found = reports::peek(conn, &hash, now)?;
         let referents = match &found {
             Ok(r) => reports::referents_of(conn, &r.organisation)?,
             Err(_) => Vec::new(),
         };
-        Ok(Ok((found, referents)))
+        Ok((found, referents))
     })
-    .await?
-    .map_err(|()| too_many())?;
+    .await?;
     let (reportable, referents) = match found {
         (Ok(reportable), referents) => (reportable, referents),
         (Err(refusal), _) => return refused_page(&state, &language, refusal),

@@ -9,7 +9,9 @@ use ac_localtime::Format;
 use ac_mandates::{Demarche, Email, JourneyRefusal, MandateDuration, Organisation};
 use ac_storage::journal::AuditContext;
 use ac_storage::rate_limits::{self, Limit};
-use ac_storage::remote_consents::{self, Channel, NewRemoteConsent, NotConfirmed, Status};
+use ac_storage::remote_consents::{
+    self, Channel, NewRemoteConsent, NotConfirmed, RemoteConsent, Status,
+};
 use ac_storage::{organisations, usagers};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
@@ -374,22 +376,55 @@ struct RowView {
     mandate: Option<String>,
 }
 
-/// The aidant's remote consents and where each stands; what ran out is marked first.
-async fn list_response(
+impl RowView {
+    /// A remote consent as the list shows it, its times written with `when`.
+    fn of(
+        r: &RemoteConsent,
+        names: &HashMap<String, String>,
+        now: OffsetDateTime,
+        when: impl Fn(OffsetDateTime) -> String,
+    ) -> Self {
+        let passed = deadline_passed(r, now);
+        let deadline = match r.status {
+            Status::Sent | Status::Opened => Some(r.link_expires_at),
+            Status::Consented => r.confirm_by,
+            _ => None,
+        };
+        RowView {
+            id: r.id.clone(),
+            sent: when(r.created_at),
+            channel: match r.channel {
+                Channel::Sms => "SMS",
+                Channel::Email => "courriel",
+            },
+            demarches: r.demarches.iter().map(|d| d.title()).collect(),
+            duration: r.duration.label(),
+            status: status_words(r.status, passed),
+            state: if passed { "expired" } else { r.status.key() },
+            deadline: deadline.filter(|_| !passed).map(when),
+            person: (r.status == Status::Consented || r.status == Status::Confirmed)
+                .then(|| names.get(&r.id).cloned())
+                .flatten(),
+            confirmable: r.status == Status::Consented && !passed,
+            mandate: r.mandate.clone(),
+        }
+    }
+}
+
+/// The aidant's remote consents, what ran out expired first (journaled by the system); the name
+/// of each person who consented, by consent; and the aidant's structure.
+async fn remote_consents_of(
     state: &AppState,
     current: &CurrentAidant,
-    sent: bool,
-    error: Option<String>,
-    status: actix_web::HttpResponseBuilder,
-) -> Result<HttpResponse, WebError> {
-    let now = state.clock.now();
+    now: OffsetDateTime,
+) -> Result<(Vec<RemoteConsent>, HashMap<String, String>, Organisation), WebError> {
     let (db, aidant, organisation_id) = (
         state.db.clone(),
         current.aidant.id.clone(),
         current.aidant.current_organisation.clone(),
     );
     let system = AuditContext::system();
-    let (rows, names, organisation) = blocking(move || {
+    blocking(move || {
         let conn = &mut *db.conn()?;
         remote_consents::expire_due(conn, &system, now)?;
         let rows = remote_consents::for_aidant(conn, &aidant, now)?;
@@ -406,37 +441,24 @@ async fn list_response(
         }
         Ok((rows, names, organisations::get(conn, &organisation_id)?))
     })
-    .await?;
+    .await
+}
+
+/// The aidant's remote consents and where each stands; what ran out is marked first.
+async fn list_response(
+    state: &AppState,
+    current: &CurrentAidant,
+    sent: bool,
+    error: Option<String>,
+    status: actix_web::HttpResponseBuilder,
+) -> Result<HttpResponse, WebError> {
+    let now = state.clock.now();
+    let (rows, names, organisation) = remote_consents_of(state, current, now).await?;
     let departement = organisation.departement.as_str();
     let when = |at| state.local_times.format(departement, at, Format::Short);
     let views: Vec<RowView> = rows
         .iter()
-        .map(|r| {
-            let passed = deadline_passed(r, now);
-            let deadline = match r.status {
-                Status::Sent | Status::Opened => Some(r.link_expires_at),
-                Status::Consented => r.confirm_by,
-                _ => None,
-            };
-            RowView {
-                id: r.id.clone(),
-                sent: when(r.created_at),
-                channel: match r.channel {
-                    Channel::Sms => "SMS",
-                    Channel::Email => "courriel",
-                },
-                demarches: r.demarches.iter().map(|d| d.title()).collect(),
-                duration: r.duration.label(),
-                status: status_words(r.status, passed),
-                state: if passed { "expired" } else { r.status.key() },
-                deadline: deadline.filter(|_| !passed).map(when),
-                person: (r.status == Status::Consented || r.status == Status::Confirmed)
-                    .then(|| names.get(&r.id).cloned())
-                    .flatten(),
-                confirmable: r.status == Status::Consented && !passed,
-                mandate: r.mandate.clone(),
-            }
-        })
+        .map(|r| RowView::of(r, &names, now, when))
         .collect();
     let body = state.templates.render_for(
         &current.menu(),

@@ -10,9 +10,7 @@ use std::collections::HashMap;
 
 use ac_auth::Token;
 use ac_mandates::JourneyRefusal;
-use ac_oidc::OidcError;
-use ac_oidc::rp::{CallbackParams, PendingLogin};
-use ac_storage::franceconnect_logins::Kind;
+use ac_oidc::rp::{CallbackParams, Identification, PendingLogin};
 use ac_storage::journal::AuditContext;
 use ac_storage::rate_limits::{self, Limit};
 use ac_storage::remote_consents::{self, RemoteConsent, Status};
@@ -26,7 +24,7 @@ use tracing::instrument;
 use crate::comprehension::{self, Facts, Moved, QuestionView};
 use crate::error::Said;
 use crate::i18n::{Language, LanguageView, PageLanguage};
-use crate::person_login::{self, binding};
+use crate::person_login::{self, Returned};
 use crate::reading::{Reading, TextView, text_key, text_shown};
 use crate::respond::{blocking, page, see_other};
 use crate::{AppState, WebError, security};
@@ -360,46 +358,30 @@ pub(crate) async fn callback(
 ) -> Result<HttpResponse, WebError> {
     let params = params.into_inner();
     let now = state.clock.now();
-    let browser = state.auth.read_cookie(&req, LOGIN_COOKIE);
-    let stored: Option<LoginPayload> =
-        person_login::take(&state, params.state.as_deref(), Kind::Login).await?;
-    let refuse = |e: OidcError| {
-        tracing::warn!(code = e.code(), error = %e, "identification à distance refusée");
-        ended(
-            &state,
-            language,
-            Said::from(e).then("Rouvrez le lien reçu pour recommencer."),
-            HttpResponse::BadRequest(),
-        )
-    };
-    let rp = match state.franceconnect.remote_relying_party(now).await {
-        Ok(rp) => rp,
-        Err(e) => return refuse(e),
-    };
-    let bound_to = browser.as_ref().map(binding).unwrap_or_default();
-    let pending = stored.as_ref().map(|s| &s.pending);
-    let identification = match rp.identify(&params, pending, &bound_to, now).await {
-        Ok(identification) => identification,
-        Err(e) => return refuse(e),
-    };
-    let Some(stored) = stored else {
-        return refuse(OidcError::StateUnknown);
+    let rp = state.franceconnect.remote_relying_party(now);
+    let returned = person_login::returned(
+        &state,
+        &req,
+        LOGIN_COOKIE,
+        &params,
+        rp,
+        |stored: &LoginPayload| &stored.pending,
+        now,
+    );
+    let (identification, stored) = match returned.await? {
+        Returned::Identified(identification, stored) => (identification, stored),
+        Returned::Unavailable(e) | Returned::Refused(e) => {
+            tracing::warn!(code = e.code(), error = %e, "identification à distance refusée");
+            return ended(
+                &state,
+                language,
+                Said::from(e).then("Rouvrez le lien reçu pour recommencer."),
+                HttpResponse::BadRequest(),
+            );
+        }
     };
     let session = Token::generate(state.auth.rng()).map_err(WebError::internal)?;
-    let (db, subject, identity, context, remote, session_hash) = (
-        state.db.clone(),
-        identification.subject.clone(),
-        identification.identity.clone(),
-        person_context(&req, &identification.subject),
-        stored.remote,
-        session.hash(),
-    );
-    let bound = blocking(move || {
-        let conn = &mut *db.conn()?;
-        let (usager, _) = usagers::upsert_identified(conn, &subject, &identity, &context, now)?;
-        remote_consents::bind_person(conn, &remote, &usager.id, session_hash.as_str(), now)
-    })
-    .await?;
+    let bound = bind(&state, &req, &identification, stored.remote, &session, now).await?;
     let login_gone = state.auth.removal(LOGIN_COOKIE);
     if !bound {
         let mut response = ended(
@@ -420,6 +402,31 @@ pub(crate) async fn callback(
         .cookie(cookie)
         .cookie(login_gone)
         .finish())
+}
+
+/// The identified person stored (or refreshed), then bound with the browser's `session` to the
+/// consent `remote`; false when somebody was bound first.
+async fn bind(
+    state: &AppState,
+    req: &HttpRequest,
+    identification: &Identification,
+    remote: String,
+    session: &Token,
+    now: time::OffsetDateTime,
+) -> Result<bool, WebError> {
+    let (db, subject, identity, context, session_hash) = (
+        state.db.clone(),
+        identification.subject.clone(),
+        identification.identity.clone(),
+        person_context(req, &identification.subject),
+        session.hash(),
+    );
+    blocking(move || {
+        let conn = &mut *db.conn()?;
+        let (usager, _) = usagers::upsert_identified(conn, &subject, &identity, &context, now)?;
+        remote_consents::bind_person(conn, &remote, &usager.id, session_hash.as_str(), now)
+    })
+    .await
 }
 
 /// The consent this browser is bound to, if it still awaits the person.

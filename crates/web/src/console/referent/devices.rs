@@ -2,6 +2,7 @@
 //! once), handing over and taking back a hardware card, each with a reason from a fixed list.
 
 use ac_auth::{Secret, otpauth, totp};
+use ac_mandates::Aidant;
 use ac_storage::StorageError;
 use ac_storage::console::ConsoleRefusal;
 use ac_storage::console::OutOfScope;
@@ -11,8 +12,8 @@ use actix_web::{HttpResponse, web};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
-use super::here::{CsrfForm, acted_on, back_to, change_member, record_activity};
-use crate::auth::RecentStepUp;
+use super::here::{CsrfForm, Here, acted_on, back_to, change_member, record_activity};
+use crate::auth::{CurrentAidant, RecentStepUp};
 use crate::console::{datetime, invalid, refuse};
 use crate::respond::{blocking, page};
 use crate::{AppState, WebError};
@@ -77,27 +78,7 @@ pub(crate) async fn enrol_app(
         totp::TotpStep::App,
     );
     let (qr, manual_key) = enrolment_codes(&uri, &seed)?;
-    let (db, id, organisation, context, now, auth) = (
-        state.db.clone(),
-        aidant.id.clone(),
-        here.organisation.id.clone(),
-        current.audit_context(),
-        state.clock.now(),
-        state.auth.clone(),
-    );
-    blocking(move || {
-        totp_devices::enrol_app_in(
-            &mut *db.conn()?,
-            &id,
-            Some(&organisation),
-            &seed,
-            &auth.keys,
-            auth.rng(),
-            &context,
-            now,
-        )
-    })
-    .await?;
+    store_app(&state, &current, &here, &aidant, seed).await?;
     record_activity(&state, &current).await?;
     let body = state.templates.render_for(
         &current.menu(),
@@ -119,6 +100,38 @@ pub(crate) async fn enrol_app(
         actix_web::http::header::HeaderValue::from_static("no-referrer"),
     );
     Ok(response)
+}
+
+/// The aidant's new authenticator app stored (its seed sealed) and journaled in the
+/// structure's name; its device id.
+async fn store_app(
+    state: &AppState,
+    current: &CurrentAidant,
+    here: &Here,
+    aidant: &Aidant,
+    seed: Secret,
+) -> Result<String, WebError> {
+    let (db, id, organisation, context, now, auth) = (
+        state.db.clone(),
+        aidant.id.clone(),
+        here.organisation.id.clone(),
+        current.audit_context(),
+        state.clock.now(),
+        state.auth.clone(),
+    );
+    blocking(move || {
+        totp_devices::enrol_app_in(
+            &mut *db.conn()?,
+            &id,
+            Some(&organisation),
+            &seed,
+            &auth.keys,
+            auth.rng(),
+            &context,
+            now,
+        )
+    })
+    .await
 }
 
 /// What the authenticator app reads: the key's URI as a QR code image (an SVG in an `<img>`

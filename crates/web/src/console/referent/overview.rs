@@ -106,12 +106,11 @@ fn self_revocation_views(
         .collect()
 }
 
+/// An account of the structure, with its second factors.
+type Member = (Aidant, Vec<totp_devices::Device>);
+
 /// The structure's accounts, with their roles and second factors.
-fn member_views(
-    here: &Here,
-    base: &str,
-    team: &[(Aidant, Vec<totp_devices::Device>)],
-) -> Vec<MemberView> {
+fn member_views(here: &Here, base: &str, team: &[Member]) -> Vec<MemberView> {
     team.iter()
         .map(|(a, devices)| {
             let mut roles = Vec::new();
@@ -139,20 +138,19 @@ fn member_views(
         .collect()
 }
 
-pub(crate) async fn structure(
-    state: web::Data<AppState>,
-    RecentStepUp(current): RecentStepUp,
-    org: web::Path<String>,
-    query: web::Query<DoneQuery>,
-) -> Result<HttpResponse, WebError> {
-    let here = here(&state, &current, &org, "").await?;
+/// The structure's accounts with their second factors, and the démarches its people stopped
+/// themselves lately (the latest first, at most `SELF_REVOCATIONS_SHOWN`).
+async fn team_and_stopped(
+    state: &AppState,
+    here: &Here,
+) -> Result<(Vec<Member>, Vec<journal::JournalRow>), WebError> {
     let (db, id) = (state.db.clone(), here.organisation.id.clone());
     let since = state
         .clock
         .now()
         .checked_sub(time::Duration::days(SELF_REVOCATIONS_DAYS))
         .ok_or_else(|| WebError::internal("self revocations: date out of range"))?;
-    let (team, stopped) = blocking(move || {
+    blocking(move || {
         let conn = &mut *db.conn()?;
         let stopped = journal::self_revocations(conn, &id, since, SELF_REVOCATIONS_SHOWN)?;
         let team = aidants::list(conn, Some(&id))?;
@@ -165,7 +163,17 @@ pub(crate) async fn structure(
             .collect::<Result<Vec<_>, StorageError>>()?;
         Ok((team, stopped))
     })
-    .await?;
+    .await
+}
+
+pub(crate) async fn structure(
+    state: web::Data<AppState>,
+    RecentStepUp(current): RecentStepUp,
+    org: web::Path<String>,
+    query: web::Query<DoneQuery>,
+) -> Result<HttpResponse, WebError> {
+    let here = here(&state, &current, &org, "").await?;
+    let (team, stopped) = team_and_stopped(&state, &here).await?;
     let base = format!("/referent/{}", here.organisation.id);
     let self_revocations = self_revocation_views(&state, &here, &base, &stopped);
     let members = member_views(&here, &base, &team);

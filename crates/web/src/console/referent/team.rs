@@ -1,7 +1,7 @@
 //! The team: inviting an aidant (an account and a mailed invitation, no secret), one aidant's
 //! page, and deactivating them.
 
-use ac_mandates::Email;
+use ac_mandates::{Aidant, Email};
 use ac_storage::aidants;
 use ac_storage::console::ConsoleRefusal;
 use ac_storage::console::team::{self, CARD_ASSIGN_REASONS, DEVICE_REMOVE_REASONS, Invitation};
@@ -13,7 +13,7 @@ use super::devices::device_view;
 use super::here::{
     CsrfForm, DoneQuery, Here, acted_on, change_member, done_message, here, member, record_activity,
 };
-use crate::auth::RecentStepUp;
+use crate::auth::{CurrentAidant, RecentStepUp};
 use crate::respond::{blocking, page, see_other};
 use crate::{AppState, WebError};
 
@@ -84,33 +84,7 @@ pub(crate) async fn invite(
         Ok(email) => email,
         Err(message) => return refuse_form(message),
     };
-    let (db, organisation, context, now) = (
-        state.db.clone(),
-        here.organisation.id.clone(),
-        current.audit_context(),
-        state.clock.now(),
-    );
-    let (first, last, profession, address) = (
-        form.first_name.trim().to_owned(),
-        form.last_name.trim().to_owned(),
-        form.profession.trim().to_owned(),
-        email.clone(),
-    );
-    let created = blocking(move || {
-        team::invite(
-            &mut *db.conn()?,
-            &organisation,
-            &Invitation {
-                email: &address,
-                first_name: &first,
-                last_name: &last,
-                profession: &profession,
-            },
-            &context,
-            now,
-        )
-    })
-    .await?;
+    let created = create_account(&state, &current, &here, &form, &email).await?;
     let aidant = match created {
         Ok(aidant) => aidant,
         Err(team::InvitationRefused::AddressTaken) => {
@@ -126,6 +100,44 @@ pub(crate) async fn invite(
         here.organisation.id, aidant.id
     ))
     .finish())
+}
+
+/// The invited aidant's account in the structure, journaled; refused when the address is
+/// already an account's.
+async fn create_account(
+    state: &AppState,
+    current: &CurrentAidant,
+    here: &Here,
+    form: &NewAidantForm,
+    email: &Email,
+) -> Result<Result<Aidant, team::InvitationRefused>, WebError> {
+    let (db, organisation, context, now) = (
+        state.db.clone(),
+        here.organisation.id.clone(),
+        current.audit_context(),
+        state.clock.now(),
+    );
+    let (first, last, profession, address) = (
+        form.first_name.trim().to_owned(),
+        form.last_name.trim().to_owned(),
+        form.profession.trim().to_owned(),
+        email.clone(),
+    );
+    blocking(move || {
+        team::invite(
+            &mut *db.conn()?,
+            &organisation,
+            &Invitation {
+                email: &address,
+                first_name: &first,
+                last_name: &last,
+                profession: &profession,
+            },
+            &context,
+            now,
+        )
+    })
+    .await
 }
 
 /// The invitation's address, once every field holds what an account needs; else the form's
