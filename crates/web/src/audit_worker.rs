@@ -103,10 +103,55 @@ pub fn read_published(dir: &Path) -> std::io::Result<Vec<String>> {
     let mut notes = Vec::new();
     for entry in entries {
         let path = entry?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if !name.is_empty() && name.chars().all(|c| c.is_ascii_digit()) {
+        if is_published(&path) {
             notes.push(std::fs::read_to_string(&path)?);
         }
     }
     Ok(notes)
+}
+
+/// How many checkpoints `dir` holds, counted by their names without reading them: the
+/// integrity page shows the count, and a service that signs every 10 s writes a file each time.
+pub fn count_published(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .filter_map(Result::ok)
+            .filter(|entry| is_published(&entry.path()))
+            .count()
+    })
+}
+
+/// A published checkpoint's file is named by its tree size alone (`latest` is a copy).
+fn is_published(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn only_files_named_by_a_size_count_and_are_read_as_published_checkpoints() {
+        let dir = std::env::temp_dir().join(format!("ac-published-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, text) in [
+            ("12", "note 12"),
+            ("7", "note 7"),
+            ("latest", "note 12"),
+            (".12.tmp", "half"),
+            ("12.bak", "old"),
+        ] {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
+        assert_eq!(count_published(&dir), 2);
+        let mut notes = read_published(&dir).unwrap();
+        notes.sort();
+        assert_eq!(notes, ["note 12", "note 7"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(count_published(&dir), 0);
+        assert!(read_published(&dir).unwrap().is_empty());
+    }
 }

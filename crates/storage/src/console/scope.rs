@@ -315,6 +315,24 @@ pub struct Names {
     pub usagers: std::collections::BTreeMap<String, String>,
 }
 
+impl Names {
+    /// An aidant's name, else their id.
+    pub fn aidant_or_id(&self, id: &str) -> String {
+        self.aidants
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| id.to_owned())
+    }
+
+    /// A structure's name, else its id.
+    pub fn organisation_or_id(&self, id: &str) -> String {
+        self.organisations
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| id.to_owned())
+    }
+}
+
 /// Resolves the names behind the ids of entries already shown to the reader: the entries are in
 /// scope, so are the people they name.
 pub fn names<'a>(

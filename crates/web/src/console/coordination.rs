@@ -444,19 +444,11 @@ struct Named<'a> {
 
 impl Named<'_> {
     fn aidant(&self, id: &str) -> String {
-        self.names
-            .aidants
-            .get(id)
-            .cloned()
-            .unwrap_or_else(|| id.to_owned())
+        self.names.aidant_or_id(id)
     }
 
     fn structure(&self, id: &str) -> String {
-        self.names
-            .organisations
-            .get(id)
-            .cloned()
-            .unwrap_or_else(|| id.to_owned())
+        self.names.organisation_or_id(id)
     }
 
     fn outside_hours(&self, found: &[anomalies::OutsideHours]) -> Vec<serde_json::Value> {
@@ -609,13 +601,15 @@ pub(crate) async fn integrity_page(
 ) -> Result<HttpResponse, WebError> {
     let (_, frame) = space(&state, &current, "/coordination/integrite").await?;
     let (db, now) = (state.db.clone(), state.clock.now());
-    let (checkpoint, last, running, size) = blocking(move || {
+    let dir = state.settings.audit.checkpoint_dir.clone();
+    let (checkpoint, last, running, size, published) = blocking(move || {
         let conn = &mut *db.conn()?;
         Ok((
             audit::latest_checkpoint(conn)?,
             verifications::latest_finished(conn)?,
             verifications::in_progress(conn, now.saturating_sub(RUN_STALE_AFTER))?,
             ac_storage::console::journal::log_size(conn)?,
+            crate::audit_worker::count_published(&dir),
         ))
     })
     .await?;
@@ -624,7 +618,8 @@ pub(crate) async fn integrity_page(
         .iter()
         .map(ToString::to_string)
         .collect();
-    let body = state.templates.render_for(&current.menu(),
+    let body = state.templates.render_for(
+        &current.menu(),
         "console/integrity.html",
         &serde_json::json!({
             "frame": frame,
@@ -638,7 +633,7 @@ pub(crate) async fn integrity_page(
             "last": last.as_ref().map(|r| run_view(&state.local_times, r)),
             "running": running.as_ref().map(|r| run_view(&state.local_times, r)),
             "keys": keys,
-            "checkpoint_dir_files": crate::audit_worker::read_published(&state.settings.audit.checkpoint_dir).map(|v| v.len()).unwrap_or(0),
+            "checkpoint_dir_files": published,
             "journal_alarm": state.journal_alarm.raised(),
         }),
     )?;

@@ -434,11 +434,7 @@ fn names_for(conn: &mut DbConnection, rows: &[JournalRow]) -> Result<RowNames, S
 impl RowNames {
     /// A structure by its name, else its id.
     fn structure(&self, id: &str) -> String {
-        self.names
-            .organisations
-            .get(id)
-            .cloned()
-            .unwrap_or_else(|| id.to_owned())
+        self.names.organisation_or_id(id)
     }
 
     /// A person by their name, else the start of their pseudonym.
