@@ -643,4 +643,51 @@ mod tests {
             (3, Ok(good.root))
         );
     }
+
+    #[test]
+    fn a_published_checkpoint_that_contradicts_a_stored_one_or_another_published_is_named() {
+        let key = SignerKey::from_seed(ORIGIN, [1; 32]).unwrap();
+        let rows: Vec<StoredRow> = (0..3).map(row).collect();
+        let stored = signed(&key, &rows);
+        let other = Checkpoint {
+            origin: ORIGIN.into(),
+            size: 3,
+            root: [7; 32],
+        }
+        .sign(&key)
+        .unwrap();
+        let verifiers = [key.verifier()];
+        let expected =
+            ExpectedRoots::build(std::slice::from_ref(&other), None, &verifiers).unwrap();
+        let mut tree = Rebuild::new(&expected);
+        let mut page = check_page(0, 3, &rows);
+        page.roots.checkpoints = vec![check_checkpoint(&stored, &verifiers)];
+        let problem = tree.take(page).unwrap().unwrap();
+        assert!(
+            problem.what.contains("contredit celui de la base"),
+            "{problem:?}"
+        );
+        let twice = [stored.signed_note.clone(), other];
+        let problem = ExpectedRoots::build(&twice, None, &verifiers).unwrap_err();
+        assert!(problem.what.contains("se contredisent"), "{problem:?}");
+        // Published alone (its row gone), it still anchors the rebuild, and is counted.
+        let expected =
+            ExpectedRoots::build(std::slice::from_ref(&stored.signed_note), None, &verifiers)
+                .unwrap();
+        let mut tree = Rebuild::new(&expected);
+        assert_eq!(tree.take(check_page(0, 3, &rows)).unwrap(), None);
+        assert_eq!((tree.checkpoints, tree.finish()), (1, None));
+    }
+
+    #[test]
+    fn journaled_checkpoints_are_read_from_the_page_s_checkpoint_entries() {
+        let mut rows: Vec<StoredRow> = (10..14).map(row).collect();
+        rows[1].action = Action::CheckpointSigned.as_str().into();
+        rows[1].target = Some("9".into());
+        rows[3].action = Action::CheckpointSigned.as_str().into();
+        rows[3].target = None; // redacted: names none
+        assert_eq!(journaled_checkpoints(10, &rows), Ok(vec![9]));
+        rows[1].target = Some("neuf".into());
+        assert_eq!(journaled_checkpoints(10, &rows).unwrap_err().seq, Some(11));
+    }
 }
