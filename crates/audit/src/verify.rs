@@ -330,6 +330,11 @@ impl ExpectedRoots {
         Ok(expected)
     }
 
+    /// The sizes of the published checkpoints, their signatures checked by [`Self::build`].
+    pub fn published_sizes(&self) -> impl Iterator<Item = u64> + '_ {
+        self.published.keys().copied()
+    }
+
     /// The largest size any known root speaks of.
     pub fn largest(&self) -> Option<u64> {
         self.published
